@@ -1,0 +1,63 @@
+/**
+ * The closed catalog of Sluice error codes. Each row carries the HTTP status it maps to and whether
+ * the same request can succeed later (so callers and clients never parse message text).
+ */
+export const errorCatalog = {
+  SLUICE_MALFORMED_REQUEST: { status: 400, retryable: false, title: 'Malformed request' },
+  SLUICE_UNAUTHENTICATED: { status: 401, retryable: false, title: 'Missing or unknown API key' },
+  SLUICE_FORBIDDEN: { status: 403, retryable: false, title: 'Not allowed for this API key' },
+  SLUICE_EVENT_TYPE_FORBIDDEN: { status: 403, retryable: false, title: 'Event type not allowed for this API key' },
+  SLUICE_NOT_FOUND: { status: 404, retryable: false, title: 'Not found' },
+  SLUICE_METHOD_NOT_ALLOWED: { status: 405, retryable: false, title: 'Method not allowed' },
+  SLUICE_IDEMPOTENCY_IN_FLIGHT: { status: 409, retryable: true, title: 'An event with this id is in flight' },
+  SLUICE_BODY_TOO_LARGE: { status: 413, retryable: false, title: 'Request body too large' },
+  SLUICE_EVENT_TOO_LARGE: { status: 413, retryable: false, title: 'Event too large' },
+  SLUICE_BATCH_TOO_LARGE: { status: 413, retryable: false, title: 'Too many events in one batch' },
+  SLUICE_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, title: 'Unsupported content type' },
+  SLUICE_UNKNOWN_EVENT_TYPE: { status: 422, retryable: false, title: 'Unknown event type' },
+  SLUICE_SCHEMA_INVALID: { status: 422, retryable: false, title: 'Event does not match its schema' },
+  SLUICE_INVALID_SUBSCRIPTION: { status: 422, retryable: false, title: 'Invalid subscription' },
+  SLUICE_URL_FORBIDDEN: { status: 422, retryable: false, title: 'Webhook URL refused by the SSRF policy' },
+  SLUICE_RATE_LIMITED: { status: 429, retryable: true, title: 'Rate limit exceeded' },
+  SLUICE_INTERNAL: { status: 500, retryable: true, title: 'Internal error' },
+  SLUICE_OVERLOADED: { status: 503, retryable: true, title: 'Overloaded, retry later' },
+  SLUICE_KAFKA_UNAVAILABLE: { status: 503, retryable: true, title: 'Kafka unavailable or too slow' },
+  SLUICE_SHUTTING_DOWN: { status: 503, retryable: true, title: 'Shutting down' },
+  SLUICE_CONFIG_INVALID: { status: 500, retryable: false, title: 'Invalid configuration' },
+  SLUICE_STACK_FAILED: { status: 500, retryable: false, title: 'Local stack failed' },
+} as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+/** The one application error type. Branch on `code`, never on `message`. */
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  /** Structured details for the problem document (e.g. `{ field: 'data.amount' }`); never secrets. */
+  readonly details: Readonly<Record<string, unknown>>;
+  /** Seconds a client should wait before retrying, for 409/429/503 answers. */
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown>; retryAfterSeconds?: number } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    this.details = options.details ?? {};
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  get status(): number {
+    return errorCatalog[this.code].status;
+  }
+
+  get retryable(): boolean {
+    return errorCatalog[this.code].retryable;
+  }
+}
+
+export function isSluiceError(value: unknown, code?: ErrorCode): value is SluiceError {
+  return value instanceof SluiceError && (code === undefined || value.code === code);
+}
