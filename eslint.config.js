@@ -6,7 +6,12 @@ import tseslint from 'typescript-eslint';
 const boundary = (forbidden) => ({
   'no-restricted-imports': [
     'error',
-    { patterns: forbidden.map((dir) => ({ group: [`**/${dir}/**`, `../${dir}/*`], message: `must not import from ${dir}/` })) },
+    {
+      patterns: forbidden.map((dir) => ({
+        group: [`**/${dir}/**`, `../${dir}/*`],
+        message: `must not import from ${dir}/`,
+      })),
+    },
   ],
 });
 
@@ -23,5 +28,8 @@ export default tseslint.config(
   { files: ['gateway/**/*.ts'], rules: boundary(['consumers']) },
   { files: ['consumers/**/*.ts'], rules: boundary(['gateway']) },
   { files: ['common/**/*.ts', 'schemas/**/*.ts'], rules: boundary(['gateway', 'consumers', 'cli']) },
-  { files: ['**/*.js'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
 );

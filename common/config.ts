@@ -77,11 +77,19 @@ export class EnvReader {
     });
   }
 
-  durationMs(names: string | string[], fallbackMs: number, bounds: { min?: number; max?: number } = {}): number {
+  durationMs(
+    names: string | string[],
+    fallbackMs: number,
+    bounds: { min?: number; max?: number } = {},
+  ): number {
     return this.parsed(names, fallbackMs, bounds, 'a duration such as 250ms, 15s or 2m', parseDurationMs);
   }
 
-  bytes(names: string | string[], fallbackBytes: number, bounds: { min?: number; max?: number } = {}): number {
+  bytes(
+    names: string | string[],
+    fallbackBytes: number,
+    bounds: { min?: number; max?: number } = {},
+  ): number {
     return this.parsed(names, fallbackBytes, bounds, 'a size such as 256KiB or 1MiB', parseBytes);
   }
 

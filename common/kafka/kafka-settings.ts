@@ -7,7 +7,9 @@ export interface KafkaSettings {
   /** TLS to the brokers (`SLUICE_KAFKA_TLS`, default false). */
   tls: boolean;
   /** SASL credentials, when `SLUICE_KAFKA_SASL_MECHANISM` is set. */
-  sasl: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | undefined;
+  sasl:
+    | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+    | undefined;
   /** Connect timeout per broker connection (`SLUICE_KAFKA_CONNECT_TIMEOUT_MS`, default 3s). */
   connectTimeoutMs: number;
   /** Timeout of one Kafka request (`SLUICE_KAFKA_REQUEST_TIMEOUT_MS`, default 10s). */
@@ -52,7 +54,8 @@ export function readKafkaSettings(reader: EnvReader, clientId: string): KafkaSet
   const brokers = reader.list(['SLUICE_KAFKA_BROKERS', 'KAFKA_BROKERS'], ['127.0.0.1:9092']);
   if (brokers.length === 0) reader.problem('SLUICE_KAFKA_BROKERS must name at least one host:port');
   for (const broker of brokers) {
-    if (!/^[^:\s]+:\d+$/.test(broker)) reader.problem(`SLUICE_KAFKA_BROKERS entries must be host:port, got ${broker}`);
+    if (!/^[^:\s]+:\d+$/.test(broker))
+      reader.problem(`SLUICE_KAFKA_BROKERS entries must be host:port, got ${broker}`);
   }
   return {
     brokers,

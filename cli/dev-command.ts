@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { Env } from '../common/config.js';
+import type { Logger } from '../common/logger.js';
+import { stackUp } from './stack/stack.js';
+import { topicsEnsure } from './topics-command.js';
+
+/**
+ * `sluice dev`: the whole of Sluice on one machine. Brings up the local stack, ensures the
+ * topics, then runs each Sluice process as a child until Ctrl-C (or until one of them dies,
+ * which stops the others so the failure is not missed). The stack is left running for the next run.
+ */
+export async function runDev(env: Env, logger: Logger, roles: readonly string[]): Promise<number> {
+  const endpoints = await stackUp(env, (line) => logger.info(line));
+  const childEnv = {
+    ...process.env,
+    KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+    REDIS_URL: endpoints.redisUrl,
+  };
+  await topicsEnsure(childEnv, logger);
+  // The CLI beside this module: sluice.ts from a checkout (run through tsx), sluice.js when built.
+  const entry = fileURLToPath(import.meta.url).replace(/dev-command\.(ts|js)$/, 'sluice.$1');
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  const exitCode = new Promise<number>((resolve) => {
+    const stopAll = (code: number) => {
+      if (stopping) return;
+      stopping = true;
+      for (const child of children.values()) child.kill('SIGTERM');
+      const waitAll = [...children.values()].map(
+        (child) => new Promise((done) => (child.exitCode !== null ? done(null) : child.once('exit', done))),
+      );
+      void Promise.all(waitAll).then(() => resolve(code));
+    };
+    process.once('SIGINT', () => stopAll(0));
+    process.once('SIGTERM', () => stopAll(0));
+    for (const role of roles) {
+      const execArgs = entry.endsWith('.ts') ? ['--import', 'tsx', entry, role] : [entry, role];
+      const child = spawn(process.execPath, execArgs, { env: childEnv, stdio: 'inherit' });
+      children.set(role, child);
+      child.once('exit', (code, signal) => {
+        if (!stopping) {
+          logger.error({ role, code, signal }, 'a Sluice process exited; stopping the others');
+          stopAll(1);
+        }
+      });
+    }
+    if (roles.length === 0) logger.info('no Sluice processes to run yet; the stack stays up until Ctrl-C');
+  });
+  logger.info(
+    { roles, kafka: endpoints.kafkaBrokers, redis: endpoints.redisUrl },
+    'Sluice is running; Ctrl-C stops it',
+  );
+  return exitCode;
+}

@@ -1,0 +1,54 @@
+import { isSluiceError } from '../common/errors.js';
+import { createLogger } from '../common/logger.js';
+import { runDev } from './dev-command.js';
+import { stackDown, stackStatus, stackUp } from './stack/stack.js';
+import { topicsEnsure } from './topics-command.js';
+
+const usage = `usage: sluice <command>
+
+  dev                        everything on this machine: stack, topics, gateway, delivery workers
+  stack up | down | status   local Kafka (KRaft) and Redis for development and tests
+  topics ensure              create the events, retry-tier, dead-letter and subscriptions topics
+`;
+
+const say = (line: string) => process.stderr.write(`sluice: ${line}\n`);
+
+async function main(args: string[]): Promise<number> {
+  const [command, sub] = args;
+  const env = process.env;
+  switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
+    case 'dev':
+      return runDev(env, createLogger('sluice-dev'), []);
+    case 'stack up': {
+      const endpoints = await stackUp(env, say);
+      say(`stack ready: KAFKA_BROKERS=${endpoints.kafkaBrokers.join(',')} REDIS_URL=${endpoints.redisUrl}`);
+      return 0;
+    }
+    case 'stack down':
+      await stackDown(env, say);
+      return 0;
+    case 'stack status': {
+      const status = stackStatus(env);
+      process.stdout.write(
+        `kafka ${status.kafkaVersion}: ${status.kafka ? `running (pid ${status.kafka})` : 'stopped'}\n` +
+          `redis: ${status.redis ? `running (pid ${status.redis})` : 'stopped'}\n`,
+      );
+      return 0;
+    }
+    case 'topics ensure':
+      await topicsEnsure(env, createLogger('sluice-topics'));
+      return 0;
+    default:
+      process.stderr.write(usage);
+      return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (isSluiceError(error)) say(`${error.code}: ${error.message}`);
+    else say(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);

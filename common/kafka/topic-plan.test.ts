@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { EnvReader } from '../config.js';
+import { readTopicSettings } from './kafka-settings.js';
+import { planTopics } from './topic-plan.js';
+
+describe('planTopics', () => {
+  it('plans the events topic, one topic per retry tier, the dead letters and the compacted subscriptions', () => {
+    const settings = readTopicSettings(
+      new EnvReader({ SLUICE_TOPIC_REPLICATION_FACTOR: '3', SLUICE_TOPIC_MIN_INSYNC_REPLICAS: '2' }),
+    );
+    const plan = planTopics(settings, [5000, 30_000]);
+    expect(plan.map((topic) => topic.name)).toEqual([
+      'sluice.events',
+      'sluice.retry.5s',
+      'sluice.retry.30s',
+      'sluice.dlq',
+      'sluice.subscriptions',
+    ]);
+    expect(plan.every((topic) => topic.replicationFactor === 3)).toBe(true);
+    expect(plan.every((topic) => topic.configs['min.insync.replicas'] === '2')).toBe(true);
+    const subscriptions = plan.find((topic) => topic.name === 'sluice.subscriptions')!;
+    expect(subscriptions.numPartitions).toBe(1);
+    expect(subscriptions.configs['cleanup.policy']).toBe('compact');
+  });
+
+  it('refuses min.insync.replicas above the replication factor', () => {
+    const reader = new EnvReader({ SLUICE_TOPIC_MIN_INSYNC_REPLICAS: '2' });
+    readTopicSettings(reader);
+    expect(() => reader.finish({})).toThrow(/cannot exceed SLUICE_TOPIC_REPLICATION_FACTOR/);
+  });
+});

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The full test suite from a fresh clone: installs what is missing, brings up the local stack
+# (Kafka + Redis), runs lint, format check, typecheck, unit and integration tests, stops what it
+# started, and ends with the line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export SLUICE_LOG_LEVEL="${SLUICE_LOG_LEVEL:-warn}"
+started_at=$(date +%s)
+
+bash scripts/ensure-node-modules.sh || exit 1
+
+stack_was_running=no
+if node bin/sluice.js stack status 2>/dev/null | grep -q '^kafka.*running'; then stack_was_running=yes; fi
+stop_stack() {
+  if [ "$stack_was_running" = no ]; then node bin/sluice.js stack down; fi
+}
+trap stop_stack EXIT
+node bin/sluice.js stack up || exit 1
+grep -h 'Kafka version:' .sluice/stack/kafka/logs/server.log 2>/dev/null | tail -1 || true
+
+status=0
+step() {
+  echo "== $*" >&2
+  "$@" || { echo "sluice: FAILED: $*" >&2; status=1; }
+}
+step npx eslint --max-warnings=0 .
+step npx prettier --check --log-level=warn .
+step npx tsc --noEmit -p tsconfig.json
+mkdir -p .sluice
+rm -f .sluice/test-results.json
+step npx vitest run --reporter=default --reporter=json --outputFile.json=.sluice/test-results.json "$@"
+node scripts/test-summary.mjs .sluice/test-results.json || status=1
+echo "sluice: test command took $(( $(date +%s) - started_at ))s" >&2
+exit $status
