@@ -16,6 +16,9 @@ stop_stack() {
 }
 trap stop_stack EXIT
 node bin/sluice.js stack up || exit 1
+# The tests reach the stack through these (the stack's own ports unless an external cluster is set).
+export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${SLUICE_STACK_KAFKA_PORT:-9092}}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:${SLUICE_STACK_REDIS_PORT:-6379}}"
 grep -h 'Kafka version:' .sluice/stack/kafka/logs/server.log 2>/dev/null | tail -1 || true
 
 status=0

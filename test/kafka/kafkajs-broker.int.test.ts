@@ -26,8 +26,8 @@ describe(`kafkajs against Apache Kafka ${kafkaVersion}`, () => {
     expect(cluster.brokers.length).toBeGreaterThan(0);
     // The Kafka protocol does not carry the broker's version; the local stack's log does.
     const serverLog = join(stackPaths().stateDir, 'kafka', 'logs', 'server.log');
-    if (process.env.KAFKA_BROKERS || !existsSync(serverLog)) {
-      context.skip('an external cluster: its version is not ours to check');
+    if (!existsSync(serverLog)) {
+      context.skip('no local broker log: an external cluster is not ours to check');
     }
     const versionLine = readFileSync(serverLog, 'utf8')
       .split('\n')
