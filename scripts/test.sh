@@ -32,6 +32,10 @@ step npx tsc --noEmit -p tsconfig.json
 mkdir -p .sluice
 rm -f .sluice/test-results.json
 step npx vitest run --reporter=default --reporter=json --outputFile.json=.sluice/test-results.json "$@"
-node scripts/test-summary.mjs .sluice/test-results.json || status=1
+summary=$(node scripts/test-summary.mjs .sluice/test-results.json) || status=1
+trap - EXIT
+stop_stack
 echo "sluice: test command took $(( $(date +%s) - started_at ))s" >&2
+# The closing line CI reads, alone and last.
+echo "$summary"
 exit $status
