@@ -1,0 +1,201 @@
+import { performance } from 'node:perf_hooks';
+import { Agent } from 'undici';
+import { isSluiceError } from '../../common/errors.js';
+import { checkWebhookUrl, createGuardedLookup, type ResolveAll, type SsrfPolicy } from './ssrf-guard.js';
+
+export type AttemptErrorKind = 'timeout' | 'connect' | 'ssrf' | 'network';
+
+/**
+ * What one delivery attempt came to, as a value: the receiver answered (any status, including
+ * 3xx, which is never followed), or it could not be reached or did not finish in time.
+ */
+export type AttemptResult =
+  | {
+      status: number;
+      /** The raw `Retry-After` header, when the receiver sent one. */
+      retryAfter: string | undefined;
+      durationMs: number;
+    }
+  | { error: AttemptErrorKind; message: string; durationMs: number };
+
+export interface WebhookSenderOptions {
+  /** One deadline over connect, TLS, request, response headers and body. Default 15 000 ms. */
+  attemptTimeoutMs?: number;
+  /** Response body bytes read before the connection is dropped. Default 64 KiB. */
+  maxResponseBodyBytes?: number;
+  /** Sockets kept per receiver origin. Default 64. */
+  connectionsPerOrigin?: number;
+  ssrfPolicy: SsrfPolicy;
+  /** Replaces the system resolver behind the SSRF lookup; for tests that script DNS answers. */
+  resolveAll?: ResolveAll;
+}
+
+export interface WebhookRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string | Uint8Array;
+  /**
+   * Cancels the attempt (shutdown, breaker timeout). Cancelling is not an outcome of the
+   * receiver, so `send` then rejects with the signal's reason instead of returning a result.
+   */
+  signal?: AbortSignal;
+}
+
+export interface WebhookSender {
+  /** POSTs one attempt. Resolves with an AttemptResult; rejects only on faults or cancellation. */
+  send(request: WebhookRequest): Promise<AttemptResult>;
+  /** Closes every pooled connection once in-flight attempts finish; safe to call twice. */
+  close(): Promise<void>;
+}
+
+const defaultAttemptTimeoutMs = 15_000;
+const defaultMaxResponseBodyBytes = 64 * 1024;
+const defaultConnectionsPerOrigin = 64;
+
+/** Codes that mean no connection was made (DNS, routing, refusal, TLS handshake). */
+const connectErrorCodes = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NONAME',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+  'CERT_HAS_EXPIRED',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+const faultErrorCodes = new Set([
+  'UND_ERR_INVALID_ARG',
+  'ERR_INVALID_ARG_TYPE',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+]);
+/** undici's own timers; they are backstops set to the attempt timeout and should rarely win. */
+const timeoutErrorCodes = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+
+/**
+ * A pooled keep-alive HTTP client for webhook attempts: no redirects (undici 7 follows none
+ * without the redirect interceptor, which is not installed), an SSRF check of the URL before
+ * every attempt plus a guarded DNS lookup on every new connection.
+ */
+export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? defaultAttemptTimeoutMs;
+  const maxResponseBodyBytes = options.maxResponseBodyBytes ?? defaultMaxResponseBodyBytes;
+  const { ssrfPolicy } = options;
+  const agent = new Agent({
+    connections: options.connectionsPerOrigin ?? defaultConnectionsPerOrigin,
+    connect: { lookup: createGuardedLookup(ssrfPolicy, options.resolveAll), timeout: attemptTimeoutMs },
+    headersTimeout: attemptTimeoutMs,
+    bodyTimeout: attemptTimeoutMs,
+  });
+
+  async function send({ url, headers, body, signal }: WebhookRequest): Promise<AttemptResult> {
+    const startedMs = performance.now();
+    const elapsedMs = () => performance.now() - startedMs;
+    signal?.throwIfAborted();
+
+    // Re-checked on every attempt: the policy may have changed since the subscription was saved,
+    // and an IP-literal host never reaches the guarded lookup.
+    const check = checkWebhookUrl(url, ssrfPolicy);
+    if (!check.ok) return { error: 'ssrf', message: check.message, durationMs: elapsedMs() };
+    const target = new URL(url);
+
+    // One controller for the whole attempt: headersTimeout/bodyTimeout measure gaps between
+    // events, so a receiver trickling a byte every few seconds would never trip them.
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error(`attempt timed out after ${attemptTimeoutMs} ms`));
+    }, attemptTimeoutMs);
+    const onCallerAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onCallerAbort, { once: true });
+
+    try {
+      const response = await agent.request({
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
+        method: 'POST',
+        headers,
+        body,
+        signal: controller.signal,
+      });
+      // Read (and drop) up to the cap so a small answer leaves the socket reusable; past the cap
+      // undici destroys the body and with it the connection, so a huge answer costs no memory.
+      await response.body.dump({ limit: maxResponseBodyBytes, signal: controller.signal });
+      return {
+        status: response.statusCode,
+        retryAfter: firstValue(response.headers['retry-after']),
+        durationMs: elapsedMs(),
+      };
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      const durationMs = elapsedMs();
+      if (timedOut) {
+        return { error: 'timeout', message: `no complete answer within ${attemptTimeoutMs} ms`, durationMs };
+      }
+      return { ...describeFailure(error), durationMs };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  // Idempotent: shutdown paths tend to close twice, and undici rejects a second close.
+  let closing: Promise<void> | undefined;
+  return { send, close: () => (closing ??= agent.close()) };
+}
+
+function describeFailure(error: unknown): { error: AttemptErrorKind; message: string } {
+  if (findInChain(error, (e) => isSluiceError(e, 'SLUICE_URL_FORBIDDEN'))) {
+    return { error: 'ssrf', message: messageOf(error) };
+  }
+  const coded = findInChain(error, (e) => codeOf(e) !== undefined);
+  const codeText = codeOf(coded);
+  // A malformed header or body, or sending after close(), is our bug, not the receiver's answer.
+  if (codeText !== undefined && faultErrorCodes.has(codeText)) throw error;
+  const message = codeText === undefined ? messageOf(error) : `${codeText}: ${messageOf(coded)}`;
+  if (codeText !== undefined && timeoutErrorCodes.has(codeText)) return { error: 'timeout', message };
+  if (codeText !== undefined && (connectErrorCodes.has(codeText) || codeText.startsWith('ERR_TLS_'))) {
+    return { error: 'connect', message };
+  }
+  return { error: 'network', message };
+}
+
+/** Looks through `cause` and AggregateError members (happy-eyeballs connects fail with one). */
+function findInChain(error: unknown, matches: (e: unknown) => boolean, depth = 0): unknown {
+  if (error === undefined || error === null || depth > 5) return undefined;
+  if (matches(error)) return error;
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors) {
+      const found = findInChain(inner, matches, depth + 1);
+      if (found !== undefined) return found;
+    }
+  }
+  return error instanceof Error ? findInChain(error.cause, matches, depth + 1) : undefined;
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function firstValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
