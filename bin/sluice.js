@@ -13,7 +13,7 @@ if (existsSync(compiled) && process.env.SLUICE_FROM_SOURCE !== '1') {
 } else {
   const result = spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(root, 'cli', 'sluice.ts'), ...process.argv.slice(2)],
+    ['--import', import.meta.resolve('tsx'), join(root, 'cli', 'sluice.ts'), ...process.argv.slice(2)],
     { stdio: 'inherit' },
   );
   process.exit(result.status ?? 1);

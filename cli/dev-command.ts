@@ -2,6 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Env } from '../common/config.js';
 import type { Logger } from '../common/logger.js';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createApiKey } from '../gateway/auth/api-key-generator.js';
+import { repoRoot } from './stack/paths.js';
 import { stackUp } from './stack/stack.js';
 import { topicsEnsure } from './topics-command.js';
 
@@ -12,11 +16,19 @@ import { topicsEnsure } from './topics-command.js';
  */
 export async function runDev(env: Env, logger: Logger, roles: readonly string[]): Promise<number> {
   const endpoints = await stackUp(env, (line) => logger.info(line));
-  const childEnv = {
+  const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
     REDIS_URL: endpoints.redisUrl,
   };
+  if (!childEnv.SLUICE_API_KEYS_FILE) {
+    const dev = devApiKey();
+    childEnv.SLUICE_API_KEYS_FILE = dev.keysFile;
+    logger.info(
+      { keysFile: dev.keysFile },
+      `development API key (admin, every event type): ${dev.apiKey} (kept in .sluice/dev/api-key.txt)`,
+    );
+  }
   await topicsEnsure(childEnv, logger);
   // The CLI beside this module: sluice.ts from a checkout (run through tsx), sluice.js when built.
   const entry = fileURLToPath(import.meta.url).replace(/dev-command\.(ts|js)$/, 'sluice.$1');
@@ -35,7 +47,9 @@ export async function runDev(env: Env, logger: Logger, roles: readonly string[])
     process.once('SIGINT', () => stopAll(0));
     process.once('SIGTERM', () => stopAll(0));
     for (const role of roles) {
-      const execArgs = entry.endsWith('.ts') ? ['--import', 'tsx', entry, role] : [entry, role];
+      const execArgs = entry.endsWith('.ts')
+        ? ['--import', import.meta.resolve('tsx'), entry, role]
+        : [entry, role];
       const child = spawn(process.execPath, execArgs, { env: childEnv, stdio: 'inherit' });
       children.set(role, child);
       child.once('exit', (code, signal) => {
@@ -52,4 +66,29 @@ export async function runDev(env: Env, logger: Logger, roles: readonly string[])
     'Sluice is running; Ctrl-C stops it',
   );
   return exitCode;
+}
+
+/**
+ * A local key for `sluice dev` when no keys file is configured: created once, kept in
+ * `.sluice/dev` (git-ignored). Only here is a plain key written to disk, for a developer's machine.
+ */
+function devApiKey(): { apiKey: string; keysFile: string } {
+  const dir = join(repoRoot(), '.sluice', 'dev');
+  const keysFile = join(dir, 'api-keys.jsonl');
+  const keyFile = join(dir, 'api-key.txt');
+  if (existsSync(keysFile) && existsSync(keyFile))
+    return { apiKey: readFileSync(keyFile, 'utf8').trim(), keysFile };
+  mkdirSync(dir, { recursive: true });
+  const created = createApiKey({
+    producerId: 'dev',
+    role: 'admin',
+    allowedEventTypes: ['*'],
+    ratePerSecond: 100_000,
+    burst: 200_000,
+    priority: 'critical',
+    description: 'sluice dev',
+  });
+  writeFileSync(keysFile, `${created.line}\n`, { mode: 0o600 });
+  writeFileSync(keyFile, `${created.apiKey}\n`, { mode: 0o600 });
+  return { apiKey: created.apiKey, keysFile };
 }

@@ -1,12 +1,16 @@
 import { isSluiceError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
+import { runGateway } from '../gateway/main.js';
 import { runDev } from './dev-command.js';
+import { keysCreate, keysUsage } from './keys-command.js';
 import { stackDown, stackStatus, stackUp } from './stack/stack.js';
 import { topicsEnsure } from './topics-command.js';
 
 const usage = `usage: sluice <command>
 
   dev                        everything on this machine: stack, topics, gateway, delivery workers
+  gateway                    the ingest gateway (HTTP → Kafka)
+  keys create --producer ID  a new API key (see: sluice keys create --help)
   stack up | down | status   local Kafka (KRaft) and Redis for development and tests
   topics ensure              create the events, retry-tier, dead-letter and subscriptions topics
 `;
@@ -17,8 +21,16 @@ async function main(args: string[]): Promise<number> {
   const [command, sub] = args;
   const env = process.env;
   switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
+    case 'gateway':
+      return runGateway(env);
+    case 'keys create':
+      if (args.includes('--help')) {
+        process.stderr.write(`${keysUsage}\n`);
+        return 0;
+      }
+      return keysCreate(args.slice(2));
     case 'dev':
-      return runDev(env, createLogger('sluice-dev'), []);
+      return runDev(env, createLogger('sluice-dev'), ['gateway']);
     case 'stack up': {
       const endpoints = await stackUp(env, say);
       say(`stack ready: KAFKA_BROKERS=${endpoints.kafkaBrokers.join(',')} REDIS_URL=${endpoints.redisUrl}`);

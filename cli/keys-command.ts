@@ -1,0 +1,50 @@
+import { appendFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createApiKey } from '../gateway/auth/api-key-generator.js';
+import type { ApiKeyRole, PriorityClass } from '../gateway/auth/api-key-store.js';
+
+export const keysUsage = `usage: sluice keys create --producer ID [--types 'order.*,payment.succeeded'] [--role producer|admin]
+                         [--rate EVENTS_PER_S] [--burst EVENTS] [--priority critical|normal|bulk]
+                         [--description TEXT] [--file KEYS_FILE]
+
+Prints the new API key once (on stderr) and the line to store (on stdout, or appended to --file).
+Only the key's SHA-256 hash is stored; the key cannot be recovered later.`;
+
+/** `sluice keys create`. */
+export function keysCreate(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: {
+      producer: { type: 'string' },
+      types: { type: 'string', default: '*' },
+      role: { type: 'string', default: 'producer' },
+      rate: { type: 'string' },
+      burst: { type: 'string' },
+      priority: { type: 'string' },
+      description: { type: 'string' },
+      file: { type: 'string' },
+    },
+    strict: true,
+  });
+  if (!values.producer) {
+    process.stderr.write(`${keysUsage}\n`);
+    return 2;
+  }
+  const created = createApiKey({
+    producerId: values.producer,
+    role: values.role as ApiKeyRole,
+    allowedEventTypes: values.types.split(',').map((type) => type.trim()),
+    ratePerSecond: values.rate === undefined ? undefined : Number(values.rate),
+    burst: values.burst === undefined ? undefined : Number(values.burst),
+    priority: values.priority as PriorityClass | undefined,
+    description: values.description,
+  });
+  process.stderr.write(`API key for ${values.producer} (shown once, store it now): ${created.apiKey}\n`);
+  if (values.file) {
+    appendFileSync(values.file, `${created.line}\n`, { mode: 0o600 });
+    process.stderr.write(`appended its hash to ${values.file}\n`);
+  } else {
+    process.stdout.write(`${created.line}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,211 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import kafkajs from 'kafkajs';
+import { Redis } from 'ioredis';
+import { startAdminServer } from '../common/admin-server.js';
+import { createKafkaClient } from '../common/kafka/kafka-client.js';
+import type { Logger } from '../common/logger.js';
+import { createMetricsRegistry } from '../common/metrics.js';
+import { encodeEvent } from '../schemas/event-codec.js';
+import { loadSchemaCatalog, type SchemaCatalog } from '../schemas/schema-catalog.js';
+import { createAdmissionMetrics } from './admission/admission-metrics.js';
+import { createLoadShedder } from './admission/load-shedder.js';
+import { createRateLimiterFromConfig } from './admission/rate-limiter.js';
+import { createRuntimeSignals } from './admission/runtime-signals.js';
+import { loadApiKeyStore } from './auth/api-key-store.js';
+import type { GatewayConfig } from './gateway-config.js';
+import { createGatewayMetrics } from './gateway-metrics.js';
+import { startHttpServer } from './http/http-server.js';
+import { createRouter } from './http/router.js';
+import { createIdempotencyStore } from './ingest/idempotency-store.js';
+import type { EventEncoder } from './ingest/prepare-event.js';
+import { createEventPublisher } from './publish/event-publisher.js';
+import { createPublisherMetrics } from './publish/publisher-metrics.js';
+import { createEventTypesRoute } from './routes/event-types-route.js';
+import { createIngestRoute } from './routes/ingest-route.js';
+
+export interface RunningGateway {
+  port: number;
+  adminPort: number;
+  /** Graceful stop: not ready, refuse new requests, finish in-flight ones, flush, disconnect. */
+  shutdown(): Promise<void>;
+}
+
+function encoderFor(catalog: SchemaCatalog): EventEncoder {
+  return (type, data) => {
+    const schema = catalog.latest(type);
+    if (!schema) return { ok: false, reason: 'unknown-type' };
+    const encoded = encodeEvent(schema, data);
+    if (!encoded.ok) return { ok: false, reason: 'invalid', path: encoded.path, message: encoded.message };
+    return { ok: true, schemaId: schema.id, value: encoded.value };
+  };
+}
+
+/** Builds and starts the gateway: the one place that wires its parts together. */
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
+  const registry = createMetricsRegistry('gateway');
+  const apiKeys = await loadApiKeyStore(config.apiKeysFile);
+  const catalog = loadSchemaCatalog();
+  logger.info({ keys: apiKeys.size, eventTypes: catalog.types().length }, 'loaded API keys and schemas');
+
+  const kafka = createKafkaClient(config.kafka, logger);
+  const producers = Array.from({ length: config.producerCount }, () =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+      // No retry override: kafkajs retries an idempotent send until it succeeds, which keeps
+      // exactly-once sequencing; callers are bounded by the publisher's deadline instead.
+    }),
+  );
+  await Promise.all(producers.map((producer) => producer.connect()));
+  const disconnected = new Set<number>();
+  producers.forEach((producer, index) => {
+    producer.on(producer.events.DISCONNECT, () => disconnected.add(index));
+    producer.on(producer.events.CONNECT, () => disconnected.delete(index));
+  });
+
+  const redis = new Redis(config.redisUrl, {
+    // On the request path a Redis outage must fail fast into the documented fallback, not queue.
+    enableOfflineQueue: false,
+    commandTimeout: config.redisCommandTimeoutMs,
+    maxRetriesPerRequest: 0,
+    lazyConnect: true,
+    // Claims from concurrent requests share one round trip: group commit for Redis.
+    enableAutoPipelining: true,
+  });
+  redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
+  await redis
+    .connect()
+    .catch((error) =>
+      logger.warn({ err: error }, 'Redis unreachable at start-up; idempotency fails open until it answers'),
+    );
+
+  const metrics = createGatewayMetrics(registry);
+  const publisher = createEventPublisher({
+    producers,
+    maxBatchBytes: config.produceMaxBatchBytes,
+    maxBatchRecords: config.produceMaxBatchEvents,
+    sendTimeoutMs: config.produceTimeoutMs,
+    metrics: createPublisherMetrics(registry),
+    logger,
+  });
+  let lastUnavailableLogMs = 0;
+  const idempotency = createIdempotencyStore({
+    redis,
+    windowMs: config.idempotencyWindowMs,
+    leaseMs: config.produceTimeoutMs + 30_000,
+    keyPrefix: config.idempotencyKeyPrefix,
+    logger,
+    onUnavailable: (error) => {
+      metrics.idempotencyUnavailable.inc();
+      // One line per 10 s, not one per event, during an outage.
+      if (Date.now() - lastUnavailableLogMs > 10_000) {
+        lastUnavailableLogMs = Date.now();
+        logger.warn(
+          { err: error },
+          'Redis unavailable: events are accepted without idempotency checks (fail-open)',
+        );
+      }
+    },
+  });
+
+  const runtimeSignals = createRuntimeSignals(config.admission.runtimeSignals);
+  const shedder = createLoadShedder(config.admission.loadShedding, {
+    signals: () => ({
+      pendingEvents: publisher.pendingEvents(),
+      pendingBytes: publisher.pendingBytes(),
+      eventLoopDelayMs: runtimeSignals.eventLoopDelayMs(),
+      heapUsedBytes: runtimeSignals.heapUsedBytes(),
+      drainEventsPerSecond: publisher.ackedEventsPerSecond(),
+    }),
+  });
+  const admissionMetrics = createAdmissionMetrics(registry, {
+    isShedding: (priority) => shedder.isShedding(priority),
+  });
+  const rateLimiter = createRateLimiterFromConfig(config.admission.rateLimit, {
+    onFallbackDecision: () => admissionMetrics.rateLimitFallback(),
+    onBackendChange: ({ backend, cause }) =>
+      logger.warn(
+        { backend, err: cause },
+        backend === 'local'
+          ? 'rate limiting falls back to local buckets: Redis unavailable'
+          : 'rate limiting is global again: Redis answers',
+      ),
+  });
+
+  let accepting = true;
+  let inFlight = 0;
+  const ingestDeps = {
+    apiKeys,
+    shedder,
+    rateLimiter,
+    admissionMetrics,
+    metrics,
+    logger,
+    ingest: {
+      encode: encoderFor(catalog),
+      topicFor: () => config.topics.eventsTopic,
+      maxEventBytes: config.maxEventBytes,
+      nowMs: Date.now,
+      idempotency,
+      publisher,
+      onDuplicate: () => metrics.idempotencyDuplicates.inc(),
+      onAccepted: (type: string) => metrics.eventsAccepted.inc({ type }),
+      onRejected: (code: string) => metrics.eventsRejected.inc({ code }),
+    },
+    maxRequestBytes: config.maxRequestBytes,
+    maxBatchBytes: config.maxBatchBytes,
+    maxBatchEvents: config.maxBatchEvents,
+    accepting: () => accepting,
+    inFlight: { enter: () => void inFlight++, leave: () => void inFlight-- },
+  };
+  const router = createRouter({
+    onUnexpectedError: (error, head) =>
+      logger.error({ err: error, method: head?.method, path: head?.path }, 'unexpected error'),
+  })
+    .route('POST', '/v1/events', createIngestRoute('single', ingestDeps))
+    .route('POST', '/v1/events/batch', createIngestRoute('batch', ingestDeps))
+    .route('GET', '/v1/event-types', createEventTypesRoute(catalog, apiKeys));
+
+  const server = await startHttpServer({
+    host: config.host,
+    port: config.port,
+    router,
+    maxHeaderBytes: config.maxHeaderBytes,
+  });
+  const admin = await startAdminServer({
+    host: config.host,
+    port: config.adminPort,
+    registry,
+    isReady: () => {
+      const reasons: string[] = [];
+      if (!accepting) reasons.push('shutting down');
+      if (disconnected.size > 0) reasons.push('Kafka producer disconnected');
+      if (shedder.sustainedOverload()) reasons.push('sustained overload');
+      return { ready: reasons.length === 0, reasons };
+    },
+  });
+  logger.info(
+    { port: server.port, adminPort: admin.port, topic: config.topics.eventsTopic },
+    'gateway listening',
+  );
+
+  return {
+    port: server.port,
+    adminPort: admin.port,
+    async shutdown() {
+      accepting = false;
+      server.close();
+      const deadline = Date.now() + config.shutdownGraceMs;
+      while (inFlight > 0 && Date.now() < deadline) await sleep(20);
+      if (inFlight > 0) logger.warn({ inFlight }, 'shutdown grace period over with requests still in flight');
+      await publisher.close();
+      await Promise.all(producers.map((producer) => producer.disconnect()));
+      await rateLimiter.close();
+      runtimeSignals.stop();
+      redis.disconnect();
+      await admin.close();
+      logger.info('gateway stopped');
+    },
+  };
+}

@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { SluiceError } from '../../common/errors.js';
+import type { OutgoingRecord } from '../publish/event-publisher.js';
+import type { CandidateEvent } from './parse-request.js';
+
+/** Encodes `data` with the newest schema of `type`, in the Confluent wire format. */
+export type EventEncoder = (
+  type: string,
+  data: unknown,
+) =>
+  | { ok: true; schemaId: number; value: Buffer }
+  | { ok: false; reason: 'unknown-type' }
+  | { ok: false; reason: 'invalid'; path: string; message: string };
+
+export interface PrepareContext {
+  producerId: string;
+  isTypeAllowed: (type: string) => boolean;
+  encode: EventEncoder;
+  topicFor: (type: string) => string;
+  /** Largest encoded event (`SLUICE_MAX_EVENT_BYTES`, default 256 KiB). */
+  maxEventBytes: number;
+  nowMs: () => number;
+}
+
+export interface PreparedEvent {
+  id: string;
+  /** Sluice made the id up: it cannot repeat, so no idempotency check is needed. */
+  idGenerated: boolean;
+  type: string;
+  record: OutgoingRecord;
+}
+
+export type PrepareResult =
+  { ok: true; event: PreparedEvent } | { ok: false; id: string | undefined; error: SluiceError };
+
+const maxIdLength = 128;
+const maxTypeLength = 128;
+const maxKeyBytes = 1024;
+// Printable ASCII without spaces: ids end up in Redis keys, Kafka headers and webhook-id.
+const idPattern = /^[\x21-\x7e]+$/;
+const typePattern = /^[a-z0-9][a-z0-9_.-]*$/i;
+// RFC 3339 date-time (with seconds, optional fraction, Z or offset).
+const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+function invalid(field: string, detail: string): SluiceError {
+  return new SluiceError('SLUICE_MALFORMED_REQUEST', detail, { details: { field } });
+}
+
+/**
+ * Checks one event's envelope, its permission and its schema, and turns it into a Kafka record
+ * (CloudEvents Kafka binding, binary mode). Nothing here touches the network.
+ */
+export function prepareEvent(candidate: CandidateEvent, context: PrepareContext): PrepareResult {
+  const idGenerated = candidate.id === undefined || candidate.id === null;
+  const id = idGenerated ? randomUUID() : candidate.id;
+  const reportedId = typeof id === 'string' ? id : undefined;
+  const fail = (error: SluiceError): PrepareResult => ({ ok: false, id: reportedId, error });
+
+  if (typeof id !== 'string' || id.length === 0 || id.length > maxIdLength || !idPattern.test(id)) {
+    return fail(invalid('id', `id must be 1 to ${maxIdLength} printable ASCII characters without spaces`));
+  }
+  const type = candidate.type;
+  if (typeof type !== 'string' || type.length > maxTypeLength || !typePattern.test(type)) {
+    return fail(invalid('type', 'type must be an event type name such as order.created'));
+  }
+  if (!context.isTypeAllowed(type)) {
+    return fail(
+      new SluiceError('SLUICE_EVENT_TYPE_FORBIDDEN', `this API key may not send events of type ${type}`, {
+        details: { type },
+      }),
+    );
+  }
+  // The key picks the partition; an event without one is spread by its id.
+  const key = candidate.key === undefined || candidate.key === null ? id : candidate.key;
+  if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > maxKeyBytes) {
+    return fail(invalid('key', `key must be a non-empty string of at most ${maxKeyBytes} bytes`));
+  }
+  let time: string;
+  if (candidate.time === undefined || candidate.time === null) {
+    time = new Date(context.nowMs()).toISOString();
+  } else if (
+    typeof candidate.time === 'string' &&
+    rfc3339.test(candidate.time) &&
+    !Number.isNaN(Date.parse(candidate.time))
+  ) {
+    time = candidate.time;
+  } else {
+    return fail(invalid('time', 'time must be an RFC 3339 date-time such as 2026-11-27T09:30:00Z'));
+  }
+  const source =
+    candidate.source === undefined || candidate.source === null
+      ? `/producers/${context.producerId}`
+      : candidate.source;
+  if (typeof source !== 'string' || source.length === 0 || source.length > 1024) {
+    return fail(invalid('source', 'source must be a non-empty URI-reference'));
+  }
+  if (candidate.data === undefined) return fail(invalid('data', 'data is required'));
+
+  const encoded = context.encode(type, candidate.data);
+  if (!encoded.ok && encoded.reason === 'unknown-type') {
+    return fail(
+      new SluiceError('SLUICE_UNKNOWN_EVENT_TYPE', `no schema is registered for event type ${type}`, {
+        details: { type },
+      }),
+    );
+  }
+  if (!encoded.ok) {
+    return fail(
+      new SluiceError(
+        'SLUICE_SCHEMA_INVALID',
+        `data does not match the schema of ${type}: ${encoded.message}`,
+        {
+          details: { type, field: encoded.path },
+        },
+      ),
+    );
+  }
+  if (encoded.value.length > context.maxEventBytes) {
+    return fail(
+      new SluiceError(
+        'SLUICE_EVENT_TOO_LARGE',
+        `the event is ${encoded.value.length} bytes encoded; at most ${context.maxEventBytes}`,
+        {
+          details: { maxEventBytes: context.maxEventBytes },
+        },
+      ),
+    );
+  }
+  return {
+    ok: true,
+    event: {
+      id,
+      idGenerated,
+      type,
+      record: {
+        topic: context.topicFor(type),
+        key,
+        value: encoded.value,
+        headers: {
+          ce_specversion: '1.0',
+          ce_id: id,
+          ce_type: type,
+          ce_source: source,
+          ce_time: time,
+          'content-type': 'application/avro',
+          sluice_producer: context.producerId,
+          sluice_schema_id: String(encoded.schemaId),
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,240 @@
+import { SluiceError } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import type { AdmissionMetrics } from '../admission/admission-metrics.js';
+import type { LoadShedder } from '../admission/load-shedder.js';
+import type { RateLimiter } from '../admission/rate-limiter.js';
+import type { RateLimitedKey } from '../admission/local-rate-limiter.js';
+import { rateLimitHeaders } from '../admission/ratelimit-headers.js';
+import type { TakeResult } from '../admission/token-bucket.js';
+import { isEventTypeAllowed, type ApiKeyRecord, type ApiKeyStore } from '../auth/api-key-store.js';
+import type { GatewayMetrics } from '../gateway-metrics.js';
+import { readBody } from '../http/body-reader.js';
+import { isRequestAborted, type HttpExchange } from '../http/http-exchange.js';
+import { problemResponse } from '../http/problem.js';
+import type { RouteHandler } from '../http/router.js';
+import { ingestEvents, type IngestContext, type ItemResult } from '../ingest/ingest-events.js';
+import { parseBatch, parseSingleEvent, type ParsedItem, type RequestParts } from '../ingest/parse-request.js';
+
+export interface IngestRouteDeps {
+  apiKeys: ApiKeyStore;
+  shedder: LoadShedder;
+  rateLimiter: RateLimiter;
+  admissionMetrics: AdmissionMetrics;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  /** Everything `ingestEvents` needs except who is sending. */
+  ingest: Omit<IngestContext, 'producerId' | 'isTypeAllowed'>;
+  maxRequestBytes: number;
+  maxBatchBytes: number;
+  maxBatchEvents: number;
+  /** False once shutdown began: new requests are refused with 503. */
+  accepting: () => boolean;
+  /** Counts requests in flight, so shutdown can wait for them. */
+  inFlight: { enter(): void; leave(): void };
+}
+
+type Mode = 'single' | 'batch';
+
+const jsonHeaders = { 'content-type': 'application/json' };
+
+/**
+ * POST /v1/events and POST /v1/events/batch. Order of checks is by cost: authentication and load
+ * shedding from the request head alone, then the body (bounded while streaming), then parsing,
+ * the per-event rate limit (a batch of 100 costs 100), validation, deduplication and the Kafka write.
+ */
+export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandler {
+  const route = mode === 'single' ? '/v1/events' : '/v1/events/batch';
+  const maxBodyBytes = mode === 'single' ? deps.maxRequestBytes : deps.maxBatchBytes;
+
+  const answer = (
+    exchange: HttpExchange,
+    startedNs: bigint,
+    status: number,
+    headers: Record<string, string>,
+    body: string,
+  ) => {
+    if (exchange.respond(status, headers, body)) {
+      deps.metrics.requests.inc({ route, status: String(status) });
+      deps.metrics.requestDuration.observe({ route }, Number(process.hrtime.bigint() - startedNs) / 1e9);
+    }
+  };
+  const answerProblem = (
+    exchange: HttpExchange,
+    startedNs: bigint,
+    error: unknown,
+    headers: Record<string, string> = {},
+  ) => {
+    const problem = problemResponse(error, { headers });
+    if (problem.status >= 500 && problem.error.code === 'SLUICE_INTERNAL') {
+      deps.logger.error({ err: error, route }, 'ingest request failed unexpectedly');
+    }
+    answer(exchange, startedNs, problem.status, problem.headers, problem.body);
+  };
+
+  return (exchange) => {
+    const startedNs = process.hrtime.bigint();
+    // Everything up to readBody runs synchronously: uWS drops body chunks that arrive before it.
+    if (!deps.accepting()) {
+      answerProblem(
+        exchange,
+        startedNs,
+        new SluiceError('SLUICE_SHUTTING_DOWN', 'the gateway is shutting down', { retryAfterSeconds: 1 }),
+      );
+      return;
+    }
+    const key = deps.apiKeys.authenticate(exchange.head.headers.authorization);
+    if (key instanceof SluiceError) {
+      answerProblem(exchange, startedNs, key);
+      return;
+    }
+    const decision = deps.shedder.admit(key.priority);
+    if (!decision.admit) {
+      deps.admissionMetrics.shed(key.priority, decision.reason);
+      deps.logger.debug(
+        { producer: key.producerId, priority: key.priority, reason: decision.reason },
+        'request shed',
+      );
+      answerProblem(
+        exchange,
+        startedNs,
+        new SluiceError(
+          'SLUICE_OVERLOADED',
+          `the gateway is shedding ${key.priority} traffic (${decision.reason})`,
+          {
+            retryAfterSeconds: decision.retryAfterSeconds,
+            details: { reason: decision.reason },
+          },
+        ),
+      );
+      return;
+    }
+    const limits: RateLimitedKey = { id: key.producerId, ratePerSecond: key.ratePerSecond, burst: key.burst };
+    const certainRefusal = deps.rateLimiter.precheck(limits, 1);
+    if (certainRefusal) {
+      refuseRateLimited(exchange, startedNs, key, certainRefusal, limits);
+      return;
+    }
+    const parts = {
+      contentType: exchange.head.headers['content-type'] ?? '',
+      cloudEventHeaders: cloudEventHeadersOf(exchange.head.headers),
+    };
+    const body = readBody(exchange, { maxBodyBytes });
+    deps.inFlight.enter();
+    return handle(exchange, startedNs, key, limits, parts, body).finally(() => deps.inFlight.leave());
+  };
+
+  function refuseRateLimited(
+    exchange: HttpExchange,
+    startedNs: bigint,
+    key: ApiKeyRecord,
+    result: TakeResult & { allowed: false },
+    limits: RateLimitedKey,
+  ) {
+    deps.admissionMetrics.rateLimited(key.priority, result.reason);
+    deps.logger.debug({ producer: key.producerId, reason: result.reason }, 'request rate limited');
+    const headers = headerRecord(rateLimitHeaders(result, limits));
+    const error =
+      result.reason === 'burst-exceeded'
+        ? new SluiceError(
+            'SLUICE_BATCH_TOO_LARGE',
+            `this API key admits at most ${limits.burst} events at once`,
+            {
+              details: { burst: limits.burst },
+            },
+          )
+        : new SluiceError('SLUICE_RATE_LIMITED', `rate limit of ${limits.ratePerSecond} events/s exceeded`, {
+            retryAfterSeconds: Number(headers['retry-after'] ?? 1),
+          });
+    answerProblem(exchange, startedNs, error, headers);
+  }
+
+  async function handle(
+    exchange: HttpExchange,
+    startedNs: bigint,
+    key: ApiKeyRecord,
+    limits: RateLimitedKey,
+    head: Omit<RequestParts, 'body'>,
+    bodyPromise: Promise<Buffer>,
+  ): Promise<void> {
+    try {
+      const body = await bodyPromise;
+      const parts: RequestParts = { ...head, body };
+      const items: ParsedItem[] =
+        mode === 'single' ? [parseSingleEvent(parts)] : parseBatch(parts, deps.maxBatchEvents);
+      const limited =
+        deps.rateLimiter.takeSync(limits, items.length) ??
+        (await deps.rateLimiter.take(limits, items.length));
+      deps.admissionMetrics.recordRateLimit(key.priority, limited, limits);
+      if (!limited.allowed) {
+        refuseRateLimited(exchange, startedNs, key, limited, limits);
+        return;
+      }
+      deps.admissionMetrics.admitted(key.priority);
+      const results = await ingestEvents(items, {
+        ...deps.ingest,
+        producerId: key.producerId,
+        isTypeAllowed: (type) => isEventTypeAllowed(key, type),
+      });
+      const limitHeaders = headerRecord(rateLimitHeaders(limited, limits));
+      if (mode === 'single') answerSingle(exchange, startedNs, results[0]!, limitHeaders);
+      else answerBatch(exchange, startedNs, results, limitHeaders);
+    } catch (error) {
+      if (isRequestAborted(error)) return;
+      answerProblem(exchange, startedNs, error);
+    }
+  }
+
+  function answerSingle(
+    exchange: HttpExchange,
+    startedNs: bigint,
+    result: ItemResult,
+    headers: Record<string, string>,
+  ) {
+    if (result.error) {
+      answerProblem(exchange, startedNs, result.error, headers);
+      return;
+    }
+    const body = JSON.stringify({
+      id: result.id,
+      status: 'accepted',
+      ...(result.duplicate ? { duplicate: true } : {}),
+    });
+    answer(exchange, startedNs, 202, { ...headers, ...jsonHeaders }, body);
+  }
+
+  function answerBatch(
+    exchange: HttpExchange,
+    startedNs: bigint,
+    results: ItemResult[],
+    headers: Record<string, string>,
+  ) {
+    const allAccepted = results.every((result) => result.status === 202);
+    const body = JSON.stringify({
+      accepted: results.filter((result) => result.status === 202).length,
+      rejected: results.filter((result) => result.status !== 202).length,
+      results: results.map((result) => ({
+        index: result.index,
+        id: result.id ?? null,
+        status: result.status,
+        ...(result.duplicate ? { duplicate: true } : {}),
+        ...(result.error
+          ? { error: { code: result.error.code, detail: result.error.message, ...result.error.details } }
+          : {}),
+      })),
+    });
+    answer(exchange, startedNs, allAccepted ? 202 : 207, { ...headers, ...jsonHeaders }, body);
+  }
+}
+
+function cloudEventHeadersOf(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const ce: Record<string, string> = {};
+  for (const name in headers) if (name.startsWith('ce-')) ce[name] = headers[name]!;
+  return ce;
+}
+
+function headerRecord(headers: object): Record<string, string> {
+  const lowered: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers))
+    if (typeof value === 'string') lowered[name.toLowerCase()] = value;
+  return lowered;
+}
