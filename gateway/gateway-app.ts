@@ -133,6 +133,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       ),
   });
 
+  // The Redis limiter has no offline queue: wait for its connection so the first requests are
+  // not decided locally under a false "Redis down".
+  if (config.admission.rateLimit.mode === 'redis') {
+    const backend = await rateLimiter.ready();
+    logger.info({ backend }, 'rate limiting ready');
+  }
+
   let accepting = true;
   let inFlight = 0;
   const ingestDeps = {

@@ -1,5 +1,5 @@
 import { keyHashPrefix } from './api-key-hash.js';
-import { eventTypeGlobPattern } from './event-type-matcher.js';
+import { eventTypeGlobPattern } from '../../common/event-type-matcher.js';
 
 export const apiKeyRoles = ['producer', 'admin'] as const;
 export type ApiKeyRole = (typeof apiKeyRoles)[number];

@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { SluiceError } from '../../common/errors.js';
 import { validateApiKeyEntry, type ApiKeyRecord } from './api-key-entry.js';
 import { apiKeyDigest } from './api-key-hash.js';
-import { compileEventTypeMatcher, type EventTypeMatcher } from './event-type-matcher.js';
+import { compileEventTypeMatcher, type EventTypeMatcher } from '../../common/event-type-matcher.js';
 
 export type { ApiKeyRecord, ApiKeyRole, PriorityClass } from './api-key-entry.js';
 

@@ -25,3 +25,55 @@ export async function connectedAdmin(): Promise<Admin> {
   onTestFinished(() => admin.disconnect());
   return admin;
 }
+
+export interface ReadRecord {
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/**
+ * Reads a topic from the beginning with an independent consumer until `expected` records arrived
+ * and then `settleMs` passed with nothing new (so a test also sees records that should not be there).
+ */
+export async function readTopic(
+  topic: string,
+  expected: number,
+  options: { timeoutMs?: number; settleMs?: number } = {},
+): Promise<ReadRecord[]> {
+  const consumer = testKafka().consumer({ groupId: uniqueName('reader'), maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const records: ReadRecord[] = [];
+    let lastArrivalMs = Date.now();
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        lastArrivalMs = Date.now();
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(message.headers ?? {})) {
+          if (value !== undefined)
+            headers[name] = Array.isArray(value) ? value.map(String).join(',') : String(value);
+        }
+        records.push({
+          partition,
+          offset: message.offset,
+          key: message.key?.toString() ?? null,
+          value: message.value,
+          headers,
+        });
+      },
+    });
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    const settleMs = options.settleMs ?? 1000;
+    while (Date.now() < deadline) {
+      if (records.length >= expected && Date.now() - lastArrivalMs >= settleMs) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return records;
+  } finally {
+    await consumer.disconnect();
+  }
+}

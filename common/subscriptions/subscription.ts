@@ -1,0 +1,39 @@
+/**
+ * A webhook subscription (design.md §5), as every Sluice process holds it in memory. It is stored
+ * in the compacted topic `sluice.subscriptions` keyed by id, with signing secrets encrypted; here
+ * the secrets are plain, so this object must never be logged or returned whole by an API.
+ */
+export interface Subscription {
+  /** `sub_` + random id; the Kafka record key. */
+  readonly id: string;
+  readonly url: string;
+  /** Exact types or globs (`order.*`, `*`), matched with common/event-type-matcher.ts. */
+  readonly eventTypes: readonly string[];
+  readonly description: string;
+  readonly enabled: boolean;
+  /** Why a disabled subscription was disabled: by an operator, or by the receiver answering 410. */
+  readonly disabledReason: 'manual' | 'gone' | undefined;
+  /**
+   * Active signing secrets (`whsec_…`), newest first. During a rotation the old one keeps
+   * signing beside the new one until `expiresAtMs`.
+   */
+  readonly secrets: ReadonlyArray<{ readonly secret: string; readonly expiresAtMs: number | undefined }>;
+  /** Deliveries per second to this endpoint; undefined = unlimited. */
+  readonly rateLimitPerSecond: number | undefined;
+  /** Deliveries in flight at once to this endpoint. */
+  readonly maxConcurrency: number;
+  /** `key`: one subscription's events with the same partition key are delivered in order. */
+  readonly ordering: 'none' | 'key';
+  /** Only events from these producers (tenant isolation); undefined = every producer. */
+  readonly producerIds: readonly string[] | undefined;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** The read side every delivery worker uses: an in-memory view kept current from the topic. */
+export interface SubscriptionView {
+  /** Enabled subscriptions whose event types and producer filter match, in a stable order. */
+  matching(eventType: string, producerId: string): readonly Subscription[];
+  get(id: string): Subscription | undefined;
+  all(): readonly Subscription[];
+}

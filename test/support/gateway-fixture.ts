@@ -1,0 +1,169 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { onTestFinished } from 'vitest';
+import { repoRoot } from '../../cli/stack/paths.js';
+import { createLogger } from '../../common/logger.js';
+import { createApiKey, type CreateApiKeyOptions } from '../../gateway/auth/api-key-generator.js';
+import { startGateway, type RunningGateway } from '../../gateway/gateway-app.js';
+import { loadGatewayConfig } from '../../gateway/gateway-config.js';
+import { connectedAdmin } from './kafka-fixture.js';
+import { testKafkaBrokers, testRedisUrl, uniqueName } from './stack-env.js';
+
+export type TestKeySpec = Omit<CreateApiKeyOptions, 'allowedEventTypes'> & { allowedEventTypes?: string[] };
+
+export interface TestGatewaySetup {
+  /** The environment a gateway of this test runs with (its own topic, keys file and Redis prefixes). */
+  env: Record<string, string>;
+  /** Plain API keys by producer id. */
+  keys: Record<string, string>;
+  eventsTopic: string;
+}
+
+/**
+ * A fresh events topic, a keys file with the requested keys, and unique Redis key prefixes:
+ * what one gateway test needs so that nothing it does can be seen by another test.
+ */
+export async function prepareGateway(
+  keySpecs: TestKeySpec[],
+  envOverrides: Record<string, string> = {},
+  eventsPartitions = 3,
+): Promise<TestGatewaySetup> {
+  const admin = await connectedAdmin();
+  const eventsTopic = uniqueName('events');
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [
+      {
+        topic: eventsTopic,
+        numPartitions: eventsPartitions,
+        replicationFactor: 1,
+        configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
+      },
+    ],
+  });
+  onTestFinished(async () => {
+    await admin.deleteTopics({ topics: [eventsTopic] }).catch(() => undefined);
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-gateway-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+  const keys: Record<string, string> = {};
+  const lines: string[] = [];
+  for (const spec of keySpecs) {
+    const created = createApiKey({ ...spec, allowedEventTypes: spec.allowedEventTypes ?? ['*'] });
+    keys[spec.producerId] = created.apiKey;
+    lines.push(created.line);
+  }
+  const keysFile = join(dir, 'api-keys.jsonl');
+  writeFileSync(keysFile, `${lines.join('\n')}\n`);
+  const prefix = uniqueName('t');
+  return {
+    eventsTopic,
+    keys,
+    env: {
+      KAFKA_BROKERS: testKafkaBrokers.join(','),
+      REDIS_URL: testRedisUrl,
+      SLUICE_HOST: '127.0.0.1',
+      SLUICE_PORT: '0',
+      SLUICE_ADMIN_PORT: '0',
+      SLUICE_API_KEYS_FILE: keysFile,
+      SLUICE_EVENTS_TOPIC: eventsTopic,
+      SLUICE_IDEMPOTENCY_KEY_PREFIX: `${prefix}:idem:`,
+      SLUICE_RATE_LIMIT_KEY_PREFIX: `${prefix}:rl:`,
+      SLUICE_LOG_LEVEL: 'warn',
+      ...envOverrides,
+    },
+  };
+}
+
+export interface TestGateway {
+  url: string;
+  adminUrl: string;
+  gateway: RunningGateway;
+}
+
+/** Runs a gateway in this process; it is shut down when the test finishes. */
+export async function startTestGateway(setup: TestGatewaySetup): Promise<TestGateway> {
+  const gateway = await startGateway(
+    loadGatewayConfig(setup.env),
+    createLogger('test-gateway', setup.env.SLUICE_LOG_LEVEL),
+  );
+  let stopped = false;
+  onTestFinished(async () => {
+    if (!stopped) await gateway.shutdown();
+  });
+  const shutdown = gateway.shutdown.bind(gateway);
+  gateway.shutdown = async () => {
+    stopped = true;
+    await shutdown();
+  };
+  return {
+    url: `http://127.0.0.1:${gateway.port}`,
+    adminUrl: `http://127.0.0.1:${gateway.adminPort}`,
+    gateway,
+  };
+}
+
+export interface GatewayProcess {
+  url: string;
+  adminUrl: string;
+  child: ChildProcess;
+  /** Resolves with the exit code once the process ended. */
+  exited: Promise<number | null>;
+  /** Every log line the process wrote. */
+  logLines: string[];
+}
+
+/** Runs `sluice gateway` as its own process, as an operator would; killed when the test finishes. */
+export async function spawnGateway(
+  setup: TestGatewaySetup,
+  extraEnv: Record<string, string> = {},
+): Promise<GatewayProcess> {
+  const root = repoRoot();
+  const child = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), join(root, 'cli', 'sluice.ts'), 'gateway'],
+    {
+      cwd: root,
+      env: { ...process.env, ...setup.env, SLUICE_LOG_LEVEL: 'info', ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  const logLines: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => logLines.push(line));
+  const ports = await new Promise<{ port: number; adminPort: number }>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`gateway did not start:\n${logLines.join('\n')}`)),
+      30_000,
+    );
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      logLines.push(line);
+      try {
+        const entry = JSON.parse(line) as { msg?: string; port?: number; adminPort?: number };
+        if (entry.msg === 'gateway listening' && entry.port && entry.adminPort) {
+          clearTimeout(timer);
+          resolve({ port: entry.port, adminPort: entry.adminPort });
+        }
+      } catch {
+        // Not a log line of ours.
+      }
+    });
+    void exited.then((code) => reject(new Error(`gateway exited with ${code}:\n${logLines.join('\n')}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${ports.port}`,
+    adminUrl: `http://127.0.0.1:${ports.adminPort}`,
+    child,
+    exited,
+    logLines,
+  };
+}
