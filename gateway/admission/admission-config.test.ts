@@ -17,7 +17,7 @@ describe('loadAdmissionConfig', () => {
       maxKeys: 100_000,
     });
     expect(config.loadShedding).toMatchObject({
-      maxPendingEvents: 5000,
+      maxPendingEvents: 20_000,
       maxPendingBytes: 64 * 1024 * 1024,
       maxEventLoopDelayMs: 100,
       maxHeapUsedBytes: 1_800_000_000,

@@ -39,7 +39,7 @@ export interface RuntimeSignalsConfig {
 export interface AdmissionConfig {
   readonly rateLimit: RateLimitConfig;
   /**
-   * `SLUICE_SHED_MAX_PENDING_EVENTS` (default 5000), `SLUICE_SHED_MAX_PENDING_BYTES` (64 MiB),
+   * `SLUICE_SHED_MAX_PENDING_EVENTS` (default 20 000), `SLUICE_SHED_MAX_PENDING_BYTES` (64 MiB),
    * `SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS` (100 ms), `SLUICE_SHED_MAX_HEAP_USED_BYTES` (90 % of V8's
    * heap limit), 0 disables a signal; `SLUICE_SHED_FRACTION_BULK|NORMAL|CRITICAL` (0.5, 0.8, 1);
    * `SLUICE_SUSTAINED_OVERLOAD_MS` (30 s), `SLUICE_OVERLOAD_RECOVERY_MS` (10 s);

@@ -35,7 +35,7 @@ export interface LoadShedderConfig {
 }
 
 export const defaultLoadShedderConfig: LoadShedderConfig = Object.freeze({
-  maxPendingEvents: 5000,
+  maxPendingEvents: 20_000,
   maxPendingBytes: 64 * 1024 * 1024,
   maxEventLoopDelayMs: 100,
   maxHeapUsedBytes: 0,

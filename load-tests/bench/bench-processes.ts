@@ -1,0 +1,88 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { repoRoot } from '../../cli/stack/paths.js';
+
+export interface BenchProcess {
+  url: string;
+  adminUrl: string | undefined;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts a TypeScript entry point as its own process (through tsx, as `sluice` does from a
+ * checkout) and waits for the JSON line that announces its port.
+ */
+async function startProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  isReadyLine: (entry: Record<string, unknown>) => { port: number; adminPort?: number } | undefined,
+): Promise<BenchProcess> {
+  const root = repoRoot();
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lines: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
+  const ports = await new Promise<{ port: number; adminPort?: number }>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`${args.join(' ')} did not start:\n${lines.join('\n')}`)),
+      60_000,
+    );
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      try {
+        const ready = isReadyLine(JSON.parse(line) as Record<string, unknown>);
+        if (ready) {
+          clearTimeout(timer);
+          resolve(ready);
+        }
+      } catch {
+        // Not JSON.
+      }
+    });
+    void exited.then((code) =>
+      reject(new Error(`${args.join(' ')} exited with ${code}:\n${lines.join('\n')}`)),
+    );
+  });
+  return {
+    url: `http://127.0.0.1:${ports.port}`,
+    adminUrl: ports.adminPort ? `http://127.0.0.1:${ports.adminPort}` : undefined,
+    pid: child.pid!,
+    child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+export function startGatewayProcess(env: NodeJS.ProcessEnv): Promise<BenchProcess> {
+  return startProcess(
+    [join(repoRoot(), 'cli', 'sluice.ts'), 'gateway'],
+    { ...env, SLUICE_LOG_LEVEL: 'info' },
+    (entry) =>
+      entry.msg === 'gateway listening' && typeof entry.port === 'number'
+        ? { port: entry.port, adminPort: entry.adminPort as number }
+        : undefined,
+  );
+}
+
+export function startBareServer(): Promise<BenchProcess> {
+  return startProcess([join(repoRoot(), 'load-tests', 'bench', 'bare-uws-server.ts')], {}, (entry) =>
+    typeof entry.port === 'number' ? { port: entry.port } : undefined,
+  );
+}
+
+/** Resident set size of a process, from /proc (Linux). */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmRSS:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) * 1024 : Number.NaN;
+}

@@ -1,0 +1,96 @@
+/**
+ * `npm run bench`: Sluice's benchmarks with their baselines measured in the same run
+ * (design.md §9). Prints a table and writes JSON to .sluice/bench/. Options:
+ *   --duration SECONDS   length of each measured run (default 10)
+ *   --rounds N           interleaved rounds per comparison (default 3)
+ *   --only NAME          ingest (more to come)
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import kafkajs from 'kafkajs';
+import { createApiKey } from '../../gateway/auth/api-key-generator.js';
+import { repoRoot } from '../../cli/stack/paths.js';
+import { stackUp } from '../../cli/stack/stack.js';
+import { benchIngest } from './ingest-bench.js';
+
+const { values } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    only: { type: 'string' },
+  },
+});
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const durationSeconds = Number(values.duration);
+const rounds = Number(values.rounds);
+
+const endpoints = await stackUp(process.env, log);
+const workDir = join(repoRoot(), '.sluice', 'bench');
+mkdirSync(workDir, { recursive: true });
+
+const key = createApiKey({
+  producerId: 'bench',
+  role: 'admin',
+  allowedEventTypes: ['*'],
+  ratePerSecond: 10_000_000,
+  burst: 10_000_000,
+  priority: 'critical',
+});
+const keysFile = join(workDir, 'api-keys.jsonl');
+writeFileSync(keysFile, `${key.line}\n`, { mode: 0o600 });
+
+const eventsTopic = `bench.events.${Date.now()}`;
+const admin = new kafkajs.Kafka({
+  brokers: endpoints.kafkaBrokers,
+  logLevel: kafkajs.logLevel.NOTHING,
+}).admin();
+await admin.connect();
+await admin.createTopics({
+  waitForLeaders: true,
+  topics: [
+    {
+      topic: eventsTopic,
+      numPartitions: 12,
+      replicationFactor: 1,
+      configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
+    },
+  ],
+});
+
+const env = {
+  KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+  REDIS_URL: endpoints.redisUrl,
+  SLUICE_HOST: '127.0.0.1',
+  SLUICE_PORT: '0',
+  SLUICE_ADMIN_PORT: '0',
+  SLUICE_API_KEYS_FILE: keysFile,
+  SLUICE_EVENTS_TOPIC: eventsTopic,
+  SLUICE_LOG_LEVEL: 'warn',
+};
+
+const report: Record<string, unknown> = { startedAt: new Date().toISOString(), durationSeconds, rounds };
+try {
+  if (!values.only || values.only === 'ingest') {
+    report.ingest = await benchIngest({
+      env,
+      apiKey: key.apiKey,
+      eventsTopic,
+      kafkaBrokers: endpoints.kafkaBrokers.join(','),
+      rounds,
+      durationSeconds,
+      connections: 128,
+      workDir,
+      log,
+    });
+  }
+} finally {
+  await admin.deleteTopics({ topics: [eventsTopic] }).catch(() => undefined);
+  await admin.disconnect();
+}
+
+const file = join(workDir, `results-${Date.now()}.json`);
+writeFileSync(file, JSON.stringify(report, null, 2));
+process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+log(`results written to ${file}`);
+process.exit(0);
