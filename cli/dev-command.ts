@@ -4,6 +4,7 @@ import type { Env } from '../common/config.js';
 import type { Logger } from '../common/logger.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { generateSecretsKey } from '../common/subscriptions/secrets-keyring.js';
 import { createApiKey } from '../gateway/auth/api-key-generator.js';
 import { repoRoot } from './stack/paths.js';
 import { stackUp } from './stack/stack.js';
@@ -21,6 +22,7 @@ export async function runDev(env: Env, logger: Logger, roles: readonly string[])
     KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
     REDIS_URL: endpoints.redisUrl,
   };
+  if (!childEnv.SLUICE_SECRETS_KEYS) childEnv.SLUICE_SECRETS_KEYS = devSecretsKey();
   if (!childEnv.SLUICE_API_KEYS_FILE) {
     const dev = devApiKey();
     childEnv.SLUICE_API_KEYS_FILE = dev.keysFile;
@@ -91,4 +93,15 @@ function devApiKey(): { apiKey: string; keysFile: string } {
   writeFileSync(keysFile, `${created.line}\n`, { mode: 0o600 });
   writeFileSync(keyFile, `${created.apiKey}\n`, { mode: 0o600 });
   return { apiKey: created.apiKey, keysFile };
+}
+
+/** The key that encrypts subscription signing secrets in a dev stack, made once and kept in `.sluice/dev`. */
+function devSecretsKey(): string {
+  const dir = join(repoRoot(), '.sluice', 'dev');
+  const file = join(dir, 'secrets-keys.txt');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dir, { recursive: true });
+  const key = generateSecretsKey('dev1');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
 }

@@ -1,6 +1,6 @@
 import type { LookupAddress, LookupAllOptions, LookupOptions } from 'node:dns';
 import { describe, expect, it } from 'vitest';
-import { isSluiceError } from '../../common/errors.js';
+import { isSluiceError } from './errors.js';
 import {
   checkIpAddress,
   checkWebhookUrl,

@@ -1,6 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { SluiceError } from '../../common/errors.js';
+import type { EnvReader } from './config.js';
+import { SluiceError } from './errors.js';
 
 /** Why an address is refused; a closed list so it can label a metric. */
 export type AddressRefusal =
@@ -128,6 +129,23 @@ export function createSsrfPolicy(options: { allowedCidrs?: readonly string[] } =
     );
   }
   return Object.freeze({ allowedCidrs: Object.freeze(allowedCidrs), allowList });
+}
+
+/**
+ * Reads `SLUICE_SSRF_ALLOWED_CIDRS` (comma-separated CIDRs or addresses, default none): ranges a
+ * webhook may reach even though the policy refuses them (a receiver inside the cluster; tests
+ * allow 127.0.0.0/8). Cloud metadata host names stay refused whatever it says.
+ */
+export function readSsrfPolicy(reader: EnvReader): SsrfPolicy {
+  const allowedCidrs = reader.list('SLUICE_SSRF_ALLOWED_CIDRS', []);
+  const bad = allowedCidrs.filter((text) => parseCidr(text) === undefined);
+  if (bad.length > 0) {
+    reader.problem(
+      `SLUICE_SSRF_ALLOWED_CIDRS entries must be CIDRs such as 10.1.0.0/16 or fd00::/8, got ${bad.map((b) => JSON.stringify(b)).join(', ')}`,
+    );
+    return createSsrfPolicy();
+  }
+  return createSsrfPolicy({ allowedCidrs });
 }
 
 /** Whether a webhook may connect to this IP address. */

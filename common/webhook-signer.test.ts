@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { isSluiceError } from '../../common/errors.js';
+import { isSluiceError } from './errors.js';
 import {
   generateWebhookSecret,
   isValidWebhookSecret,

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { SluiceError } from '../../common/errors.js';
+import { SluiceError } from './errors.js';
 
 const secretPrefix = 'whsec_';
 /** Standard Webhooks asks for 24–64 byte keys; 32 bytes matches an HMAC-SHA256 block's worth of entropy. */

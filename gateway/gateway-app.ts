@@ -3,8 +3,10 @@ import kafkajs from 'kafkajs';
 import { Redis } from 'ioredis';
 import { startAdminServer } from '../common/admin-server.js';
 import { createKafkaClient } from '../common/kafka/kafka-client.js';
+import { planTopics } from '../common/kafka/topic-plan.js';
 import type { Logger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
+import { createSubscriptionStore } from '../common/subscriptions/subscription-store.js';
 import { encodeEvent } from '../schemas/event-codec.js';
 import { loadSchemaCatalog, type SchemaCatalog } from '../schemas/schema-catalog.js';
 import { createAdmissionMetrics } from './admission/admission-metrics.js';
@@ -22,6 +24,7 @@ import { createEventPublisher } from './publish/event-publisher.js';
 import { createPublisherMetrics } from './publish/publisher-metrics.js';
 import { createEventTypesRoute } from './routes/event-types-route.js';
 import { createIngestRoute } from './routes/ingest-route.js';
+import { addSubscriptionRoutes } from './routes/subscriptions-route.js';
 
 export interface RunningGateway {
   port: number;
@@ -48,6 +51,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   logger.info({ keys: apiKeys.size, eventTypes: catalog.types().length }, 'loaded API keys and schemas');
 
   const kafka = createKafkaClient(config.kafka, logger);
+  // Read to the end of the compacted topic before listening; created (compacted) when missing.
+  const subscriptions = createSubscriptionStore({
+    kafka,
+    topic: config.topics.subscriptionsTopic,
+    createTopic: planTopics(config.topics, []).find((t) => t.name === config.topics.subscriptionsTopic),
+    keyring: config.secretsKeyring,
+    ssrfPolicy: config.ssrfPolicy,
+    logger,
+  });
+  await subscriptions.start();
   const producers = Array.from({ length: config.producerCount }, () =>
     kafka.producer({
       idempotent: true,
@@ -173,6 +186,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     .route('POST', '/v1/events', createIngestRoute('single', ingestDeps))
     .route('POST', '/v1/events/batch', createIngestRoute('batch', ingestDeps))
     .route('GET', '/v1/event-types', createEventTypesRoute(catalog, apiKeys));
+  addSubscriptionRoutes(router, {
+    apiKeys,
+    store: subscriptions,
+    ssrfPolicy: config.ssrfPolicy,
+    logger,
+    metrics,
+    accepting: ingestDeps.accepting,
+    inFlight: ingestDeps.inFlight,
+  });
 
   const server = await startHttpServer({
     host: config.host,
@@ -188,6 +210,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       const reasons: string[] = [];
       if (!accepting) reasons.push('shutting down');
       if (disconnected.size > 0) reasons.push('Kafka producer disconnected');
+      if (!subscriptions.isCaughtUp()) reasons.push('subscriptions not loaded from Kafka');
       if (shedder.sustainedOverload()) reasons.push('sustained overload');
       return { ready: reasons.length === 0, reasons };
     },
@@ -208,6 +231,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       if (inFlight > 0) logger.warn({ inFlight }, 'shutdown grace period over with requests still in flight');
       await publisher.close();
       await Promise.all(producers.map((producer) => producer.disconnect()));
+      await subscriptions.stop();
       await rateLimiter.close();
       runtimeSignals.stop();
       redis.disconnect();

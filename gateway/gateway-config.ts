@@ -6,6 +6,8 @@ import {
   type TopicSettings,
 } from '../common/kafka/kafka-settings.js';
 import { eventsTopicMaxMessageBytes } from '../common/kafka/topic-plan.js';
+import { readSsrfPolicy, type SsrfPolicy } from '../common/ssrf-guard.js';
+import { readSecretsKeyring, type SecretsKeyring } from '../common/subscriptions/secrets-keyring.js';
 import { readAdmissionConfig, type AdmissionConfig } from './admission/admission-config.js';
 
 /** Everything `sluice gateway` reads from its environment, fully defaulted, in ms and bytes. */
@@ -49,6 +51,10 @@ export interface GatewayConfig {
   kafka: KafkaSettings;
   topics: TopicSettings;
   admission: AdmissionConfig;
+  /** `SLUICE_SECRETS_KEYS` (required): `<id>:<base64 of 32 bytes>[,…]`; the first encrypts subscription secrets, all decrypt. */
+  secretsKeyring: SecretsKeyring;
+  /** `SLUICE_SSRF_ALLOWED_CIDRS`, default none: refused ranges a subscription URL may still use. */
+  ssrfPolicy: SsrfPolicy;
 }
 
 export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
@@ -81,6 +87,8 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     kafka: readKafkaSettings(reader, 'sluice-gateway'),
     topics: readTopicSettings(reader),
     admission: readAdmissionConfig(reader),
+    secretsKeyring: readSecretsKeyring(reader),
+    ssrfPolicy: readSsrfPolicy(reader),
   };
   // Every limit must sit below what Kafka accepts, or an accepted event could never be written.
   if (config.maxEventBytes > config.maxBatchBytes) {

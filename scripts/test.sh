@@ -29,6 +29,8 @@ step() {
 step npx eslint --max-warnings=0 .
 step npx prettier --check --log-level=warn .
 step npx tsc --noEmit -p tsconfig.json
+step node bin/sluice.js schemas check
+step npx tsc --noEmit -p load-tests/k6/tsconfig.json
 mkdir -p .sluice
 rm -f .sluice/test-results.json
 step npx vitest run --reporter=default --reporter=json --outputFile.json=.sluice/test-results.json "$@"

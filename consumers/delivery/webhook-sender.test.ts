@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createSsrfPolicy, type ResolveAll } from './ssrf-guard.js';
+import { createSsrfPolicy, type ResolveAll } from '../../common/ssrf-guard.js';
 import { createWebhookSender, type AttemptResult, type WebhookSender } from './webhook-sender.js';
 
 const loopbackAllowed = createSsrfPolicy({ allowedCidrs: ['127.0.0.0/8'] });

@@ -1,7 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { Agent } from 'undici';
 import { isSluiceError } from '../../common/errors.js';
-import { checkWebhookUrl, createGuardedLookup, type ResolveAll, type SsrfPolicy } from './ssrf-guard.js';
+import {
+  checkWebhookUrl,
+  createGuardedLookup,
+  type ResolveAll,
+  type SsrfPolicy,
+} from '../../common/ssrf-guard.js';
 
 export type AttemptErrorKind = 'timeout' | 'connect' | 'ssrf' | 'network';
 

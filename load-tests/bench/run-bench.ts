@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
+import { generateSecretsKey } from '../../common/subscriptions/secrets-keyring.js';
 import { createApiKey } from '../../gateway/auth/api-key-generator.js';
 import { repoRoot } from '../../cli/stack/paths.js';
 import { stackUp } from '../../cli/stack/stack.js';
@@ -67,6 +68,7 @@ const env = {
   SLUICE_API_KEYS_FILE: keysFile,
   SLUICE_EVENTS_TOPIC: eventsTopic,
   SLUICE_LOG_LEVEL: 'warn',
+  SLUICE_SECRETS_KEYS: generateSecretsKey('bench'),
 };
 
 const report: Record<string, unknown> = { startedAt: new Date().toISOString(), durationSeconds, rounds };

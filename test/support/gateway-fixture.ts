@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { onTestFinished } from 'vitest';
 import { repoRoot } from '../../cli/stack/paths.js';
 import { createLogger } from '../../common/logger.js';
+import { generateSecretsKey } from '../../common/subscriptions/secrets-keyring.js';
 import { createApiKey, type CreateApiKeyOptions } from '../../gateway/auth/api-key-generator.js';
 import { startGateway, type RunningGateway } from '../../gateway/gateway-app.js';
 import { loadGatewayConfig } from '../../gateway/gateway-config.js';
@@ -20,6 +21,8 @@ export interface TestGatewaySetup {
   /** Plain API keys by producer id. */
   keys: Record<string, string>;
   eventsTopic: string;
+  /** This test's compacted subscriptions topic (deleted when the test finishes). */
+  subscriptionsTopic: string;
 }
 
 /**
@@ -33,6 +36,7 @@ export async function prepareGateway(
 ): Promise<TestGatewaySetup> {
   const admin = await connectedAdmin();
   const eventsTopic = uniqueName('events');
+  const subscriptionsTopic = uniqueName('subscriptions');
   await admin.createTopics({
     waitForLeaders: true,
     topics: [
@@ -42,10 +46,16 @@ export async function prepareGateway(
         replicationFactor: 1,
         configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
       },
+      {
+        topic: subscriptionsTopic,
+        numPartitions: 1,
+        replicationFactor: 1,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+      },
     ],
   });
   onTestFinished(async () => {
-    await admin.deleteTopics({ topics: [eventsTopic] }).catch(() => undefined);
+    await admin.deleteTopics({ topics: [eventsTopic, subscriptionsTopic] }).catch(() => undefined);
   });
   const dir = mkdtempSync(join(tmpdir(), 'sluice-gateway-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,6 +71,7 @@ export async function prepareGateway(
   const prefix = uniqueName('t');
   return {
     eventsTopic,
+    subscriptionsTopic,
     keys,
     env: {
       KAFKA_BROKERS: testKafkaBrokers.join(','),
@@ -70,6 +81,8 @@ export async function prepareGateway(
       SLUICE_ADMIN_PORT: '0',
       SLUICE_API_KEYS_FILE: keysFile,
       SLUICE_EVENTS_TOPIC: eventsTopic,
+      SLUICE_SUBSCRIPTIONS_TOPIC: subscriptionsTopic,
+      SLUICE_SECRETS_KEYS: generateSecretsKey('test'),
       SLUICE_IDEMPOTENCY_KEY_PREFIX: `${prefix}:idem:`,
       SLUICE_RATE_LIMIT_KEY_PREFIX: `${prefix}:rl:`,
       SLUICE_LOG_LEVEL: 'warn',

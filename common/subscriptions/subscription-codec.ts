@@ -1,0 +1,217 @@
+import type { DecryptFailure, EncryptedValue, SecretsKeyring } from './secrets-keyring.js';
+import type { Subscription } from './subscription.js';
+
+/**
+ * The Kafka record format of a subscription in the compacted topic `sluice.subscriptions`:
+ *
+ * - key: the subscription id (UTF-8);
+ * - value: UTF-8 JSON (below), or null (a tombstone) when the subscription was deleted;
+ * - header `content-type: application/vnd.sluice.subscription.v1+json` (informative only).
+ *
+ *     {"v":1,"id":"sub_…","url":"https://…","eventTypes":["order.*"],"description":"",
+ *      "enabled":true,"disabledReason":null,
+ *      "secrets":[{"keyId":"k2","iv":"<b64>","ciphertext":"<b64>","tag":"<b64>","expiresAtMs":null}],
+ *      "rateLimitPerSecond":null,"maxConcurrency":16,"ordering":"none","producerIds":null,
+ *      "createdAt":"…","updatedAt":"…"}
+ *
+ * Each signing secret is encrypted on its own with AES-256-GCM under the keyring's primary key, a
+ * fresh random 96-bit IV each time the record is written, the subscription id as associated data
+ * (so a ciphertext moved to another subscription's record fails to decrypt) and the key id beside
+ * it (so keys rotate: a record written under `k1` stays readable once `k2` is primary).
+ * Nothing else in the record is secret.
+ */
+export const subscriptionRecordVersion = 1;
+export const subscriptionRecordContentType = 'application/vnd.sluice.subscription.v1+json';
+
+interface StoredSecret extends EncryptedValue {
+  readonly expiresAtMs: number | null;
+}
+
+interface SubscriptionRecordV1 {
+  v: 1;
+  id: string;
+  url: string;
+  eventTypes: string[];
+  description: string;
+  enabled: boolean;
+  disabledReason: 'manual' | 'gone' | null;
+  secrets: StoredSecret[];
+  rateLimitPerSecond: number | null;
+  maxConcurrency: number;
+  ordering: 'none' | 'key';
+  producerIds: string[] | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface EncodedSubscriptionRecord {
+  key: string;
+  /** Null: a tombstone, which deletes the subscription (and lets compaction drop its history). */
+  value: Buffer | null;
+  headers: Record<string, string>;
+}
+
+export type DecodedSubscriptionRecord =
+  | { kind: 'upsert'; subscription: Subscription }
+  | { kind: 'delete'; id: string }
+  | {
+      kind: 'invalid';
+      /** The record key, when it had one. */
+      id: string | undefined;
+      reason: 'no-key' | 'malformed' | 'unsupported-version' | DecryptFailure;
+      /** Safe to log: never quotes the record's value. */
+      message: string;
+    };
+
+/** Associated data of a secret's ciphertext: binds it to one subscription. */
+function secretContext(subscriptionId: string): string {
+  return `sluice.subscription.secret.v1/${subscriptionId}`;
+}
+
+/** The record that stores `subscription`, its secrets encrypted under the keyring's primary key. */
+export function encodeSubscription(
+  subscription: Subscription,
+  keyring: SecretsKeyring,
+): EncodedSubscriptionRecord & { value: Buffer } {
+  const context = secretContext(subscription.id);
+  const record: SubscriptionRecordV1 = {
+    v: subscriptionRecordVersion,
+    id: subscription.id,
+    url: subscription.url,
+    eventTypes: [...subscription.eventTypes],
+    description: subscription.description,
+    enabled: subscription.enabled,
+    disabledReason: subscription.disabledReason ?? null,
+    secrets: subscription.secrets.map(({ secret, expiresAtMs }) => ({
+      ...keyring.encrypt(secret, context),
+      expiresAtMs: expiresAtMs ?? null,
+    })),
+    rateLimitPerSecond: subscription.rateLimitPerSecond ?? null,
+    maxConcurrency: subscription.maxConcurrency,
+    ordering: subscription.ordering,
+    producerIds: subscription.producerIds === undefined ? null : [...subscription.producerIds],
+    createdAt: subscription.createdAt,
+    updatedAt: subscription.updatedAt,
+  };
+  return {
+    key: subscription.id,
+    value: Buffer.from(JSON.stringify(record), 'utf8'),
+    headers: { 'content-type': subscriptionRecordContentType },
+  };
+}
+
+/** The tombstone that deletes subscription `id`. */
+export function encodeSubscriptionTombstone(id: string): EncodedSubscriptionRecord & { value: null } {
+  return { key: id, value: null, headers: {} };
+}
+
+/**
+ * Reads one record of the subscriptions topic. Never throws: a record that cannot be read (bad
+ * JSON, an unknown format version, a secret under a key not in the keyring, a tampered ciphertext)
+ * comes back as `invalid` with a reason and a message that is safe to log.
+ */
+export function decodeSubscriptionRecord(
+  key: Buffer | string | null,
+  value: Buffer | null,
+  keyring: SecretsKeyring,
+): DecodedSubscriptionRecord {
+  if (key === null || key.length === 0) {
+    return { kind: 'invalid', id: undefined, reason: 'no-key', message: 'the record has no key' };
+  }
+  const id = typeof key === 'string' ? key : key.toString('utf8');
+  if (value === null) return { kind: 'delete', id };
+  const invalid = (reason: 'malformed' | 'unsupported-version' | DecryptFailure, message: string) =>
+    ({ kind: 'invalid', id, reason, message }) as const;
+
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch {
+    return invalid('malformed', 'the record value is not JSON');
+  }
+  if (!isObject(parsed)) return invalid('malformed', 'the record value is not a JSON object');
+  if (parsed.v !== subscriptionRecordVersion) {
+    return invalid('unsupported-version', `record format version ${String(parsed.v)} is not supported`);
+  }
+  const problem = structuralProblem(parsed, id);
+  if (problem !== undefined) return invalid('malformed', problem);
+  const record = parsed as unknown as SubscriptionRecordV1;
+
+  const context = secretContext(id);
+  const secrets: Array<{ secret: string; expiresAtMs: number | undefined }> = [];
+  for (const [index, stored] of record.secrets.entries()) {
+    const decrypted = keyring.decrypt(stored, context);
+    if (!decrypted.ok) return invalid(decrypted.reason, `secrets[${index}]: ${decrypted.message}`);
+    secrets.push({ secret: decrypted.plaintext, expiresAtMs: stored.expiresAtMs ?? undefined });
+  }
+  const subscription: Subscription = {
+    id,
+    url: record.url,
+    eventTypes: [...record.eventTypes],
+    description: record.description,
+    enabled: record.enabled,
+    disabledReason: record.disabledReason ?? undefined,
+    secrets,
+    rateLimitPerSecond: record.rateLimitPerSecond ?? undefined,
+    maxConcurrency: record.maxConcurrency,
+    ordering: record.ordering,
+    producerIds: record.producerIds === null ? undefined : [...record.producerIds],
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+  };
+  return { kind: 'upsert', subscription };
+}
+
+/** The first way `record` departs from the v1 shape, or undefined when it fits. */
+function structuralProblem(record: Record<string, unknown>, key: string): string | undefined {
+  if (record.id !== key) return 'the id in the value differs from the record key';
+  const checks: Array<[field: string, ok: boolean]> = [
+    ['url', typeof record.url === 'string'],
+    ['eventTypes', isStringArray(record.eventTypes) && record.eventTypes.length > 0],
+    ['description', typeof record.description === 'string'],
+    ['enabled', typeof record.enabled === 'boolean'],
+    [
+      'disabledReason',
+      record.disabledReason === null || ['manual', 'gone'].includes(record.disabledReason as string),
+    ],
+    [
+      'secrets',
+      Array.isArray(record.secrets) &&
+        record.secrets.every(isStoredSecret) &&
+        // The current secret never expires, so a subscription always has one to sign with.
+        record.secrets.length > 0 &&
+        ((record.secrets[0] as StoredSecret).expiresAtMs ?? null) === null,
+    ],
+    ['rateLimitPerSecond', record.rateLimitPerSecond === null || isPositiveNumber(record.rateLimitPerSecond)],
+    ['maxConcurrency', Number.isSafeInteger(record.maxConcurrency) && (record.maxConcurrency as number) > 0],
+    ['ordering', record.ordering === 'none' || record.ordering === 'key'],
+    ['producerIds', record.producerIds === null || isStringArray(record.producerIds)],
+    ['createdAt', typeof record.createdAt === 'string'],
+    ['updatedAt', typeof record.updatedAt === 'string'],
+  ];
+  const failed = checks.find(([, ok]) => !ok);
+  return failed === undefined ? undefined : `field ${failed[0]} is missing or has the wrong type`;
+}
+
+function isStoredSecret(value: unknown): value is StoredSecret {
+  return (
+    isObject(value) &&
+    typeof value.keyId === 'string' &&
+    typeof value.iv === 'string' &&
+    typeof value.ciphertext === 'string' &&
+    typeof value.tag === 'string' &&
+    (value.expiresAtMs === null || value.expiresAtMs === undefined || Number.isSafeInteger(value.expiresAtMs))
+  );
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function isPositiveNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0;
+}

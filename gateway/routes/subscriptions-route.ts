@@ -1,0 +1,286 @@
+import { SluiceError } from '../../common/errors.js';
+import type { Logger } from '../../common/logger.js';
+import {
+  isSubscriptionId,
+  validateSecretRotation,
+  validateSubscriptionCreate,
+  validateSubscriptionPatch,
+} from '../../common/subscriptions/subscription-input.js';
+import type { SubscriptionStore } from '../../common/subscriptions/subscription-store.js';
+import type { Subscription } from '../../common/subscriptions/subscription.js';
+import type { SsrfPolicy } from '../../common/ssrf-guard.js';
+import type { ApiKeyRecord, ApiKeyStore } from '../auth/api-key-store.js';
+import type { GatewayMetrics } from '../gateway-metrics.js';
+import { readBody } from '../http/body-reader.js';
+import { isRequestAborted, type HttpExchange } from '../http/http-exchange.js';
+import { problemResponse } from '../http/problem.js';
+import type { RouteHandler, Router } from '../http/router.js';
+
+/** The store operations the routes use. */
+export type SubscriptionAdmin = Pick<
+  SubscriptionStore,
+  'get' | 'all' | 'create' | 'update' | 'remove' | 'rotateSecret'
+>;
+
+export interface SubscriptionsRouteDeps {
+  apiKeys: ApiKeyStore;
+  store: SubscriptionAdmin;
+  /** Checked here too so that a bad request is answered before the store is involved. */
+  ssrfPolicy: SsrfPolicy;
+  logger: Logger;
+  metrics?: Pick<GatewayMetrics, 'requests' | 'requestDuration'> | undefined;
+  /** Largest request body, default 64 KiB: a subscription is small. */
+  maxBodyBytes?: number | undefined;
+  /** False once shutdown began: new requests are refused with 503. */
+  accepting?: (() => boolean) | undefined;
+  /** Counts requests in flight, so shutdown waits for a write before stopping the store. */
+  inFlight?: { enter(): void; leave(): void } | undefined;
+}
+
+/** The public JSON of a subscription: everything but its secrets. */
+export interface SubscriptionResource {
+  id: string;
+  url: string;
+  eventTypes: readonly string[];
+  description: string;
+  enabled: boolean;
+  disabledReason: 'manual' | 'gone' | null;
+  rateLimitPerSecond: number | null;
+  maxConcurrency: number;
+  ordering: 'none' | 'key';
+  producerIds: readonly string[] | null;
+  /** How many secrets sign each delivery, and when the rotated-out ones stop (RFC 3339). */
+  signingSecrets: { active: number; previousExpireAt: string[] };
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+type Action = (context: {
+  exchange: HttpExchange;
+  key: ApiKeyRecord;
+  /** The parsed JSON body; undefined when the request had none. */
+  body: unknown;
+}) => Reply | Promise<Reply>;
+
+const collection = '/v1/subscriptions';
+const item = '/v1/subscriptions/:id';
+const rotate = '/v1/subscriptions/:id/rotate-secret';
+const defaultMaxBodyBytes = 64 * 1024;
+const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+
+/**
+ * The subscription management API of design.md §5, for admin API keys only:
+ * `POST/GET /v1/subscriptions`, `GET/PATCH/DELETE /v1/subscriptions/{id}` and
+ * `POST /v1/subscriptions/{id}/rotate-secret`. Secrets appear in exactly two answers: the
+ * create response and the rotate-secret response (`secret`, shown once).
+ */
+export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDeps): Router {
+  const { store, ssrfPolicy, logger } = deps;
+  const handler = (route: string, readsBody: boolean, action: Action) =>
+    createAdminHandler(deps, route, readsBody, action);
+
+  return router
+    .route(
+      'POST',
+      collection,
+      handler(collection, true, async ({ key, body }) => {
+        const input = validateSubscriptionCreate(requireBody(body), ssrfPolicy);
+        if (input instanceof SluiceError) throw input;
+        const created = await store.create(input);
+        logger.info({ subscriptionId: created.id, by: key.producerId }, 'subscription created');
+        return {
+          status: 201,
+          headers: { location: `${collection}/${created.id}` },
+          body: { ...toResource(created), secret: currentSecret(created) },
+        };
+      }),
+    )
+    .route(
+      'GET',
+      collection,
+      handler(collection, false, () => ({
+        status: 200,
+        body: { subscriptions: store.all().map(toResource) },
+      })),
+    )
+    .route(
+      'GET',
+      item,
+      handler(item, false, ({ exchange }) => ({ status: 200, body: toResource(find(exchange)) })),
+    )
+    .route(
+      'PATCH',
+      item,
+      handler(item, true, async ({ exchange, key, body }) => {
+        const id = find(exchange).id;
+        const patch = validateSubscriptionPatch(requireBody(body), ssrfPolicy);
+        if (patch instanceof SluiceError) throw patch;
+        const updated = await store.update(id, patch);
+        logger.info(
+          { subscriptionId: id, by: key.producerId, fields: Object.keys(patch) },
+          'subscription updated',
+        );
+        return { status: 200, body: toResource(updated) };
+      }),
+    )
+    .route(
+      'DELETE',
+      item,
+      handler(item, false, async ({ exchange, key }) => {
+        const id = find(exchange).id;
+        await store.remove(id);
+        logger.info({ subscriptionId: id, by: key.producerId }, 'subscription deleted');
+        return { status: 204 };
+      }),
+    )
+    .route(
+      'POST',
+      rotate,
+      handler(rotate, true, async ({ exchange, key, body }) => {
+        const id = find(exchange).id;
+        const request = validateSecretRotation(body);
+        if (request instanceof SluiceError) throw request;
+        const rotated = await store.rotateSecret(id, undefined, request.secret);
+        logger.info({ subscriptionId: id, by: key.producerId }, 'subscription secret rotated');
+        return { status: 200, body: { ...toResource(rotated), secret: currentSecret(rotated) } };
+      }),
+    );
+
+  function find(exchange: HttpExchange): Subscription {
+    const id = exchange.params.id ?? '';
+    const found = isSubscriptionId(id) ? store.get(id) : undefined;
+    if (found === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `no subscription ${id}`);
+    return found;
+  }
+}
+
+/** The public representation; never carries a secret. */
+export function toResource(subscription: Subscription): SubscriptionResource {
+  return {
+    id: subscription.id,
+    url: subscription.url,
+    eventTypes: subscription.eventTypes,
+    description: subscription.description,
+    enabled: subscription.enabled,
+    disabledReason: subscription.disabledReason ?? null,
+    rateLimitPerSecond: subscription.rateLimitPerSecond ?? null,
+    maxConcurrency: subscription.maxConcurrency,
+    ordering: subscription.ordering,
+    producerIds: subscription.producerIds ?? null,
+    signingSecrets: {
+      active: subscription.secrets.length,
+      previousExpireAt: subscription.secrets
+        .slice(1)
+        .flatMap(({ expiresAtMs }) =>
+          expiresAtMs === undefined ? [] : [new Date(expiresAtMs).toISOString()],
+        ),
+    },
+    createdAt: subscription.createdAt,
+    updatedAt: subscription.updatedAt,
+  };
+}
+
+function currentSecret(subscription: Subscription): string {
+  const current = subscription.secrets[0];
+  if (current === undefined)
+    throw new SluiceError('SLUICE_INTERNAL', `subscription ${subscription.id} has no secret`);
+  return current.secret;
+}
+
+function requireBody(body: unknown): unknown {
+  if (body === undefined) {
+    throw new SluiceError('SLUICE_MALFORMED_REQUEST', 'the request needs a JSON object body');
+  }
+  return body;
+}
+
+/**
+ * Authentication, the admin check and the body read happen synchronously (uWS drops body chunks
+ * that arrive before `readBody`); the action runs after the body arrived.
+ */
+function createAdminHandler(
+  deps: SubscriptionsRouteDeps,
+  route: string,
+  readsBody: boolean,
+  action: Action,
+): RouteHandler {
+  const maxBodyBytes = deps.maxBodyBytes ?? defaultMaxBodyBytes;
+
+  const answer = (exchange: HttpExchange, startedNs: bigint, reply: Reply) => {
+    const headers: Record<string, string> = { 'cache-control': 'no-store', ...reply.headers };
+    let body = '';
+    if (reply.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(reply.body);
+    }
+    if (exchange.respond(reply.status, headers, body)) record(startedNs, reply.status);
+  };
+  const answerProblem = (exchange: HttpExchange, startedNs: bigint, error: unknown) => {
+    const problem = problemResponse(error);
+    if (problem.error.code === 'SLUICE_INTERNAL') {
+      deps.logger.error({ err: error, route }, 'subscription request failed unexpectedly');
+    }
+    if (exchange.respond(problem.status, problem.headers, problem.body)) record(startedNs, problem.status);
+  };
+  const record = (startedNs: bigint, status: number) => {
+    deps.metrics?.requests.inc({ route, status: String(status) });
+    deps.metrics?.requestDuration.observe({ route }, Number(process.hrtime.bigint() - startedNs) / 1e9);
+  };
+
+  return (exchange) => {
+    const startedNs = process.hrtime.bigint();
+    if (deps.accepting?.() === false) {
+      answerProblem(
+        exchange,
+        startedNs,
+        new SluiceError('SLUICE_SHUTTING_DOWN', 'the gateway is shutting down', { retryAfterSeconds: 1 }),
+      );
+      return;
+    }
+    const key = deps.apiKeys.authenticate(exchange.head.headers.authorization);
+    if (key instanceof SluiceError) {
+      answerProblem(exchange, startedNs, key);
+      return;
+    }
+    if (key.role !== 'admin') {
+      answerProblem(
+        exchange,
+        startedNs,
+        new SluiceError('SLUICE_FORBIDDEN', 'managing subscriptions needs an admin API key'),
+      );
+      return;
+    }
+    const contentType = exchange.head.headers['content-type'];
+    const bodyPromise = readsBody ? readBody(exchange, { maxBodyBytes }) : Promise.resolve(Buffer.alloc(0));
+    deps.inFlight?.enter();
+    const run = async () => {
+      try {
+        const body = parseJsonBody(await bodyPromise, contentType);
+        answer(exchange, startedNs, await action({ exchange, key, body }));
+      } catch (error) {
+        if (isRequestAborted(error)) return;
+        answerProblem(exchange, startedNs, error);
+      }
+    };
+    return run().finally(() => deps.inFlight?.leave());
+  };
+}
+
+function parseJsonBody(raw: Buffer, contentType: string | undefined): unknown {
+  if (raw.length === 0) return undefined;
+  if (contentType === undefined || !jsonMediaType.test(contentType)) {
+    throw new SluiceError('SLUICE_UNSUPPORTED_MEDIA_TYPE', 'send the body as Content-Type: application/json');
+  }
+  try {
+    return JSON.parse(raw.toString('utf8')) as unknown;
+  } catch {
+    // The parser's message quotes the body, which may hold a secret: never pass it on.
+    throw new SluiceError('SLUICE_MALFORMED_REQUEST', 'the request body is not valid JSON');
+  }
+}
