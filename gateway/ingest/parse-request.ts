@@ -96,18 +96,31 @@ function fromCloudEvent(value: unknown): ParsedItem {
   };
 }
 
+/**
+ * CloudEvents binary mode. Header values are percent-encoded by the sender wherever an attribute
+ * holds more than printable ASCII, and must be decoded first (HTTP binding 1.0.2, §3.1.3.2).
+ */
 function fromBinaryCloudEvent(headers: Readonly<Record<string, string>>, body: Buffer): ParsedItem {
   if (headers['ce-specversion'] !== '1.0') {
     return { ok: false, error: malformed('ce-specversion must be "1.0"', 'ce-specversion') };
   }
+  const attribute = (name: string): string | undefined => {
+    const value = headers[name];
+    if (value === undefined || !value.includes('%')) return value;
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      throw malformed(`${name} is not valid percent-encoded UTF-8`, name);
+    }
+  };
   return {
     ok: true,
     event: {
-      type: headers['ce-type'],
-      id: headers['ce-id'],
-      key: headers['ce-partitionkey'] ?? headers['ce-subject'],
-      time: headers['ce-time'],
-      source: headers['ce-source'],
+      type: attribute('ce-type'),
+      id: attribute('ce-id'),
+      key: attribute('ce-partitionkey') ?? attribute('ce-subject'),
+      time: attribute('ce-time'),
+      source: attribute('ce-source'),
       data: parseJson(body, 'the body (CloudEvents binary mode data)'),
     },
   };

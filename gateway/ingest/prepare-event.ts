@@ -99,8 +99,9 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
   const encoded = context.encode(type, candidate.data);
   if (!encoded.ok && encoded.reason === 'unknown-type') {
     return fail(
+      // `field` as for every other 422: the part of the event that failed is its type.
       new SluiceError('SLUICE_UNKNOWN_EVENT_TYPE', `no schema is registered for event type ${type}`, {
-        details: { type },
+        details: { type, field: 'type' },
       }),
     );
   }
