@@ -210,6 +210,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       const reasons: string[] = [];
       if (!accepting) reasons.push('shutting down');
       if (disconnected.size > 0) reasons.push('Kafka producer disconnected');
+      if (!publisher.kafkaAcknowledging()) reasons.push('Kafka is not acknowledging produce requests');
       if (!subscriptions.isCaughtUp()) reasons.push('subscriptions not loaded from Kafka');
       if (shedder.sustainedOverload()) reasons.push('sustained overload');
       return { ready: reasons.length === 0, reasons };

@@ -54,6 +54,11 @@ export interface EventPublisher {
   pendingBytes(): number;
   /** Acknowledged events per second, smoothed: how fast the backlog drains. */
   ackedEventsPerSecond(): number;
+  /**
+   * False while a produce request has been waiting longer than the send deadline: Kafka is not
+   * acknowledging, so readiness should steer traffic elsewhere until it does.
+   */
+  kafkaAcknowledging(): boolean;
   /** Waits until everything queued so far is settled. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -77,6 +82,8 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
   let pendingEvents = 0;
   let pendingBytes = 0;
   const idleProducers = [...options.producers];
+  /** Start times of the sends in flight, to tell a stalled broker from a busy one. */
+  const sendStartedMs = new Set<{ startedMs: number }>();
   let sendsInFlight = 0;
   let closed = false;
   let ackRatePerSecond = 0;
@@ -189,6 +196,8 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     for (const request of batch) inFlight.add(request);
     const events = batch.reduce((sum, request) => sum + request.records.length, 0);
     const startedMs = nowMs();
+    const started = { startedMs };
+    sendStartedMs.add(started);
     let outcome: PublishOutcome;
     try {
       await producer.sendBatch({
@@ -205,6 +214,7 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
       options.metrics.produceErrors.inc({ reason: 'send-failed' });
       options.logger.error({ err: error, events }, 'produce request failed');
     }
+    sendStartedMs.delete(started);
     for (const request of batch) {
       inFlight.delete(request);
       if (outcome === 'acked') request.answer();
@@ -250,6 +260,11 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     pendingEvents: () => pendingEvents,
     pendingBytes: () => pendingBytes,
     ackedEventsPerSecond: () => ackRatePerSecond,
+    kafkaAcknowledging() {
+      const now = nowMs();
+      for (const send of sendStartedMs) if (now - send.startedMs > options.sendTimeoutMs) return false;
+      return true;
+    },
     flush() {
       if (pendingEvents === 0 && sendsInFlight === 0) return Promise.resolve();
       return new Promise((resolve) => idleWaiters.push(resolve));
