@@ -111,6 +111,7 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
     const limits: RateLimitedKey = { id: key.producerId, ratePerSecond: key.ratePerSecond, burst: key.burst };
     const certainRefusal = deps.rateLimiter.precheck(limits, 1);
     if (certainRefusal) {
+      deps.admissionMetrics.recordRateLimit(key.priority, certainRefusal, limits);
       refuseRateLimited(exchange, startedNs, key, certainRefusal, limits);
       return;
     }
@@ -130,7 +131,7 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
     result: TakeResult & { allowed: false },
     limits: RateLimitedKey,
   ) {
-    deps.admissionMetrics.rateLimited(key.priority, result.reason);
+    // Not counted here: callers count each decision once, through recordRateLimit.
     deps.logger.debug({ producer: key.producerId, reason: result.reason }, 'request rate limited');
     const headers = headerRecord(rateLimitHeaders(result, limits));
     const error =
