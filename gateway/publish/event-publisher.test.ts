@@ -182,3 +182,22 @@ describe('event publisher', () => {
     expect(isSluiceError(refused, 'SLUICE_SHUTTING_DOWN')).toBe(true);
   });
 });
+
+describe('event publisher drain rate', () => {
+  it('decays while no acknowledgement arrives, so a stalled broker stops looking healthy', async () => {
+    let now = 0;
+    const kafka = controlledProducer();
+    const publisher = publisherWith([kafka.producer], { nowMs: () => now });
+    for (let i = 0; i < 4; i++) {
+      const pending = publisher.publish([record(`a${i}`), record(`b${i}`)]);
+      await flush();
+      now += 300;
+      kafka.sends.at(-1)!.ack();
+      await pending;
+    }
+    const healthy = publisher.ackedEventsPerSecond();
+    expect(healthy).toBeGreaterThan(0);
+    now += 2000;
+    expect(publisher.ackedEventsPerSecond()).toBeLessThan(healthy / 5);
+  });
+});

@@ -259,7 +259,12 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     },
     pendingEvents: () => pendingEvents,
     pendingBytes: () => pendingBytes,
-    ackedEventsPerSecond: () => ackRatePerSecond,
+    ackedEventsPerSecond() {
+      // Without acks the EWMA is never updated; decay it per silent window so a stalled broker
+      // reads as a falling drain rate (and a longer Retry-After), not as the last healthy one.
+      const silentWindows = Math.floor((nowMs() - ackWindowStartMs) / 250) - 1;
+      return silentWindows > 0 ? ackRatePerSecond * 0.7 ** silentWindows : ackRatePerSecond;
+    },
     kafkaAcknowledging() {
       const now = nowMs();
       for (const send of sendStartedMs) if (now - send.startedMs > options.sendTimeoutMs) return false;

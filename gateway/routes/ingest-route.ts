@@ -9,6 +9,7 @@ import type { TakeResult } from '../admission/token-bucket.js';
 import { isEventTypeAllowed, type ApiKeyRecord, type ApiKeyStore } from '../auth/api-key-store.js';
 import type { GatewayMetrics } from '../gateway-metrics.js';
 import { readBody } from '../http/body-reader.js';
+import { declaredContentLength } from '../http/request-head.js';
 import { isRequestAborted, type HttpExchange } from '../http/http-exchange.js';
 import { problemResponse } from '../http/problem.js';
 import type { RouteHandler } from '../http/router.js';
@@ -34,6 +35,9 @@ export interface IngestRouteDeps {
 }
 
 type Mode = 'single' | 'batch';
+
+/** Refusals read a body up to this size before answering, to keep the connection open. */
+const drainBeforeRefusalBytes = 64 * 1024;
 
 const jsonHeaders = { 'content-type': 'application/json' };
 
@@ -63,19 +67,27 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
     startedNs: bigint,
     error: unknown,
     headers: Record<string, string> = {},
-  ) => {
+  ): void | Promise<void> => {
     const problem = problemResponse(error, { headers });
     if (problem.status >= 500 && problem.error.code === 'SLUICE_INTERNAL') {
       deps.logger.error({ err: error, route }, 'ingest request failed unexpectedly');
     }
-    answer(exchange, startedNs, problem.status, problem.headers, problem.body);
+    const send = () => answer(exchange, startedNs, problem.status, problem.headers, problem.body);
+    // Answering with body bytes unread closes the connection. For a small body (the usual
+    // single event) reading it costs far less than the reconnect a flash-sale client would
+    // then make for every shed or limited request, so read it and keep the connection.
+    const declared = declaredContentLength(exchange.head);
+    if (exchange.requestBodyPending && typeof declared === 'number' && declared <= drainBeforeRefusalBytes) {
+      return readBody(exchange, { maxBodyBytes: drainBeforeRefusalBytes }).then(send, send);
+    }
+    send();
   };
 
   return (exchange) => {
     const startedNs = process.hrtime.bigint();
     // Everything up to readBody runs synchronously: uWS drops body chunks that arrive before it.
     if (!deps.accepting()) {
-      answerProblem(
+      return answerProblem(
         exchange,
         startedNs,
         new SluiceError('SLUICE_SHUTTING_DOWN', 'the gateway is shutting down', { retryAfterSeconds: 1 }),
@@ -83,10 +95,7 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
       return;
     }
     const key = deps.apiKeys.authenticate(exchange.head.headers.authorization);
-    if (key instanceof SluiceError) {
-      answerProblem(exchange, startedNs, key);
-      return;
-    }
+    if (key instanceof SluiceError) return answerProblem(exchange, startedNs, key);
     const decision = deps.shedder.admit(key.priority);
     if (!decision.admit) {
       deps.admissionMetrics.shed(key.priority, decision.reason);
@@ -94,7 +103,7 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
         { producer: key.producerId, priority: key.priority, reason: decision.reason },
         'request shed',
       );
-      answerProblem(
+      return answerProblem(
         exchange,
         startedNs,
         new SluiceError(
@@ -112,8 +121,7 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
     const certainRefusal = deps.rateLimiter.precheck(limits, 1);
     if (certainRefusal) {
       deps.admissionMetrics.recordRateLimit(key.priority, certainRefusal, limits);
-      refuseRateLimited(exchange, startedNs, key, certainRefusal, limits);
-      return;
+      return refuseRateLimited(exchange, startedNs, key, certainRefusal, limits);
     }
     const parts = {
       contentType: exchange.head.headers['content-type'] ?? '',
@@ -146,7 +154,7 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
         : new SluiceError('SLUICE_RATE_LIMITED', `rate limit of ${limits.ratePerSecond} events/s exceeded`, {
             retryAfterSeconds: Number(headers['retry-after'] ?? 1),
           });
-    answerProblem(exchange, startedNs, error, headers);
+    return answerProblem(exchange, startedNs, error, headers);
   }
 
   async function handle(
@@ -167,7 +175,7 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
         (await deps.rateLimiter.take(limits, items.length));
       deps.admissionMetrics.recordRateLimit(key.priority, limited, limits);
       if (!limited.allowed) {
-        refuseRateLimited(exchange, startedNs, key, limited, limits);
+        await refuseRateLimited(exchange, startedNs, key, limited, limits);
         return;
       }
       deps.admissionMetrics.admitted(key.priority);
