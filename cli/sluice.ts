@@ -1,6 +1,9 @@
 import { isSluiceError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
+import { runDlqReplay } from '../consumers/dlq-replay.js';
+import { runDeliver } from '../consumers/main.js';
 import { runGateway } from '../gateway/main.js';
+import { checkSchemas } from '../schemas/check-schemas.js';
 import { runDev } from './dev-command.js';
 import { keysCreate, keysUsage } from './keys-command.js';
 import { stackDown, stackStatus, stackUp } from './stack/stack.js';
@@ -8,9 +11,12 @@ import { topicsEnsure } from './topics-command.js';
 
 const usage = `usage: sluice <command>
 
+  deliver                    the delivery worker (Kafka → webhooks, retry tiers, dead letters)
   dev                        everything on this machine: stack, topics, gateway, delivery workers
+  dlq replay                 re-send dead letters through the retry tiers (see: sluice dlq replay --help)
   gateway                    the ingest gateway (HTTP → Kafka)
   keys create --producer ID  a new API key (see: sluice keys create --help)
+  schemas check              the schema catalog: manifest, Avro policy, each version reads the previous
   stack up | down | status   local Kafka (KRaft) and Redis for development and tests
   topics ensure              create the events, retry-tier, dead-letter and subscriptions topics
 `;
@@ -23,6 +29,10 @@ async function main(args: string[]): Promise<number> {
   switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     case 'gateway':
       return runGateway(env);
+    case 'deliver':
+      return runDeliver(env);
+    case 'dlq replay':
+      return runDlqReplay(args.slice(2), env, createLogger('sluice-dlq'));
     case 'keys create':
       if (args.includes('--help')) {
         process.stderr.write(`${keysUsage}\n`);
@@ -30,7 +40,7 @@ async function main(args: string[]): Promise<number> {
       }
       return keysCreate(args.slice(2));
     case 'dev':
-      return runDev(env, createLogger('sluice-dev'), ['gateway']);
+      return runDev(env, createLogger('sluice-dev'), ['gateway', 'deliver']);
     case 'stack up': {
       const endpoints = await stackUp(env, say);
       say(`stack ready: KAFKA_BROKERS=${endpoints.kafkaBrokers.join(',')} REDIS_URL=${endpoints.redisUrl}`);
@@ -46,6 +56,12 @@ async function main(args: string[]): Promise<number> {
           `redis: ${status.redis ? `running (pid ${status.redis})` : 'stopped'}\n`,
       );
       return 0;
+    }
+    case 'schemas check': {
+      const problems = checkSchemas();
+      for (const problem of problems) say(problem);
+      if (problems.length === 0) say('schema catalog is consistent and every version reads the previous one');
+      return problems.length === 0 ? 0 : 1;
     }
     case 'topics ensure':
       await topicsEnsure(env, createLogger('sluice-topics'));

@@ -1,0 +1,268 @@
+import kafkajs from 'kafkajs';
+import { Redis } from 'ioredis';
+import { startAdminServer } from '../common/admin-server.js';
+import { createKafkaClient, type KafkaClient } from '../common/kafka/kafka-client.js';
+import { SluiceError } from '../common/errors.js';
+import type { Logger } from '../common/logger.js';
+import { createMetricsRegistry } from '../common/metrics.js';
+import { retryTopicName } from '../common/retry-schedule.js';
+import { createSsrfPolicy, type ResolveAll } from '../common/ssrf-guard.js';
+import type { SubscriptionView } from '../common/subscriptions/subscription.js';
+import { loadSchemaCatalog, type SchemaCatalog } from '../schemas/index.js';
+import type { DeliveryConfig } from './delivery-config.js';
+import { createDedupStore } from './delivery/dedup-store.js';
+import { DeliveryLimiters } from './delivery/delivery-limiter.js';
+import { createDeliveryMetrics } from './delivery/delivery-metrics.js';
+import { retryDueAtMs } from './delivery/delivery-records.js';
+import { createDeliveryService } from './delivery/delivery-service.js';
+import { createEndpointBreakers } from './delivery/endpoint-breakers.js';
+import { KeySequencer } from './delivery/key-sequencer.js';
+import { createRecordWriter } from './delivery/record-writer.js';
+import {
+  createTrackedConsumer,
+  type InFlightBudget,
+  type TrackedConsumer,
+} from './delivery/tracked-consumer.js';
+import { createWebhookSender } from './delivery/webhook-sender.js';
+
+export interface DeliveryWorkerDeps {
+  /** The subscriptions, kept current (the Kafka-backed store in production, an in-memory view in tests). */
+  subscriptions: SubscriptionView;
+  /** Whether the subscriptions view is usable (caught up); part of readiness. */
+  subscriptionsReady?: () => boolean;
+  /** A receiver answered 410: disable the subscription (the store's write API). */
+  onGone: (subscriptionId: string) => Promise<void> | void;
+  /** A consumer crashed for good: the caller exits the process non-zero so it is restarted. */
+  onFatal: (error: Error) => void;
+  catalog?: SchemaCatalog;
+  /** Replaces DNS behind the SSRF guard (tests). */
+  resolveAll?: ResolveAll;
+  /** Shares a Kafka client (tests); by default one is created from the config. */
+  kafka?: KafkaClient;
+}
+
+export interface RunningDeliveryWorker {
+  adminPort: number;
+  ready(): boolean;
+  /** Graceful stop: stop fetching, finish in-flight deliveries within the grace period, commit, disconnect. */
+  shutdown(): Promise<void>;
+}
+
+/** Builds and starts the delivery worker (design.md §6): the one place that wires its parts together. */
+export async function startDeliveryWorker(
+  config: DeliveryConfig,
+  logger: Logger,
+  deps: DeliveryWorkerDeps,
+): Promise<RunningDeliveryWorker> {
+  const kafkaClient = deps.kafka ?? createKafkaClient(config.kafka, logger);
+  await requireTopics(kafkaClient, config);
+  const registry = createMetricsRegistry('delivery');
+  const metrics = createDeliveryMetrics(registry);
+  const catalog = deps.catalog ?? loadSchemaCatalog();
+  const kafka = kafkaClient;
+
+  // Not idempotent: kafkajs then allows several requests in flight and gives up after a few
+  // retries, and a duplicate retry record is harmless (deduplication stops a second success).
+  const producer = kafka.producer({
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    retry: { retries: 3 },
+  });
+  await producer.connect();
+  let producerConnected = true;
+  producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
+  producer.on(producer.events.CONNECT, () => (producerConnected = true));
+
+  const redis = new Redis(config.redisUrl, {
+    // A Redis outage must fail fast into the documented fallback (fail-open or fail-closed).
+    enableOfflineQueue: false,
+    commandTimeout: config.redisCommandTimeoutMs,
+    maxRetriesPerRequest: 0,
+    lazyConnect: true,
+    enableAutoPipelining: true,
+  });
+  let lastRedisErrorLogMs = 0;
+  redis.on('error', (error) => {
+    if (Date.now() - lastRedisErrorLogMs > 10_000) {
+      lastRedisErrorLogMs = Date.now();
+      logger.warn(
+        { err: error, failureMode: config.dedup.failureMode },
+        'Redis unavailable: deduplication falls back to its failure mode',
+      );
+    }
+  });
+  await redis
+    .connect()
+    .catch((error: unknown) => logger.warn({ err: error }, 'Redis unreachable at start-up'));
+
+  const sender = createWebhookSender({
+    attemptTimeoutMs: config.attemptTimeoutMs,
+    maxResponseBodyBytes: config.maxResponseBodyBytes,
+    connectionsPerOrigin: config.connectionsPerOrigin,
+    ssrfPolicy: createSsrfPolicy({ allowedCidrs: config.ssrfAllowedCidrs }),
+    ...(deps.resolveAll ? { resolveAll: deps.resolveAll } : {}),
+  });
+  const breakers = createEndpointBreakers(
+    { ...config.breaker, callTimeoutMs: config.attemptTimeoutMs + 5000 },
+    (subscriptionId, state) => {
+      metrics.setBreakerState(subscriptionId, state);
+      const log = state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
+      log({ subscriptionId, state }, `circuit breaker ${state}`);
+    },
+  );
+  const writer = createRecordWriter({ producer, timeoutMs: config.produceTimeoutMs, logger });
+  const service = createDeliveryService({
+    view: deps.subscriptions,
+    catalog,
+    sender,
+    dedup: createDedupStore({
+      redis,
+      keyPrefix: config.dedup.keyPrefix,
+      leaseMs: config.dedup.leaseMs,
+      markerTtlMs: config.dedup.markerTtlMs,
+    }),
+    breakers,
+    limiters: new DeliveryLimiters(),
+    sequencer: new KeySequencer(),
+    writer,
+    metrics,
+    logger,
+    onGone: deps.onGone,
+    settings: {
+      retryDelaysMs: config.retryDelaysMs,
+      retryTopicPrefix: config.topics.retryTopicPrefix,
+      dlqTopic: config.topics.dlqTopic,
+      dedupFailureMode: config.dedup.failureMode,
+      maxDeliveryAgeMs: config.maxDeliveryAgeMs,
+      busyRecheckMs: Math.min(1000, Math.ceil(config.dedup.leaseMs / 10)),
+    },
+  });
+
+  const budget: InFlightBudget = { inFlight: 0, max: config.maxInFlightTotal };
+  const consumerSettings = {
+    sessionTimeout: config.sessionTimeoutMs,
+    heartbeatInterval: config.heartbeatIntervalMs,
+    rebalanceTimeout: Math.max(config.sessionTimeoutMs, 60_000),
+    maxWaitTimeInMs: 500,
+  };
+  const common = {
+    maxInFlightPerPartition: config.maxInFlightPerPartition,
+    budget,
+    commitIntervalMs: config.commitIntervalMs,
+    heartbeatEveryMs: config.heartbeatIntervalMs,
+    onFatal: deps.onFatal,
+    metrics,
+    logger,
+  };
+  const consumers: TrackedConsumer[] = [];
+  if (config.roles.includes('events')) {
+    consumers.push(
+      createTrackedConsumer({
+        ...common,
+        name: 'events',
+        consumer: kafka.consumer({ groupId: config.groupId, ...consumerSettings }),
+        topics: [config.topics.eventsTopic],
+        handle: (record, signals) => service.handleEventRecord(record, signals),
+      }),
+    );
+  }
+  if (config.roles.includes('retry')) {
+    const tierTopics = [
+      ...new Set(
+        config.retryDelaysMs.map((delayMs) => retryTopicName(config.topics.retryTopicPrefix, delayMs)),
+      ),
+    ];
+    consumers.push(
+      createTrackedConsumer({
+        ...common,
+        name: 'retry',
+        consumer: kafka.consumer({ groupId: config.retryGroupId, ...consumerSettings }),
+        topics: tierTopics,
+        dueAtMs: retryDueAtMs,
+        handle: (record, signals) => service.handleRetryRecord(record, signals),
+      }),
+    );
+  }
+  for (const consumer of consumers) await consumer.start();
+
+  const pruneTimer = setInterval(
+    () => breakers.prune((id) => deps.subscriptions.get(id) !== undefined),
+    60_000,
+  );
+  pruneTimer.unref();
+
+  let stopping = false;
+  const ready = () =>
+    !stopping &&
+    producerConnected &&
+    consumers.every((consumer) => consumer.ready()) &&
+    (deps.subscriptionsReady?.() ?? true);
+  const admin = await startAdminServer({
+    host: config.host,
+    port: config.adminPort,
+    registry,
+    isReady: () => {
+      const reasons: string[] = [];
+      if (stopping) reasons.push('shutting down');
+      if (!producerConnected) reasons.push('Kafka producer disconnected');
+      if (!consumers.every((consumer) => consumer.ready()))
+        reasons.push('not a member of its consumer groups');
+      if (!(deps.subscriptionsReady?.() ?? true)) reasons.push('subscriptions not loaded');
+      if (config.dedup.failureMode === 'closed' && redis.status !== 'ready')
+        reasons.push('Redis unavailable');
+      return { ready: reasons.length === 0, reasons };
+    },
+  });
+  logger.info(
+    {
+      adminPort: admin.port,
+      roles: config.roles,
+      groupId: config.groupId,
+      eventsTopic: config.topics.eventsTopic,
+      retryDelaysMs: config.retryDelaysMs,
+    },
+    'delivery worker running',
+  );
+
+  return {
+    adminPort: admin.port,
+    ready,
+    async shutdown() {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ graceMs: config.shutdownGraceMs }, 'delivery worker stopping');
+      await Promise.all(consumers.map((consumer) => consumer.stop(config.shutdownGraceMs)));
+      clearInterval(pruneTimer);
+      await writer.close();
+      await producer.disconnect();
+      breakers.shutdown();
+      await sender.close();
+      redis.disconnect();
+      await admin.close();
+      logger.info('delivery worker stopped');
+    },
+  };
+}
+
+/** Fails start-up with one clear message when topics are missing, rather than a kafkajs metadata error. */
+async function requireTopics(kafka: KafkaClient, config: DeliveryConfig): Promise<void> {
+  const needed = [
+    config.topics.eventsTopic,
+    config.topics.dlqTopic,
+    ...config.retryDelaysMs.map((delayMs) => retryTopicName(config.topics.retryTopicPrefix, delayMs)),
+  ];
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = [...new Set(needed)].filter((topic) => !existing.has(topic));
+    if (missing.length > 0) {
+      throw new SluiceError(
+        'SLUICE_CONFIG_INVALID',
+        `topics missing: ${missing.join(', ')}; create them with \`sluice topics ensure\` (same SLUICE_RETRY_SCHEDULE)`,
+        { details: { missing } },
+      );
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

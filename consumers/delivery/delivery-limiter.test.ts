@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { DeliveryLimiter, DeliveryLimiters, type LimiterClock } from './delivery-limiter.js';
+
+/** A clock moved by hand: timers fire only when `advance` passes them. */
+function manualClock() {
+  let now = 0;
+  const timers = new Set<{ atMs: number; callback: () => void }>();
+  const clock: LimiterClock = {
+    nowMs: () => now,
+    setTimer(callback, delayMs) {
+      const timer = { atMs: now + delayMs, callback };
+      timers.add(timer);
+      return () => timers.delete(timer);
+    },
+  };
+  return {
+    clock,
+    advance(ms: number) {
+      now += ms;
+      for (const timer of [...timers].sort((a, b) => a.atMs - b.atMs)) {
+        if (timer.atMs <= now && timers.delete(timer)) timer.callback();
+      }
+    },
+  };
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Starts `count` acquisitions and records the order in which they are granted. */
+function acquireMany(limiter: DeliveryLimiter, count: number, signal?: AbortSignal) {
+  const granted: number[] = [];
+  const releases = new Map<number, () => void>();
+  const outcomes = Array.from({ length: count }, (_, index) =>
+    limiter.acquire(signal).then(
+      (release) => {
+        granted.push(index);
+        releases.set(index, release);
+        return 'granted' as const;
+      },
+      () => 'aborted' as const,
+    ),
+  );
+  return { granted, releases, outcomes };
+}
+
+describe('DeliveryLimiter', () => {
+  it('keeps at most maxConcurrency attempts in flight, serving waiters in order', async () => {
+    const { clock } = manualClock();
+    const limiter = new DeliveryLimiter({ maxConcurrency: 2, ratePerSecond: undefined }, clock);
+    const { granted, releases } = acquireMany(limiter, 5);
+    await flush();
+    expect(granted).toEqual([0, 1]);
+    expect(limiter.waiting()).toBe(3);
+    releases.get(1)!();
+    await flush();
+    expect(granted).toEqual([0, 1, 2]);
+    releases.get(0)!();
+    releases.get(0)!(); // releasing twice frees one slot only
+    await flush();
+    expect(granted).toEqual([0, 1, 2, 3]);
+    expect(limiter.active()).toBe(2);
+  });
+
+  it('starts at most ratePerSecond attempts per second after a one-second burst', async () => {
+    const { clock, advance } = manualClock();
+    const limiter = new DeliveryLimiter({ maxConcurrency: 100, ratePerSecond: 2 }, clock);
+    const { granted } = acquireMany(limiter, 6);
+    await flush();
+    expect(granted).toEqual([0, 1]);
+    advance(499);
+    await flush();
+    expect(granted).toHaveLength(2);
+    advance(1);
+    await flush();
+    expect(granted).toEqual([0, 1, 2]);
+    advance(500);
+    await flush();
+    expect(granted).toEqual([0, 1, 2, 3]);
+    advance(1000);
+    await flush();
+    expect(granted).toHaveLength(6);
+  });
+
+  it('lets a waiter give up without blocking the ones behind it', async () => {
+    const { clock } = manualClock();
+    const limiter = new DeliveryLimiter({ maxConcurrency: 1, ratePerSecond: undefined }, clock);
+    const first = await limiter.acquire();
+    const controller = new AbortController();
+    const aborted = limiter.acquire(controller.signal);
+    const third = limiter.acquire();
+    controller.abort(new Error('revoked'));
+    await expect(aborted).rejects.toThrow('revoked');
+    first();
+    const release = await third;
+    expect(limiter.active()).toBe(1);
+    release();
+    expect(limiter.idle()).toBe(true);
+  });
+
+  it('applies a raised concurrency limit to the waiters at once', async () => {
+    const { clock } = manualClock();
+    const limiter = new DeliveryLimiter({ maxConcurrency: 1, ratePerSecond: undefined }, clock);
+    const { granted } = acquireMany(limiter, 3);
+    await flush();
+    expect(granted).toEqual([0]);
+    limiter.update({ maxConcurrency: 3, ratePerSecond: undefined });
+    await flush();
+    expect(granted).toEqual([0, 1, 2]);
+  });
+
+  it('throttles one subscription without delaying another', async () => {
+    const { clock } = manualClock();
+    const limiters = new DeliveryLimiters(clock);
+    const slow = limiters.for('sub_slow', { maxConcurrency: 1, ratePerSecond: 1 });
+    const fast = limiters.for('sub_fast', { maxConcurrency: 10, ratePerSecond: undefined });
+    const slowRun = acquireMany(slow, 5);
+    const fastRun = acquireMany(fast, 5);
+    await flush();
+    expect(slowRun.granted).toEqual([0]);
+    expect(fastRun.granted).toEqual([0, 1, 2, 3, 4]);
+    expect(limiters.for('sub_slow', { maxConcurrency: 1, ratePerSecond: 1 })).toBe(slow);
+  });
+});

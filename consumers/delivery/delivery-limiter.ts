@@ -1,0 +1,165 @@
+/** A timer source, injected so tests drive time by hand. */
+export interface LimiterClock {
+  nowMs(): number;
+  /** Calls `callback` after `delayMs`; returns a function that cancels it. */
+  setTimer(callback: () => void, delayMs: number): () => void;
+}
+
+export const systemLimiterClock: LimiterClock = {
+  nowMs: () => performance.now(),
+  setTimer: (callback, delayMs) => {
+    const timer = setTimeout(callback, delayMs);
+    return () => clearTimeout(timer);
+  },
+};
+
+export interface DeliveryLimits {
+  /** Attempts in flight at once. */
+  maxConcurrency: number;
+  /** Attempts started per second (token bucket with one second of burst); undefined = unlimited. */
+  ratePerSecond: number | undefined;
+}
+
+interface Waiter {
+  grant: (release: () => void) => void;
+  reject: (reason: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: () => void;
+}
+
+/**
+ * One subscription's concurrency slots and rate limit. Waiters are served first come, first
+ * served, and each waits on its own promise, so a slow or throttled endpoint only ever delays
+ * its own deliveries, never another subscription's.
+ */
+export class DeliveryLimiter {
+  private limits: DeliveryLimits;
+  private activeCount = 0;
+  private readonly queue: Waiter[] = [];
+  private tokens: number;
+  private refilledAtMs: number;
+  private cancelTimer: (() => void) | undefined;
+
+  constructor(
+    limits: DeliveryLimits,
+    private readonly clock: LimiterClock = systemLimiterClock,
+  ) {
+    this.limits = { ...limits };
+    this.tokens = this.capacity();
+    this.refilledAtMs = clock.nowMs();
+  }
+
+  /** Resolves with a release function once a slot and a token are free; rejects if `signal` aborts first. */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = {
+        grant: resolve,
+        reject,
+        signal,
+        onAbort: () => {
+          const index = this.queue.indexOf(waiter);
+          if (index >= 0) this.queue.splice(index, 1);
+          reject(signal?.reason);
+          this.pump();
+        },
+      };
+      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      this.queue.push(waiter);
+      this.pump();
+    });
+  }
+
+  /** Applies changed subscription settings; waiters are re-examined at once. */
+  update(limits: DeliveryLimits): void {
+    if (
+      limits.maxConcurrency === this.limits.maxConcurrency &&
+      limits.ratePerSecond === this.limits.ratePerSecond
+    ) {
+      return;
+    }
+    this.refill();
+    this.limits = { ...limits };
+    this.tokens = Math.min(this.tokens, this.capacity());
+    this.pump();
+  }
+
+  active(): number {
+    return this.activeCount;
+  }
+
+  waiting(): number {
+    return this.queue.length;
+  }
+
+  /** True when nothing holds or waits for a slot, so the limiter can be dropped. */
+  idle(): boolean {
+    return this.activeCount === 0 && this.queue.length === 0;
+  }
+
+  private capacity(): number {
+    const rate = this.limits.ratePerSecond;
+    return rate === undefined ? Number.POSITIVE_INFINITY : Math.max(1, rate);
+  }
+
+  private refill(): void {
+    const now = this.clock.nowMs();
+    const rate = this.limits.ratePerSecond;
+    if (rate !== undefined) {
+      this.tokens = Math.min(this.capacity(), this.tokens + ((now - this.refilledAtMs) * rate) / 1000);
+    }
+    this.refilledAtMs = now;
+  }
+
+  private pump(): void {
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.refill();
+    while (this.queue.length > 0 && this.activeCount < this.limits.maxConcurrency) {
+      if (this.tokens < 1) {
+        const rate = this.limits.ratePerSecond ?? 1;
+        const waitMs = Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / rate));
+        this.cancelTimer = this.clock.setTimer(() => {
+          this.cancelTimer = undefined;
+          this.pump();
+        }, waitMs);
+        return;
+      }
+      const waiter = this.queue.shift()!;
+      waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      if (this.limits.ratePerSecond !== undefined) this.tokens -= 1;
+      this.activeCount++;
+      let released = false;
+      waiter.grant(() => {
+        if (released) return;
+        released = true;
+        this.activeCount--;
+        this.pump();
+      });
+    }
+  }
+}
+
+/** One limiter per subscription id, created on first use and kept in step with the subscription. */
+export class DeliveryLimiters {
+  private readonly limiters = new Map<string, DeliveryLimiter>();
+
+  constructor(private readonly clock: LimiterClock = systemLimiterClock) {}
+
+  for(subscriptionId: string, limits: DeliveryLimits): DeliveryLimiter {
+    let limiter = this.limiters.get(subscriptionId);
+    if (limiter === undefined) {
+      if (this.limiters.size > 1000) this.sweep();
+      limiter = new DeliveryLimiter(limits, this.clock);
+      this.limiters.set(subscriptionId, limiter);
+    } else {
+      limiter.update(limits);
+    }
+    return limiter;
+  }
+
+  /** Drops idle limiters (of deleted or quiet subscriptions). */
+  sweep(): void {
+    for (const [id, limiter] of this.limiters) if (limiter.idle()) this.limiters.delete(id);
+  }
+}

@@ -1,0 +1,279 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { compileEventTypeMatcher } from '../../common/event-type-matcher.js';
+import { createLogger } from '../../common/logger.js';
+import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
+import { generateWebhookSecret } from '../../common/webhook-signer.js';
+import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
+import type { DedupClaim, DedupStore } from './dedup-store.js';
+import { DeliveryLimiters } from './delivery-limiter.js';
+import { createDeliveryMetrics } from './delivery-metrics.js';
+import { buildRetryRecord, type ConsumedRecord, type OutgoingRecord } from './delivery-records.js';
+import { createDeliveryService, type DeliverySettings } from './delivery-service.js';
+import { createEndpointBreakers } from './endpoint-breakers.js';
+import { KeySequencer } from './key-sequencer.js';
+import type { AttemptResult, WebhookRequest } from './webhook-sender.js';
+
+const catalog = loadSchemaCatalog();
+const nowMs = 1_700_000_000_000;
+const schema = catalog.latest('order.created')!;
+const fixture: unknown = JSON.parse(
+  readFileSync(join(catalog.dir!, 'fixtures', 'order.created', `v${schema.version}.json`), 'utf8'),
+);
+const encoded = encodeEvent(schema, fixture);
+if (!encoded.ok) throw new Error(encoded.message);
+
+const eventRecord: ConsumedRecord = {
+  topic: 'sluice.events',
+  partition: 0,
+  offset: '5',
+  key: Buffer.from('order-1'),
+  value: encoded.value,
+  headers: {
+    ce_id: 'evt_1',
+    ce_type: 'order.created',
+    ce_time: '2024-11-05T14:32:07Z',
+    sluice_producer: 'shop',
+  },
+  timestampMs: nowMs,
+};
+
+const settings: DeliverySettings = {
+  retryDelaysMs: [5000, 30_000],
+  retryTopicPrefix: 'sluice.retry.',
+  dlqTopic: 'sluice.dlq',
+  dedupFailureMode: 'open',
+  maxDeliveryAgeMs: 3_600_000,
+  busyRecheckMs: 1,
+};
+
+function subscription(overrides: Partial<Subscription> = {}): Subscription {
+  return {
+    id: 'sub_1',
+    url: 'https://example.com/hooks',
+    eventTypes: ['order.*'],
+    description: '',
+    enabled: true,
+    disabledReason: undefined,
+    secrets: [{ secret: generateWebhookSecret(), expiresAtMs: undefined }],
+    rateLimitPerSecond: undefined,
+    maxConcurrency: 5,
+    ordering: 'none',
+    producerIds: undefined,
+    createdAt: '',
+    updatedAt: '',
+    ...overrides,
+  };
+}
+
+function view(subscriptions: Subscription[]): SubscriptionView {
+  return {
+    matching: (type) => subscriptions.filter((s) => s.enabled && compileEventTypeMatcher(s.eventTypes)(type)),
+    get: (id) => subscriptions.find((s) => s.id === id),
+    all: () => subscriptions,
+  };
+}
+
+interface Setup {
+  answer?: (request: WebhookRequest) => AttemptResult;
+  claim?: DedupClaim['kind'];
+  subscriptions?: Subscription[];
+  failureMode?: 'open' | 'closed';
+  breakerMinAttempts?: number;
+}
+
+function setup(options: Setup = {}) {
+  const sent: WebhookRequest[] = [];
+  const written: OutgoingRecord[] = [];
+  const dedupCalls: string[] = [];
+  const gone: string[] = [];
+  const registry = new Registry();
+  const metrics = createDeliveryMetrics(registry);
+  const dedup: DedupStore = {
+    claim: async () => {
+      dedupCalls.push('claim');
+      const kind = options.claim ?? 'acquired';
+      if (kind === 'acquired') return { kind, token: 't' };
+      if (kind === 'unavailable') return { kind, error: new Error('down') };
+      return { kind } as DedupClaim;
+    },
+    complete: async () => {
+      dedupCalls.push('complete');
+      return true;
+    },
+    release: async () => {
+      dedupCalls.push('release');
+    },
+  };
+  const service = createDeliveryService({
+    view: view(options.subscriptions ?? [subscription()]),
+    catalog,
+    sender: {
+      send: async (request) => {
+        sent.push(request);
+        return options.answer?.(request) ?? { status: 200, retryAfter: undefined, durationMs: 1 };
+      },
+    },
+    dedup,
+    breakers: createEndpointBreakers(
+      {
+        errorThresholdPercentage: 50,
+        volumeThreshold: options.breakerMinAttempts ?? 100,
+        rollingWindowMs: 10_000,
+        resetTimeoutMs: 60_000,
+        callTimeoutMs: 10_000,
+      },
+      () => undefined,
+    ),
+    limiters: new DeliveryLimiters(),
+    sequencer: new KeySequencer(),
+    writer: { writeDurably: async (records) => void written.push(...records) },
+    metrics,
+    logger: createLogger('test', 'silent'),
+    onGone: (id) => void gone.push(id),
+    settings: { ...settings, dedupFailureMode: options.failureMode ?? 'open' },
+    nowMs: () => nowMs,
+    random: () => 0.5,
+  });
+  const signals = { wait: new AbortController().signal, send: new AbortController().signal };
+  const count = async (name: string, labels: Record<string, string> = {}) => {
+    const metric = await registry.getSingleMetric(name)!.get();
+    return metric.values
+      .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
+      .reduce((sum, v) => sum + v.value, 0);
+  };
+  return { service, sent, written, dedupCalls, gone, signals, count };
+}
+
+const serverError = (): AttemptResult => ({ status: 500, retryAfter: undefined, durationMs: 1 });
+
+function retryRecordFrom(record: OutgoingRecord): ConsumedRecord {
+  return { ...eventRecord, topic: record.topic, headers: record.headers };
+}
+
+describe('delivery service', () => {
+  it('delivers a decoded, signed payload and records the completion marker', async () => {
+    const { service, sent, dedupCalls, signals, count } = setup();
+    await service.handleEventRecord(eventRecord, signals);
+    expect(sent).toHaveLength(1);
+    expect(JSON.parse(sent[0]!.body as string)).toMatchObject({
+      type: 'order.created',
+      timestamp: '2024-11-05T14:32:07Z',
+      data: fixture as object,
+    });
+    expect(sent[0]!.headers['webhook-id']).toBe('evt_1');
+    expect(dedupCalls).toEqual(['claim', 'complete']);
+    expect(await count('sluice_deliveries_total', { outcome: 'delivered' })).toBe(1);
+  });
+
+  it('does not send when a completion marker exists, and counts a dedup hit', async () => {
+    const { service, sent, signals, count } = setup({ claim: 'done' });
+    await service.handleEventRecord(eventRecord, signals);
+    expect(sent).toHaveLength(0);
+    expect(await count('sluice_dedup_hits_total')).toBe(1);
+  });
+
+  it('writes a failed first attempt to the first tier with attempt 2 and its due time, releasing the lease', async () => {
+    const { service, written, dedupCalls, signals } = setup({ answer: serverError });
+    await service.handleEventRecord(eventRecord, signals);
+    expect(written).toHaveLength(1);
+    expect(written[0]!.topic).toBe('sluice.retry.5s');
+    expect(written[0]!.headers).toMatchObject({
+      sluice_subscription_id: 'sub_1',
+      sluice_attempt: '2',
+      sluice_due_at_ms: String(nowMs + 5000),
+      sluice_last_status: '500',
+      sluice_origin: 'sluice.events/0/5',
+      ce_id: 'evt_1',
+    });
+    expect(dedupCalls).toEqual(['claim', 'release']);
+  });
+
+  it('dead-letters once the schedule is spent', async () => {
+    const first = setup({ answer: serverError });
+    await first.service.handleEventRecord(eventRecord, first.signals);
+    const second = setup({ answer: serverError });
+    await second.service.handleRetryRecord(retryRecordFrom(first.written[0]!), second.signals);
+    expect(second.written[0]!.topic).toBe('sluice.retry.30s');
+    const third = setup({ answer: serverError });
+    await third.service.handleRetryRecord(retryRecordFrom(second.written[0]!), third.signals);
+    expect(third.written[0]!.topic).toBe('sluice.dlq');
+    expect(third.written[0]!.headers).toMatchObject({
+      sluice_dlq_reason: 'retries-exhausted',
+      sluice_attempts: '3',
+      sluice_last_status: '500',
+    });
+    expect(third.written[0]!.headers.sluice_attempt).toBeUndefined();
+  });
+
+  it('parks without spending an attempt while the breaker is open, and dead-letters parked deliveries past their age', async () => {
+    const { service, sent, written, signals, count } = setup({ answer: serverError, breakerMinAttempts: 1 });
+    await service.handleEventRecord(eventRecord, signals);
+    await service.handleEventRecord({ ...eventRecord, offset: '6' }, signals);
+    expect(sent).toHaveLength(1);
+    expect(written[1]!.topic).toBe('sluice.retry.5s');
+    expect(written[1]!.headers.sluice_attempt).toBe('1');
+    expect(await count('sluice_delivery_parked_total', { reason: 'breaker-open' })).toBe(1);
+    // From a tier, a parked delivery moves one tier on; once too old it is dead-lettered.
+    await service.handleRetryRecord(retryRecordFrom(written[1]!), signals);
+    expect(written[2]!.topic).toBe('sluice.retry.30s');
+    expect(written[2]!.headers.sluice_attempt).toBe('1');
+    const old = retryRecordFrom(
+      buildRetryRecord('sluice.retry.30s', eventRecord, {
+        subscriptionId: 'sub_1',
+        attempt: 1,
+        dueAtMs: nowMs,
+        firstAttemptAtMs: nowMs - settings.maxDeliveryAgeMs - 1,
+        origin: 'x',
+        lastStatus: undefined,
+        lastError: undefined,
+      }),
+    );
+    await service.handleRetryRecord(old, signals);
+    expect(written[3]!.topic).toBe('sluice.dlq');
+    expect(written[3]!.headers.sluice_dlq_reason).toBe('expired');
+  });
+
+  it('disables a subscription that answered 410 and stops delivering to it', async () => {
+    const { service, sent, written, gone, signals } = setup({
+      answer: () => ({ status: 410, retryAfter: undefined, durationMs: 1 }),
+    });
+    await service.handleEventRecord(eventRecord, signals);
+    await service.handleEventRecord({ ...eventRecord, offset: '6' }, signals);
+    expect(gone).toEqual(['sub_1']);
+    expect(sent).toHaveLength(1);
+    expect(written).toHaveLength(0);
+  });
+
+  it('drops a retry whose subscription was deleted', async () => {
+    const first = setup({ answer: serverError });
+    await first.service.handleEventRecord(eventRecord, first.signals);
+    const later = setup({ subscriptions: [] });
+    await later.service.handleRetryRecord(retryRecordFrom(first.written[0]!), later.signals);
+    expect(later.sent).toHaveLength(0);
+    expect(later.written).toHaveLength(0);
+    expect(await later.count('sluice_deliveries_total', { outcome: 'dropped' })).toBe(1);
+  });
+
+  it('dead-letters a poison record without asking any subscription', async () => {
+    const { service, sent, written, signals } = setup();
+    await service.handleEventRecord({ ...eventRecord, value: Buffer.from([0, 0, 0, 0, 1, 0xff]) }, signals);
+    expect(sent).toHaveLength(0);
+    expect(written[0]!.topic).toBe('sluice.dlq');
+    expect(written[0]!.headers.sluice_dlq_reason).toBe('invalid-avro');
+  });
+
+  it('with Redis down, delivers when fail-open and parks when fail-closed', async () => {
+    const open = setup({ claim: 'unavailable' });
+    await open.service.handleEventRecord(eventRecord, open.signals);
+    expect(open.sent).toHaveLength(1);
+    expect(await open.count('sluice_dedup_unavailable_total')).toBe(1);
+    const closed = setup({ claim: 'unavailable', failureMode: 'closed' });
+    await closed.service.handleEventRecord(eventRecord, closed.signals);
+    expect(closed.sent).toHaveLength(0);
+    expect(closed.written[0]!.headers).toMatchObject({ sluice_attempt: '1' });
+    expect(await closed.count('sluice_delivery_parked_total', { reason: 'dedup-unavailable' })).toBe(1);
+  });
+});

@@ -1,0 +1,563 @@
+import type { Logger } from '../../common/logger.js';
+import { retryTopicName, tierName } from '../../common/retry-schedule.js';
+import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
+import { decodeEvent, type SchemaCatalog } from '../../schemas/index.js';
+import { sleepMs } from './abortable.js';
+import { classifyOutcome, type DeliveryOutcome } from './classify-outcome.js';
+import type { DedupStore, DeliveryIdentity } from './dedup-store.js';
+import type { DeliveryLimiters } from './delivery-limiter.js';
+import type { DeliveryMetrics, DeliveryStepOutcome } from './delivery-metrics.js';
+import {
+  buildDeadLetter,
+  buildRetryRecord,
+  parseRetryRecord,
+  recordPosition,
+  type ConsumedRecord,
+  type DeadLetterReason,
+} from './delivery-records.js';
+import type { EndpointBreakers } from './endpoint-breakers.js';
+import type { KeySequencer } from './key-sequencer.js';
+import type { RecordWriter } from './record-writer.js';
+import { defaultJitterRatio, nextRetry } from './retry-policy.js';
+import { buildAttemptHeaders, buildWebhookBody } from './webhook-payload.js';
+import type { AttemptResult, WebhookSender } from './webhook-sender.js';
+
+/**
+ * Two signals per dispatched record. `wait` aborts the waiting (for a turn, a slot, a lease, a
+ * retry write) when the partition is revoked or the process stops for good; `send` aborts an HTTP
+ * attempt in flight, only once the shutdown grace period is over. Aborted work stays unresolved,
+ * so its offset is not committed and the record is read again.
+ */
+export interface DispatchSignals {
+  wait: AbortSignal;
+  send: AbortSignal;
+}
+
+export interface DeliverySettings {
+  retryDelaysMs: readonly number[];
+  retryTopicPrefix: string;
+  dlqTopic: string;
+  dedupFailureMode: 'open' | 'closed';
+  /** A parked delivery older than this (since its first attempt) is dead-lettered as `expired`. */
+  maxDeliveryAgeMs: number;
+  /** How long to wait before looking again when another worker holds a delivery's lease. */
+  busyRecheckMs: number;
+}
+
+export interface DeliveryServiceDeps {
+  view: SubscriptionView;
+  catalog: Pick<SchemaCatalog, 'byId'>;
+  sender: Pick<WebhookSender, 'send'>;
+  dedup: DedupStore;
+  breakers: EndpointBreakers;
+  limiters: DeliveryLimiters;
+  sequencer: KeySequencer;
+  writer: Pick<RecordWriter, 'writeDurably'>;
+  metrics: DeliveryMetrics;
+  logger: Logger;
+  /** A receiver answered 410: disable the subscription (the subscription store's write API). */
+  onGone: (subscriptionId: string) => Promise<void> | void;
+  settings: DeliverySettings;
+  nowMs?: () => number;
+  random?: () => number;
+}
+
+export interface DeliveryService {
+  /** Fans one events-topic record out to every matching subscription; resolves when all are resolved. */
+  handleEventRecord(record: ConsumedRecord, signals: DispatchSignals): Promise<void>;
+  /** Makes the next attempt of one retry-tier record (already due) for its one subscription. */
+  handleRetryRecord(record: ConsumedRecord, signals: DispatchSignals): Promise<void>;
+}
+
+/** One event decoded once, shared by all its deliveries. */
+interface DecodedEvent {
+  id: string;
+  type: string;
+  producerId: string;
+  eventTimeMs: number;
+  body: string;
+  /** The partition key, for `ordering: key`. */
+  key: string;
+}
+
+interface DeliveryJob {
+  event: DecodedEvent;
+  /** The record a retry or dead letter is built from (carries the event's value, key and headers). */
+  source: ConsumedRecord;
+  subscription: Subscription;
+  /** The number of the attempt about to be made (1 = first). */
+  attempt: number;
+  firstAttemptAtMs: number;
+  origin: string;
+  /** Index in the schedule of the tier the job came from; -1 for the events topic. */
+  fromTierIndex: number;
+  lastStatus: number | undefined;
+  lastError: string | undefined;
+}
+
+type AttemptValue = { outcome: DeliveryOutcome; result: AttemptResult };
+
+export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryService {
+  const nowMs = deps.nowMs ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const { settings, metrics, logger } = deps;
+  const tierIndexByTopic = new Map(
+    settings.retryDelaysMs.map((delayMs, index) => [
+      retryTopicName(settings.retryTopicPrefix, delayMs),
+      index,
+    ]),
+  );
+  /** Subscriptions this process saw answer 410, until the store's change reaches the view. */
+  const gone = new Set<string>();
+
+  function count(subscription: Subscription, outcome: DeliveryStepOutcome): void {
+    metrics.deliveries.inc({ subscription_id: subscription.id, outcome });
+  }
+
+  async function deadLetter(
+    source: ConsumedRecord,
+    reason: DeadLetterReason,
+    details: {
+      subscriptionId: string | undefined;
+      attempts: number;
+      lastStatus: number | undefined;
+      lastError: string | undefined;
+      origin: string;
+    },
+    signals: DispatchSignals,
+  ): Promise<void> {
+    const record = buildDeadLetter(settings.dlqTopic, source, { reason, ...details, nowMs: nowMs() });
+    await deps.writer.writeDurably([record], signals.wait);
+    metrics.deadLetters.inc({ reason });
+    logger.warn(
+      {
+        reason,
+        subscriptionId: details.subscriptionId,
+        attempts: details.attempts,
+        lastStatus: details.lastStatus,
+        lastError: details.lastError,
+        origin: details.origin,
+        eventId: source.headers.ce_id,
+      },
+      'dead-lettered',
+    );
+  }
+
+  function decode(
+    record: ConsumedRecord,
+  ): { ok: true; event: DecodedEvent } | { ok: false; reason: DeadLetterReason; message: string } {
+    const id = record.headers.ce_id;
+    const type = record.headers.ce_type;
+    if (!id || !type || record.value === null) {
+      return { ok: false, reason: 'missing-headers', message: 'the record lacks ce_id, ce_type or a value' };
+    }
+    const decoded = decodeEvent(deps.catalog, record.value);
+    if (!decoded.ok) return { ok: false, reason: decoded.reason, message: decoded.message };
+    const time = record.headers.ce_time;
+    const parsedTimeMs = time === undefined ? Number.NaN : Date.parse(time);
+    const eventTimeMs = Number.isFinite(parsedTimeMs) ? parsedTimeMs : record.timestampMs;
+    const timestamp = time ?? new Date(record.timestampMs).toISOString();
+    return {
+      ok: true,
+      event: {
+        id,
+        type,
+        producerId: record.headers.sluice_producer ?? '',
+        eventTimeMs,
+        body: buildWebhookBody({ id, type, time: timestamp, data: decoded.data }),
+        key: record.key?.toString() ?? '',
+      },
+    };
+  }
+
+  /** Writes the job to a retry tier: after a failed attempt (`spent`) or parked without one. */
+  async function toRetryTier(
+    job: DeliveryJob,
+    tierIndex: number,
+    delayMs: number,
+    nextAttempt: number,
+    failure: { lastStatus: number | undefined; lastError: string | undefined },
+    signals: DispatchSignals,
+  ): Promise<void> {
+    const tierDelayMs = settings.retryDelaysMs[tierIndex]!;
+    const topic = retryTopicName(settings.retryTopicPrefix, tierDelayMs);
+    const record = buildRetryRecord(topic, job.source, {
+      subscriptionId: job.subscription.id,
+      attempt: nextAttempt,
+      dueAtMs: nowMs() + delayMs,
+      firstAttemptAtMs: job.firstAttemptAtMs,
+      origin: job.origin,
+      lastStatus: failure.lastStatus,
+      lastError: failure.lastError,
+    });
+    await deps.writer.writeDurably([record], signals.wait);
+  }
+
+  /** Moves a delivery on without spending an attempt (breaker open, Redis down and fail-closed). */
+  async function park(
+    job: DeliveryJob,
+    reason: 'breaker-open' | 'dedup-unavailable',
+    signals: DispatchSignals,
+  ) {
+    if (nowMs() - job.firstAttemptAtMs > settings.maxDeliveryAgeMs) {
+      await deadLetter(
+        job.source,
+        'expired',
+        {
+          subscriptionId: job.subscription.id,
+          attempts: job.attempt - 1,
+          lastStatus: job.lastStatus,
+          lastError: job.lastError ?? reason,
+          origin: job.origin,
+        },
+        signals,
+      );
+      count(job.subscription, 'dead-lettered');
+      return;
+    }
+    const tierIndex = Math.min(job.fromTierIndex + 1, settings.retryDelaysMs.length - 1);
+    const tierDelayMs = settings.retryDelaysMs[tierIndex]!;
+    const jitter = 1 - defaultJitterRatio + 2 * defaultJitterRatio * random();
+    await toRetryTier(
+      job,
+      tierIndex,
+      Math.round(tierDelayMs * jitter),
+      job.attempt,
+      { lastStatus: job.lastStatus, lastError: job.lastError },
+      signals,
+    );
+    metrics.parked.inc({ tier: tierName(tierDelayMs), reason });
+    count(job.subscription, 'parked');
+    logger.info(
+      {
+        subscriptionId: job.subscription.id,
+        eventId: job.event.id,
+        reason,
+        tier: tierName(tierDelayMs),
+        attempt: job.attempt,
+      },
+      'delivery parked without an attempt',
+    );
+  }
+
+  /** After a failed attempt: the next tier, or the dead-letter topic once the schedule is spent. */
+  async function afterFailure(
+    job: DeliveryJob,
+    outcome: Extract<DeliveryOutcome, { kind: 'retry' }>,
+    result: AttemptResult | undefined,
+    signals: DispatchSignals,
+  ): Promise<void> {
+    const lastError =
+      result !== undefined && 'error' in result ? `${outcome.reason}: ${result.message}` : outcome.reason;
+    const decision = nextRetry({
+      delaysMs: settings.retryDelaysMs,
+      failedAttempt: job.attempt,
+      retryAfterMs: outcome.retryAfterMs,
+      random,
+    });
+    if (decision.kind === 'dead-letter') {
+      await deadLetter(
+        job.source,
+        'retries-exhausted',
+        {
+          subscriptionId: job.subscription.id,
+          attempts: decision.attempts,
+          lastStatus: outcome.status,
+          lastError,
+          origin: job.origin,
+        },
+        signals,
+      );
+      count(job.subscription, 'dead-lettered');
+      return;
+    }
+    const tierIndex = job.attempt - 1;
+    await toRetryTier(
+      job,
+      tierIndex,
+      decision.delayMs,
+      decision.nextAttempt,
+      { lastStatus: outcome.status, lastError },
+      signals,
+    );
+    const tier = tierName(decision.tierDelayMs);
+    metrics.retries.inc({ tier });
+    count(job.subscription, 'retry-scheduled');
+    logger.info(
+      {
+        subscriptionId: job.subscription.id,
+        eventId: job.event.id,
+        attempt: job.attempt,
+        reason: outcome.reason,
+        status: outcome.status,
+        tier,
+        delayMs: decision.delayMs,
+      },
+      'delivery failed; retry scheduled',
+    );
+  }
+
+  /** One HTTP attempt, inside the subscription's breaker. */
+  async function attempt(job: DeliveryJob, signals: DispatchSignals) {
+    const { subscription, event } = job;
+    return deps.breakers.run<AttemptValue>(subscription.id, async (breakerSignal) => {
+      // Linked by hand rather than AbortSignal.any: `signals.send` lives as long as the consumer,
+      // and on Node 20 every signal made with any() stays referenced by its sources.
+      const controller = new AbortController();
+      const abort = (source: AbortSignal) => () => controller.abort(source.reason);
+      const onBreaker = abort(breakerSignal);
+      const onShutdown = abort(signals.send);
+      breakerSignal.addEventListener('abort', onBreaker, { once: true });
+      signals.send.addEventListener('abort', onShutdown, { once: true });
+      if (signals.send.aborted) controller.abort(signals.send.reason);
+      try {
+        const result = await deps.sender.send({
+          url: subscription.url,
+          headers: buildAttemptHeaders({ eventId: event.id, body: event.body, subscription, nowMs: nowMs() }),
+          body: event.body,
+          signal: controller.signal,
+        });
+        return { outcome: classifyOutcome(result, nowMs()), result };
+      } finally {
+        breakerSignal.removeEventListener('abort', onBreaker);
+        signals.send.removeEventListener('abort', onShutdown);
+      }
+    });
+  }
+
+  function recordAttempt(result: AttemptResult, outcome: DeliveryOutcome): void {
+    const statusClass = 'error' in result ? 'error' : `${Math.floor(result.status / 100)}xx`;
+    metrics.attemptDuration.observe({ status_class: statusClass }, result.durationMs / 1000);
+    metrics.attempts.inc({
+      result: outcome.kind === 'retry' ? outcome.reason : outcome.kind === 'disable' ? 'gone' : 'delivered',
+    });
+  }
+
+  /** Claims the (subscription, event) lease, waiting while another attempt holds it. */
+  async function claim(job: DeliveryJob, identity: DeliveryIdentity, signals: DispatchSignals) {
+    for (;;) {
+      const claimed = await deps.dedup.claim(identity);
+      if (claimed.kind !== 'busy') return claimed;
+      await sleepMs(settings.busyRecheckMs, signals.wait);
+      // The subscription may have been disabled or deleted while waiting.
+      if (!isLive(job.subscription.id)) return { kind: 'dropped' as const };
+    }
+  }
+
+  function isLive(subscriptionId: string): boolean {
+    const current = deps.view.get(subscriptionId);
+    return current !== undefined && current.enabled && !gone.has(subscriptionId);
+  }
+
+  /** Delivers one event to one subscription, to resolution: delivered, retried, parked, dead-lettered. */
+  async function deliver(
+    job: DeliveryJob,
+    signals: DispatchSignals,
+    orderTurn: Promise<() => void> | undefined,
+  ) {
+    const releaseTurn = orderTurn === undefined ? undefined : await orderTurn;
+    try {
+      const limiter = deps.limiters.for(job.subscription.id, {
+        maxConcurrency: job.subscription.maxConcurrency,
+        ratePerSecond: job.subscription.rateLimitPerSecond,
+      });
+      const releaseSlot = await limiter.acquire(signals.wait);
+      try {
+        await deliverWithSlot(job, signals);
+      } finally {
+        releaseSlot();
+      }
+    } finally {
+      releaseTurn?.();
+    }
+  }
+
+  async function deliverWithSlot(job: DeliveryJob, signals: DispatchSignals): Promise<void> {
+    const { subscription, event } = job;
+    if (!isLive(subscription.id)) {
+      count(subscription, 'dropped');
+      return;
+    }
+    const identity: DeliveryIdentity = {
+      subscriptionId: subscription.id,
+      producerId: event.producerId,
+      eventId: event.id,
+    };
+    const claimed = await claim(job, identity, signals);
+    if (claimed.kind === 'dropped') {
+      count(subscription, 'dropped');
+      return;
+    }
+    if (claimed.kind === 'done') {
+      metrics.dedupHits.inc({ subscription_id: subscription.id });
+      count(subscription, 'duplicate');
+      logger.info(
+        { subscriptionId: subscription.id, eventId: event.id, attempt: job.attempt },
+        'dedup hit: already delivered',
+      );
+      return;
+    }
+    if (claimed.kind === 'unavailable') {
+      metrics.dedupUnavailable.inc();
+      if (settings.dedupFailureMode === 'closed') {
+        await park(job, 'dedup-unavailable', signals);
+        return;
+      }
+    }
+    const token = claimed.kind === 'acquired' ? claimed.token : undefined;
+    let delivered = false;
+    try {
+      const run = await attempt(job, signals);
+      if (run.kind === 'open') {
+        await park(job, 'breaker-open', signals);
+        return;
+      }
+      if (run.kind === 'timed-out') {
+        metrics.attempts.inc({ result: 'timeout' });
+        await afterFailure(job, { kind: 'retry', reason: 'timeout' }, undefined, signals);
+        return;
+      }
+      const { outcome, result } = run.value;
+      recordAttempt(result, outcome);
+      if (outcome.kind === 'delivered') {
+        delivered = true;
+        await deps.dedup.complete(identity);
+        count(subscription, 'delivered');
+        metrics.endToEnd.observe(Math.max(0, nowMs() - event.eventTimeMs) / 1000);
+        return;
+      }
+      if (outcome.kind === 'disable') {
+        gone.add(subscription.id);
+        count(subscription, 'disabled');
+        logger.warn(
+          { subscriptionId: subscription.id, eventId: event.id, status: outcome.status },
+          'receiver answered 410 Gone; disabling the subscription',
+        );
+        await Promise.resolve(deps.onGone(subscription.id)).catch((error: unknown) =>
+          logger.error({ err: error, subscriptionId: subscription.id }, 'could not disable the subscription'),
+        );
+        return;
+      }
+      await afterFailure(job, outcome, result, signals);
+    } finally {
+      if (token !== undefined && !delivered) await deps.dedup.release(identity, token);
+    }
+  }
+
+  async function settleAll(deliveries: Array<Promise<void>>): Promise<void> {
+    const results = await Promise.allSettled(deliveries);
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+  }
+
+  return {
+    async handleEventRecord(record, signals) {
+      const decoded = decode(record);
+      const origin = recordPosition(record);
+      if (!decoded.ok) {
+        metrics.records.inc({ consumer: 'events', result: 'poison' });
+        await deadLetter(
+          record,
+          decoded.reason,
+          {
+            subscriptionId: undefined,
+            attempts: 0,
+            lastStatus: undefined,
+            lastError: decoded.message,
+            origin,
+          },
+          signals,
+        );
+        return;
+      }
+      const { event } = decoded;
+      const subscriptions = deps.view.matching(event.type, event.producerId).filter((s) => !gone.has(s.id));
+      metrics.records.inc({ consumer: 'events', result: subscriptions.length > 0 ? 'matched' : 'unmatched' });
+      const firstAttemptAtMs = nowMs();
+      // Turns for `ordering: key` are taken here, synchronously and in offset order.
+      const deliveries = subscriptions.map((subscription) => {
+        const orderTurn =
+          subscription.ordering === 'key'
+            ? deps.sequencer.acquire(`${subscription.id}\u0000${event.key}`, signals.wait)
+            : undefined;
+        const job: DeliveryJob = {
+          event,
+          source: record,
+          subscription,
+          attempt: 1,
+          firstAttemptAtMs,
+          origin,
+          fromTierIndex: -1,
+          lastStatus: undefined,
+          lastError: undefined,
+        };
+        return deliver(job, signals, orderTurn);
+      });
+      await settleAll(deliveries);
+    },
+
+    async handleRetryRecord(record, signals) {
+      const parsed = parseRetryRecord(record);
+      const origin = parsed.ok ? parsed.state.origin : recordPosition(record);
+      if (!parsed.ok) {
+        metrics.records.inc({ consumer: 'retry', result: 'poison' });
+        await deadLetter(
+          record,
+          'invalid-retry-record',
+          {
+            subscriptionId: undefined,
+            attempts: 0,
+            lastStatus: undefined,
+            lastError: parsed.problem,
+            origin,
+          },
+          signals,
+        );
+        return;
+      }
+      const { state } = parsed;
+      const decoded = decode(record);
+      if (!decoded.ok) {
+        metrics.records.inc({ consumer: 'retry', result: 'poison' });
+        await deadLetter(
+          record,
+          decoded.reason,
+          {
+            subscriptionId: state.subscriptionId,
+            attempts: state.attempt - 1,
+            lastStatus: state.lastStatus,
+            lastError: decoded.message,
+            origin,
+          },
+          signals,
+        );
+        return;
+      }
+      const subscription = deps.view.get(state.subscriptionId);
+      if (subscription === undefined || !subscription.enabled || gone.has(subscription.id)) {
+        metrics.records.inc({ consumer: 'retry', result: 'unmatched' });
+        metrics.deliveries.inc({ subscription_id: state.subscriptionId, outcome: 'dropped' });
+        logger.info(
+          { subscriptionId: state.subscriptionId, eventId: decoded.event.id },
+          'retry dropped: the subscription is gone or disabled',
+        );
+        return;
+      }
+      metrics.records.inc({ consumer: 'retry', result: 'matched' });
+      const job: DeliveryJob = {
+        event: decoded.event,
+        source: record,
+        subscription,
+        attempt: state.attempt,
+        firstAttemptAtMs: state.firstAttemptAtMs,
+        origin,
+        fromTierIndex:
+          tierIndexByTopic.get(record.topic) ??
+          Math.min(state.attempt - 2, settings.retryDelaysMs.length - 1),
+        lastStatus: state.lastStatus,
+        lastError: state.lastError,
+      };
+      await deliver(job, signals, undefined);
+    },
+  };
+}

@@ -1,0 +1,69 @@
+import { Webhook } from 'standardwebhooks';
+import { describe, expect, it } from 'vitest';
+import { activeSecrets, buildAttemptHeaders, buildWebhookBody } from './webhook-payload.js';
+import { generateWebhookSecret } from '../../common/webhook-signer.js';
+
+const event = {
+  id: 'evt_1',
+  type: 'order.created',
+  time: '2024-11-05T14:32:07.412Z',
+  data: { orderId: 'o-1', totalMinor: 1299, lines: [{ sku: 'A', quantity: 2 }] },
+};
+
+describe('webhook payload', () => {
+  it('is {"type","timestamp","data"} with the event time and decoded data', () => {
+    expect(JSON.parse(buildWebhookBody(event))).toEqual({
+      type: 'order.created',
+      timestamp: '2024-11-05T14:32:07.412Z',
+      data: event.data,
+    });
+  });
+
+  it('carries headers that a Standard Webhooks library verifies', () => {
+    const secret = generateWebhookSecret();
+    const nowMs = Date.now();
+    const body = buildWebhookBody(event);
+    const headers = buildAttemptHeaders({
+      eventId: event.id,
+      body,
+      subscription: { secrets: [{ secret, expiresAtMs: undefined }] },
+      nowMs,
+    });
+    expect(headers['content-type']).toBe('application/json');
+    expect(headers['webhook-id']).toBe('evt_1');
+    expect(headers['webhook-timestamp']).toBe(String(Math.floor(nowMs / 1000)));
+    expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
+  });
+
+  it('signs with both secrets during a rotation, so either verifies', () => {
+    const oldSecret = generateWebhookSecret();
+    const newSecret = generateWebhookSecret();
+    const nowMs = Date.now();
+    const body = buildWebhookBody(event);
+    const headers = buildAttemptHeaders({
+      eventId: event.id,
+      body,
+      subscription: {
+        secrets: [
+          { secret: newSecret, expiresAtMs: undefined },
+          { secret: oldSecret, expiresAtMs: nowMs + 60_000 },
+        ],
+      },
+      nowMs,
+    });
+    expect(headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    expect(() => new Webhook(oldSecret).verify(body, headers)).not.toThrow();
+    expect(() => new Webhook(newSecret).verify(body, headers)).not.toThrow();
+  });
+
+  it('drops a secret once its rotation window closed', () => {
+    const subscription = {
+      secrets: [
+        { secret: 'new', expiresAtMs: undefined },
+        { secret: 'old', expiresAtMs: 1000 },
+      ],
+    };
+    expect(activeSecrets(subscription, 999)).toEqual(['new', 'old']);
+    expect(activeSecrets(subscription, 1000)).toEqual(['new']);
+  });
+});
