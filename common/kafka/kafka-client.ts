@@ -14,8 +14,9 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 
 /**
  * One kafkajs client per process, logging through pino. kafkajs logs transient coordinator
- * errors at ERROR while it retries them (e.g. "coordinator is loading" right after a broker
- * start); those are demoted to warn so alerts on error logs mean something.
+ * errors at ERROR while it retries them (e.g. "coordinator is loading" right after a broker start,
+ * or "the group is rebalancing" in a heartbeat answer); those are demoted to warn so alerts on
+ * error logs mean something.
  */
 export function createKafkaClient(settings: KafkaSettings, logger: Logger): KafkaClient {
   const kafkaLogger = logger.child({ component: 'kafkajs' });
@@ -33,7 +34,8 @@ export function createKafkaClient(settings: KafkaSettings, logger: Logger): Kafk
       ({ level, log }) => {
         const { message, timestamp: _timestamp, logger: _name, ...rest } = log;
         const retriable =
-          typeof rest.error === 'string' && /loading|not available|not the correct/i.test(rest.error);
+          typeof rest.error === 'string' &&
+          /loading|not available|not the correct|rebalancing/i.test(rest.error);
         const name = retriable && level === logLevel.ERROR ? 'warn' : (levelNames[level] ?? 'info');
         kafkaLogger[name](rest, message);
       },
