@@ -1,3 +1,4 @@
+import { retryRetriable } from '../kafka/retry-retriable.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import kafkajs, { type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
@@ -219,7 +220,7 @@ export class SubscriptionStore implements SubscriptionView {
       await admin.connect();
       try {
         await this.prepareTopic(admin);
-        const offsets = await admin.fetchTopicOffsets(topic);
+        const offsets = await retryRetriable(() => admin.fetchTopicOffsets(topic));
         this.partitionCount = offsets.length;
         this.targets = new Map(offsets.map((p) => [p.partition, BigInt(p.high)]));
         for (const p of offsets) {
