@@ -18,12 +18,14 @@ import type { GatewayConfig } from './gateway-config.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
 import { startHttpServer } from './http/http-server.js';
 import { createRouter } from './http/router.js';
+import { createSubscriptionReplayer } from './replay/subscription-replayer.js';
 import { createIdempotencyStore } from './ingest/idempotency-store.js';
 import type { EventEncoder } from './ingest/prepare-event.js';
 import { createEventPublisher } from './publish/event-publisher.js';
 import { createPublisherMetrics } from './publish/publisher-metrics.js';
 import { createEventTypesRoute } from './routes/event-types-route.js';
 import { createIngestRoute } from './routes/ingest-route.js';
+import { addReplayRoute } from './routes/replay-route.js';
 import { addSubscriptionRoutes } from './routes/subscriptions-route.js';
 
 export interface RunningGateway {
@@ -39,7 +41,7 @@ function encoderFor(catalog: SchemaCatalog): EventEncoder {
     if (!schema) return { ok: false, reason: 'unknown-type' };
     const encoded = encodeEvent(schema, data);
     if (!encoded.ok) return { ok: false, reason: 'invalid', path: encoded.path, message: encoded.message };
-    return { ok: true, schemaId: schema.id, value: encoded.value };
+    return { ok: true, value: encoded.value };
   };
 }
 
@@ -195,6 +197,24 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     accepting: ingestDeps.accepting,
     inFlight: ingestDeps.inFlight,
   });
+  const replayer = createSubscriptionReplayer({
+    kafka,
+    eventsTopic: config.topics.eventsTopic,
+    ...config.replay,
+    produceTimeoutMs: config.produceTimeoutMs,
+    maxBatchBytes: config.produceMaxBatchBytes,
+    logger,
+  });
+  addReplayRoute(router, {
+    apiKeys,
+    store: subscriptions,
+    replayer,
+    eventsRetentionMs: config.topics.eventsRetentionMs,
+    logger,
+    metrics,
+    accepting: ingestDeps.accepting,
+    inFlight: ingestDeps.inFlight,
+  });
 
   const server = await startHttpServer({
     host: config.host,
@@ -230,6 +250,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       const deadline = Date.now() + config.shutdownGraceMs;
       while (inFlight > 0 && Date.now() < deadline) await sleep(20);
       if (inFlight > 0) logger.warn({ inFlight }, 'shutdown grace period over with requests still in flight');
+      // Replays still running stop here and answer 503 with what they had queued.
+      await replayer.close();
       await publisher.close();
       await Promise.all(producers.map((producer) => producer.disconnect()));
       await subscriptions.stop();

@@ -8,7 +8,7 @@ export type EventEncoder = (
   type: string,
   data: unknown,
 ) =>
-  | { ok: true; schemaId: number; value: Buffer }
+  | { ok: true; value: Buffer }
   | { ok: false; reason: 'unknown-type' }
   | { ok: false; reason: 'invalid'; path: string; message: string };
 
@@ -145,7 +145,6 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
           ce_time: time,
           'content-type': 'application/avro',
           sluice_producer: context.producerId,
-          sluice_schema_id: String(encoded.schemaId),
         },
       },
     },
