@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -8,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RateLimitedKey } from './local-rate-limiter.js';
 import { createRateLimiter, type RateLimitBackend, type RateLimiter } from './rate-limiter.js';
 import { createRedisRateLimiter, type RedisRateLimiter } from './redis-rate-limiter.js';
+import { freePort, startOwnRedis } from '../../test/support/own-redis.js';
 
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const commandTimeoutMs = 50;
@@ -57,45 +56,6 @@ function composite(shared: RedisRateLimiter, nowMs: () => number = () => perform
     onBackendChange: (change) => events.changes.push(change.backend),
   });
   return { limiter, events };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-/** A throwaway redis-server of this test's own, so stopping it never disturbs the shared one. */
-async function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server on ${port} did not start`)), 10_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  return child;
-}
-
-async function stopRedisServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
 }
 
 async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
@@ -169,9 +129,7 @@ describe('Redis rate limiter against a real Redis', () => {
   });
 
   it('reloads its script after the server forgot it (EVALSHA falls back to EVAL)', async () => {
-    const port = await freePort();
-    await startRedisServer(port);
-    const url = `redis://127.0.0.1:${port}`;
+    const { url } = await startOwnRedis();
     const shared = redisLimiter(url, uniquePrefix());
     await shared.ready(2_000);
     const key: RateLimitedKey = { id: 'producer-reload', ratePerSecond: 1, burst: 3 };
@@ -205,9 +163,8 @@ describe('Redis rate limiter against a real Redis', () => {
   });
 
   it('falls back when its Redis dies or hangs, and returns to it when it answers again', async () => {
-    const port = await freePort();
-    let server = await startRedisServer(port);
-    const url = `redis://127.0.0.1:${port}`;
+    const server = await startOwnRedis();
+    const url = server.url;
     const shared = redisLimiter(url, uniquePrefix());
     const { limiter, events } = composite(shared);
     const key: RateLimitedKey = { id: 'producer-outage', ratePerSecond: 1000, burst: 1000 };
@@ -216,13 +173,13 @@ describe('Redis rate limiter against a real Redis', () => {
     expect(limiter.backend()).toBe('redis');
 
     // Killed: the connection drops and commands fail at once.
-    await stopRedisServer(server);
+    await server.kill();
     await expect(limiter.take(key, 1)).resolves.toMatchObject({ allowed: true });
     expect(limiter.backend()).toBe('local');
     expect(events.changes).toEqual(['local']);
     expect(events.fallbackDecisions).toBeGreaterThan(0);
 
-    server = await startRedisServer(port);
+    await server.restart();
     await until(() => {
       limiter.takeSync(key, 1); // traffic drives the background probe
       return limiter.backend() === 'redis';
@@ -231,12 +188,12 @@ describe('Redis rate limiter against a real Redis', () => {
     expect(await limiter.take(key, 1)).toMatchObject({ allowed: true });
 
     // Hung (SIGSTOP): the socket stays open but nothing answers; the command timeout decides.
-    server.kill('SIGSTOP');
+    server.signal('SIGSTOP');
     const fallbacksBefore = events.fallbackDecisions;
     await expect(limiter.take(key, 1)).resolves.toMatchObject({ allowed: true });
     expect(events.fallbackDecisions).toBe(fallbacksBefore + 1);
     expect(events.changes).toEqual(['local', 'redis', 'local']);
-    server.kill('SIGCONT');
+    server.signal('SIGCONT');
     await until(() => {
       limiter.takeSync(key, 1);
       return limiter.backend() === 'redis';

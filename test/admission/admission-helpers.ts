@@ -1,9 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
-import { onTestFinished } from 'vitest';
 
 const orderFixture: unknown = JSON.parse(
   readFileSync(new URL('../../schemas/fixtures/order.created/v2.json', import.meta.url), 'utf8'),
@@ -115,57 +112,4 @@ export function countBy<T>(items: readonly T[], keyOf: (item: T) => string | num
   return counts;
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-export interface OwnRedis {
-  url: string;
-  /** SIGKILL: the abrupt outage (no FIN handshake to wait for, no persistence). */
-  kill(): Promise<void>;
-  /** Starts a fresh, empty redis-server on the same port. */
-  restart(): Promise<void>;
-}
-
-/**
- * A throwaway redis-server on a free port, so a test can take it down without disturbing the
- * shared Redis of the stack. Killed when the test finishes.
- */
-export async function startOwnRedis(): Promise<OwnRedis> {
-  const port = await freePort();
-  let child: ChildProcess | undefined;
-  const launch = async () => {
-    const started = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child = started;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server on ${port} did not start`)), 10_000);
-      started.stdout?.on('data', (chunk: Buffer) => {
-        if (chunk.toString().includes('Ready to accept connections')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      started.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server on ${port} exited with ${code}`));
-      });
-    });
-  };
-  const kill = async () => {
-    const running = child;
-    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await exited;
-  };
-  onTestFinished(kill);
-  await launch();
-  return { url: `redis://127.0.0.1:${port}`, kill, restart: launch };
-}
+export { freePort, startOwnRedis, type OwnRedis } from '../support/own-redis.js';

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readTopic } from '../support/kafka-fixture.js';
+import { startOwnRedis } from '../support/own-redis.js';
 import {
   deadPort,
   eventually,
@@ -243,7 +243,7 @@ describe('delivery worker: deduplication', () => {
 
   it('still delivers when Redis is down (fail-open), counting the unchecked deliveries', async () => {
     const port = await deadPort();
-    const redis = await startRedisServer(port);
+    const redis = await startOwnRedis(port);
     const setup = await prepareDelivery({
       REDIS_URL: `redis://127.0.0.1:${port}`,
       SLUICE_REDIS_TIMEOUT_MS: '200ms',
@@ -252,7 +252,7 @@ describe('delivery worker: deduplication', () => {
     const subscriptions = new MemorySubscriptions();
     subscriptions.put(testSubscription({ url: receiver.url }));
     const { metric } = await startTestWorker(setup, subscriptions);
-    await stopRedisServer(redis);
+    await redis.kill();
     await produceEvents(setup.eventsTopic, [{}, {}]);
     await eventually('2 webhooks', () => receiver.received.length >= 2);
     expect(await metric('sluice_dedup_unavailable_total')).toBe(2);
@@ -277,30 +277,3 @@ describe('delivery worker: deduplication', () => {
     expect(receiver.received).toHaveLength(0);
   });
 });
-
-/** A throwaway redis-server of this test's own, so stopping it never disturbs the shared one. */
-async function startRedisServer(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`redis-server on ${port} did not start`)), 10_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  return child;
-}
-
-async function stopRedisServer(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
