@@ -8,6 +8,8 @@ export SLUICE_LOG_LEVEL="${SLUICE_LOG_LEVEL:-warn}"
 started_at=$(date +%s)
 
 bash scripts/ensure-node-modules.sh || exit 1
+# The pinned helm for the chart tests (test/deploy): built once into the cache, silent afterwards.
+helm_bin=$(bash scripts/install-helm.sh --print-path) || exit 1; export PATH="$(dirname "$helm_bin"):$PATH"
 
 stack_was_running=no
 if node bin/sluice.js stack status 2>/dev/null | grep -q '^kafka.*running'; then stack_was_running=yes; fi

@@ -1,0 +1,298 @@
+{{/* Names ------------------------------------------------------------------------------------- */}}
+
+{{- define "sluice.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "sluice.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "<fullname>-<suffix>", within the 63 characters of a label value / DNS name. */}}
+{{- define "sluice.componentName" -}}
+{{- $full := include "sluice.fullname" .root }}
+{{- printf "%s-%s" ($full | trunc (int (sub 62 (len .suffix)))) .suffix | trimSuffix "-" }}
+{{- end }}
+
+{{- define "sluice.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "sluice.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "sluice.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "sluice.secretName" -}}
+{{- include "sluice.fullname" . }}
+{{- end }}
+
+{{- define "sluice.apiKeysSecretName" -}}
+{{- if .Values.apiKeys.existingSecret }}
+{{- .Values.apiKeys.existingSecret }}
+{{- else }}
+{{- include "sluice.componentName" (dict "root" . "suffix" "api-keys") }}
+{{- end }}
+{{- end }}
+
+{{/* Labels ------------------------------------------------------------------------------------ */}}
+
+{{- define "sluice.labels" -}}
+helm.sh/chart: {{ include "sluice.chart" . }}
+app.kubernetes.io/name: {{ include "sluice.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: sluice
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Labels of one component: (dict "root" $ "component" "gateway") */}}
+{{- define "sluice.componentLabels" -}}
+{{ include "sluice.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "sluice.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "sluice.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Image -------------------------------------------------------------------------------------- */}}
+
+{{- define "sluice.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/* Validation: problems the schema cannot see (they span several values). --------------------- */}}
+
+{{- define "sluice.validate" -}}
+{{- $problems := list }}
+{{- if eq (len .Values.kafka.brokers) 0 }}
+{{- $problems = append $problems "kafka.brokers must name at least one broker (host:port)" }}
+{{- end }}
+{{- if and (ne .Values.kafka.sasl.mechanism "none") (not .Values.kafka.sasl.existingSecret) (or (not .Values.kafka.sasl.username) (not .Values.kafka.sasl.password)) }}
+{{- $problems = append $problems (printf "kafka.sasl.mechanism=%s needs kafka.sasl.existingSecret or kafka.sasl.username and kafka.sasl.password" .Values.kafka.sasl.mechanism) }}
+{{- end }}
+{{- if and (or .Values.gateway.enabled .Values.delivery.enabled) (not .Values.redis.url) (not .Values.redis.existingSecret) }}
+{{- $problems = append $problems "redis.url or redis.existingSecret is required (idempotency, global rate limit, deduplication)" }}
+{{- end }}
+{{- if and (or .Values.gateway.enabled .Values.delivery.enabled) (not .Values.secretsKeys.value) (not .Values.secretsKeys.existingSecret) }}
+{{- $problems = append $problems "secretsKeys.existingSecret or secretsKeys.value is required (SLUICE_SECRETS_KEYS: k1:$(openssl rand -base64 32))" }}
+{{- end }}
+{{- if and .Values.gateway.enabled (not .Values.apiKeys.existingSecret) (eq (len .Values.apiKeys.lines) 0) }}
+{{- $problems = append $problems "apiKeys.existingSecret or apiKeys.lines is required (create keys with `sluice keys create`)" }}
+{{- end }}
+{{- if gt (int .Values.topics.minInsyncReplicas) (int .Values.topics.replicationFactor) }}
+{{- $problems = append $problems (printf "topics.minInsyncReplicas (%d) cannot exceed topics.replicationFactor (%d)" (int .Values.topics.minInsyncReplicas) (int .Values.topics.replicationFactor)) }}
+{{- end }}
+{{- range $component := list "gateway" "delivery" }}
+{{- $values := index $.Values $component }}
+{{- $grace := include "sluice.terminationGracePeriodSeconds" $values | int }}
+{{- $needed := add $values.shutdown.preStopSleepSeconds $values.shutdown.graceSeconds }}
+{{- if le $grace (int $needed) }}
+{{- $problems = append $problems (printf "%s.terminationGracePeriodSeconds (%d) must exceed shutdown.preStopSleepSeconds + shutdown.graceSeconds (%d), or Kubernetes kills the process while it drains" $component $grace (int $needed)) }}
+{{- end }}
+{{- if and $values.autoscaling.enabled (gt (int $values.autoscaling.minReplicas) (int $values.autoscaling.maxReplicas)) }}
+{{- $problems = append $problems (printf "%s.autoscaling.minReplicas cannot exceed maxReplicas" $component) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.topicsJob.enabled (has "pre-install" .Values.topicsJob.hooks) (ne .Values.kafka.sasl.mechanism "none") (not .Values.kafka.sasl.existingSecret) }}
+{{- $problems = append $problems "topicsJob.hooks has pre-install, which runs before the chart creates its Secret: use kafka.sasl.existingSecret" }}
+{{- end }}
+{{- with .Values.delivery.keda }}
+{{- if .enabled }}
+{{- if gt (int .maxReplicas) (int $.Values.topics.eventsPartitions) }}
+{{- $problems = append $problems (printf "delivery.keda.maxReplicas (%d) above topics.eventsPartitions (%d): the extra workers would own no partition" (int .maxReplicas) (int $.Values.topics.eventsPartitions)) }}
+{{- end }}
+{{- if gt (int .minReplicas) (int .maxReplicas) }}
+{{- $problems = append $problems "delivery.keda.minReplicas cannot exceed maxReplicas" }}
+{{- end }}
+{{- if and (eq .trigger "prometheus") (not .prometheus.serverAddress) }}
+{{- $problems = append $problems "delivery.keda.trigger=prometheus needs delivery.keda.prometheus.serverAddress" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if $problems }}
+{{- fail (printf "\n  - %s" (join "\n  - " $problems)) }}
+{{- end }}
+{{- end }}
+
+{{/* The pod's grace: explicit, or preStop sleep + drain + 10 s for the producer flush and exit. */}}
+{{- define "sluice.terminationGracePeriodSeconds" -}}
+{{- if kindIs "invalid" .terminationGracePeriodSeconds }}
+{{- add .shutdown.preStopSleepSeconds .shutdown.graceSeconds 10 }}
+{{- else }}
+{{- .terminationGracePeriodSeconds }}
+{{- end }}
+{{- end }}
+
+{{/* Environment ------------------------------------------------------------------------------- */}}
+
+{{/* Kafka and topics: what every process (and the topics Job) needs. */}}
+{{- define "sluice.env.kafka" -}}
+- name: SLUICE_KAFKA_BROKERS
+  value: {{ join "," .Values.kafka.brokers | quote }}
+- name: SLUICE_KAFKA_TLS
+  value: {{ .Values.kafka.tls.enabled | quote }}
+- name: SLUICE_KAFKA_SASL_MECHANISM
+  value: {{ .Values.kafka.sasl.mechanism | quote }}
+{{- if ne .Values.kafka.sasl.mechanism "none" }}
+- name: SLUICE_KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (include "sluice.secretName" .) .Values.kafka.sasl.existingSecret }}
+      key: {{ ternary .Values.kafka.sasl.usernameKey "kafka-sasl-username" (ne .Values.kafka.sasl.existingSecret "") }}
+- name: SLUICE_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (include "sluice.secretName" .) .Values.kafka.sasl.existingSecret }}
+      key: {{ ternary .Values.kafka.sasl.passwordKey "kafka-sasl-password" (ne .Values.kafka.sasl.existingSecret "") }}
+{{- end }}
+{{- if .Values.kafka.tls.caSecret.name }}
+- name: NODE_EXTRA_CA_CERTS
+  value: /etc/sluice/kafka-ca/{{ .Values.kafka.tls.caSecret.key }}
+{{- end }}
+- name: SLUICE_EVENTS_TOPIC
+  value: {{ .Values.topics.events | quote }}
+- name: SLUICE_EVENTS_PARTITIONS
+  value: {{ .Values.topics.eventsPartitions | int64 | quote }}
+- name: SLUICE_EVENTS_RETENTION_MS
+  value: {{ .Values.topics.eventsRetention | quote }}
+- name: SLUICE_RETRY_TOPIC_PREFIX
+  value: {{ .Values.topics.retryTopicPrefix | quote }}
+- name: SLUICE_RETRY_PARTITIONS
+  value: {{ .Values.topics.retryPartitions | int64 | quote }}
+- name: SLUICE_DLQ_TOPIC
+  value: {{ .Values.topics.dlq | quote }}
+- name: SLUICE_SUBSCRIPTIONS_TOPIC
+  value: {{ .Values.topics.subscriptions | quote }}
+- name: SLUICE_TOPIC_REPLICATION_FACTOR
+  value: {{ .Values.topics.replicationFactor | int64 | quote }}
+- name: SLUICE_TOPIC_MIN_INSYNC_REPLICAS
+  value: {{ .Values.topics.minInsyncReplicas | int64 | quote }}
+- name: SLUICE_RETRY_SCHEDULE
+  value: {{ .Values.retrySchedule | quote }}
+{{- end }}
+
+{{/* Redis and the secrets keyring: the gateway and the delivery workers. */}}
+{{- define "sluice.env.services" -}}
+- name: SLUICE_REDIS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (include "sluice.secretName" .) .Values.redis.existingSecret }}
+      key: {{ ternary .Values.redis.urlKey "redis-url" (ne .Values.redis.existingSecret "") }}
+- name: SLUICE_SECRETS_KEYS
+  valueFrom:
+    secretKeyRef:
+      name: {{ default (include "sluice.secretName" .) .Values.secretsKeys.existingSecret }}
+      key: {{ ternary .Values.secretsKeys.key "secrets-keys" (ne .Values.secretsKeys.existingSecret "") }}
+{{- end }}
+
+{{/* Pass-through settings: the global map merged with the component's (the component wins). */}}
+{{- define "sluice.env.config" -}}
+{{- $merged := merge (deepCopy (default dict .component)) (deepCopy (default dict .global)) }}
+{{- range $name := keys $merged | sortAlpha }}
+- name: {{ $name }}
+  value: {{ include "sluice.envValue" (index $merged $name) | quote }}
+{{- end }}
+{{- end }}
+
+{{/* A value as an env string. Helm reads YAML numbers as float64, which print as 1e+06: whole
+     numbers are printed as integers instead. */}}
+{{- define "sluice.envValue" -}}
+{{- if and (kindIs "float64" .) (eq (float64 (int64 .)) .) }}
+{{- int64 . }}
+{{- else }}
+{{- toString . }}
+{{- end }}
+{{- end }}
+
+{{/* Volumes every Sluice pod has: a writable /tmp (the root filesystem is read-only) and the Kafka CA. */}}
+{{- define "sluice.volumes" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: 64Mi
+{{- if .Values.kafka.tls.caSecret.name }}
+- name: kafka-ca
+  secret:
+    secretName: {{ .Values.kafka.tls.caSecret.name }}
+    items:
+      - key: {{ .Values.kafka.tls.caSecret.key }}
+        path: {{ .Values.kafka.tls.caSecret.key }}
+{{- end }}
+{{- end }}
+
+{{- define "sluice.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- if .Values.kafka.tls.caSecret.name }}
+- name: kafka-ca
+  mountPath: /etc/sluice/kafka-ca
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* Rolls the pods when a Secret the chart manages changes (the processes read them at start). */}}
+{{- define "sluice.checksums" -}}
+checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- end }}
+
+{{/* NetworkPolicy egress rules shared by the components: DNS and Kafka; Redis. Callers trim them. */}}
+{{- define "sluice.networkPolicy.egressCommon" -}}
+{{- $egress := .Values.networkPolicy.egress }}
+{{- if $egress.dns }}
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
+      podSelector:
+        matchLabels:
+          k8s-app: kube-dns
+  ports:
+    - protocol: UDP
+      port: 53
+    - protocol: TCP
+      port: 53
+{{- end }}
+- ports:
+    {{- range $egress.kafka.ports }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+  {{- with $egress.kafka.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+
+{{- define "sluice.networkPolicy.egressRedis" -}}
+- ports:
+    {{- range .Values.networkPolicy.egress.redis.ports }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+  {{- with .Values.networkPolicy.egress.redis.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}

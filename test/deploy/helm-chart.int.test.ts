@@ -1,0 +1,485 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { chartDir, helm, parseManifests, renderChart, type K8sObject } from './helm.js';
+
+// Needs the helm binary (scripts/install-helm.sh builds the pinned one), hence *.int.test.ts.
+// Every values file in helm/sluice/ci is linted and rendered, and the rendered objects are parsed
+// (with helm's own YAML parser, see helm.ts) and checked property by property.
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+}
+interface Probe {
+  httpGet?: { path: string; port: string | number };
+}
+interface Container {
+  name: string;
+  image: string;
+  args?: string[];
+  env?: EnvVar[];
+  ports?: { name: string; containerPort: number }[];
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
+  securityContext?: {
+    runAsNonRoot?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    privileged?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+  };
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface PodSpec {
+  containers: Container[];
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string } };
+  automountServiceAccountToken?: boolean;
+  terminationGracePeriodSeconds?: number;
+  volumes?: {
+    name: string;
+    emptyDir?: object;
+    secret?: { secretName: string; items?: { key: string; path: string }[] };
+  }[];
+}
+interface PodTemplate {
+  metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+  spec: PodSpec;
+}
+
+const valuesFiles = readdirSync(join(chartDir, 'ci')).filter((file) => file.endsWith('.yaml'));
+
+function find(objects: K8sObject[], kind: string, nameSuffix: string): K8sObject {
+  const found = objects.filter((o) => o.kind === kind && o.metadata.name.endsWith(nameSuffix));
+  expect(
+    found.map((o) => o.metadata.name),
+    `${kind} *${nameSuffix}`,
+  ).toHaveLength(1);
+  return found[0]!;
+}
+
+function podTemplate(workload: K8sObject): PodTemplate {
+  return (workload.spec as { template: PodTemplate }).template;
+}
+
+function env(container: Container, name: string): EnvVar | undefined {
+  return container.env?.find((e) => e.name === name);
+}
+
+function envValue(container: Container, name: string): string | undefined {
+  return env(container, name)?.value;
+}
+
+const topicSettings = [
+  'SLUICE_KAFKA_BROKERS',
+  'SLUICE_KAFKA_TLS',
+  'SLUICE_KAFKA_SASL_MECHANISM',
+  'SLUICE_EVENTS_TOPIC',
+  'SLUICE_EVENTS_PARTITIONS',
+  'SLUICE_EVENTS_RETENTION_MS',
+  'SLUICE_RETRY_TOPIC_PREFIX',
+  'SLUICE_RETRY_PARTITIONS',
+  'SLUICE_DLQ_TOPIC',
+  'SLUICE_SUBSCRIPTIONS_TOPIC',
+  'SLUICE_TOPIC_REPLICATION_FACTOR',
+  'SLUICE_TOPIC_MIN_INSYNC_REPLICAS',
+  'SLUICE_RETRY_SCHEDULE',
+];
+
+/** "20s" → 20; the chart always writes SLUICE_SHUTDOWN_GRACE_MS in whole seconds. */
+function seconds(duration: string | undefined): number {
+  const match = /^(\d+)s$/.exec(duration ?? '');
+  expect(match, `duration ${duration}`).not.toBeNull();
+  return Number(match![1]);
+}
+
+describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
+  let objects: K8sObject[];
+  let gateway: PodTemplate;
+  let delivery: PodTemplate;
+  let job: K8sObject;
+
+  beforeAll(async () => {
+    const rendered = await renderChart(valuesFile);
+    expect(rendered.stderr).toBe('');
+    expect(rendered.ok).toBe(true);
+    objects = await parseManifests(rendered.stdout);
+    gateway = podTemplate(find(objects, 'Deployment', '-gateway'));
+    delivery = podTemplate(find(objects, 'Deployment', '-delivery'));
+    job = find(objects, 'Job', '-topics');
+  });
+
+  it('passes helm lint --strict', async () => {
+    const lint = await helm(['lint', '--strict', chartDir, '-f', join(chartDir, 'ci', valuesFile)]);
+    expect(lint.stdout + lint.stderr).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    expect(lint.ok).toBe(true);
+    // helm lint only logs a template's `fail`; it must not have reached one.
+    expect(lint.stderr).not.toMatch(/Fail:/);
+  });
+
+  it('runs one image as `sluice gateway` and `sluice deliver`', () => {
+    const [gatewayContainer] = gateway.spec.containers;
+    const [deliveryContainer] = delivery.spec.containers;
+    expect(gateway.spec.containers).toHaveLength(1);
+    expect(delivery.spec.containers).toHaveLength(1);
+    expect(gatewayContainer!.args).toEqual(['gateway']);
+    expect(deliveryContainer!.args).toEqual(['deliver']);
+    expect(deliveryContainer!.image).toBe(gatewayContainer!.image);
+    expect(podTemplate(job).spec.containers[0]!.image).toBe(gatewayContainer!.image);
+  });
+
+  it('runs every container non-root, read-only, without capabilities or a service account token', () => {
+    for (const pod of [gateway, delivery, podTemplate(job)]) {
+      expect(pod.spec.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(pod.spec.securityContext?.runAsUser).toBeGreaterThan(0);
+      expect(pod.spec.automountServiceAccountToken).toBe(false);
+      for (const container of pod.spec.containers) {
+        expect(container.securityContext).toMatchObject({
+          readOnlyRootFilesystem: true,
+          allowPrivilegeEscalation: false,
+          privileged: false,
+          capabilities: { drop: ['ALL'] },
+        });
+        expect(container.securityContext?.capabilities?.add).toBeUndefined();
+        // The root filesystem is read-only: /tmp is the one writable place.
+        const tmp = container.volumeMounts?.find((m) => m.mountPath === '/tmp');
+        expect(pod.spec.volumes?.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
+      }
+    }
+  });
+
+  it('probes /healthz (liveness, startup) and /readyz (readiness) on the admin port the process listens on', () => {
+    for (const pod of [gateway, delivery]) {
+      const container = pod.spec.containers[0]!;
+      const adminPort = container.ports?.find((p) => p.name === 'admin')?.containerPort;
+      expect(adminPort).toBeDefined();
+      expect(envValue(container, 'SLUICE_ADMIN_PORT')).toBe(String(adminPort));
+      expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'admin' });
+      expect(container.startupProbe?.httpGet).toEqual({ path: '/healthz', port: 'admin' });
+      expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'admin' });
+    }
+    const http = gateway.spec.containers[0]!.ports?.find((p) => p.name === 'http')?.containerPort;
+    expect(envValue(gateway.spec.containers[0]!, 'SLUICE_PORT')).toBe(String(http));
+  });
+
+  it('drains before it is killed: preStop sleep, then SIGTERM, with a grace period above both', () => {
+    for (const pod of [gateway, delivery]) {
+      const container = pod.spec.containers[0]!;
+      const command = container.lifecycle?.preStop?.exec?.command ?? ['sleep', '0'];
+      expect(command[0]).toBe('sleep');
+      const sleepSeconds = Number(command[1]);
+      const drainSeconds = seconds(envValue(container, 'SLUICE_SHUTDOWN_GRACE_MS'));
+      expect(pod.spec.terminationGracePeriodSeconds).toBeGreaterThan(sleepSeconds + drainSeconds);
+    }
+    expect(gateway.spec.containers[0]!.lifecycle?.preStop).toBeDefined();
+  });
+
+  it('provisions topics in a hook Job with the same Kafka and topic settings as both Deployments', () => {
+    const hooks = job.metadata.annotations?.['helm.sh/hook']?.split(',') ?? [];
+    expect(hooks).toContain('pre-upgrade');
+    expect(hooks.some((hook) => hook.endsWith('-install'))).toBe(true);
+    expect(job.metadata.annotations?.['helm.sh/hook-delete-policy']).toContain('before-hook-creation');
+    const jobContainer = podTemplate(job).spec.containers[0]!;
+    expect(jobContainer.args).toEqual(['topics', 'ensure']);
+    expect((podTemplate(job).spec as { restartPolicy?: string }).restartPolicy).toBe('Never');
+    for (const name of topicSettings) {
+      const value = env(jobContainer, name);
+      expect(value, name).toBeDefined();
+      expect(env(gateway.spec.containers[0]!, name), name).toEqual(value);
+      expect(env(delivery.spec.containers[0]!, name), name).toEqual(value);
+    }
+  });
+
+  it('wires every secret: each secretKeyRef names a key of a Secret the chart renders or an existing one', () => {
+    const secrets = new Map(
+      objects.filter((o) => o.kind === 'Secret').map((s) => [s.metadata.name, s.data ?? {}] as const),
+    );
+    const externalSecrets = new Set<string>();
+    for (const pod of [gateway, delivery, podTemplate(job)]) {
+      for (const variable of pod.spec.containers[0]!.env ?? []) {
+        const ref = variable.valueFrom?.secretKeyRef;
+        if (!ref) continue;
+        const rendered = secrets.get(ref.name);
+        if (rendered) expect(Object.keys(rendered), `${variable.name} → ${ref.name}`).toContain(ref.key);
+        else externalSecrets.add(ref.name);
+      }
+    }
+    for (const pod of [gateway, delivery]) {
+      const container = pod.spec.containers[0]!;
+      expect(env(container, 'SLUICE_SECRETS_KEYS')?.valueFrom?.secretKeyRef).toBeDefined();
+      expect(env(container, 'SLUICE_REDIS_URL')?.valueFrom?.secretKeyRef).toBeDefined();
+      // Secrets are never plain env values.
+      for (const name of ['SLUICE_SECRETS_KEYS', 'SLUICE_REDIS_URL', 'SLUICE_KAFKA_SASL_PASSWORD']) {
+        expect(envValue(container, name), name).toBeUndefined();
+      }
+    }
+    // The keys file: SLUICE_API_KEYS_FILE is the mounted Secret item.
+    const container = gateway.spec.containers[0]!;
+    const file = envValue(container, 'SLUICE_API_KEYS_FILE')!;
+    const mount = container.volumeMounts!.find((m) => file.startsWith(`${m.mountPath}/`))!;
+    const volume = gateway.spec.volumes!.find((v) => v.name === mount.name)!;
+    const item = volume.secret!.items!.find((i) => `${mount.mountPath}/${i.path}` === file)!;
+    expect(item).toBeDefined();
+    const keysSecret = secrets.get(volume.secret!.secretName);
+    if (keysSecret) expect(Object.keys(keysSecret)).toContain(item.key);
+    else externalSecrets.add(volume.secret!.secretName);
+    if (valuesFile === 'minimal-values.yaml') {
+      expect([...externalSecrets].sort()).toEqual(['sluice-api-keys', 'sluice-redis', 'sluice-secrets-keys']);
+      expect(secrets.size).toBe(0);
+    } else if (valuesFile === 'existing-secrets-values.yaml') {
+      expect([...externalSecrets].sort()).toEqual([
+        'sluice-api-keys',
+        'sluice-kafka',
+        'sluice-redis',
+        'sluice-secrets-keys',
+      ]);
+      expect(secrets.size).toBe(0);
+      expect(env(container, 'SLUICE_KAFKA_SASL_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({
+        name: 'sluice-kafka',
+        key: 'pass',
+      });
+      expect(file).toBe('/etc/sluice/api-keys/keys.jsonl');
+    } else {
+      expect(externalSecrets.size).toBe(0);
+    }
+    // Pods roll when a chart-managed Secret changes: the processes read them at start-up.
+    expect(gateway.metadata.annotations?.['checksum/secret']).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('exposes the public port and the admin ports on separate Services that select the pods', () => {
+    const publicService = find(objects, 'Service', '-gateway');
+    const gatewayAdmin = find(objects, 'Service', '-gateway-admin');
+    const deliveryAdmin = find(objects, 'Service', '-delivery-admin');
+    const ports = (service: K8sObject) =>
+      (service.spec as { ports: { targetPort: string }[] }).ports.map((p) => p.targetPort);
+    expect(ports(publicService)).toEqual(['http']);
+    expect(ports(gatewayAdmin)).toEqual(['admin']);
+    expect(ports(deliveryAdmin)).toEqual(['admin']);
+    for (const [service, pod] of [
+      [publicService, gateway],
+      [gatewayAdmin, gateway],
+      [deliveryAdmin, delivery],
+    ] as const) {
+      const selector = (service.spec as { selector: Record<string, string> }).selector;
+      expect(pod.metadata.labels).toMatchObject(selector);
+    }
+    // The Prometheus job names the alert rules select on.
+    expect(gatewayAdmin.metadata.labels?.['sluice-job']).toBe('sluice-gateway');
+    expect(deliveryAdmin.metadata.labels?.['sluice-job']).toBe('sluice-delivery');
+  });
+
+  it('autoscales the gateway with an HPA and protects both Deployments with PDBs', () => {
+    const hpa = find(objects, 'HorizontalPodAutoscaler', '-gateway');
+    const gatewayDeployment = find(objects, 'Deployment', '-gateway');
+    expect((hpa.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name).toBe(
+      gatewayDeployment.metadata.name,
+    );
+    const metrics = (hpa.spec as { metrics: { type: string; resource?: { name: string } }[] }).metrics;
+    expect(metrics.find((m) => m.type === 'Resource')?.resource?.name).toBe('cpu');
+    // The HPA owns the replica count.
+    expect(gatewayDeployment.spec?.replicas).toBeUndefined();
+    for (const [suffix, pod] of [
+      ['-gateway', gateway],
+      ['-delivery', delivery],
+    ] as const) {
+      const pdb = find(objects, 'PodDisruptionBudget', suffix);
+      const selector = (pdb.spec as { selector: { matchLabels: Record<string, string> } }).selector;
+      expect(pod.metadata.labels).toMatchObject(selector.matchLabels);
+    }
+  });
+
+  if (valuesFile === 'minimal-values.yaml') {
+    it('leaves optional parts out by default', () => {
+      const kinds = new Set(objects.map((o) => o.kind));
+      for (const kind of [
+        'ScaledObject',
+        'ServiceMonitor',
+        'PrometheusRule',
+        'NetworkPolicy',
+        'ConfigMap',
+        'Secret',
+      ]) {
+        expect(kinds.has(kind), kind).toBe(false);
+      }
+      expect(find(objects, 'Deployment', '-delivery').spec?.replicas).toBe(2);
+    });
+  }
+
+  if (valuesFile === 'existing-secrets-values.yaml') {
+    it('runs the topics Job before install without the ServiceAccount that does not exist yet', () => {
+      expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+      const spec = podTemplate(job).spec as PodSpec & { serviceAccountName?: string };
+      expect(spec.serviceAccountName).toBeUndefined();
+      expect(spec.automountServiceAccountToken).toBe(false);
+      // The Deployments keep the chart's ServiceAccount.
+      expect((gateway.spec as PodSpec & { serviceAccountName?: string }).serviceAccountName).toBe(
+        'shop-sluice',
+      );
+    });
+  }
+
+  if (valuesFile === 'full-values.yaml') {
+    it('scales delivery with KEDA on the lag of its own consumer group and events topic', () => {
+      const scaled = find(objects, 'ScaledObject', '-delivery');
+      const spec = scaled.spec as {
+        scaleTargetRef: { name: string };
+        maxReplicaCount: number;
+        fallback: { replicas: number };
+        triggers: { type: string; metadata: Record<string, string>; authenticationRef?: { name: string } }[];
+      };
+      const deliveryDeployment = find(objects, 'Deployment', '-delivery');
+      expect(spec.scaleTargetRef.name).toBe(deliveryDeployment.metadata.name);
+      expect(deliveryDeployment.spec?.replicas).toBeUndefined();
+      expect(spec.fallback.replicas).toBeGreaterThan(0);
+      const container = delivery.spec.containers[0]!;
+      const [trigger] = spec.triggers;
+      expect(trigger!.type).toBe('kafka');
+      expect(trigger!.metadata).toMatchObject({
+        consumerGroup: envValue(container, 'SLUICE_DELIVERY_GROUP_ID'),
+        topic: envValue(container, 'SLUICE_EVENTS_TOPIC'),
+        bootstrapServers: envValue(container, 'SLUICE_KAFKA_BROKERS'),
+        sasl: 'scram_sha512',
+        tls: 'enable',
+      });
+      expect(spec.maxReplicaCount).toBeLessThanOrEqual(
+        Number(envValue(container, 'SLUICE_EVENTS_PARTITIONS')),
+      );
+      const auth = find(objects, 'TriggerAuthentication', '-delivery');
+      expect(trigger!.authenticationRef?.name).toBe(auth.metadata.name);
+      // No CPU HPA beside KEDA's own.
+      expect(objects.filter((o) => o.kind === 'HorizontalPodAutoscaler')).toHaveLength(1);
+    });
+
+    it('trusts the Kafka CA from its Secret and passes settings through by name', () => {
+      for (const pod of [gateway, delivery, podTemplate(job)]) {
+        const container = pod.spec.containers[0]!;
+        const caFile = envValue(container, 'NODE_EXTRA_CA_CERTS')!;
+        expect(container.volumeMounts?.some((m) => caFile.startsWith(`${m.mountPath}/`))).toBe(true);
+        expect(envValue(container, 'SLUICE_KAFKA_REQUEST_TIMEOUT_MS')).toBe('15s');
+      }
+      const gatewayContainer = gateway.spec.containers[0]!;
+      expect(envValue(gatewayContainer, 'SLUICE_RATE_LIMIT_MODE')).toBe('redis');
+      // Whole numbers stay integers (helm reads YAML numbers as floats: 1e+06 otherwise).
+      expect(envValue(gatewayContainer, 'SLUICE_RATE_LIMIT_MAX_KEYS')).toBe('1000000');
+      expect(envValue(gatewayContainer, 'SLUICE_SHED_FRACTION_BULK')).toBe('0.4');
+      expect(envValue(delivery.spec.containers[0]!, 'SLUICE_DEDUP_FAILURE_MODE')).toBe('closed');
+      expect(envValue(delivery.spec.containers[0]!, 'SLUICE_RATE_LIMIT_MODE')).toBeUndefined();
+    });
+
+    it('ships the alert rules, the dashboard and a ServiceMonitor that keeps the processes\u2019 labels', () => {
+      const monitor = find(objects, 'ServiceMonitor', 'sluice-full');
+      const monitorSpec = monitor.spec as {
+        jobLabel: string;
+        endpoints: { port: string; honorLabels: boolean }[];
+      };
+      expect(monitorSpec.jobLabel).toBe('sluice-job');
+      expect(monitorSpec.endpoints).toEqual([expect.objectContaining({ port: 'admin', honorLabels: true })]);
+
+      const rule = find(objects, 'PrometheusRule', 'sluice-full');
+      const groups = (
+        rule.spec as { groups: { rules: { alert: string; labels: Record<string, string> }[] }[] }
+      ).groups;
+      const alerts = groups.flatMap((g) => g.rules);
+      const source = readFileSync(join(chartDir, 'alerts', 'sluice-alerts.yaml'), 'utf8');
+      const sourceAlerts = [...source.matchAll(/^\s+- alert: (\w+)$/gm)].map((m) => m[1]);
+      expect(alerts.map((a) => a.alert)).toEqual(sourceAlerts.filter((name) => name !== 'SluiceDeadLetters'));
+      for (const alert of alerts) {
+        expect(alert.labels.team).toBe('payments');
+        expect(alert.labels.severity).toMatch(/^(warning|critical)$/);
+      }
+
+      const dashboard = find(objects, 'ConfigMap', '-dashboard');
+      expect(dashboard.metadata.labels?.grafana_dashboard).toBe('1');
+      expect(JSON.parse(dashboard.data!['sluice-overview.json']!)).toEqual(
+        JSON.parse(readFileSync(join(chartDir, 'dashboards', 'sluice-overview.json'), 'utf8')),
+      );
+    });
+
+    it('restricts traffic with NetworkPolicies: public port, admin port, and egress to Kafka, Redis, DNS and webhooks', () => {
+      const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+      expect(policies.map((p) => p.metadata.name.replace('sluice-full-', '')).sort()).toEqual([
+        'delivery',
+        'gateway',
+        'topics',
+      ]);
+      const gatewayPolicy = find(objects, 'NetworkPolicy', '-gateway').spec as {
+        ingress: { ports: { port: string }[] }[];
+        egress: { ports: { port: number }[] }[];
+      };
+      expect(gatewayPolicy.ingress.flatMap((rule) => rule.ports.map((p) => p.port))).toEqual([
+        'http',
+        'admin',
+      ]);
+      const egressPorts = gatewayPolicy.egress.flatMap((rule) => rule.ports.map((p) => p.port));
+      expect(egressPorts).toEqual(expect.arrayContaining([53, 9096, 6380]));
+      const deliveryPolicy = find(objects, 'NetworkPolicy', '-delivery').spec as {
+        egress: { to?: { ipBlock?: { cidr: string; except?: string[] } }[] }[];
+      };
+      const webhooks = deliveryPolicy.egress.find((rule) => rule.to?.[0]?.ipBlock?.cidr === '0.0.0.0/0');
+      expect(webhooks?.to?.[0]?.ipBlock?.except).toContain('169.254.0.0/16');
+    });
+  }
+});
+
+describe('helm chart values are checked', () => {
+  it('rejects a misspelt key with the schema (additionalProperties: false)', async () => {
+    const result = await renderChart('minimal-values.yaml', ['gateway.replicaCont=3']);
+    expect(result.ok).toBe(false);
+    expect(result.stderr).toMatch(/additional properties 'replicaCont' not allowed/);
+  });
+
+  it('rejects a misspelt Sluice setting in a pass-through config map', async () => {
+    const result = await renderChart('minimal-values.yaml', ['gateway.config.SLUICE_PRODUCE_TIMOUT_MS=1s']);
+    expect(result.ok).toBe(false);
+    expect(result.stderr).toMatch(/SLUICE_PRODUCE_TIMOUT_MS/);
+  });
+
+  it('rejects a setting the chart manages itself when passed through (it would fight the chart)', async () => {
+    const result = await renderChart('minimal-values.yaml', ['config.SLUICE_ADMIN_PORT=9000']);
+    expect(result.ok).toBe(false);
+    expect(result.stderr).toMatch(/SLUICE_ADMIN_PORT/);
+  });
+
+  it('rejects a value of the wrong type or shape', async () => {
+    const wrongType = await renderChart('minimal-values.yaml', ['topics.eventsPartitions=many']);
+    expect(wrongType.ok).toBe(false);
+    const badBroker = await renderChart('minimal-values.yaml', ['kafka.brokers[0]=no-port']);
+    expect(badBroker.ok).toBe(false);
+    expect(badBroker.stderr).toMatch(/kafka\/brokers/);
+  });
+
+  it('lists every missing required value at once', async () => {
+    const result = await helm(['template', 'shop', chartDir]);
+    expect(result.ok).toBe(false);
+    for (const field of ['kafka.brokers', 'redis.url', 'secretsKeys', 'apiKeys']) {
+      expect(result.stderr).toContain(field);
+    }
+  });
+
+  it('refuses a termination grace period that would cut the drain short', async () => {
+    const result = await renderChart('minimal-values.yaml', ['gateway.terminationGracePeriodSeconds=15']);
+    expect(result.ok).toBe(false);
+    expect(result.stderr).toMatch(/gateway.terminationGracePeriodSeconds \(15\) must exceed/);
+  });
+
+  it('refuses a pre-install topics Job that would need a Secret the chart has not created yet', async () => {
+    const result = await renderChart('full-values.yaml', ['topicsJob.hooks={pre-install}']);
+    expect(result.ok).toBe(false);
+    expect(result.stderr).toMatch(/pre-install, which runs before the chart creates its Secret/);
+  });
+
+  it('refuses more KEDA replicas than events partitions', async () => {
+    const result = await renderChart('minimal-values.yaml', [
+      'delivery.keda.enabled=true',
+      'delivery.keda.maxReplicas=40',
+    ]);
+    expect(result.ok).toBe(false);
+    expect(result.stderr).toMatch(/delivery.keda.maxReplicas \(40\) above topics.eventsPartitions \(12\)/);
+  });
+});
