@@ -55,7 +55,7 @@ WORKDIR /app
 COPY package.json ./
 COPY --from=prod-deps /app/node_modules/ node_modules/
 COPY --from=build /app/dist/ dist/
-# bin/sluice.js runs dist/cli/sluice.js because dist/ exists (and SLUICE_FROM_SOURCE is not 1).
+# bin/sluice.js runs dist/cli/sluice.js because the image holds no cli/ sources.
 COPY bin/ bin/
 # tsc copies neither .avsc nor .json: the schema loader walks up from dist/schemas/ and finds
 # /app/schemas/manifest.json and /app/schemas/avro/. The fixtures are what `sluice schemas check`

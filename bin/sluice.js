@@ -1,20 +1,26 @@
 #!/usr/bin/env node
-// The `sluice` command. An image runs the compiled CLI from dist/; a checkout without a build
-// runs the TypeScript source through tsx (a devDependency), so no build step is ever required.
+// The `sluice` command. A checkout runs the TypeScript source through tsx (a devDependency), so
+// no build step is needed and a stale dist/ can never stand in for the source; the image, which
+// ships dist/ and no sources, runs the compiled CLI.
 import { existsSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const compiled = join(root, 'dist', 'cli', 'sluice.js');
-if (existsSync(compiled) && process.env.SLUICE_FROM_SOURCE !== '1') {
-  await import(compiled);
+const source = join(root, 'cli', 'sluice.ts');
+if (!existsSync(source)) {
+  await import(join(root, 'dist', 'cli', 'sluice.js'));
 } else {
-  const result = spawnSync(
+  const child = spawn(
     process.execPath,
-    ['--import', import.meta.resolve('tsx'), join(root, 'cli', 'sluice.ts'), ...process.argv.slice(2)],
-    { stdio: 'inherit' },
+    ['--import', import.meta.resolve('tsx'), source, ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+    },
   );
-  process.exit(result.status ?? 1);
+  // The real process is the child: pass signals on so SIGTERM still means a graceful shutdown.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? 128 + (signal ? constants.signals[signal] : 1)));
 }

@@ -3,8 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-node-modules.sh
-if ! command -v wrk >/dev/null; then
-  echo "sluice: installing wrk (Debian package)" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }
-fi
+bash scripts/ensure-debian-packages.sh wrk:wrk
 exec node --import tsx load-tests/bench/run-bench.ts "$@"

@@ -8,6 +8,8 @@ export SLUICE_LOG_LEVEL="${SLUICE_LOG_LEVEL:-warn}"
 started_at=$(date +%s)
 
 bash scripts/ensure-node-modules.sh || exit 1
+# Prometheus and promtool check the dashboard and alert rules (test/deploy).
+bash scripts/ensure-debian-packages.sh promtool:prometheus prometheus:prometheus || exit 1
 # The pinned helm for the chart tests (test/deploy): built once into the cache, silent afterwards.
 helm_bin=$(bash scripts/install-helm.sh --print-path) || exit 1; export PATH="$(dirname "$helm_bin"):$PATH"
 
