@@ -22,11 +22,18 @@ export const errorCatalog = {
   SLUICE_SCHEMA_INVALID: { status: 422, retryable: false, title: 'Event does not match its schema' },
   SLUICE_INVALID_SUBSCRIPTION: { status: 422, retryable: false, title: 'Invalid subscription' },
   SLUICE_URL_FORBIDDEN: { status: 422, retryable: false, title: 'Webhook URL refused by the SSRF policy' },
+  SLUICE_INVALID_REPLAY: { status: 422, retryable: false, title: 'Invalid replay request' },
+  SLUICE_REPLAY_TOO_LARGE: {
+    status: 422,
+    retryable: false,
+    title: 'The replay window holds more events than one replay may queue',
+  },
   SLUICE_RATE_LIMITED: { status: 429, retryable: true, title: 'Rate limit exceeded' },
   SLUICE_INTERNAL: { status: 500, retryable: true, title: 'Internal error' },
   SLUICE_OVERLOADED: { status: 503, retryable: true, title: 'Overloaded, retry later' },
   SLUICE_KAFKA_UNAVAILABLE: { status: 503, retryable: true, title: 'Kafka unavailable or too slow' },
   SLUICE_SHUTTING_DOWN: { status: 503, retryable: true, title: 'Shutting down' },
+  SLUICE_REPLAY_TIMED_OUT: { status: 503, retryable: true, title: 'The replay did not finish in time' },
   SLUICE_CONFIG_INVALID: { status: 500, retryable: false, title: 'Invalid configuration' },
   SLUICE_STACK_FAILED: { status: 500, retryable: false, title: 'Local stack failed' },
 } as const satisfies Record<string, { status: number; retryable: boolean; title: string }>;

@@ -9,6 +9,7 @@ import { eventsTopicMaxMessageBytes } from '../common/kafka/topic-plan.js';
 import { readSsrfPolicy, type SsrfPolicy } from '../common/ssrf-guard.js';
 import { readSecretsKeyring, type SecretsKeyring } from '../common/subscriptions/secrets-keyring.js';
 import { readAdmissionConfig, type AdmissionConfig } from './admission/admission-config.js';
+import { readReplayConfig, type ReplayConfig } from './replay/replay-config.js';
 
 /** Everything `sluice gateway` reads from its environment, fully defaulted, in ms and bytes. */
 export interface GatewayConfig {
@@ -55,6 +56,7 @@ export interface GatewayConfig {
   secretsKeyring: SecretsKeyring;
   /** `SLUICE_SSRF_ALLOWED_CIDRS`, default none: refused ranges a subscription URL may still use. */
   ssrfPolicy: SsrfPolicy;
+  replay: ReplayConfig;
 }
 
 export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
@@ -65,6 +67,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
       'SLUICE_API_KEYS_FILE must name the API keys file (create keys with `sluice keys create`)',
     );
   }
+  const topics = readTopicSettings(reader);
   const config: GatewayConfig = {
     host: reader.string('SLUICE_HOST', '0.0.0.0'),
     port: reader.integer('SLUICE_PORT', 8080, { min: 0, max: 65535 }),
@@ -85,10 +88,11 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     redisUrl: reader.string(['SLUICE_REDIS_URL', 'REDIS_URL'], 'redis://127.0.0.1:6379'),
     shutdownGraceMs: reader.durationMs('SLUICE_SHUTDOWN_GRACE_MS', 20_000, { min: 0 }),
     kafka: readKafkaSettings(reader, 'sluice-gateway'),
-    topics: readTopicSettings(reader),
+    topics,
     admission: readAdmissionConfig(reader),
     secretsKeyring: readSecretsKeyring(reader),
     ssrfPolicy: readSsrfPolicy(reader),
+    replay: readReplayConfig(reader, topics),
   };
   // Every limit must sit below what Kafka accepts, or an accepted event could never be written.
   if (config.maxEventBytes > config.maxBatchBytes) {

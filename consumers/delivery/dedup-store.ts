@@ -16,6 +16,11 @@ export interface DeliveryIdentity {
   /** Event ids are unique per producer only, so the producer is part of the identity. */
   producerId: string;
   eventId: string;
+  /**
+   * Set for the deliveries of a subscription replay: a replay delivers again what was delivered
+   * before, so it gets its own key, shared by all its attempts (the webhook-id stays the event id).
+   */
+  replayId?: string | undefined;
 }
 
 export interface DedupStore {
@@ -36,6 +41,17 @@ export interface DedupStoreOptions {
 
 const doneMarker = 'done';
 
+/**
+ * `<prefix><subscription>:<producer>:<event id>`, or `<prefix><subscription>@<replay id>:…` for a
+ * replayed delivery. Neither subscription nor producer ids can hold `@` or `:`, so a replay key
+ * never equals a first delivery's key.
+ */
+export function dedupKey(prefix: string, identity: DeliveryIdentity): string {
+  const { subscriptionId, producerId, eventId, replayId } = identity;
+  const scope = replayId === undefined ? subscriptionId : `${subscriptionId}@${replayId}`;
+  return `${prefix}${scope}:${producerId}:${eventId}`;
+}
+
 // Deletes the lease only while this attempt still holds it: never a marker or another's lease.
 const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -47,8 +63,7 @@ return 0`;
  * so no redelivery from Kafka can outlive it.
  */
 export function createDedupStore(options: DedupStoreOptions): DedupStore {
-  const keyOf = ({ subscriptionId, producerId, eventId }: DeliveryIdentity) =>
-    `${options.keyPrefix}${subscriptionId}:${producerId}:${eventId}`;
+  const keyOf = (identity: DeliveryIdentity) => dedupKey(options.keyPrefix, identity);
 
   return {
     async claim(identity) {

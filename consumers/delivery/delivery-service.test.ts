@@ -7,10 +7,15 @@ import { createLogger } from '../../common/logger.js';
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
 import { generateWebhookSecret } from '../../common/webhook-signer.js';
 import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
-import type { DedupClaim, DedupStore } from './dedup-store.js';
+import type { DedupClaim, DedupStore, DeliveryIdentity } from './dedup-store.js';
 import { DeliveryLimiters } from './delivery-limiter.js';
 import { createDeliveryMetrics } from './delivery-metrics.js';
-import { buildRetryRecord, type ConsumedRecord, type OutgoingRecord } from './delivery-records.js';
+import {
+  buildReplayRecord,
+  buildRetryRecord,
+  type ConsumedRecord,
+  type OutgoingRecord,
+} from './delivery-records.js';
 import { createDeliveryService, type DeliverySettings } from './delivery-service.js';
 import { createEndpointBreakers } from './endpoint-breakers.js';
 import { KeySequencer } from './key-sequencer.js';
@@ -88,12 +93,14 @@ function setup(options: Setup = {}) {
   const sent: WebhookRequest[] = [];
   const written: OutgoingRecord[] = [];
   const dedupCalls: string[] = [];
+  const claimed: DeliveryIdentity[] = [];
   const gone: string[] = [];
   const registry = new Registry();
   const metrics = createDeliveryMetrics(registry);
   const dedup: DedupStore = {
-    claim: async () => {
+    claim: async (identity) => {
       dedupCalls.push('claim');
+      claimed.push(identity);
       const kind = options.claim ?? 'acquired';
       if (kind === 'acquired') return { kind, token: 't' };
       if (kind === 'unavailable') return { kind, error: new Error('down') };
@@ -144,7 +151,7 @@ function setup(options: Setup = {}) {
       .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
       .reduce((sum, v) => sum + v.value, 0);
   };
-  return { service, sent, written, dedupCalls, gone, signals, count };
+  return { service, sent, written, dedupCalls, claimed, gone, signals, count };
 }
 
 const serverError = (): AttemptResult => ({ status: 500, retryAfter: undefined, durationMs: 1 });
@@ -275,5 +282,21 @@ describe('delivery service', () => {
     expect(closed.sent).toHaveLength(0);
     expect(closed.written[0]!.headers).toMatchObject({ sluice_attempt: '1' });
     expect(await closed.count('sluice_delivery_parked_total', { reason: 'dedup-unavailable' })).toBe(1);
+  });
+
+  it('delivers a replayed event under a dedup identity of its own, with the event id as webhook-id', async () => {
+    const { service, sent, claimed, written, signals } = setup({ answer: serverError });
+    await service.handleEventRecord(eventRecord, signals);
+    const replayed = buildReplayRecord('sluice.retry.5s', eventRecord, {
+      subscriptionId: 'sub_1',
+      replayId: 'rpl_1',
+      nowMs,
+    });
+    await service.handleRetryRecord(retryRecordFrom(replayed), signals);
+    expect(claimed.map((identity) => identity.replayId)).toEqual([undefined, 'rpl_1']);
+    expect(claimed[1]).toMatchObject({ subscriptionId: 'sub_1', producerId: 'shop', eventId: 'evt_1' });
+    expect(sent.map((request) => request.headers['webhook-id'])).toEqual(['evt_1', 'evt_1']);
+    // A failed replayed attempt keeps its replay id in the next tier.
+    expect(written[1]!.headers).toMatchObject({ sluice_replay_id: 'rpl_1', sluice_attempt: '2' });
   });
 });

@@ -12,6 +12,7 @@ import {
   buildRetryRecord,
   parseRetryRecord,
   recordPosition,
+  replayIdHeader,
   type ConsumedRecord,
   type DeadLetterReason,
 } from './delivery-records.js';
@@ -78,6 +79,8 @@ interface DecodedEvent {
   body: string;
   /** The partition key, for `ordering: key`. */
   key: string;
+  /** Set when the record comes from a subscription replay: part of the dedup identity. */
+  replayId: string | undefined;
 }
 
 interface DeliveryJob {
@@ -166,6 +169,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         eventTimeMs,
         body: buildWebhookBody({ id, type, time: timestamp, data: decoded.data }),
         key: record.key?.toString() ?? '',
+        replayId: record.headers[replayIdHeader] || undefined,
       },
     };
   }
@@ -382,6 +386,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       subscriptionId: subscription.id,
       producerId: event.producerId,
       eventId: event.id,
+      replayId: event.replayId,
     };
     const claimed = await claim(job, identity, signals);
     if (claimed.kind === 'dropped') {
@@ -392,7 +397,12 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       metrics.dedupHits.inc({ subscription_id: subscription.id });
       count(subscription, 'duplicate');
       logger.info(
-        { subscriptionId: subscription.id, eventId: event.id, attempt: job.attempt },
+        {
+          subscriptionId: subscription.id,
+          eventId: event.id,
+          replayId: event.replayId,
+          attempt: job.attempt,
+        },
         'dedup hit: already delivered',
       );
       return;

@@ -55,13 +55,14 @@ export interface SubscriptionResource {
   updatedAt: string;
 }
 
-interface Reply {
+/** The routes' answer: status, JSON body and extra headers. */
+export interface Reply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
 }
 
-type Action = (context: {
+export type Action = (context: {
   exchange: HttpExchange;
   key: ApiKeyRecord;
   /** The parsed JSON body; undefined when the request had none. */
@@ -153,11 +154,19 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
     );
 
   function find(exchange: HttpExchange): Subscription {
-    const id = exchange.params.id ?? '';
-    const found = isSubscriptionId(id) ? store.get(id) : undefined;
-    if (found === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `no subscription ${id}`);
-    return found;
+    return findSubscription(store, exchange);
   }
+}
+
+/** The subscription named by the `:id` of the path; 404 SLUICE_NOT_FOUND when there is none. */
+export function findSubscription(
+  store: Pick<SubscriptionAdmin, 'get'>,
+  exchange: HttpExchange,
+): Subscription {
+  const id = exchange.params.id ?? '';
+  const found = isSubscriptionId(id) ? store.get(id) : undefined;
+  if (found === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `no subscription ${id}`);
+  return found;
 }
 
 /** The public representation; never carries a secret. */
@@ -193,19 +202,25 @@ function currentSecret(subscription: Subscription): string {
   return current.secret;
 }
 
-function requireBody(body: unknown): unknown {
+export function requireBody(body: unknown): unknown {
   if (body === undefined) {
     throw new SluiceError('SLUICE_MALFORMED_REQUEST', 'the request needs a JSON object body');
   }
   return body;
 }
 
+/** What an admin route handler needs besides its action. */
+export type AdminHandlerDeps = Pick<
+  SubscriptionsRouteDeps,
+  'apiKeys' | 'logger' | 'metrics' | 'maxBodyBytes' | 'accepting' | 'inFlight'
+>;
+
 /**
  * Authentication, the admin check and the body read happen synchronously (uWS drops body chunks
  * that arrive before `readBody`); the action runs after the body arrived.
  */
-function createAdminHandler(
-  deps: SubscriptionsRouteDeps,
+export function createAdminHandler(
+  deps: AdminHandlerDeps,
   route: string,
   readsBody: boolean,
   action: Action,

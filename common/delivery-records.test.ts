@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   buildDeadLetter,
+  buildReplayRecord,
   buildRetryRecord,
   parseRetryRecord,
+  replayIdHeader,
   retryDueAtMs,
   type ConsumedRecord,
 } from './delivery-records.js';
@@ -85,5 +87,46 @@ describe('delivery records', () => {
     expect(letter.headers.sluice_due_at_ms).toBeUndefined();
     expect(letter.headers.sluice_last_error!.length).toBeLessThanOrEqual(300);
     expect(letter.value).toBe(event.value);
+  });
+
+  it('writes a replayed event as a first-tier retry record due now, marked with its replay id', () => {
+    const record = buildReplayRecord('sluice.retry.5s', event, {
+      subscriptionId: 'sub_1',
+      replayId: 'rpl_1',
+      nowMs: 7000,
+    });
+    expect(record).toMatchObject({ topic: 'sluice.retry.5s', key: event.key, value: event.value });
+    expect(record.headers).toEqual({
+      ...event.headers,
+      sluice_subscription_id: 'sub_1',
+      sluice_attempt: '1',
+      sluice_due_at_ms: '7000',
+      sluice_first_attempt_at_ms: '7000',
+      sluice_origin: 'sluice.events/2/41',
+      sluice_replay_id: 'rpl_1',
+    });
+    const read: ConsumedRecord = { ...event, topic: record.topic, headers: record.headers };
+    expect(parseRetryRecord(read)).toMatchObject({ ok: true, state: { attempt: 1, dueAtMs: 7000 } });
+  });
+
+  it('keeps the replay id through later retry hops and into a dead letter', () => {
+    const replayed = buildReplayRecord('t1', event, { subscriptionId: 'sub_1', replayId: 'rpl_1', nowMs: 1 });
+    const hop: ConsumedRecord = { ...event, headers: replayed.headers };
+    const retried = buildRetryRecord('t2', hop, { ...state, attempt: 2 });
+    expect(retried.headers[replayIdHeader]).toBe('rpl_1');
+    const letter = buildDeadLetter(
+      'dlq',
+      { ...hop, headers: retried.headers },
+      {
+        reason: 'retries-exhausted',
+        subscriptionId: 'sub_1',
+        attempts: 2,
+        lastStatus: 500,
+        lastError: undefined,
+        origin: 'o',
+        nowMs: 2,
+      },
+    );
+    expect(letter.headers[replayIdHeader]).toBe('rpl_1');
   });
 });
