@@ -1,5 +1,5 @@
 import kafkajs from 'kafkajs';
-import { Redis } from 'ioredis';
+import { createFailFastRedis } from '../common/fail-fast-redis.js';
 import { startAdminServer } from '../common/admin-server.js';
 import { createKafkaClient, type KafkaClient } from '../common/kafka/kafka-client.js';
 import { SluiceError } from '../common/errors.js';
@@ -72,14 +72,7 @@ export async function startDeliveryWorker(
   producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
   producer.on(producer.events.CONNECT, () => (producerConnected = true));
 
-  const redis = new Redis(config.redisUrl, {
-    // A Redis outage must fail fast into the documented fallback (fail-open or fail-closed).
-    enableOfflineQueue: false,
-    commandTimeout: config.redisCommandTimeoutMs,
-    maxRetriesPerRequest: 0,
-    lazyConnect: true,
-    enableAutoPipelining: true,
-  });
+  const redis = createFailFastRedis(config.redisUrl, config.redisCommandTimeoutMs);
   let lastRedisErrorLogMs = 0;
   redis.on('error', (error) => {
     if (Date.now() - lastRedisErrorLogMs > 10_000) {

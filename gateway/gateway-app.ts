@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createFailFastRedis } from '../common/fail-fast-redis.js';
 import kafkajs from 'kafkajs';
-import { Redis } from 'ioredis';
 import { startAdminServer } from '../common/admin-server.js';
 import { createKafkaClient } from '../common/kafka/kafka-client.js';
 import { planTopics } from '../common/kafka/topic-plan.js';
@@ -79,15 +79,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     producer.on(producer.events.CONNECT, () => disconnected.delete(index));
   });
 
-  const redis = new Redis(config.redisUrl, {
-    // On the request path a Redis outage must fail fast into the documented fallback, not queue.
-    enableOfflineQueue: false,
-    commandTimeout: config.redisCommandTimeoutMs,
-    maxRetriesPerRequest: 0,
-    lazyConnect: true,
-    // Claims from concurrent requests share one round trip: group commit for Redis.
-    enableAutoPipelining: true,
-  });
+  const redis = createFailFastRedis(config.redisUrl, config.redisCommandTimeoutMs);
   redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
   await redis
     .connect()
