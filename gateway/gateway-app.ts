@@ -121,6 +121,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     signals: () => ({
       pendingEvents: publisher.pendingEvents(),
       pendingBytes: publisher.pendingBytes(),
+      queueDelayMs: publisher.oldestWaitMs(),
       eventLoopDelayMs: runtimeSignals.eventLoopDelayMs(),
       heapUsedBytes: runtimeSignals.heapUsedBytes(),
       drainEventsPerSecond: publisher.ackedEventsPerSecond(),

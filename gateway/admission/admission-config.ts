@@ -40,6 +40,7 @@ export interface AdmissionConfig {
   readonly rateLimit: RateLimitConfig;
   /**
    * `SLUICE_SHED_MAX_PENDING_EVENTS` (default 20 000), `SLUICE_SHED_MAX_PENDING_BYTES` (64 MiB),
+   * `SLUICE_SHED_MAX_QUEUE_DELAY_MS` (50 ms: the oldest request awaiting its Kafka ack),
    * `SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS` (100 ms), `SLUICE_SHED_MAX_HEAP_USED_BYTES` (90 % of V8's
    * heap limit), 0 disables a signal; `SLUICE_SHED_FRACTION_BULK|NORMAL|CRITICAL` (0.5, 0.8, 1);
    * `SLUICE_SUSTAINED_OVERLOAD_MS` (30 s), `SLUICE_OVERLOAD_RECOVERY_MS` (10 s);
@@ -52,6 +53,7 @@ export interface AdmissionConfig {
 const shedderEnvNames: Record<Parameters<ShedderFieldNames>[0], string> = {
   maxPendingEvents: 'SLUICE_SHED_MAX_PENDING_EVENTS',
   maxPendingBytes: 'SLUICE_SHED_MAX_PENDING_BYTES',
+  maxQueueDelayMs: 'SLUICE_SHED_MAX_QUEUE_DELAY_MS',
   maxEventLoopDelayMs: 'SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS',
   maxHeapUsedBytes: 'SLUICE_SHED_MAX_HEAP_USED_BYTES',
   'shedFractions.bulk': 'SLUICE_SHED_FRACTION_BULK',
@@ -92,6 +94,9 @@ export function readAdmissionConfig(
       min: 0,
     }),
     maxPendingBytes: reader.bytes('SLUICE_SHED_MAX_PENDING_BYTES', shedDefaults.maxPendingBytes, { min: 0 }),
+    maxQueueDelayMs: reader.durationMs('SLUICE_SHED_MAX_QUEUE_DELAY_MS', shedDefaults.maxQueueDelayMs, {
+      min: 0,
+    }),
     maxEventLoopDelayMs: reader.durationMs(
       'SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS',
       shedDefaults.maxEventLoopDelayMs,

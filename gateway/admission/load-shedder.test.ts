@@ -20,6 +20,7 @@ const config: LoadShedderConfig = {
 const calm: LoadSignals = {
   pendingEvents: 0,
   pendingBytes: 0,
+  queueDelayMs: 0,
   eventLoopDelayMs: 0,
   heapUsedBytes: 0,
   drainEventsPerSecond: 1000,
@@ -45,6 +46,17 @@ describe('createLoadShedder', () => {
     for (const priority of ['critical', 'normal', 'bulk'] as const) {
       expect(shedder.admit(priority)).toEqual({ admit: true });
     }
+  });
+
+  it('sheds on the wait of the oldest request awaiting its ack, whatever the batch sizes', () => {
+    const { shedder, set } = setup({ maxQueueDelayMs: 50 });
+    set({ queueDelayMs: 30, pendingEvents: 1 });
+    expect(shedder.admit('bulk')).toMatchObject({ admit: false, reason: 'queue-delay' });
+    expect(shedder.admit('normal').admit).toBe(true);
+    set({ queueDelayMs: 51, pendingEvents: 1 });
+    expect(shedder.admit('critical')).toMatchObject({ admit: false, reason: 'queue-delay' });
+    set({ queueDelayMs: 0 });
+    expect(shedder.admit('bulk').admit).toBe(true);
   });
 
   it('sheds bulk first, then normal, and critical only above the limit', () => {

@@ -1,7 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { priorities, type Priority } from './priority.js';
 
-export const shedReasons = ['pending-events', 'pending-bytes', 'event-loop-delay', 'heap'] as const;
+export const shedReasons = [
+  'pending-events',
+  'pending-bytes',
+  'queue-delay',
+  'event-loop-delay',
+  'heap',
+] as const;
 export type ShedReason = (typeof shedReasons)[number];
 
 /** Live signals, read once per decision. The provider must be cheap: it runs before every request. */
@@ -10,6 +16,12 @@ export interface LoadSignals {
   readonly pendingEvents: number;
   /** Bytes of those events. */
   readonly pendingBytes: number;
+  /**
+   * How long the oldest request still awaiting its Kafka ack has waited, in ms (its sojourn time).
+   * Unlike counts it does not depend on batch sizes: a healthy gateway answers within about one
+   * produce round trip, so a growing wait means the Kafka path or this process has fallen behind.
+   */
+  readonly queueDelayMs: number;
   /** Event-loop delay over the last sampling window (e.g. p99), in ms. */
   readonly eventLoopDelayMs: number;
   readonly heapUsedBytes: number;
@@ -22,6 +34,8 @@ export interface LoadShedderConfig {
   /** Events awaiting Kafka acks. Size it as capacity × tolerable queueing delay (Little's law). */
   readonly maxPendingEvents: number;
   readonly maxPendingBytes: number;
+  /** Wait of the oldest request awaiting its ack (CoDel-style sojourn), in ms. */
+  readonly maxQueueDelayMs: number;
   readonly maxEventLoopDelayMs: number;
   readonly maxHeapUsedBytes: number;
   /** Fraction of each limit at which a class starts being shed; bulk ≤ normal ≤ critical, each in (0, 1]. */
@@ -37,6 +51,7 @@ export interface LoadShedderConfig {
 export const defaultLoadShedderConfig: LoadShedderConfig = Object.freeze({
   maxPendingEvents: 20_000,
   maxPendingBytes: 64 * 1024 * 1024,
+  maxQueueDelayMs: 50,
   maxEventLoopDelayMs: 100,
   maxHeapUsedBytes: 0,
   shedFractions: Object.freeze({ bulk: 0.5, normal: 0.8, critical: 1 }),
@@ -73,7 +88,13 @@ export function loadShedderConfigProblems(
   nameOf: ShedderFieldNames = (field) => field,
 ): string[] {
   const problems: string[] = [];
-  const limits = ['maxPendingEvents', 'maxPendingBytes', 'maxEventLoopDelayMs', 'maxHeapUsedBytes'] as const;
+  const limits = [
+    'maxPendingEvents',
+    'maxPendingBytes',
+    'maxQueueDelayMs',
+    'maxEventLoopDelayMs',
+    'maxHeapUsedBytes',
+  ] as const;
   for (const field of limits) {
     const value = config[field];
     if (!(Number.isFinite(value) && value >= 0)) problems.push(`${nameOf(field)} must be ≥ 0, got ${value}`);
@@ -126,6 +147,7 @@ export function createLoadShedder(
     return {
       'pending-events': ratio(signals.pendingEvents, config.maxPendingEvents),
       'pending-bytes': ratio(signals.pendingBytes, config.maxPendingBytes),
+      'queue-delay': ratio(signals.queueDelayMs, config.maxQueueDelayMs),
       'event-loop-delay': ratio(signals.eventLoopDelayMs, config.maxEventLoopDelayMs),
       heap: ratio(signals.heapUsedBytes, config.maxHeapUsedBytes),
     };
@@ -135,6 +157,7 @@ export function createLoadShedder(
     return Math.max(
       byReason['pending-events'],
       byReason['pending-bytes'],
+      byReason['queue-delay'],
       byReason['event-loop-delay'],
       byReason.heap,
     );

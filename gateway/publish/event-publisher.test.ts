@@ -201,3 +201,26 @@ describe('event publisher drain rate', () => {
     expect(publisher.ackedEventsPerSecond()).toBeLessThan(healthy / 5);
   });
 });
+
+describe('event publisher wait', () => {
+  it('reports how long the oldest unanswered request has waited, queued or in flight', async () => {
+    let now = 1000;
+    const kafka = controlledProducer();
+    const publisher = publisherWith([kafka.producer], { nowMs: () => now });
+    expect(publisher.oldestWaitMs()).toBe(0);
+    const first = publisher.publish([record('a')]);
+    await flush();
+    now += 30;
+    const second = publisher.publish([record('b')]);
+    now += 20;
+    // The first request is in flight since 50 ms, the second queued since 20 ms.
+    expect(publisher.oldestWaitMs()).toBe(50);
+    kafka.sends[0]!.ack();
+    await first;
+    await flush();
+    expect(publisher.oldestWaitMs()).toBe(20);
+    kafka.sends[1]!.ack();
+    await second;
+    expect(publisher.oldestWaitMs()).toBe(0);
+  });
+});

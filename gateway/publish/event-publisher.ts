@@ -35,6 +35,7 @@ export interface EventPublisherOptions {
 interface QueuedRequest {
   records: OutgoingRecord[];
   bytes: number;
+  enqueuedMs: number;
   deadlineMs: number;
   /** Settles the caller's promise; a no-op after the first call. */
   answer: (error?: SluiceError) => void;
@@ -52,6 +53,8 @@ export interface EventPublisher {
   /** Events and bytes accepted for publishing and not yet acknowledged (load-shedding signals). */
   pendingEvents(): number;
   pendingBytes(): number;
+  /** How long the oldest request not yet answered has waited since it was enqueued, in ms. */
+  oldestWaitMs(): number;
   /** Acknowledged events per second, smoothed: how fast the backlog drains. */
   ackedEventsPerSecond(): number;
   /**
@@ -82,8 +85,11 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
   let pendingEvents = 0;
   let pendingBytes = 0;
   const idleProducers = [...options.producers];
-  /** Start times of the sends in flight, to tell a stalled broker from a busy one. */
-  const sendStartedMs = new Set<{ startedMs: number }>();
+  /**
+   * The sends in flight: when each started (to tell a stalled broker from a busy one) and when its
+   * oldest request was enqueued (batches are FIFO, so that is its first request).
+   */
+  const sendStartedMs = new Set<{ startedMs: number; oldestEnqueuedMs: number }>();
   let sendsInFlight = 0;
   let closed = false;
   let ackRatePerSecond = 0;
@@ -196,7 +202,7 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     for (const request of batch) inFlight.add(request);
     const events = batch.reduce((sum, request) => sum + request.records.length, 0);
     const startedMs = nowMs();
-    const started = { startedMs };
+    const started = { startedMs, oldestEnqueuedMs: batch[0]?.enqueuedMs ?? startedMs };
     sendStartedMs.add(started);
     let outcome: PublishOutcome;
     try {
@@ -237,10 +243,12 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
         );
       }
       return new Promise<void>((resolve, reject) => {
+        const enqueuedMs = nowMs();
         const request: QueuedRequest = {
           records,
           bytes: records.reduce((sum, record) => sum + recordBytes(record), 0),
-          deadlineMs: nowMs() + options.sendTimeoutMs,
+          enqueuedMs,
+          deadlineMs: enqueuedMs + options.sendTimeoutMs,
           answered: false,
           onOutcome,
           answer: (error) => {
@@ -259,6 +267,11 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     },
     pendingEvents: () => pendingEvents,
     pendingBytes: () => pendingBytes,
+    oldestWaitMs() {
+      let oldestMs = queue[0]?.enqueuedMs ?? Infinity;
+      for (const send of sendStartedMs) oldestMs = Math.min(oldestMs, send.oldestEnqueuedMs);
+      return oldestMs === Infinity ? 0 : nowMs() - oldestMs;
+    },
     ackedEventsPerSecond() {
       // Without acks the EWMA is never updated; decay it per silent window so a stalled broker
       // reads as a falling drain rate (and a longer Retry-After), not as the last healthy one.

@@ -50,6 +50,7 @@ describe('admission: load shedding on a real gateway while Kafka stops acknowled
         // Only the pending-events signal may decide here: event-loop delay on a busy two-core
         // machine, or the heap, would make the outcome depend on the neighbours.
         SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+        SLUICE_SHED_MAX_QUEUE_DELAY_MS: '0',
         SLUICE_SHED_MAX_HEAP_USED_BYTES: '0',
         SLUICE_SUSTAINED_OVERLOAD_MS: '200',
         SLUICE_OVERLOAD_RECOVERY_MS: '200',

@@ -124,6 +124,8 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
     const setupB = await prepareGateway([{ producerId: 'shop-c' }], {
       SLUICE_EVENTS_TOPIC: missingTopic,
       SLUICE_PRODUCE_TIMEOUT_MS: '300ms',
+      // Every request must reach the producer and time out (503 Kafka unavailable), not be shed.
+      SLUICE_SHED_MAX_QUEUE_DELAY_MS: '0',
       // Its Kafka client logs every failed metadata request; the 503 is what this test wants.
       SLUICE_LOG_LEVEL: 'fatal',
     });

@@ -54,7 +54,14 @@ export function prepareIngestGateway(
   keys: TestKeySpec[] = [{ producerId: 'shop-eu' }],
   envOverrides: Record<string, string> = {},
 ): Promise<TestGatewaySetup> {
-  return prepareGateway(keys, { SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS: '0', ...envOverrides });
+  return prepareGateway(keys, {
+    SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+    SLUICE_SHED_MAX_QUEUE_DELAY_MS: '0',
+    // Idempotency fails open when Redis is slower than this; a loaded two-core machine can stall a
+    // Redis round trip past the 100 ms default, and these tests are about the checks, not outages.
+    SLUICE_REDIS_TIMEOUT_MS: '2s',
+    ...envOverrides,
+  });
 }
 
 export interface HttpAnswer {
