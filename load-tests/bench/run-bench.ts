@@ -3,7 +3,8 @@
  * (design.md §9). Prints a table and writes JSON to .sluice/bench/. Options:
  *   --duration SECONDS   length of each measured run (default 10)
  *   --rounds N           interleaved rounds per comparison (default 3)
- *   --only NAME          ingest (more to come)
+ *   --only NAME          ingest | delivery (default: all of them)
+ *   --events N           delivery: events the worker drains per round (default 20000)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { generateSecretsKey } from '../../common/subscriptions/secrets-keyring.j
 import { createApiKey } from '../../gateway/auth/api-key-generator.js';
 import { repoRoot } from '../../cli/stack/paths.js';
 import { stackUp } from '../../cli/stack/stack.js';
+import { benchDelivery } from './delivery-bench.js';
 import { benchIngest } from './ingest-bench.js';
 
 const { values } = parseArgs({
@@ -20,6 +22,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     only: { type: 'string' },
+    events: { type: 'string', default: '20000' },
   },
 });
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -82,6 +85,21 @@ try {
       rounds,
       durationSeconds,
       connections: 128,
+      workDir,
+      log,
+    });
+  }
+  if (!values.only || values.only === 'delivery') {
+    const ingest = report.ingest as Awaited<ReturnType<typeof benchIngest>> | undefined;
+    report.delivery = await benchDelivery({
+      env,
+      apiKey: key.apiKey,
+      kafkaBrokers: endpoints.kafkaBrokers,
+      rounds,
+      events: Number(values.events),
+      concurrency: 64,
+      latencySeconds: durationSeconds,
+      ingestRequestsPerSecond: ingest?.single.sluice.requestsPerSecond,
       workDir,
       log,
     });

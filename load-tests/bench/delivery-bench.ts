@@ -1,0 +1,743 @@
+/**
+ * Delivery benchmark (design.md §9):
+ *
+ * (a) Throughput: the real worker (`sluice deliver`, its own process) drains N pre-produced events
+ *     to one subscription on a fast mock receiver, against a raw undici `Pool` loop posting N
+ *     equally sized, equally signed bodies to the same receiver with the same concurrency.
+ *     Interleaved rounds; both measured at the receiver, first to N-th 2xx. Target ratio ≥ 0.7.
+ * (b) Latency at half capacity: a spawned gateway, the worker and the receiver; single events
+ *     posted open loop at half of min(ingest capacity, delivery capacity from (a)); p50/p99 of
+ *     (webhook arrival at the receiver − the gateway's 202 arriving here). Target p99 ≤ 50 ms.
+ *
+ * The receiver runs in a child process of its own (this file with --receiver-child, over IPC),
+ * so neither the worker nor the baseline loop shares an event loop with it.
+ *
+ *   node --import tsx load-tests/bench/delivery-bench.ts [--events 20000] [--rounds 3]
+ *     [--concurrency 64] [--duration 10] [--ingest-capacity REQ_PER_S] [--smoke] [--json FILE]
+ *
+ * --smoke: 3000 events, 1 round, 3 s of latency (proves it runs; the figures mean little).
+ *
+ * Standalone it assumes the stack is up (KAFKA_BROKERS / REDIS_URL or the local defaults) and
+ * creates its own topics, API key and secrets key; `npm run bench` calls `benchDelivery`.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import kafkajs from 'kafkajs';
+import { Pool } from 'undici';
+import { repoRoot } from '../../cli/stack/paths.js';
+import { loadTopicsConfig, topicsEnsure } from '../../cli/topics-command.js';
+import { planTopics } from '../../common/kafka/topic-plan.js';
+import { createLogger } from '../../common/logger.js';
+import { createSsrfPolicy } from '../../common/ssrf-guard.js';
+import {
+  generateSecretsKey,
+  parseSecretsKeys,
+  SecretsKeyring,
+} from '../../common/subscriptions/secrets-keyring.js';
+import { createSubscriptionStore } from '../../common/subscriptions/subscription-store.js';
+import type { Subscription } from '../../common/subscriptions/subscription.js';
+import { buildAttemptHeaders, buildWebhookBody } from '../../consumers/delivery/webhook-payload.js';
+import { createApiKey } from '../../gateway/auth/api-key-generator.js';
+import { decodeEvent, encodeEvent } from '../../schemas/event-codec.js';
+import { loadSchemaCatalog } from '../../schemas/schema-catalog.js';
+import { startMockReceiver, type MockReceiverStats } from '../lib/mock-receiver.js';
+import { startGatewayProcess } from './bench-processes.js';
+import { percentile, runClosedLoop } from './open-loop-load.js';
+import { runWrk } from './wrk.js';
+
+export interface DeliveryBenchOptions {
+  /** Base environment: KAFKA_BROKERS, REDIS_URL, SLUICE_API_KEYS_FILE, SLUICE_SECRETS_KEYS, … */
+  env: Record<string, string>;
+  /** A key the gateway accepts (for (b)). */
+  apiKey: string;
+  kafkaBrokers: string[];
+  rounds: number;
+  /** Events drained per round in (a). */
+  events: number;
+  /** The subscription's maxConcurrency, the worker's connections per origin, the baseline's. */
+  concurrency: number;
+  /** Length of the measured open-loop phase of (b). */
+  latencySeconds: number;
+  /** Single-event ingest capacity (req/s) when the ingest bench measured it; else measured here. */
+  ingestRequestsPerSecond?: number;
+  workDir: string;
+  log: (line: string) => void;
+}
+
+export interface DrainRun {
+  deliveriesPerSecond: number;
+  windowMs: number;
+  duplicates: number;
+}
+
+export interface DeliveryBenchReport {
+  throughput: {
+    events: number;
+    concurrency: number;
+    bodyBytes: number;
+    sluiceDeliveriesPerSecond: number;
+    rawUndiciPoolPerSecond: number;
+    /** Sluice over the raw loop, medians of the rounds (target ≥ 0.7). */
+    ratio: number;
+    runs: { sluice: DrainRun[]; rawPool: DrainRun[] };
+  };
+  latency: {
+    ingestRequestsPerSecond: number;
+    ingestMeasuredBy: 'ingest bench' | 'wrk' | 'undici closed loop';
+    deliveryCapacityPerSecond: number;
+    offeredPerSecond: number;
+    accepted: number;
+    notAccepted: Record<string, number>;
+    delivered: number;
+    /** Accepted but not delivered within the wait: must be 0. */
+    missing: number;
+    p50Ms: number;
+    p99Ms: number;
+    maxMs: number;
+    /** p99 of the gateway's own answer time, for reference. */
+    ingestP99Ms: number;
+    /** How late the generator sent, p99: above a few ms the figures include the generator. */
+    sendLagP99Ms: number;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The receiver, in a child process driven over IPC.
+
+type ReceiverRequest =
+  { op: 'reset' } | { op: 'wait'; count: number; timeoutMs: number } | { op: 'arrivals' } | { op: 'close' };
+
+interface WaitAnswer {
+  ok: boolean;
+  error?: string;
+  stats: MockReceiverStats;
+  /** Wall clock (ms, sub-ms precision) of the first and the count-th 2xx. */
+  firstAtMs: number;
+  lastAtMs: number;
+}
+
+/** Wall-clock ms with sub-ms precision, comparable between processes on one machine. */
+const wallClockMs = () => performance.timeOrigin + performance.now();
+
+async function receiverChild(): Promise<void> {
+  const receiver = await startMockReceiver({ nowMs: wallClockMs, successStatus: 204 });
+  const send = (message: unknown) => process.send!(message);
+  process.on('message', (message: { id: number; request: ReceiverRequest }) => {
+    const { id, request } = message;
+    const reply = (value: unknown) => send({ id, value });
+    switch (request.op) {
+      case 'reset':
+        receiver.reset();
+        reply(null);
+        return;
+      case 'wait':
+        receiver.waitForDelivered(request.count, request.timeoutMs).then(
+          (records) => {
+            const times = records.map((record) => record.arrivedAtMs);
+            reply({
+              ok: true,
+              stats: receiver.stats(),
+              firstAtMs: Math.min(...times),
+              lastAtMs: times.sort((a, b) => a - b)[request.count - 1] ?? Number.NaN,
+            } satisfies WaitAnswer);
+          },
+          (error: unknown) =>
+            reply({
+              ok: false,
+              error: String(error),
+              stats: receiver.stats(),
+              firstAtMs: Number.NaN,
+              lastAtMs: Number.NaN,
+            } satisfies WaitAnswer),
+        );
+        return;
+      case 'arrivals':
+        reply(
+          receiver.received
+            .filter((record) => record.status === 204 && record.attempt === 1)
+            .map((record) => [record.webhookId, record.arrivedAtMs]),
+        );
+        return;
+      case 'close':
+        void receiver.close().then(() => {
+          reply(null);
+          process.exit(0);
+        });
+        return;
+    }
+  });
+  // Never outlive the bench (a crash of it included).
+  process.on('disconnect', () => process.exit(0));
+  send({ ready: receiver.url });
+}
+
+interface ReceiverHandle {
+  url: string;
+  reset(): Promise<void>;
+  waitFor(count: number, timeoutMs: number): Promise<WaitAnswer>;
+  arrivals(): Promise<Array<[string, number]>>;
+  close(): Promise<void>;
+}
+
+async function startReceiverProcess(): Promise<ReceiverHandle> {
+  const child = fork(fileURLToPath(import.meta.url), ['--receiver-child'], {
+    execArgv: ['--import', import.meta.resolve('tsx')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let nextId = 0;
+  const pending = new Map<number, (value: unknown) => void>();
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`the receiver process exited with ${code}`)));
+    child.on('message', (message: { ready?: string; id?: number; value?: unknown }) => {
+      if (message.ready !== undefined) resolve(message.ready);
+      else if (message.id !== undefined) {
+        pending.get(message.id)?.(message.value);
+        pending.delete(message.id);
+      }
+    });
+  });
+  const ask = <T>(request: ReceiverRequest) =>
+    new Promise<T>((resolve) => {
+      const id = nextId++;
+      pending.set(id, resolve as (value: unknown) => void);
+      child.send({ id, request });
+    });
+  return {
+    url: `${url}/hooks`,
+    reset: () => ask<void>({ op: 'reset' }),
+    waitFor: (count, timeoutMs) => ask<WaitAnswer>({ op: 'wait', count, timeoutMs }),
+    arrivals: () => ask<Array<[string, number]>>({ op: 'arrivals' }),
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      await Promise.race([ask({ op: 'close' }), sleep(5000)]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worker process.
+
+interface WorkerProcess {
+  adminUrl: string;
+  child: ChildProcess;
+  stop(): Promise<number | null>;
+}
+
+/** `sluice deliver` as its own process, through tsx as `sluice` runs from a checkout. */
+async function startDeliverProcess(env: Record<string, string>): Promise<WorkerProcess> {
+  const root = repoRoot();
+  const child = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), join(root, 'cli', 'sluice.ts'), 'deliver'],
+    {
+      cwd: root,
+      // Info: the start line carries the admin port; a healthy run logs little else.
+      env: { ...process.env, ...env, SLUICE_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lines: string[] = [];
+  const keep = (line: string) => {
+    lines.push(line);
+    if (lines.length > 100) lines.shift();
+  };
+  createInterface({ input: child.stderr! }).on('line', keep);
+  const adminPort = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`sluice deliver did not start:\n${lines.join('\n')}`)),
+      60_000,
+    );
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      keep(line);
+      if (!line.includes('delivery worker running')) return;
+      try {
+        const port = (JSON.parse(line) as { adminPort?: number }).adminPort;
+        if (port) {
+          clearTimeout(timer);
+          resolve(port);
+        }
+      } catch {
+        // Not JSON.
+      }
+    });
+    void exited.then((code) => reject(new Error(`sluice deliver exited with ${code}:\n${lines.join('\n')}`)));
+  });
+  return {
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    child,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+async function waitReady(adminUrl: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const status = await fetch(`${adminUrl}/readyz`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await sleep(200);
+  }
+  throw new Error(`the delivery worker at ${adminUrl} did not become ready in ${timeoutMs} ms`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// (a) Throughput.
+
+const eventType = 'order.created';
+
+function sampleData(): unknown {
+  return JSON.parse(
+    readFileSync(new URL(`../../schemas/fixtures/${eventType}/v2.json`, import.meta.url), 'utf8'),
+  ) as unknown;
+}
+
+/** Writes `count` events as the gateway does (Avro, CloudEvents headers), 1000 per request. */
+async function produceBacklog(kafka: kafkajs.Kafka, topic: string, value: Buffer, count: number) {
+  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    const runId = randomBytes(4).toString('hex');
+    for (let start = 0; start < count; start += 1000) {
+      const messages = Array.from({ length: Math.min(1000, count - start) }, (_, i) => ({
+        key: `order-${start + i}`,
+        value,
+        headers: {
+          ce_specversion: '1.0',
+          ce_id: `evt-${runId}-${start + i}`,
+          ce_type: eventType,
+          ce_source: '/bench',
+          ce_time: new Date().toISOString(),
+          'content-type': 'application/avro',
+          sluice_producer: 'bench',
+        },
+      }));
+      await producer.send({ topic, acks: -1, messages });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+function drainRun(count: number, answer: WaitAnswer): DrainRun {
+  if (!answer.ok) throw new Error(answer.error);
+  const windowMs = answer.lastAtMs - answer.firstAtMs;
+  return {
+    deliveriesPerSecond: Math.round(((count - 1) * 1000) / windowMs),
+    windowMs: Math.round(windowMs),
+    duplicates: answer.stats.duplicateDeliveries,
+  };
+}
+
+/**
+ * The baseline: `concurrency` loops on one undici Pool, each POSTing a webhook body signed as the
+ * worker signs it (fresh timestamp and HMAC per request) to the same receiver.
+ */
+async function rawPoolLoop(
+  receiverUrl: string,
+  subscription: Subscription,
+  body: string,
+  count: number,
+  concurrency: number,
+): Promise<void> {
+  const target = new URL(receiverUrl);
+  const pool = new Pool(target.origin, { connections: concurrency });
+  const runId = randomBytes(4).toString('hex');
+  let next = 0;
+  const loop = async () => {
+    while (next < count) {
+      const eventId = `raw-${runId}-${next++}`;
+      const response = await pool.request({
+        path: target.pathname,
+        method: 'POST',
+        headers: buildAttemptHeaders({ eventId, body, subscription, nowMs: Date.now() }),
+        body,
+      });
+      await response.body.dump();
+      if (response.statusCode < 200 || response.statusCode > 299) {
+        throw new Error(`the receiver answered ${response.statusCode} to the baseline`);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: concurrency }, loop));
+  } finally {
+    await pool.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b) Latency at half capacity.
+
+interface PostedAtRate {
+  acceptedAtMs: Map<string, number>;
+  notAccepted: Record<string, number>;
+  answerMs: number[];
+  sendLagMs: number[];
+}
+
+/** Posts single events open loop: arrival i is due at start + i / rate, whatever the answers do. */
+async function postAtRate(
+  gatewayUrl: string,
+  apiKey: string,
+  ratePerSecond: number,
+  durationMs: number,
+  data: unknown,
+): Promise<PostedAtRate> {
+  const pool = new Pool(gatewayUrl, { connections: 64 });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
+  const acceptedAtMs = new Map<string, number>();
+  const notAccepted: Record<string, number> = {};
+  const answerMs: number[] = [];
+  const sendLagMs: number[] = [];
+  const outstanding = new Set<Promise<void>>();
+  const total = Math.floor((ratePerSecond * durationMs) / 1000);
+  const intervalMs = 1000 / ratePerSecond;
+  const startMs = performance.now();
+  const bump = (key: string) => (notAccepted[key] = (notAccepted[key] ?? 0) + 1);
+  const send = (index: number) => {
+    const sentMs = performance.now();
+    sendLagMs.push(sentMs - (startMs + index * intervalMs));
+    const done = pool
+      .request({
+        path: '/v1/events',
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ type: eventType, key: `order-${index}`, data }),
+      })
+      .then(async (response) => {
+        const answeredMs = performance.now();
+        const text = await response.body.text();
+        if (response.statusCode !== 202) {
+          bump(String(response.statusCode));
+          return;
+        }
+        answerMs.push(answeredMs - sentMs);
+        acceptedAtMs.set((JSON.parse(text) as { id: string }).id, performance.timeOrigin + answeredMs);
+      })
+      .catch((error: unknown) => {
+        bump(error instanceof Error ? error.name : 'error');
+      })
+      .finally(() => outstanding.delete(done));
+    outstanding.add(done);
+  };
+  try {
+    let next = 0;
+    while (next < total) {
+      const due = Math.min(total, Math.floor((performance.now() - startMs) / intervalMs) + 1);
+      while (next < due) send(next++);
+      await sleep(1);
+    }
+    while (outstanding.size > 0) await Promise.all([...outstanding]);
+  } finally {
+    await pool.close();
+  }
+  return { acceptedAtMs, notAccepted, answerMs, sendLagMs };
+}
+
+async function measureIngestCapacity(
+  gatewayUrl: string,
+  apiKey: string,
+  data: unknown,
+  seconds: number,
+  workDir: string,
+): Promise<{ requestsPerSecond: number; by: 'wrk' | 'undici closed loop' }> {
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
+  const body = JSON.stringify({ type: eventType, key: 'order-1001', data });
+  try {
+    const result = await runWrk({
+      url: `${gatewayUrl}/v1/events`,
+      request: { method: 'POST', headers, body },
+      connections: 128,
+      durationSeconds: seconds,
+      scriptPath: join(workDir, 'delivery-ingest.lua'),
+    });
+    return { requestsPerSecond: result.okRequestsPerSecond, by: 'wrk' };
+  } catch {
+    // No wrk here: undici tops out below uWS, so this underestimates a fast gateway.
+    const pool = new Pool(gatewayUrl, { connections: 128 });
+    try {
+      const run = await runClosedLoop(pool, {
+        concurrency: 128,
+        durationMs: seconds * 1000,
+        path: '/v1/events',
+        headers,
+        body: () => body,
+      });
+      return { requestsPerSecond: run.accepted / (run.elapsedMs / 1000), by: 'undici closed loop' };
+    } finally {
+      await pool.close();
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const round1 = (value: number) => Math.round(value * 10) / 10;
+
+export async function benchDelivery(options: DeliveryBenchOptions): Promise<DeliveryBenchReport> {
+  const { log } = options;
+  const prefix = `bench.delivery.${Date.now()}`;
+  const topicEnv: Record<string, string> = {
+    ...options.env,
+    SLUICE_EVENTS_TOPIC: `${prefix}.events`,
+    SLUICE_RETRY_TOPIC_PREFIX: `${prefix}.retry.`,
+    SLUICE_DLQ_TOPIC: `${prefix}.dlq`,
+    SLUICE_SUBSCRIPTIONS_TOPIC: `${prefix}.subscriptions`,
+  };
+  const quiet = createLogger('delivery-bench', 'warn');
+  await topicsEnsure(topicEnv, quiet);
+  const topicNames = planTopics(
+    loadTopicsConfig(topicEnv).topics,
+    loadTopicsConfig(topicEnv).retryDelaysMs,
+  ).map((topic) => topic.name);
+  const kafka = new kafkajs.Kafka({ brokers: options.kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const receiver = await startReceiverProcess();
+  const workers: WorkerProcess[] = [];
+  let gatewayStop: (() => Promise<unknown>) | undefined;
+
+  try {
+    const keyring = parseSecretsKeys(options.env.SLUICE_SECRETS_KEYS ?? '');
+    if (!(keyring instanceof SecretsKeyring)) throw new Error(keyring.problems.join('; '));
+    const store = createSubscriptionStore({
+      kafka,
+      topic: topicEnv.SLUICE_SUBSCRIPTIONS_TOPIC!,
+      keyring,
+      ssrfPolicy: createSsrfPolicy({ allowedCidrs: ['127.0.0.0/8'] }),
+      logger: quiet,
+    });
+    await store.start();
+    const subscription = await store.create({
+      url: receiver.url,
+      eventTypes: ['order.*'],
+      maxConcurrency: options.concurrency,
+    });
+    await store.stop();
+
+    const catalog = loadSchemaCatalog();
+    const data = sampleData();
+    const encoded = encodeEvent(catalog.latest(eventType)!, data);
+    if (!encoded.ok) throw new Error(encoded.message);
+    const decoded = decodeEvent(catalog, encoded.value);
+    if (!decoded.ok) throw new Error(decoded.message);
+    // The very body the worker sends (data with the schema's defaults filled in), for the baseline.
+    const body = buildWebhookBody({
+      id: 'x',
+      type: eventType,
+      time: new Date().toISOString(),
+      data: decoded.data,
+    });
+    const workerEnv = (name: string): Record<string, string> => ({
+      ...topicEnv,
+      SLUICE_HOST: '127.0.0.1',
+      SLUICE_ADMIN_PORT: '0',
+      SLUICE_DELIVERY_GROUP_ID: `${prefix}.${name}`,
+      SLUICE_DEDUP_KEY_PREFIX: `${prefix}:${name}:dedup:`,
+      SLUICE_SSRF_ALLOWED_CIDRS: '127.0.0.0/8',
+      SLUICE_DELIVERY_CONNECTIONS_PER_ORIGIN: String(options.concurrency),
+    });
+
+    // (a) Throughput, interleaved: the worker drains the backlog with a fresh group (and fresh
+    // dedup keys) each round, then the raw loop posts as many requests.
+    log(`delivery: producing ${options.events} events`);
+    await produceBacklog(kafka, topicEnv.SLUICE_EVENTS_TOPIC!, encoded.value, options.events);
+    const drainTimeoutMs = Math.max(120_000, options.events * 10);
+    const sluiceRuns: DrainRun[] = [];
+    const rawRuns: DrainRun[] = [];
+    for (let round = 1; round <= options.rounds; round++) {
+      await receiver.reset();
+      const worker = await startDeliverProcess(workerEnv(`drain-${round}`));
+      workers.push(worker);
+      sluiceRuns.push(drainRun(options.events, await receiver.waitFor(options.events, drainTimeoutMs)));
+      await worker.stop();
+      workers.pop();
+
+      await receiver.reset();
+      await rawPoolLoop(receiver.url, subscription, body, options.events, options.concurrency);
+      rawRuns.push(drainRun(options.events, await receiver.waitFor(options.events, 10_000)));
+      log(
+        `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
+      );
+    }
+    const sluicePerSecond = median(sluiceRuns.map((run) => run.deliveriesPerSecond));
+    const rawPerSecond = median(rawRuns.map((run) => run.deliveriesPerSecond));
+
+    // (b) Latency at half of capacity, through a gateway.
+    const gateway = await startGatewayProcess({
+      ...topicEnv,
+      SLUICE_IDEMPOTENCY_KEY_PREFIX: `${prefix}:idem:`,
+      SLUICE_RATE_LIMIT_KEY_PREFIX: `${prefix}:rl:`,
+    });
+    gatewayStop = () => gateway.stop();
+    let ingest: { requestsPerSecond: number; by: DeliveryBenchReport['latency']['ingestMeasuredBy'] };
+    if (options.ingestRequestsPerSecond !== undefined) {
+      ingest = { requestsPerSecond: options.ingestRequestsPerSecond, by: 'ingest bench' };
+    } else {
+      ingest = await measureIngestCapacity(
+        gateway.url,
+        options.apiKey,
+        data,
+        Math.min(options.latencySeconds, 5),
+        options.workDir,
+      );
+      log(`delivery: ingest capacity ${Math.round(ingest.requestsPerSecond)} req/s (${ingest.by})`);
+    }
+    const rate = Math.max(50, Math.round(Math.min(ingest.requestsPerSecond, sluicePerSecond) / 2));
+    // The worker of (b) starts at the end of the topic: the backlog of (a) and the probe are not its.
+    const liveEnv = workerEnv('live');
+    const ends = await admin.fetchTopicOffsets(topicEnv.SLUICE_EVENTS_TOPIC!);
+    await admin.setOffsets({
+      groupId: liveEnv.SLUICE_DELIVERY_GROUP_ID!,
+      topic: topicEnv.SLUICE_EVENTS_TOPIC!,
+      partitions: ends.map(({ partition, high }) => ({ partition, offset: high })),
+    });
+    const worker = await startDeliverProcess(liveEnv);
+    workers.push(worker);
+    await waitReady(worker.adminUrl);
+    // Warm-up at the same rate: JIT, connections, fetch sessions.
+    await receiver.reset();
+    const warm = await postAtRate(gateway.url, options.apiKey, rate, 2000, data);
+    const warmed = await receiver.waitFor(warm.acceptedAtMs.size, 60_000);
+    if (!warmed.ok) throw new Error(`warm-up: ${warmed.error}`);
+    await receiver.reset();
+
+    log(`delivery: end-to-end latency at ${rate} events/s for ${options.latencySeconds} s`);
+    const posted = await postAtRate(gateway.url, options.apiKey, rate, options.latencySeconds * 1000, data);
+    const waited = await receiver.waitFor(posted.acceptedAtMs.size, 60_000);
+    if (!waited.ok) log(`delivery: ${waited.error}`);
+    const arrivals = new Map(await receiver.arrivals());
+    const latencies: number[] = [];
+    for (const [id, acceptedMs] of posted.acceptedAtMs) {
+      const arrivedMs = arrivals.get(id);
+      if (arrivedMs !== undefined) latencies.push(arrivedMs - acceptedMs);
+    }
+    const report: DeliveryBenchReport = {
+      throughput: {
+        events: options.events,
+        concurrency: options.concurrency,
+        bodyBytes: Buffer.byteLength(body),
+        sluiceDeliveriesPerSecond: Math.round(sluicePerSecond),
+        rawUndiciPoolPerSecond: Math.round(rawPerSecond),
+        ratio: Math.round((sluicePerSecond / rawPerSecond) * 1000) / 1000,
+        runs: { sluice: sluiceRuns, rawPool: rawRuns },
+      },
+      latency: {
+        ingestRequestsPerSecond: Math.round(ingest.requestsPerSecond),
+        ingestMeasuredBy: ingest.by,
+        deliveryCapacityPerSecond: Math.round(sluicePerSecond),
+        offeredPerSecond: rate,
+        accepted: posted.acceptedAtMs.size,
+        notAccepted: posted.notAccepted,
+        delivered: latencies.length,
+        missing: posted.acceptedAtMs.size - latencies.length,
+        p50Ms: round1(percentile(latencies, 50)),
+        p99Ms: round1(percentile(latencies, 99)),
+        maxMs: round1(Math.max(...latencies)),
+        ingestP99Ms: round1(percentile(posted.answerMs, 99)),
+        sendLagP99Ms: round1(percentile(posted.sendLagMs, 99)),
+      },
+    };
+    log(
+      `delivery: ratio ${report.throughput.ratio} (sluice ${report.throughput.sluiceDeliveriesPerSecond}/s, raw ${report.throughput.rawUndiciPoolPerSecond}/s); ` +
+        `end-to-end at ${rate}/s: p50 ${report.latency.p50Ms} ms, p99 ${report.latency.p99Ms} ms, missing ${report.latency.missing}`,
+    );
+    return report;
+  } finally {
+    for (const worker of workers) await worker.stop();
+    await gatewayStop?.();
+    await receiver.close();
+    await admin.deleteTopics({ topics: topicNames }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Standalone.
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      events: { type: 'string' },
+      rounds: { type: 'string' },
+      concurrency: { type: 'string', default: '64' },
+      duration: { type: 'string' },
+      'ingest-capacity': { type: 'string' },
+      smoke: { type: 'boolean', default: false },
+      json: { type: 'string' },
+    },
+  });
+  const log = (line: string) => process.stderr.write(`delivery-bench: ${line}\n`);
+  const smoke = values.smoke;
+  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  const workDir = join(repoRoot(), '.sluice', 'bench', `delivery-${Date.now()}`);
+  mkdirSync(workDir, { recursive: true });
+  const key = createApiKey({
+    producerId: 'bench',
+    role: 'admin',
+    allowedEventTypes: ['*'],
+    ratePerSecond: 10_000_000,
+    burst: 10_000_000,
+    priority: 'critical',
+  });
+  const keysFile = join(workDir, 'api-keys.jsonl');
+  writeFileSync(keysFile, `${key.line}\n`, { mode: 0o600 });
+  const report = await benchDelivery({
+    env: {
+      KAFKA_BROKERS: brokers.join(','),
+      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      SLUICE_HOST: '127.0.0.1',
+      SLUICE_PORT: '0',
+      SLUICE_ADMIN_PORT: '0',
+      SLUICE_API_KEYS_FILE: keysFile,
+      SLUICE_LOG_LEVEL: 'warn',
+      SLUICE_SECRETS_KEYS: generateSecretsKey('bench'),
+    },
+    apiKey: key.apiKey,
+    kafkaBrokers: brokers,
+    rounds: Number(values.rounds ?? (smoke ? 1 : 3)),
+    events: Number(values.events ?? (smoke ? 3000 : 20_000)),
+    concurrency: Number(values.concurrency),
+    latencySeconds: Number(values.duration ?? (smoke ? 3 : 10)),
+    ingestRequestsPerSecond:
+      values['ingest-capacity'] === undefined ? undefined : Number(values['ingest-capacity']),
+    workDir,
+    log,
+  });
+  const output = JSON.stringify(report, null, 2);
+  process.stdout.write(`${output}\n`);
+  if (values.json !== undefined) writeFileSync(values.json, output);
+  return 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const run = process.argv.includes('--receiver-child') ? receiverChild().then(() => undefined) : main();
+  run.then(
+    (code) => {
+      if (code !== undefined) process.exit(code);
+    },
+    (error: unknown) => {
+      process.stderr.write(
+        `delivery-bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+      process.exit(1);
+    },
+  );
+}
