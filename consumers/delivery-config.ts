@@ -55,6 +55,11 @@ export interface DeliveryConfig {
   readonly maxInFlightTotal: number;
   /** `SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS`, default 15 s: connect, headers and body of one attempt. */
   readonly attemptTimeoutMs: number;
+  /**
+   * `SLUICE_DELIVERY_MAX_SLOT_WAIT_MS`, default 2 s: a delivery waiting longer for a slot of its
+   * subscription (maxConcurrency, rate limit) is parked in the next retry tier without an attempt.
+   */
+  readonly maxSlotWaitMs: number;
   /** `SLUICE_DELIVERY_MAX_RESPONSE_BYTES`, default 64 KiB: response body read before dropping the connection. */
   readonly maxResponseBodyBytes: number;
   /** `SLUICE_DELIVERY_CONNECTIONS_PER_ORIGIN`, default 64: pooled sockets per receiver origin. */
@@ -126,6 +131,7 @@ export function loadDeliveryConfig(env: Env): Readonly<DeliveryConfig> {
       min: 100,
       max: 300_000,
     }),
+    maxSlotWaitMs: reader.durationMs('SLUICE_DELIVERY_MAX_SLOT_WAIT_MS', 2000, { min: 10 }),
     maxResponseBodyBytes: reader.bytes('SLUICE_DELIVERY_MAX_RESPONSE_BYTES', 64 * 1024, { min: 0 }),
     connectionsPerOrigin: reader.integer('SLUICE_DELIVERY_CONNECTIONS_PER_ORIGIN', 64, {
       min: 1,

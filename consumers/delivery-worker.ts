@@ -126,6 +126,7 @@ export async function startDeliveryWorker(
       dlqTopic: config.topics.dlqTopic,
       dedupFailureMode: config.dedup.failureMode,
       maxDeliveryAgeMs: config.maxDeliveryAgeMs,
+      maxSlotWaitMs: config.maxSlotWaitMs,
       busyRecheckMs: Math.min(1000, Math.ceil(config.dedup.leaseMs / 10)),
     },
   });

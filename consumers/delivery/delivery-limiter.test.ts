@@ -61,6 +61,29 @@ describe('DeliveryLimiter', () => {
     expect(limiter.active()).toBe(2);
   });
 
+  it('grants a free slot at once through tryAcquire, but never ahead of a waiter or past the limits', async () => {
+    const { clock, advance } = manualClock();
+    const limiter = new DeliveryLimiter({ maxConcurrency: 2, ratePerSecond: 2 }, clock);
+    const first = limiter.tryAcquire();
+    const second = limiter.tryAcquire();
+    expect(first).toBeTypeOf('function');
+    expect(second).toBeTypeOf('function');
+    expect(limiter.tryAcquire()).toBeUndefined(); // both slots taken
+    const { granted } = acquireMany(limiter, 1);
+    first!();
+    advance(1000); // a token refills
+    await flush();
+    expect(granted).toEqual([0]); // the waiter got the freed slot, not a later tryAcquire
+    expect(limiter.tryAcquire()).toBeUndefined();
+    second!();
+    const third = limiter.tryAcquire(); // the refill left one token
+    expect(third).toBeTypeOf('function');
+    third!();
+    expect(limiter.tryAcquire()).toBeUndefined(); // a slot is free but the rate's tokens are spent
+    advance(500);
+    expect(limiter.tryAcquire()).toBeTypeOf('function');
+  });
+
   it('starts at most ratePerSecond attempts per second after a one-second burst', async () => {
     const { clock, advance } = manualClock();
     const limiter = new DeliveryLimiter({ maxConcurrency: 100, ratePerSecond: 2 }, clock);

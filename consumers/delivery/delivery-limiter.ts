@@ -70,6 +70,25 @@ export class DeliveryLimiter {
     });
   }
 
+  /**
+   * A slot at once when one is free and nobody waits (the common case), without the promise and
+   * abort bookkeeping of `acquire`; undefined when the caller must wait.
+   */
+  tryAcquire(): (() => void) | undefined {
+    if (this.queue.length > 0 || this.activeCount >= this.limits.maxConcurrency) return undefined;
+    this.refill();
+    if (this.tokens < 1) return undefined;
+    if (this.limits.ratePerSecond !== undefined) this.tokens -= 1;
+    this.activeCount++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.activeCount--;
+      this.pump();
+    };
+  }
+
   /** Applies changed subscription settings; waiters are re-examined at once. */
   update(limits: DeliveryLimits): void {
     if (

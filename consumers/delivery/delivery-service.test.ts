@@ -51,6 +51,7 @@ const settings: DeliverySettings = {
   dlqTopic: 'sluice.dlq',
   dedupFailureMode: 'open',
   maxDeliveryAgeMs: 3_600_000,
+  maxSlotWaitMs: 60_000,
   busyRecheckMs: 1,
 };
 

@@ -43,6 +43,12 @@ export interface DeliverySettings {
   maxDeliveryAgeMs: number;
   /** How long to wait before looking again when another worker holds a delivery's lease. */
   busyRecheckMs: number;
+  /**
+   * A delivery that waited this long for one of its subscription's slots is parked in the next
+   * retry tier instead: it stops holding its source record, so a saturated or dead endpoint can
+   * never fill a partition's in-flight bound and pause it for every other subscription.
+   */
+  maxSlotWaitMs: number;
 }
 
 export interface DeliveryServiceDeps {
@@ -200,7 +206,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   /** Moves a delivery on without spending an attempt (breaker open, Redis down and fail-closed). */
   async function park(
     job: DeliveryJob,
-    reason: 'breaker-open' | 'dedup-unavailable',
+    reason: 'breaker-open' | 'dedup-unavailable' | 'slot-wait',
     signals: DispatchSignals,
   ) {
     if (nowMs() - job.firstAttemptAtMs > settings.maxDeliveryAgeMs) {
@@ -365,7 +371,17 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         maxConcurrency: job.subscription.maxConcurrency,
         ratePerSecond: job.subscription.rateLimitPerSecond,
       });
-      const releaseSlot = await limiter.acquire(signals.wait);
+      let releaseSlot = limiter.tryAcquire();
+      if (releaseSlot === undefined) {
+        const slotWait = AbortSignal.timeout(settings.maxSlotWaitMs);
+        try {
+          releaseSlot = await limiter.acquire(AbortSignal.any([signals.wait, slotWait]));
+        } catch (error) {
+          if (signals.wait.aborted || !slotWait.aborted) throw error;
+          await park(job, 'slot-wait', signals);
+          return;
+        }
+      }
       try {
         await deliverWithSlot(job, signals);
       } finally {
