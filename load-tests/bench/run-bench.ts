@@ -3,10 +3,12 @@
  * (design.md §9). Prints a table and writes JSON to .sluice/bench/. Options:
  *   --duration SECONDS   length of each measured run (default 10)
  *   --rounds N           interleaved rounds per comparison (default 3)
- *   --only NAME          ingest | delivery (default: all of them)
+ *   --only NAME          ingest | delivery | overload (default: all of them)
+ *   --spike-duration S   each overload spike (3× and 10× capacity; default 60)
  *   --events N           delivery: events the worker drains per round (default 20000)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     only: { type: 'string' },
+    'spike-duration': { type: 'string', default: '60' },
     events: { type: 'string', default: '20000' },
   },
 });
@@ -103,6 +106,31 @@ try {
       workDir,
       log,
     });
+  }
+  if (!values.only || values.only === 'overload') {
+    // Its own process: it spawns its own gateway with keys of every priority class and checks
+    // every 202 against Kafka afterwards; see overload-bench.ts.
+    const jsonFile = join(workDir, `overload-${Date.now()}.json`);
+    const run = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        join(repoRoot(), 'load-tests', 'bench', 'overload-bench.ts'),
+        '--spawn',
+        '--duration',
+        values['spike-duration'],
+        '--json',
+        jsonFile,
+      ],
+      {
+        stdio: ['ignore', 'inherit', 'inherit'],
+        env: { ...process.env, KAFKA_BROKERS: env.KAFKA_BROKERS, REDIS_URL: env.REDIS_URL },
+      },
+    );
+    report.overload = existsSync(jsonFile)
+      ? JSON.parse(readFileSync(jsonFile, 'utf8'))
+      : { failed: run.status };
   }
 } finally {
   await admin.deleteTopics({ topics: [eventsTopic] }).catch(() => undefined);
