@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -24,6 +23,7 @@ import {
   produceEvents,
   type DeliverySetup,
   type TestEvent,
+  listenForTest,
 } from './delivery-fixture.js';
 
 // The must-holds of delivery at volume (design.md §6): nothing lost, no second 2xx for the same
@@ -61,7 +61,6 @@ async function startCountingReceiver(
   const firstOkAtMs = new Map<string, number>();
   const failuresById = new Map<string, number>();
   const counts = { requests: 0, errors: 0, hangs: 0 };
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -89,20 +88,9 @@ async function startCountingReceiver(
     });
   });
   server.keepAliveTimeout = 60_000;
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  );
+  const url = await listenForTest(server);
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    url,
     okById,
     firstOkAtMs,
     counts,

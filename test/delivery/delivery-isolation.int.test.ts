@@ -1,14 +1,15 @@
 import { createServer as createHttpServer } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTcpServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import kafkajs from 'kafkajs';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeEvent } from '../../schemas/index.js';
 import { testKafka } from '../support/kafka-fixture.js';
 import {
   catalog,
   eventually,
   fixtureData,
+  listenForTest,
   MemorySubscriptions,
   prepareDelivery,
   startTestWorker,
@@ -42,7 +43,6 @@ interface ArrivalReceiver {
 /** Answers 200 at once and notes when each webhook-id arrived. */
 async function startArrivalReceiver(): Promise<ArrivalReceiver> {
   const arrivals = new Map<string, number>();
-  const sockets = new Set<Socket>();
   const server = createHttpServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -52,19 +52,7 @@ async function startArrivalReceiver(): Promise<ArrivalReceiver> {
     });
   });
   server.keepAliveTimeout = 60_000;
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`, arrivals };
+  return { url: await listenForTest(server), arrivals };
 }
 
 /**
@@ -72,27 +60,13 @@ async function startArrivalReceiver(): Promise<ArrivalReceiver> {
  * requests that reached it (attempts), not connections: undici may open one it then never uses.
  */
 async function startBlackHole(): Promise<{ url: string; requests(): number }> {
-  const sockets = new Set<Socket>();
   let requests = 0;
   const server = createTcpServer((socket) => {
-    sockets.add(socket);
     socket.on('data', (chunk: Buffer) => {
       requests += chunk.toString('latin1').split('POST /hooks').length - 1;
     });
-    socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
-    requests: () => requests,
-  };
+  return { url: await listenForTest(server), requests: () => requests };
 }
 
 /**
