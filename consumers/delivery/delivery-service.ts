@@ -2,7 +2,7 @@ import type { Logger } from '../../common/logger.js';
 import { retryTopicName, tierName } from '../../common/retry-schedule.js';
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
 import { decodeEvent, type SchemaCatalog } from '../../schemas/index.js';
-import { sleepMs } from './abortable.js';
+import { sleepMs, timedSignal } from './abortable.js';
 import { classifyOutcome, type DeliveryOutcome } from './classify-outcome.js';
 import type { DedupStore, DeliveryIdentity } from './dedup-store.js';
 import type { DeliveryLimiters } from './delivery-limiter.js';
@@ -373,13 +373,15 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       });
       let releaseSlot = limiter.tryAcquire();
       if (releaseSlot === undefined) {
-        const slotWait = AbortSignal.timeout(settings.maxSlotWaitMs);
+        const slotWait = timedSignal(signals.wait, settings.maxSlotWaitMs);
         try {
-          releaseSlot = await limiter.acquire(AbortSignal.any([signals.wait, slotWait]));
+          releaseSlot = await limiter.acquire(slotWait.signal);
         } catch (error) {
-          if (signals.wait.aborted || !slotWait.aborted) throw error;
+          if (!slotWait.timedOut() || signals.wait.aborted) throw error;
           await park(job, 'slot-wait', signals);
           return;
+        } finally {
+          slotWait.dispose();
         }
       }
       try {

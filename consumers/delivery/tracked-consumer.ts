@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Logger } from '../../common/logger.js';
 import { sleepMs } from './abortable.js';
@@ -94,6 +95,9 @@ export function createTrackedConsumer(options: TrackedConsumerOptions): TrackedC
   const nowMs = options.nowMs ?? Date.now;
   const states = new Map<string, PartitionState>();
   const hardStop = new AbortController();
+  // Every delivery in flight listens on these long-lived signals (and removes its listener when
+  // done), so hundreds of listeners are normal, not a leak.
+  setMaxListeners(0, hardStop.signal);
   let joined = false;
   let stopping = false;
   let committing: Promise<void> | undefined;
@@ -108,12 +112,14 @@ export function createTrackedConsumer(options: TrackedConsumerOptions): TrackedC
     let state = states.get(key);
     if (state === undefined) {
       const revoke = new AbortController();
+      const waitSignal = AbortSignal.any([revoke.signal, hardStop.signal]);
+      setMaxListeners(0, waitSignal);
       state = {
         topic,
         partition,
         tracker: new OffsetTracker(),
         revoke,
-        waitSignal: AbortSignal.any([revoke.signal, hardStop.signal]),
+        waitSignal,
         revoked: false,
         pausedFor: undefined,
         holdTimer: undefined,
