@@ -1,5 +1,6 @@
 import kafkajs, { type SASLOptions } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { installRecordEncoder } from './install-record-encoder.js';
 import type { KafkaSettings } from './kafka-settings.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -16,9 +17,10 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  * One kafkajs client per process, logging through pino. kafkajs logs transient coordinator
  * errors at ERROR while it retries them (e.g. "coordinator is loading" right after a broker start,
  * or "the group is rebalancing" in a heartbeat answer); those are demoted to warn so alerts on
- * error logs mean something.
+ * error logs mean something. Records are encoded by Sluice's own encoder (install-record-encoder.ts).
  */
 export function createKafkaClient(settings: KafkaSettings, logger: Logger): KafkaClient {
+  installRecordEncoder();
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: settings.clientId,
