@@ -3,7 +3,7 @@
  * (design.md §9). Prints a table and writes JSON to .sluice/bench/. Options:
  *   --duration SECONDS   length of each measured run (default 10)
  *   --rounds N           interleaved rounds per comparison (default 3)
- *   --only NAME          ingest | delivery | overload (default: all of them)
+ *   --only NAME          producer | ingest | delivery | overload (default: all of them)
  *   --spike-duration S   each overload spike (3× and 10× capacity; default 60)
  *   --events N           delivery: events the worker drains per round (default 20000)
  */
@@ -18,6 +18,7 @@ import { repoRoot } from '../../cli/stack/paths.js';
 import { stackUp } from '../../cli/stack/stack.js';
 import { benchDelivery } from './delivery-bench.js';
 import { benchIngest } from './ingest-bench.js';
+import { benchProducer } from './producer-bench.js';
 
 const { values } = parseArgs({
   options: {
@@ -79,6 +80,15 @@ const env = {
 
 const report: Record<string, unknown> = { startedAt: new Date().toISOString(), durationSeconds, rounds };
 try {
+  if (!values.only || values.only === 'producer') {
+    // The Kafka client alone, kafkajs's record encoder against Sluice's: the floor under ingest.
+    report.producer = await benchProducer({
+      kafkaBrokers: endpoints.kafkaBrokers,
+      rounds,
+      durationSeconds,
+      log,
+    });
+  }
   if (!values.only || values.only === 'ingest') {
     report.ingest = await benchIngest({
       env,
