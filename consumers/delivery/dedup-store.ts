@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 export type DedupClaim =
@@ -67,7 +67,8 @@ export function createDedupStore(options: DedupStoreOptions): DedupStore {
 
   return {
     async claim(identity) {
-      const token = `lease:${randomBytes(9).toString('base64url')}`;
+      // randomUUID draws from a cached entropy pool; randomBytes would make a syscall per claim.
+      const token = `lease:${randomUUID()}`;
       try {
         const previous = await options.redis.set(keyOf(identity), token, 'PX', options.leaseMs, 'NX', 'GET');
         if (previous === null) return { kind: 'acquired', token };

@@ -385,7 +385,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         }
       }
       try {
-        await deliverWithSlot(job, signals);
+        await deliverWithSlot(job, signals, releaseSlot);
       } finally {
         releaseSlot();
       }
@@ -394,7 +394,12 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     }
   }
 
-  async function deliverWithSlot(job: DeliveryJob, signals: DispatchSignals): Promise<void> {
+  /** `releaseSlot` (idempotent) frees the endpoint's slot as soon as the HTTP attempt is over. */
+  async function deliverWithSlot(
+    job: DeliveryJob,
+    signals: DispatchSignals,
+    releaseSlot: () => void,
+  ): Promise<void> {
     const { subscription, event } = job;
     if (!isLive(subscription.id)) {
       count(subscription, 'dropped');
@@ -436,6 +441,9 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     let delivered = false;
     try {
       const run = await attempt(job, signals);
+      // The endpoint is done with this request: what follows (the completion marker, a retry
+      // record) talks to Redis and Kafka only, and should not hold one of its maxConcurrency slots.
+      releaseSlot();
       if (run.kind === 'open') {
         await park(job, 'breaker-open', signals);
         return;

@@ -95,6 +95,9 @@ const timeoutErrorCodes = new Set([
  * without the redirect interceptor, which is not installed), an SSRF check of the URL before
  * every attempt plus a guarded DNS lookup on every new connection.
  */
+type Target = { ok: true; origin: string; path: string } | { ok: false; message: string };
+const maxCachedTargets = 10_000;
+
 export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
   const attemptTimeoutMs = options.attemptTimeoutMs ?? defaultAttemptTimeoutMs;
   const maxResponseBodyBytes = options.maxResponseBodyBytes ?? defaultMaxResponseBodyBytes;
@@ -106,16 +109,34 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     bodyTimeout: attemptTimeoutMs,
   });
 
+  // Checked against this process's policy, which may be stricter than the one in force when the
+  // subscription was saved; an IP-literal host never reaches the guarded lookup. The verdict and
+  // the parsed target depend only on the URL and the policy, which is fixed for the process, so
+  // they are kept per URL (a bounded map: one entry per subscription URL in practice).
+  const targets = new Map<string, Target>();
+  function targetOf(url: string): Target {
+    let target = targets.get(url);
+    if (target === undefined) {
+      const check = checkWebhookUrl(url, ssrfPolicy);
+      if (check.ok) {
+        const parsed = new URL(url);
+        target = { ok: true, origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+      } else {
+        target = check;
+      }
+      if (targets.size >= maxCachedTargets) targets.clear();
+      targets.set(url, target);
+    }
+    return target;
+  }
+
   async function send({ url, headers, body, signal }: WebhookRequest): Promise<AttemptResult> {
     const startedMs = performance.now();
     const elapsedMs = () => performance.now() - startedMs;
     signal?.throwIfAborted();
 
-    // Re-checked on every attempt: the policy may have changed since the subscription was saved,
-    // and an IP-literal host never reaches the guarded lookup.
-    const check = checkWebhookUrl(url, ssrfPolicy);
-    if (!check.ok) return { error: 'ssrf', message: check.message, durationMs: elapsedMs() };
-    const target = new URL(url);
+    const target = targetOf(url);
+    if (!target.ok) return { error: 'ssrf', message: target.message, durationMs: elapsedMs() };
 
     // One controller for the whole attempt: headersTimeout/bodyTimeout measure gaps between
     // events, so a receiver trickling a byte every few seconds would never trip them.
@@ -131,7 +152,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     try {
       const response = await agent.request({
         origin: target.origin,
-        path: `${target.pathname}${target.search}`,
+        path: target.path,
         method: 'POST',
         headers,
         body,
