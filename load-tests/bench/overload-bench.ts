@@ -12,7 +12,8 @@
  * Options: --capacity REQ_PER_S|auto (auto: closed loop of --probe-concurrency critical requests,
  * default 256), --duration S
  * (each spike, default 60), --unloaded-duration S (default 10), --multipliers 3,10,
- * --mix critical=1,normal=3,bulk=6, --connections N (default 512, opened before each phase), --max-in-flight N,
+ * --mix critical=1,normal=3,bulk=6, --connections N (default 512, opened before each phase),
+ * --max-in-flight N (default: --connections; arrivals beyond it are counted, not queued),
  * --smoke (5 s spikes, 2 s unloaded, 3 s capacity probe), --json FILE.
  * With --spawn it creates a topic and keys and runs its own `sluice gateway` (stack assumed up:
  * KAFKA_BROKERS / REDIS_URL or the local defaults); --rate-per-key N gives those keys a rate limit
@@ -31,6 +32,7 @@ import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { Pool, request } from 'undici';
 import { repoRoot } from '../../cli/stack/paths.js';
+import { shedReasons } from '../../gateway/admission/load-shedder.js';
 import { createApiKey } from '../../gateway/auth/api-key-generator.js';
 import { rssBytes, startGatewayProcess } from './bench-processes.js';
 import {
@@ -64,6 +66,12 @@ export interface OverloadBenchOptions {
   multipliers: readonly number[];
   mix: Readonly<Record<BenchPriority, number>>;
   connections: number;
+  /**
+   * Requests in flight at most; an arrival beyond it is not sent (counted as "not sent"). Default:
+   * the connection count, so no request waits inside the generator and an admitted request's
+   * latency is the gateway's (and the kernel's), not the generator's own queue when it cannot
+   * keep up with the target rate.
+   */
   maxInFlight: number;
   log: (line: string) => void;
 }
@@ -289,8 +297,6 @@ function phaseReport(
     drainSeconds: context.drainSeconds,
   };
 }
-
-const shedReasons = ['pending-events', 'pending-bytes', 'event-loop-delay', 'heap'];
 
 function shedCounts(metrics: string | undefined): Record<string, number> {
   return Object.fromEntries(
@@ -600,7 +606,7 @@ async function main(): Promise<number> {
       mix: { type: 'string', default: 'critical=1,normal=3,bulk=6' },
       connections: { type: 'string', default: '512' },
       'probe-concurrency': { type: 'string', default: '256' },
-      'max-in-flight': { type: 'string', default: '50000' },
+      'max-in-flight': { type: 'string' },
       smoke: { type: 'boolean', default: false },
       spawn: { type: 'boolean', default: false },
       'rate-per-key': { type: 'string', default: '10000000' },
@@ -719,7 +725,7 @@ async function main(): Promise<number> {
       multipliers: values.multipliers.split(',').map(Number),
       mix: parseMix(values.mix),
       connections: Number(values.connections),
-      maxInFlight: Number(values['max-in-flight']),
+      maxInFlight: Number(values['max-in-flight'] ?? values.connections),
       log,
     });
     process.stdout.write(`${formatOverloadTable(report)}\n`);
