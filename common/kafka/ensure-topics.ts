@@ -1,5 +1,6 @@
 import type { Admin } from 'kafkajs';
 import type { TopicSpec } from './topic-plan.js';
+import { createTopicsWithLeaders } from './create-topics.js';
 
 export interface EnsureTopicsReport {
   created: string[];
@@ -19,15 +20,15 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((spec) => !existing.has(spec.name));
   if (missing.length > 0) {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((spec) => ({
+    await createTopicsWithLeaders(
+      admin,
+      missing.map((spec) => ({
         topic: spec.name,
         numPartitions: spec.numPartitions,
         replicationFactor: spec.replicationFactor,
         configEntries: Object.entries(spec.configs).map(([name, value]) => ({ name, value })),
       })),
-    });
+    );
     report.created.push(...missing.map((spec) => spec.name));
   }
   const present = specs.filter((spec) => existing.has(spec.name));

@@ -44,6 +44,7 @@ import {
   type BenchPriority,
   type OpenLoopResult,
 } from './open-loop-load.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 export interface OverloadBenchOptions {
   url: string;
@@ -645,17 +646,14 @@ async function main(): Promise<number> {
     const subscriptionsTopic = `${topic}.subscriptions`;
     const admin = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
     await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic,
-          numPartitions: 12,
-          replicationFactor: 1,
-          configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
-        },
-      ],
-    });
+    await createTopicsWithLeaders(admin, [
+      {
+        topic,
+        numPartitions: 12,
+        replicationFactor: 1,
+        configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
+      },
+    ]);
     cleanups.push(async () => {
       await admin.deleteTopics({ topics: [topic, subscriptionsTopic] }).catch(() => undefined);
       await admin.disconnect();

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { installRecordEncoder } from '../../common/kafka/install-record-encoder.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 export const producerEncoders = ['kafkajs', 'sluice'] as const;
 export type ProducerEncoder = (typeof producerEncoders)[number];
@@ -138,10 +139,7 @@ export async function benchProducer(options: {
     logLevel: kafkajs.logLevel.NOTHING,
   }).admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: 12, replicationFactor: 1 }],
-  });
+  await createTopicsWithLeaders(admin, [{ topic, numPartitions: 12, replicationFactor: 1 }]);
   const runs: ProducerRun[] = [];
   try {
     for (let round = 1; round <= options.rounds; round++) {

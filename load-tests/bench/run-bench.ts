@@ -19,6 +19,7 @@ import { stackUp } from '../../cli/stack/stack.js';
 import { benchDelivery } from './delivery-bench.js';
 import { benchIngest } from './ingest-bench.js';
 import { benchProducer } from './producer-bench.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,17 +55,14 @@ const admin = new kafkajs.Kafka({
   logLevel: kafkajs.logLevel.NOTHING,
 }).admin();
 await admin.connect();
-await admin.createTopics({
-  waitForLeaders: true,
-  topics: [
-    {
-      topic: eventsTopic,
-      numPartitions: 12,
-      replicationFactor: 1,
-      configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
-    },
-  ],
-});
+await createTopicsWithLeaders(admin, [
+  {
+    topic: eventsTopic,
+    numPartitions: 12,
+    replicationFactor: 1,
+    configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
+  },
+]);
 
 const env = {
   KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),

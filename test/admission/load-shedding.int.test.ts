@@ -10,6 +10,7 @@ import {
   waitFor,
   type GatewayAnswer,
 } from './admission-helpers.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 const maxPendingEvents = 20;
 
@@ -138,7 +139,7 @@ describe('admission: load shedding on a real gateway while Kafka stops acknowled
     expect(notReady.reasons).toContain('sustained overload');
 
     // Kafka is back: every admitted request is answered 202, and the gateway recovers.
-    await admin.createTopics({ waitForLeaders: true, topics: [topicConfig] });
+    await createTopicsWithLeaders(admin, [topicConfig]);
     const answers = await Promise.all(admitted);
     expect(answers.map((answer) => answer.status)).toEqual([202, 202, 202, 202]);
     await untilPending(0);

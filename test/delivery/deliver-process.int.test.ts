@@ -23,6 +23,7 @@ import {
   startReceiver,
   type DeliverySetup,
 } from './delivery-fixture.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 interface DeliverProcess {
   child: ChildProcess;
@@ -35,17 +36,14 @@ interface DeliverProcess {
 async function prepareProcess(): Promise<{ setup: DeliverySetup; store: SubscriptionStore }> {
   const admin = await connectedAdmin();
   const subscriptionsTopic = uniqueName('subscriptions');
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic: subscriptionsTopic,
-        numPartitions: 1,
-        replicationFactor: 1,
-        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-      },
-    ],
-  });
+  await createTopicsWithLeaders(admin, [
+    {
+      topic: subscriptionsTopic,
+      numPartitions: 1,
+      replicationFactor: 1,
+      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+    },
+  ]);
   onTestFinished(async () => {
     await admin.deleteTopics({ topics: [subscriptionsTopic] }).catch(() => undefined);
   });

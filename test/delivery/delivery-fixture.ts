@@ -15,6 +15,7 @@ import { startDeliveryWorker, type RunningDeliveryWorker } from '../../consumers
 import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
 import { connectedAdmin, testKafka } from '../support/kafka-fixture.js';
 import { testKafkaBrokers, testRedisUrl, uniqueName } from '../support/stack-env.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 export const catalog = loadSchemaCatalog();
 
@@ -77,14 +78,14 @@ export async function prepareDelivery(
     ...new Set(config.retryDelaysMs.map((ms) => retryTopicName(config.topics.retryTopicPrefix, ms))),
   ];
   const topics = [config.topics.eventsTopic, ...retryTopics, config.topics.dlqTopic];
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: topics.map((topic, index) => ({
+  await createTopicsWithLeaders(
+    admin,
+    topics.map((topic, index) => ({
       topic,
       numPartitions: index === 0 ? eventsPartitions : 2,
       replicationFactor: 1,
     })),
-  });
+  );
   onTestFinished(async () => {
     await admin.deleteTopics({ topics }).catch(() => undefined);
   });

@@ -25,6 +25,7 @@ import {
   type TestEvent,
   listenForTest,
 } from './delivery-fixture.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 // The must-holds of delivery at volume (design.md §6): nothing lost, no second 2xx for the same
 // (subscription, event) without a crash, and after a SIGKILL at most the deliveries that were
@@ -104,17 +105,14 @@ async function prepareProcess(
 ): Promise<{ setup: DeliverySetup; store: SubscriptionStore }> {
   const admin = await connectedAdmin();
   const subscriptionsTopic = uniqueName('subscriptions');
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic: subscriptionsTopic,
-        numPartitions: 1,
-        replicationFactor: 1,
-        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-      },
-    ],
-  });
+  await createTopicsWithLeaders(admin, [
+    {
+      topic: subscriptionsTopic,
+      numPartitions: 1,
+      replicationFactor: 1,
+      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+    },
+  ]);
   onTestFinished(async () => {
     await admin.deleteTopics({ topics: [subscriptionsTopic] }).catch(() => undefined);
   });

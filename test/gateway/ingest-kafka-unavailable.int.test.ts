@@ -15,6 +15,7 @@ import {
   validEvent,
   type HttpAnswer,
 } from './ingest-client.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 // Design §2: 503 when Kafka is unavailable, always with Retry-After; the process stays up.
 //
@@ -31,17 +32,14 @@ const producer = 'shop-eu';
 const produceTimeoutMs = 1500;
 
 async function createEventsTopic(admin: Admin, topic: string): Promise<void> {
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic,
-        numPartitions: 3,
-        replicationFactor: 1,
-        configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
-      },
-    ],
-  });
+  await createTopicsWithLeaders(admin, [
+    {
+      topic,
+      numPartitions: 3,
+      replicationFactor: 1,
+      configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
+    },
+  ]);
 }
 
 async function waitFor<T>(

@@ -10,6 +10,7 @@ import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
 import { prepareGateway, startTestGateway, type TestGatewaySetup } from '../support/gateway-fixture.js';
 import { connectedAdmin, testKafka } from '../support/kafka-fixture.js';
 import { fixtureData } from '../delivery/delivery-fixture.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 const catalog = loadSchemaCatalog();
 
@@ -78,10 +79,10 @@ export async function startReplayGateway(envOverrides: Record<string, string> = 
   const retryTopics = [`${base}.retry.1s`, `${base}.retry.2s`];
   const dlqTopic = `${base}.dlq`;
   const admin = await connectedAdmin();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [...retryTopics, dlqTopic].map((topic) => ({ topic, numPartitions: 2, replicationFactor: 1 })),
-  });
+  await createTopicsWithLeaders(
+    admin,
+    [...retryTopics, dlqTopic].map((topic) => ({ topic, numPartitions: 2, replicationFactor: 1 })),
+  );
   onTestFinished(async () => {
     await admin.deleteTopics({ topics: [...retryTopics, dlqTopic] }).catch(() => undefined);
   });

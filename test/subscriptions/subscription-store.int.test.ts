@@ -16,6 +16,7 @@ import {
 import { generateWebhookSecret } from '../../common/webhook-signer.js';
 import { connectedAdmin, createTestTopic, readTopic, testKafka } from '../support/kafka-fixture.js';
 import { uniqueName } from '../support/stack-env.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 const logger = createLogger('test-subscriptions', process.env.SLUICE_LOG_LEVEL ?? 'warn');
 const dayMs = 86_400_000;
@@ -29,17 +30,14 @@ function keyring(text: string): SecretsKeyring {
 /** A fresh compacted one-partition topic, like `sluice topics ensure` makes; deleted afterwards. */
 async function createSubscriptionsTopic(admin: Admin): Promise<string> {
   const topic = uniqueName('subscriptions');
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic,
-        numPartitions: 1,
-        replicationFactor: 1,
-        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-      },
-    ],
-  });
+  await createTopicsWithLeaders(admin, [
+    {
+      topic,
+      numPartitions: 1,
+      replicationFactor: 1,
+      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+    },
+  ]);
   onTestFinished(async () => {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
   });

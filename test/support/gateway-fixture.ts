@@ -12,6 +12,7 @@ import { startGateway, type RunningGateway } from '../../gateway/gateway-app.js'
 import { loadGatewayConfig } from '../../gateway/gateway-config.js';
 import { connectedAdmin } from './kafka-fixture.js';
 import { testKafkaBrokers, testRedisUrl, uniqueName } from './stack-env.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 export type TestKeySpec = Omit<CreateApiKeyOptions, 'allowedEventTypes'> & { allowedEventTypes?: string[] };
 
@@ -37,23 +38,20 @@ export async function prepareGateway(
   const admin = await connectedAdmin();
   const eventsTopic = uniqueName('events');
   const subscriptionsTopic = uniqueName('subscriptions');
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [
-      {
-        topic: eventsTopic,
-        numPartitions: eventsPartitions,
-        replicationFactor: 1,
-        configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
-      },
-      {
-        topic: subscriptionsTopic,
-        numPartitions: 1,
-        replicationFactor: 1,
-        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-      },
-    ],
-  });
+  await createTopicsWithLeaders(admin, [
+    {
+      topic: eventsTopic,
+      numPartitions: eventsPartitions,
+      replicationFactor: 1,
+      configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
+    },
+    {
+      topic: subscriptionsTopic,
+      numPartitions: 1,
+      replicationFactor: 1,
+      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+    },
+  ]);
   onTestFinished(async () => {
     await admin.deleteTopics({ topics: [eventsTopic, subscriptionsTopic] }).catch(() => undefined);
   });

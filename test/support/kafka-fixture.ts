@@ -1,6 +1,7 @@
 import kafkajs, { type Admin } from 'kafkajs';
 import { onTestFinished } from 'vitest';
 import { testKafkaBrokers, uniqueName } from './stack-env.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 export function testKafka(clientId = uniqueName('test')) {
   return new kafkajs.Kafka({ brokers: testKafkaBrokers, clientId, logLevel: kafkajs.logLevel.NOTHING });
@@ -9,10 +10,7 @@ export function testKafka(clientId = uniqueName('test')) {
 /** Creates a topic with a unique name and deletes it when the test finishes. */
 export async function createTestTopic(admin: Admin, numPartitions: number, prefix = 'test'): Promise<string> {
   const topic = uniqueName(prefix);
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions, replicationFactor: 1 }],
-  });
+  await createTopicsWithLeaders(admin, [{ topic, numPartitions, replicationFactor: 1 }]);
   onTestFinished(async () => {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
   });
