@@ -311,27 +311,13 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   async function attempt(job: DeliveryJob, signals: DispatchSignals) {
     const { subscription, event } = job;
     return deps.breakers.run<AttemptValue>(subscription.id, async (breakerSignal) => {
-      // Linked by hand rather than AbortSignal.any: `signals.send` lives as long as the consumer,
-      // and on Node 20 every signal made with any() stays referenced by its sources.
-      const controller = new AbortController();
-      const abort = (source: AbortSignal) => () => controller.abort(source.reason);
-      const onBreaker = abort(breakerSignal);
-      const onShutdown = abort(signals.send);
-      breakerSignal.addEventListener('abort', onBreaker, { once: true });
-      signals.send.addEventListener('abort', onShutdown, { once: true });
-      if (signals.send.aborted) controller.abort(signals.send.reason);
-      try {
-        const result = await deps.sender.send({
-          url: subscription.url,
-          headers: buildAttemptHeaders({ eventId: event.id, body: event.body, subscription, nowMs: nowMs() }),
-          body: event.body,
-          signal: controller.signal,
-        });
-        return { outcome: classifyOutcome(result, nowMs()), result };
-      } finally {
-        breakerSignal.removeEventListener('abort', onBreaker);
-        signals.send.removeEventListener('abort', onShutdown);
-      }
+      const result = await deps.sender.send({
+        url: subscription.url,
+        headers: buildAttemptHeaders({ eventId: event.id, body: event.body, subscription, nowMs: nowMs() }),
+        body: event.body,
+        cancelSignals: [breakerSignal, signals.send],
+      });
+      return { outcome: classifyOutcome(result, nowMs()), result };
     });
   }
 

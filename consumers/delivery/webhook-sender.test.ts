@@ -274,7 +274,7 @@ describe('createWebhookSender', () => {
         url: server.url,
         headers,
         body: payload,
-        signal: controller.signal,
+        cancelSignals: [new AbortController().signal, controller.signal],
       }),
     ).rejects.toBe(reason);
   });

@@ -40,10 +40,11 @@ export interface WebhookRequest {
   headers: Record<string, string>;
   body: string | Uint8Array;
   /**
-   * Cancels the attempt (shutdown, breaker timeout). Cancelling is not an outcome of the
-   * receiver, so `send` then rejects with the signal's reason instead of returning a result.
+   * Any of them cancels the attempt (shutdown, breaker timeout). Cancelling is not an outcome of
+   * the receiver, so `send` then rejects with that signal's reason instead of returning a result.
+   * Several rather than one combined: linking them costs a controller and listeners per attempt.
    */
-  signal?: AbortSignal;
+  cancelSignals?: readonly AbortSignal[];
 }
 
 export interface WebhookSender {
@@ -130,10 +131,10 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     return target;
   }
 
-  async function send({ url, headers, body, signal }: WebhookRequest): Promise<AttemptResult> {
+  async function send({ url, headers, body, cancelSignals = [] }: WebhookRequest): Promise<AttemptResult> {
     const startedMs = performance.now();
     const elapsedMs = () => performance.now() - startedMs;
-    signal?.throwIfAborted();
+    for (const signal of cancelSignals) signal.throwIfAborted();
 
     const target = targetOf(url);
     if (!target.ok) return { error: 'ssrf', message: target.message, durationMs: elapsedMs() };
@@ -146,8 +147,8 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
       timedOut = true;
       controller.abort(new Error(`attempt timed out after ${attemptTimeoutMs} ms`));
     }, attemptTimeoutMs);
-    const onCallerAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const onCallerAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+    for (const signal of cancelSignals) signal.addEventListener('abort', onCallerAbort, { once: true });
 
     try {
       const response = await agent.request({
@@ -167,7 +168,8 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
         durationMs: elapsedMs(),
       };
     } catch (error) {
-      if (signal?.aborted) throw signal.reason;
+      const cancelled = cancelSignals.find((signal) => signal.aborted);
+      if (cancelled !== undefined) throw cancelled.reason;
       const durationMs = elapsedMs();
       if (timedOut) {
         return { error: 'timeout', message: `no complete answer within ${attemptTimeoutMs} ms`, durationMs };
@@ -175,7 +177,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
       return { ...describeFailure(error), durationMs };
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onCallerAbort);
+      for (const signal of cancelSignals) signal.removeEventListener('abort', onCallerAbort);
     }
   }
 
