@@ -1,31 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { repoRoot } from '../../cli/stack/paths.js';
-import { createLogger } from '../../common/logger.js';
-import { createSsrfPolicy } from '../../common/ssrf-guard.js';
-import {
-  generateSecretsKey,
-  parseSecretsKeys,
-  SecretsKeyring,
-} from '../../common/subscriptions/secrets-keyring.js';
-import {
-  createSubscriptionStore,
-  type SubscriptionStore,
-} from '../../common/subscriptions/subscription-store.js';
-import { connectedAdmin, readTopic, testKafka } from '../support/kafka-fixture.js';
-import { uniqueName } from '../support/stack-env.js';
+import { describe, expect, it } from 'vitest';
+import { connectedAdmin, readTopic } from '../support/kafka-fixture.js';
 import {
   eventually,
-  prepareDelivery,
   produceEvents,
   type DeliverySetup,
   type TestEvent,
   listenForTest,
 } from './delivery-fixture.js';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
+import { prepareDeliverProcess, spawnDeliver } from './deliver-process-fixture.js';
 
 // The must-holds of delivery at volume (design.md §6): nothing lost, no second 2xx for the same
 // (subscription, event) without a crash, and after a SIGKILL at most the deliveries that were
@@ -99,118 +82,6 @@ async function startCountingReceiver(
   };
 }
 
-/** Delivery topics plus what `sluice deliver` needs besides: a subscriptions topic, a keyring, a store. */
-async function prepareProcess(
-  envOverrides: Record<string, string>,
-): Promise<{ setup: DeliverySetup; store: SubscriptionStore }> {
-  const admin = await connectedAdmin();
-  const subscriptionsTopic = uniqueName('subscriptions');
-  await createTopicsWithLeaders(admin, [
-    {
-      topic: subscriptionsTopic,
-      numPartitions: 1,
-      replicationFactor: 1,
-      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-    },
-  ]);
-  onTestFinished(async () => {
-    await admin.deleteTopics({ topics: [subscriptionsTopic] }).catch(() => undefined);
-  });
-  const secretsKeys = generateSecretsKey('test');
-  const setup = await prepareDelivery({
-    SLUICE_SUBSCRIPTIONS_TOPIC: subscriptionsTopic,
-    SLUICE_SECRETS_KEYS: secretsKeys,
-    ...envOverrides,
-  });
-  const keyring = parseSecretsKeys(secretsKeys);
-  if (!(keyring instanceof SecretsKeyring)) throw new Error(keyring.problems.join('; '));
-  const store = createSubscriptionStore({
-    kafka: testKafka(),
-    topic: subscriptionsTopic,
-    keyring,
-    ssrfPolicy: createSsrfPolicy({ allowedCidrs: ['127.0.0.0/8'] }),
-    logger: createLogger('test-subscriptions', 'warn'),
-  });
-  onTestFinished(() => store.stop());
-  await store.start();
-  return { setup, store };
-}
-
-interface DeliverProcess {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  adminUrl: string;
-  /** The last log lines, for a failure message. */
-  tail(): string;
-  /** One metric sample's value (summed over matching labels) from the process's /metrics. */
-  metric(name: string, labels?: Record<string, string>): Promise<number>;
-}
-
-/** Runs `sluice deliver` as its own process; SIGKILLed when the test finishes if still running. */
-async function spawnDeliver(setup: DeliverySetup): Promise<DeliverProcess> {
-  const root = repoRoot();
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), join(root, 'cli', 'sluice.ts'), 'deliver'],
-    {
-      cwd: root,
-      // Info, not the fixture's error: the start line carries the admin port.
-      env: { ...process.env, ...setup.env, SLUICE_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  // Every retry logs a line: keep only the last ones, for a failure message.
-  const lines: string[] = [];
-  const keep = (line: string) => {
-    lines.push(line);
-    if (lines.length > 200) lines.shift();
-  };
-  const tail = () => lines.join('\n');
-  createInterface({ input: child.stderr! }).on('line', keep);
-  const adminPort = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sluice deliver did not start:\n${tail()}`)), 60_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      keep(line);
-      if (!line.includes('delivery worker running')) return;
-      try {
-        const entry = JSON.parse(line) as { adminPort?: number };
-        if (entry.adminPort) {
-          clearTimeout(timer);
-          resolve(entry.adminPort);
-        }
-      } catch {
-        // Not a log line of ours.
-      }
-    });
-    void exited.then((code) => reject(new Error(`sluice deliver exited with ${code}:\n${tail()}`)));
-  });
-  const adminUrl = `http://127.0.0.1:${adminPort}`;
-  return {
-    child,
-    exited,
-    adminUrl,
-    tail,
-    async metric(name, labels = {}) {
-      const text = await (await fetch(`${adminUrl}/metrics`)).text();
-      let total = 0;
-      for (const line of text.split('\n')) {
-        if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-        if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) {
-          total += Number(line.slice(line.lastIndexOf(' ') + 1));
-        }
-      }
-      return total;
-    },
-  };
-}
-
 async function committedToEnd(setup: DeliverySetup): Promise<boolean> {
   const admin = await connectedAdmin();
   const [committed] = await admin.fetchOffsets({
@@ -245,7 +116,7 @@ describe('delivery guarantees at volume', () => {
   it('delivers 10 000 events to 3 subscriptions, none lost and none answered 2xx twice, while one receiver fails 30% of requests with 500s and timeouts', async () => {
     const eventCount = 10_000;
     const attemptTimeoutMs = 500;
-    const { setup, store } = await prepareProcess({
+    const { setup, store } = await prepareDeliverProcess({
       SLUICE_RETRY_SCHEDULE: '1s,2s,4s,8s',
       SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS: `${attemptTimeoutMs}ms`,
       SLUICE_DELIVERY_CONNECTIONS_PER_ORIGIN: '128',
@@ -280,13 +151,13 @@ describe('delivery guarantees at volume', () => {
     const expectedIds = new Set(events.map((event) => event.id));
 
     const startedMs = Date.now();
-    const deliver = await spawnDeliver(setup);
+    const deliver = await spawnDeliver(setup, { keepLogLines: 200 });
     await eventually(
       'every event answered 2xx by every receiver',
       () => Object.values(receivers).every((receiver) => receiver.okById.size >= eventCount),
       120_000,
     ).catch((error: unknown) => {
-      throw new Error(`${String(error)}\n${JSON.stringify(figures())}\n${deliver.tail()}`);
+      throw new Error(`${String(error)}\n${JSON.stringify(figures())}\n${deliver.logText()}`);
     });
     const drainedMs = Date.now() - startedMs;
     await eventually('offsets committed to the end', () => committedToEnd(setup), 20_000);
@@ -320,7 +191,7 @@ describe('delivery guarantees at volume', () => {
   it('loses nothing when the worker is killed with SIGKILL mid-stream and restarted, and reports the deliveries repeated', async () => {
     const eventCount = 4000;
     const maxConcurrency = 32;
-    const { setup, store } = await prepareProcess({});
+    const { setup, store } = await prepareDeliverProcess({});
     const receivers = { orders: await startCountingReceiver(), audit: await startCountingReceiver() };
     for (const receiver of Object.values(receivers)) {
       await store.create({ url: receiver.url, eventTypes: ['order.*'], maxConcurrency });
@@ -330,7 +201,7 @@ describe('delivery guarantees at volume', () => {
     const delivered = () => Object.values(receivers).reduce((sum, r) => sum + r.okById.size, 0);
     const total = eventCount * Object.keys(receivers).length;
 
-    const first = await spawnDeliver(setup);
+    const first = await spawnDeliver(setup, { keepLogLines: 200 });
     await eventually('some deliveries', () => delivered() >= total * 0.3, 60_000);
     const killedAtMs = Date.now();
     first.child.kill('SIGKILL');
@@ -340,13 +211,13 @@ describe('delivery guarantees at volume', () => {
     expect(deliveredAtKill).toBeLessThan(total);
 
     // Same group: it resumes from the committed offsets, re-reading everything not yet committed.
-    const second = await spawnDeliver(setup);
+    const second = await spawnDeliver(setup, { keepLogLines: 200 });
     await eventually(
       'every event answered 2xx by every receiver after the restart',
       () => Object.values(receivers).every((receiver) => receiver.okById.size >= eventCount),
       90_000,
     ).catch((error: unknown) => {
-      throw new Error(`${String(error)}: ${delivered()} of ${total}\n${second.tail()}`);
+      throw new Error(`${String(error)}: ${delivered()} of ${total}\n${second.logText()}`);
     });
     await eventually('offsets committed to the end', () => committedToEnd(setup), 20_000);
     await sleep(2000);

@@ -1,0 +1,141 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { onTestFinished } from 'vitest';
+import { repoRoot } from '../../cli/stack/paths.js';
+import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
+import { createLogger } from '../../common/logger.js';
+import { createSsrfPolicy } from '../../common/ssrf-guard.js';
+import {
+  generateSecretsKey,
+  parseSecretsKeys,
+  SecretsKeyring,
+} from '../../common/subscriptions/secrets-keyring.js';
+import {
+  createSubscriptionStore,
+  type SubscriptionStore,
+} from '../../common/subscriptions/subscription-store.js';
+import { connectedAdmin, testKafka } from '../support/kafka-fixture.js';
+import { uniqueName } from '../support/stack-env.js';
+import { prepareDelivery, type DeliverySetup } from './delivery-fixture.js';
+
+/**
+ * Delivery topics plus what `sluice deliver` needs besides: a subscriptions topic, a keyring, and
+ * a subscription store on them for the test to create subscriptions with.
+ */
+export async function prepareDeliverProcess(
+  envOverrides: Record<string, string> = {},
+): Promise<{ setup: DeliverySetup; store: SubscriptionStore }> {
+  const admin = await connectedAdmin();
+  const subscriptionsTopic = uniqueName('subscriptions');
+  await createTopicsWithLeaders(admin, [
+    {
+      topic: subscriptionsTopic,
+      numPartitions: 1,
+      replicationFactor: 1,
+      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+    },
+  ]);
+  onTestFinished(async () => {
+    await admin.deleteTopics({ topics: [subscriptionsTopic] }).catch(() => undefined);
+  });
+  const secretsKeys = generateSecretsKey('test');
+  const setup = await prepareDelivery({
+    SLUICE_SUBSCRIPTIONS_TOPIC: subscriptionsTopic,
+    SLUICE_SECRETS_KEYS: secretsKeys,
+    ...envOverrides,
+  });
+  const keyring = parseSecretsKeys(secretsKeys);
+  if (!(keyring instanceof SecretsKeyring)) throw new Error(keyring.problems.join('; '));
+  const store = createSubscriptionStore({
+    kafka: testKafka(),
+    topic: subscriptionsTopic,
+    keyring,
+    ssrfPolicy: createSsrfPolicy({ allowedCidrs: ['127.0.0.0/8'] }),
+    logger: createLogger('test-subscriptions', 'warn'),
+  });
+  onTestFinished(() => store.stop());
+  await store.start();
+  return { setup, store };
+}
+
+export interface DeliverProcess {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  adminUrl: string;
+  /** The log lines kept (stdout and stderr), joined: all of them, or the last `keepLogLines`. */
+  logText(): string;
+  /** One metric sample's value (summed over matching labels) from the process's /metrics. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+}
+
+/**
+ * Runs `sluice deliver` as its own process, as an operator would; SIGKILLed when the test finishes
+ * if still running. `keepLogLines` bounds the log kept in memory (every retry logs a line).
+ */
+export async function spawnDeliver(
+  setup: DeliverySetup,
+  options: { keepLogLines?: number } = {},
+): Promise<DeliverProcess> {
+  const keepLogLines = options.keepLogLines ?? Number.POSITIVE_INFINITY;
+  const root = repoRoot();
+  const child = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), join(root, 'cli', 'sluice.ts'), 'deliver'],
+    {
+      cwd: root,
+      // Info, not the fixture's error: the start line carries the admin port.
+      env: { ...process.env, ...setup.env, SLUICE_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  const lines: string[] = [];
+  const keep = (line: string) => {
+    lines.push(line);
+    if (lines.length > keepLogLines) lines.shift();
+  };
+  const logText = () => lines.join('\n');
+  createInterface({ input: child.stderr! }).on('line', keep);
+  const adminPort = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`sluice deliver did not start:\n${logText()}`)), 60_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      keep(line);
+      if (!line.includes('delivery worker running')) return;
+      try {
+        const entry = JSON.parse(line) as { adminPort?: number };
+        if (entry.adminPort) {
+          clearTimeout(timer);
+          resolve(entry.adminPort);
+        }
+      } catch {
+        // Not a log line of ours.
+      }
+    });
+    void exited.then((code) => reject(new Error(`sluice deliver exited with ${code}:\n${logText()}`)));
+  });
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  return {
+    child,
+    exited,
+    adminUrl,
+    logText,
+    async metric(name, labels = {}) {
+      const text = await (await fetch(`${adminUrl}/metrics`)).text();
+      let total = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+        if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) {
+          total += Number(line.slice(line.lastIndexOf(' ') + 1));
+        }
+      }
+      return total;
+    },
+  };
+}
