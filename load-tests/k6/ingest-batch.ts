@@ -8,6 +8,7 @@ import type { Options } from 'k6/options';
 import { batchRequest, catalogMix, flashSaleMix } from '../lib/payloads.ts';
 import { loadRunConfig } from '../lib/run-config.ts';
 import {
+  constantArrivalScenario,
   currentSlot,
   payloadFactory,
   postIngest,
@@ -23,14 +24,7 @@ http.setResponseCallback(http.expectedStatuses(202));
 
 export const options: Options = {
   scenarios: {
-    batches: {
-      executor: 'constant-arrival-rate',
-      rate: config.ratePerSecond,
-      timeUnit: '1s',
-      duration: config.duration,
-      preAllocatedVUs: config.preAllocatedVus,
-      maxVUs: config.maxVus,
-    },
+    batches: constantArrivalScenario(config),
   },
   thresholds: {
     http_req_failed: ['rate<0.001'],

@@ -4,6 +4,7 @@ import { check } from 'k6';
 import exec from 'k6/execution';
 import http, { type RefinedResponse, type ResponseType } from 'k6/http';
 import { Counter, Rate, Trend } from 'k6/metrics';
+import type { ConstantArrivalRateScenario } from 'k6/options';
 import { createPayloadFactory, type IngestRequest, type PayloadFactory, type Slot } from '../lib/payloads.ts';
 import type { RunConfig } from '../lib/run-config.ts';
 
@@ -41,6 +42,18 @@ export function payloadFactory(config: RunConfig, data: RunData): PayloadFactory
 /** (VU, iteration) of the running iteration: unique within a k6 run. */
 export function currentSlot(): Slot {
   return { vu: exec.vu.idInTest, iteration: exec.vu.iterationInInstance };
+}
+
+/** Requests at the run's RATE for its DURATION, whatever the server does (open loop). */
+export function constantArrivalScenario(config: RunConfig): ConstantArrivalRateScenario {
+  return {
+    executor: 'constant-arrival-rate',
+    rate: config.ratePerSecond,
+    timeUnit: '1s',
+    duration: config.duration,
+    preAllocatedVUs: config.preAllocatedVus,
+    maxVUs: config.maxVus,
+  };
 }
 
 type Tags = Record<string, string>;

@@ -7,6 +7,7 @@ import type { Options } from 'k6/options';
 import { catalogMix, flashSaleMix, singleEventRequest } from '../lib/payloads.ts';
 import { loadRunConfig } from '../lib/run-config.ts';
 import {
+  constantArrivalScenario,
   currentSlot,
   payloadFactory,
   postIngest,
@@ -22,14 +23,7 @@ http.setResponseCallback(http.expectedStatuses(202));
 
 export const options: Options = {
   scenarios: {
-    steady: {
-      executor: 'constant-arrival-rate',
-      rate: config.ratePerSecond,
-      timeUnit: '1s',
-      duration: config.duration,
-      preAllocatedVUs: config.preAllocatedVus,
-      maxVUs: config.maxVus,
-    },
+    steady: constantArrivalScenario(config),
   },
   thresholds: {
     http_req_failed: ['rate<0.001'],
