@@ -25,7 +25,7 @@ describe('loadAdmissionConfig', () => {
       minRetryAfterSeconds: 1,
       maxRetryAfterSeconds: 30,
     });
-    expect(config.runtimeSignals).toEqual({ sampleIntervalMs: 1000, resolutionMs: 10, percentile: 99 });
+    expect(config.runtimeSignals).toEqual({ sampleIntervalMs: 1000, resolutionMs: 10, percentile: 50 });
     expect(Object.isFrozen(config.loadShedding.shedFractions)).toBe(true);
   });
 

@@ -32,7 +32,11 @@ export interface RuntimeSignalsConfig {
   readonly sampleIntervalMs: number;
   /** `SLUICE_EVENT_LOOP_RESOLUTION_MS`: event-loop histogram timer period; default 10 ms. */
   readonly resolutionMs: number;
-  /** `SLUICE_EVENT_LOOP_PERCENTILE`: percentile of the window's delays compared with the limit; default 99. */
+  /**
+   * `SLUICE_EVENT_LOOP_PERCENTILE`: percentile of the window's delays compared with the limit;
+   * default 50. The median says the loop is saturated (most ticks late); a high percentile would
+   * also fire on one long task, such as parsing a 5 MiB batch, and shed a whole window for it.
+   */
   readonly percentile: number;
 }
 
@@ -131,7 +135,7 @@ export function readAdmissionConfig(
   const runtimeSignals: RuntimeSignalsConfig = {
     sampleIntervalMs: reader.durationMs('SLUICE_EVENT_LOOP_SAMPLE_INTERVAL_MS', 1000, { min: 10 }),
     resolutionMs: reader.durationMs('SLUICE_EVENT_LOOP_RESOLUTION_MS', 10, { min: 1, max: 1000 }),
-    percentile: reader.number('SLUICE_EVENT_LOOP_PERCENTILE', 99, { min: 1, max: 100 }),
+    percentile: reader.number('SLUICE_EVENT_LOOP_PERCENTILE', 50, { min: 1, max: 100 }),
   };
   if (runtimeSignals.sampleIntervalMs < runtimeSignals.resolutionMs) {
     reader.problem(

@@ -21,8 +21,8 @@ describe('createRuntimeSignals', () => {
     expect(signals.eventLoopDelayMs()).toBeLessThan(20);
   });
 
-  it('reports a blocked loop in the window that saw it, and forgets it after the next window', async () => {
-    signals = createRuntimeSignals({ sampleIntervalMs: 10_000, resolutionMs: 10 });
+  it('at the 99th percentile, reports a blocked loop in the window that saw it, and forgets it after the next window', async () => {
+    signals = createRuntimeSignals({ sampleIntervalMs: 10_000, resolutionMs: 10, percentile: 99 });
     await sleep(30);
     blockEventLoop(150);
     await sleep(30);
@@ -31,6 +31,25 @@ describe('createRuntimeSignals', () => {
     await sleep(100);
     signals.sample();
     expect(signals.eventLoopDelayMs()).toBeLessThan(100);
+  });
+
+  it('by default (the median) reads one long task among short ones as a healthy loop', async () => {
+    signals = createRuntimeSignals({ sampleIntervalMs: 10_000, resolutionMs: 10 });
+    await sleep(150);
+    blockEventLoop(150);
+    await sleep(150);
+    signals.sample();
+    expect(signals.eventLoopDelayMs()).toBeLessThan(20);
+  });
+
+  it('by default reports a loop that is late on most of its ticks', async () => {
+    signals = createRuntimeSignals({ sampleIntervalMs: 10_000, resolutionMs: 10 });
+    for (let i = 0; i < 8; i++) {
+      blockEventLoop(50);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    signals.sample();
+    expect(signals.eventLoopDelayMs()).toBeGreaterThanOrEqual(25);
   });
 
   it('samples heap usage with each window', () => {

@@ -5,7 +5,7 @@ export interface RuntimeSignalsOptions {
   readonly sampleIntervalMs?: number;
   /** Event-loop timer resolution in ms (the histogram's sampling period). Default 10. */
   readonly resolutionMs?: number;
-  /** Percentile of the window's delays to report, 1..100. Default 99. */
+  /** Percentile of the window's delays to report, 1..100. Default 50 (see admission-config.ts). */
   readonly percentile?: number;
   /** Source of heap usage (injectable for tests). Default `process.memoryUsage`. */
   readonly memoryUsage?: () => { heapUsed: number };
@@ -31,7 +31,7 @@ export interface RuntimeSignals {
 export function createRuntimeSignals(options: RuntimeSignalsOptions = {}): RuntimeSignals {
   const sampleIntervalMs = options.sampleIntervalMs ?? 1000;
   const resolutionMs = options.resolutionMs ?? 10;
-  const percentile = options.percentile ?? 99;
+  const percentile = options.percentile ?? 50;
   const memoryUsage = options.memoryUsage ?? (() => process.memoryUsage());
   if (!(resolutionMs >= 1 && sampleIntervalMs >= resolutionMs)) {
     throw new RangeError(
