@@ -165,6 +165,7 @@ async function benchBatch(
 
   const perfRuns: number[] = [];
   const sluiceRuns: number[] = [];
+  const refusedBatches: number[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     perfRuns.push(kafkaProducerPerfTest(options, recordBytes));
     const run = await runWrk({
@@ -175,8 +176,10 @@ async function benchBatch(
       scriptPath: join(options.workDir, 'batch.lua'),
     });
     sluiceRuns.push(run.okRequestsPerSecond * eventsPerBatch);
+    refusedBatches.push(run.non2xx);
     options.log(
-      `batch round ${round}: kafka-producer-perf-test ${Math.round(perfRuns.at(-1)!)} rec/s, sluice ${Math.round(sluiceRuns.at(-1)!)} events/s`,
+      `batch round ${round}: kafka-producer-perf-test ${Math.round(perfRuns.at(-1)!)} rec/s, sluice ${Math.round(sluiceRuns.at(-1)!)} events/s` +
+        ` (${run.non2xx} batches refused, not counted)`,
     );
   }
   const perf = median(perfRuns);
@@ -187,7 +190,7 @@ async function benchBatch(
     kafkaProducerPerfTestRecordsPerSecond: perf,
     sluiceEventsPerSecond: sluice,
     ratio: sluice / perf,
-    runs: { perf: perfRuns, sluice: sluiceRuns },
+    runs: { perf: perfRuns, sluice: sluiceRuns, sluiceRefusedBatches: refusedBatches },
   };
 }
 
