@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isAlive, isPortOpen } from './processes.js';
+import { freePort } from '../../test/support/own-redis.js';
 import { repoRoot } from './paths.js';
 
 /** Runs `sluice stack …` as an operator would, on ports and a state folder of the test's own. */
@@ -24,21 +25,26 @@ function sluice(args: string[], env: Record<string, string>) {
   return { code: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
-function isolatedStack() {
+/**
+ * A stack of the test's own: a state folder and three ports that are free right now (asked of
+ * the OS, not guessed: other suites run beside this one and hold ports of their own).
+ * `kafkaPort` fixes the broker's port, e.g. to one a squatter holds.
+ */
+async function isolatedStack(kafkaPort?: number) {
   const stateDir = mkdtempSync(join(tmpdir(), 'sluice-stack-'));
-  const base = 20000 + Math.floor(Math.random() * 20000);
+  const ports = [kafkaPort ?? (await freePort()), await freePort(), await freePort()];
   const env = {
     SLUICE_STATE_DIR: stateDir,
-    SLUICE_STACK_KAFKA_PORT: String(base),
-    SLUICE_STACK_KAFKA_CONTROLLER_PORT: String(base + 1),
-    SLUICE_STACK_REDIS_PORT: String(base + 2),
+    SLUICE_STACK_KAFKA_PORT: String(ports[0]),
+    SLUICE_STACK_KAFKA_CONTROLLER_PORT: String(ports[1]),
+    SLUICE_STACK_REDIS_PORT: String(ports[2]),
     SLUICE_STACK_KAFKA_HEAP_MAX_BYTES: '512MiB',
   };
   onTestFinished(() => {
     sluice(['stack', 'down'], env);
     rmSync(stateDir, { recursive: true, force: true });
   });
-  return { env, ports: [base, base + 1, base + 2] };
+  return { env, ports };
 }
 
 function pids(statusOutput: string): number[] {
@@ -47,7 +53,7 @@ function pids(statusOutput: string): number[] {
 
 describe('sluice stack', () => {
   it('comes up twice without harm, and down leaves no process running and no port bound', async () => {
-    const { env, ports } = isolatedStack();
+    const { env, ports } = await isolatedStack();
     const first = sluice(['stack', 'up'], env);
     expect(first.output).toContain('stack ready');
     expect(first.code).toBe(0);
@@ -68,10 +74,10 @@ describe('sluice stack', () => {
   });
 
   it('refuses to start when a foreign process holds a port, and names the port', async () => {
-    const { env, ports } = isolatedStack();
     const squatter = createServer(() => undefined);
-    await new Promise<void>((resolve) => squatter.listen(ports[0], '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
     onTestFinished(() => new Promise<void>((resolve) => squatter.close(() => resolve())));
+    const { env, ports } = await isolatedStack((squatter.address() as AddressInfo).port);
 
     const result = sluice(['stack', 'up'], env);
     expect(result.code).not.toBe(0);

@@ -1,6 +1,6 @@
 import type { Admin } from 'kafkajs';
 import type { TopicSpec } from './topic-plan.js';
-import { createTopicsWithLeaders } from './create-topics.js';
+import { awaitPartitionLeaders, createTopicsWithLeaders } from './create-topics.js';
 
 export interface EnsureTopicsReport {
   created: string[];
@@ -41,6 +41,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
     await admin.createPartitions({
       topicPartitions: toGrow.map((spec) => ({ topic: spec.name, count: spec.numPartitions })),
     });
+    await awaitPartitionLeaders(admin, new Map(toGrow.map((spec) => [spec.name, spec.numPartitions])));
     for (const spec of toGrow) {
       report.grown.push({
         name: spec.name,
