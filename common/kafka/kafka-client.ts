@@ -16,8 +16,9 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
 /**
  * One kafkajs client per process, logging through pino. kafkajs logs transient coordinator
  * errors at ERROR while it retries them (e.g. "coordinator is loading" right after a broker start,
- * or "the group is rebalancing" in a heartbeat answer); those are demoted to warn so alerts on
- * error logs mean something. Records are encoded by Sluice's own encoder (install-record-encoder.ts).
+ * "the group is rebalancing" in a heartbeat answer, "not the leader" while a new partition's leader
+ * takes over); those are demoted to warn so alerts on error logs mean something. Records are
+ * encoded by Sluice's own encoder (install-record-encoder.ts).
  */
 export function createKafkaClient(settings: KafkaSettings, logger: Logger): KafkaClient {
   installRecordEncoder();
@@ -37,7 +38,7 @@ export function createKafkaClient(settings: KafkaSettings, logger: Logger): Kafk
         const { message, timestamp: _timestamp, logger: _name, ...rest } = log;
         const retriable =
           typeof rest.error === 'string' &&
-          /loading|not available|not the correct|rebalancing/i.test(rest.error);
+          /loading|not available|not the correct|not the leader|rebalancing/i.test(rest.error);
         const name = retriable && level === logLevel.ERROR ? 'warn' : (levelNames[level] ?? 'info');
         kafkaLogger[name](rest, message);
       },
