@@ -52,7 +52,7 @@ export async function runDev(env: Env, logger: Logger, roles: readonly string[])
       const execArgs = entry.endsWith('.ts')
         ? ['--import', import.meta.resolve('tsx'), entry, role]
         : [entry, role];
-      const child = spawn(process.execPath, execArgs, { env: childEnv, stdio: 'inherit' });
+      const child = spawn(process.execPath, execArgs, { env: roleEnv(childEnv, role), stdio: 'inherit' });
       children.set(role, child);
       child.once('exit', (code, signal) => {
         if (!stopping) {
@@ -68,6 +68,17 @@ export async function runDev(env: Env, logger: Logger, roles: readonly string[])
     'Sluice is running; Ctrl-C stops it',
   );
   return exitCode;
+}
+
+/**
+ * Both processes read SLUICE_ADMIN_PORT; their defaults differ (8081, 8082), but one value set for
+ * the whole dev run would make the second fail to bind. The gateway takes it, the delivery worker
+ * the next port up (0, any free port, stays 0).
+ */
+export function roleEnv(env: NodeJS.ProcessEnv, role: string): NodeJS.ProcessEnv {
+  const adminPort = Number(env.SLUICE_ADMIN_PORT);
+  if (role !== 'deliver' || !(Number.isInteger(adminPort) && adminPort > 0)) return env;
+  return { ...env, SLUICE_ADMIN_PORT: String(adminPort + 1) };
 }
 
 /**
