@@ -13,7 +13,7 @@ export type HeaderValue = Buffer | string | null | undefined;
 
 export interface RecordInput {
   offsetDelta?: number;
-  /** kafkajs passes a number; a Long-like or string is converted with Number(). */
+  /** kafkajs passes a number; a Long or a string is read through its decimal string (64-bit exact). */
   timestampDelta?: number | string | { toString(): string };
   key?: Buffer | string | null;
   value?: Buffer | string | null;
