@@ -57,6 +57,8 @@ export interface OpenLoopResult {
    * it refuses a request before reading its body, so each such refusal costs a new handshake.
    */
   connectionsOpened: number;
+  /** Requests outstanding, averaged over the generator's ticks while arrivals were due. */
+  meanInFlight: number;
   /** `performance.now()` at the first arrival. */
   startedAtMs: number;
   /** From the first arrival to the last answer. */
@@ -167,11 +169,15 @@ export async function runOpenLoop(pool: Pool, plan: OpenLoopPlan): Promise<OpenL
 
   let next = 0;
   let clientQueuedMax = 0;
+  let inFlightSum = 0;
+  let ticks = 0;
   while (next < total) {
     const due = Math.min(total, Math.floor((performance.now() - startMs) / intervalMs) + 1);
     while (next < due) send(next++);
     const stats = pool.stats;
     clientQueuedMax = Math.max(clientQueuedMax, stats.size - stats.running);
+    inFlightSum += outstanding.size;
+    ticks++;
     await sleep(1);
   }
   const arrivalsMs = performance.now() - startMs;
@@ -186,6 +192,7 @@ export async function runOpenLoop(pool: Pool, plan: OpenLoopPlan): Promise<OpenL
     sendLagMs,
     clientQueuedMax,
     connectionsOpened,
+    meanInFlight: ticks > 0 ? inFlightSum / ticks : 0,
     startedAtMs: startMs,
     elapsedMs,
     arrivalsMs,

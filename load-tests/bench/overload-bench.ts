@@ -87,6 +87,11 @@ export interface PhaseReport {
   /** Admitted p99 over the unloaded phase's p99 (§9: at most 2). */
   p99VsUnloaded: number;
   refusedP99Ms: number;
+  /**
+   * Little's law: mean requests in flight ÷ answers per second. Once the gateway is saturated this
+   * is the mean latency whatever it sheds: it can only answer faster, or face fewer requests.
+   */
+  inFlightOverAnswerRateMs: number;
   rateLimited: number;
   shed: number;
   /** Answers other than 202/429/503-overloaded, by status and code; must be empty. */
@@ -279,6 +284,9 @@ function phaseReport(
     admittedP99Ms: p99,
     p99VsUnloaded: p99 / context.unloadedP99Ms,
     refusedP99Ms: percentile(refusedLatency, 99),
+    inFlightOverAnswerRateMs:
+      (result.meanInFlight * 1000) /
+      Math.max(1, (acceptedLatency.length + refusedLatency.length) / elapsedSeconds),
     rateLimited: sum((outcome) => outcome.rateLimited),
     shed: sum((outcome) => outcome.shed),
     otherStatuses,
@@ -521,6 +529,7 @@ export function formatOverloadTable(report: OverloadReport): string {
     ['admitted p99 (ms)', (p) => fixed(p.admittedP99Ms, 2)],
     ['p99 / unloaded p99 (≤ 2)', (p) => fixed(p.p99VsUnloaded, 2)],
     ['refused p99 (ms)', (p) => fixed(p.refusedP99Ms, 2)],
+    ['in flight ÷ answers/s (ms)', (p) => fixed(p.inFlightOverAnswerRateMs, 2)],
     ['429 rate limited', (p) => String(p.rateLimited)],
     ['503 overloaded (shed)', (p) => String(p.shed)],
     [
