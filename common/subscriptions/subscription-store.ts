@@ -25,6 +25,7 @@ import {
   type SubscriptionPatch,
 } from './subscription-input.js';
 import type { Subscription, SubscriptionView } from './subscription.js';
+import { withTimeout } from '../with-timeout.js';
 
 export interface SubscriptionStoreOptions {
   kafka: KafkaClient;
@@ -739,16 +740,4 @@ function freezeSubscription(subscription: Subscription): Subscription {
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -3,6 +3,7 @@ import { SluiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { sleepMs } from './abortable.js';
 import type { OutgoingRecord } from './delivery-records.js';
+import { withTimeout } from '../../common/with-timeout.js';
 
 export interface RecordWriter {
   /** Resolves once Kafka acknowledged every record (acks=all); rejects on failure or deadline. */
@@ -79,30 +80,20 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
       }
     }
     const topicMessages: TopicMessages[] = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new SluiceError(
-              'SLUICE_KAFKA_UNAVAILABLE',
-              `Kafka did not acknowledge within ${options.timeoutMs} ms`,
-            ),
-          ),
-        options.timeoutMs,
-      );
-    });
     try {
-      await Promise.race([
+      await withTimeout(
         options.producer.sendBatch({ topicMessages, acks: -1, timeout: options.timeoutMs }),
-        deadline,
-      ]);
+        options.timeoutMs,
+        () =>
+          new SluiceError(
+            'SLUICE_KAFKA_UNAVAILABLE',
+            `Kafka did not acknowledge within ${options.timeoutMs} ms`,
+          ),
+      );
       for (const pending of batch) pending.resolve();
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       for (const pending of batch) pending.reject(failure);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -12,6 +12,7 @@ import type { Logger } from '../../common/logger.js';
 import { compileSubscriptionMatcher } from '../../common/subscriptions/subscription-matcher.js';
 import type { Subscription } from '../../common/subscriptions/subscription.js';
 import type { ReplayRequest } from './replay-request.js';
+import { withTimeout } from '../../common/with-timeout.js';
 
 export interface SubscriptionReplayerOptions {
   kafka: KafkaClient;
@@ -392,32 +393,20 @@ export function createSubscriptionReplayer(options: SubscriptionReplayerOptions)
       inFlight.add(sending);
     }
 
-    async function sendWithDeadline(messages: Message[]): Promise<void> {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new SluiceError(
-                'SLUICE_KAFKA_UNAVAILABLE',
-                `Kafka did not acknowledge replay records within ${options.produceTimeoutMs} ms`,
-              ),
-            ),
-          options.produceTimeoutMs,
-        );
-      });
-      try {
-        await Promise.race([
-          producer.sendBatch({
-            topicMessages: [{ topic: options.retryTopic, messages }],
-            acks: -1,
-            timeout: options.produceTimeoutMs,
-          }),
-          deadline,
-        ]);
-      } finally {
-        clearTimeout(timer);
-      }
+    function sendWithDeadline(messages: Message[]): Promise<unknown> {
+      return withTimeout(
+        producer.sendBatch({
+          topicMessages: [{ topic: options.retryTopic, messages }],
+          acks: -1,
+          timeout: options.produceTimeoutMs,
+        }),
+        options.produceTimeoutMs,
+        () =>
+          new SluiceError(
+            'SLUICE_KAFKA_UNAVAILABLE',
+            `Kafka did not acknowledge replay records within ${options.produceTimeoutMs} ms`,
+          ),
+      );
     }
 
     return {
