@@ -1,8 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { onTestFinished } from 'vitest';
-import { repoRoot } from '../../cli/stack/paths.js';
+import { spawnSluice } from '../support/sluice-process.js';
 import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 import { createLogger } from '../../common/logger.js';
 import { createSsrfPolicy } from '../../common/ssrf-guard.js';
@@ -77,49 +75,16 @@ export async function spawnDeliver(
   setup: DeliverySetup,
   options: { keepLogLines?: number } = {},
 ): Promise<DeliverProcess> {
-  const keepLogLines = options.keepLogLines ?? Number.POSITIVE_INFINITY;
-  const root = repoRoot();
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), join(root, 'cli', 'sluice.ts'), 'deliver'],
-    {
-      cwd: root,
-      // Info, not the fixture's error: the start line carries the admin port.
-      env: { ...process.env, ...setup.env, SLUICE_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  const deliver = await spawnSluice(
+    'deliver',
+    setup.env,
+    (entry) =>
+      entry.msg === 'delivery worker running' && entry.adminPort ? Number(entry.adminPort) : undefined,
+    options,
   );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  const lines: string[] = [];
-  const keep = (line: string) => {
-    lines.push(line);
-    if (lines.length > keepLogLines) lines.shift();
-  };
-  const logText = () => lines.join('\n');
-  createInterface({ input: child.stderr! }).on('line', keep);
-  const adminPort = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`sluice deliver did not start:\n${logText()}`)), 60_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      keep(line);
-      if (!line.includes('delivery worker running')) return;
-      try {
-        const entry = JSON.parse(line) as { adminPort?: number };
-        if (entry.adminPort) {
-          clearTimeout(timer);
-          resolve(entry.adminPort);
-        }
-      } catch {
-        // Not a log line of ours.
-      }
-    });
-    void exited.then((code) => reject(new Error(`sluice deliver exited with ${code}:\n${logText()}`)));
-  });
+  const { child, exited, logLines } = deliver;
+  const logText = () => logLines.join('\n');
+  const adminPort = deliver.ready;
   const adminUrl = `http://127.0.0.1:${adminPort}`;
   return {
     child,

@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { onTestFinished } from 'vitest';
-import { repoRoot } from '../../cli/stack/paths.js';
+import { spawnSluice } from './sluice-process.js';
 import { createLogger } from '../../common/logger.js';
 import { generateSecretsKey } from '../../common/subscriptions/secrets-keyring.js';
 import { createApiKey, type CreateApiKeyOptions } from '../../gateway/auth/api-key-generator.js';
@@ -128,53 +127,21 @@ export interface GatewayProcess {
 }
 
 /** Runs `sluice gateway` as its own process, as an operator would; killed when the test finishes. */
-export async function spawnGateway(
-  setup: TestGatewaySetup,
-  extraEnv: Record<string, string> = {},
-): Promise<GatewayProcess> {
-  const root = repoRoot();
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), join(root, 'cli', 'sluice.ts'), 'gateway'],
-    {
-      cwd: root,
-      env: { ...process.env, ...setup.env, SLUICE_LOG_LEVEL: 'info', ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+export async function spawnGateway(setup: TestGatewaySetup): Promise<GatewayProcess> {
+  const gateway = await spawnSluice(
+    'gateway',
+    setup.env,
+    (entry) =>
+      entry.msg === 'gateway listening' && entry.port && entry.adminPort
+        ? { port: Number(entry.port), adminPort: Number(entry.adminPort) }
+        : undefined,
+    { startTimeoutMs: 30_000 },
   );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  const logLines: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => logLines.push(line));
-  const ports = await new Promise<{ port: number; adminPort: number }>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`gateway did not start:\n${logLines.join('\n')}`)),
-      30_000,
-    );
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      logLines.push(line);
-      try {
-        const entry = JSON.parse(line) as { msg?: string; port?: number; adminPort?: number };
-        if (entry.msg === 'gateway listening' && entry.port && entry.adminPort) {
-          clearTimeout(timer);
-          resolve({ port: entry.port, adminPort: entry.adminPort });
-        }
-      } catch {
-        // Not a log line of ours.
-      }
-    });
-    void exited.then((code) => reject(new Error(`gateway exited with ${code}:\n${logLines.join('\n')}`)));
-  });
   return {
-    url: `http://127.0.0.1:${ports.port}`,
-    adminUrl: `http://127.0.0.1:${ports.adminPort}`,
-    child,
-    exited,
-    logLines,
+    url: `http://127.0.0.1:${gateway.ready.port}`,
+    adminUrl: `http://127.0.0.1:${gateway.ready.adminPort}`,
+    child: gateway.child,
+    exited: gateway.exited,
+    logLines: gateway.logLines,
   };
 }
