@@ -28,15 +28,20 @@ async function startProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // The last lines only, for a failure message: a process may log for the whole benchmark.
   const lines: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
+  const keep = (line: string) => {
+    lines.push(line);
+    if (lines.length > 100) lines.shift();
+  };
+  createInterface({ input: child.stderr! }).on('line', keep);
   const ports = await new Promise<{ port: number; adminPort?: number }>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${args.join(' ')} did not start:\n${lines.join('\n')}`)),
       60_000,
     );
     createInterface({ input: child.stdout! }).on('line', (line) => {
-      lines.push(line);
+      keep(line);
       try {
         const ready = isReadyLine(JSON.parse(line) as Record<string, unknown>);
         if (ready) {
@@ -70,6 +75,18 @@ export function startGatewayProcess(env: NodeJS.ProcessEnv): Promise<BenchProces
     (entry) =>
       entry.msg === 'gateway listening' && typeof entry.port === 'number'
         ? { port: entry.port, adminPort: entry.adminPort as number }
+        : undefined,
+  );
+}
+
+/** `sluice deliver`: it serves only its admin port, which is then both `url` and `adminUrl`. */
+export function startDeliverProcess(env: NodeJS.ProcessEnv): Promise<BenchProcess> {
+  return startProcess(
+    [join(repoRoot(), 'cli', 'sluice.ts'), 'deliver'],
+    { ...env, SLUICE_LOG_LEVEL: 'info' },
+    (entry) =>
+      entry.msg === 'delivery worker running' && typeof entry.adminPort === 'number'
+        ? { port: entry.adminPort, adminPort: entry.adminPort }
         : undefined,
   );
 }

@@ -23,12 +23,11 @@
  * Standalone it assumes the stack is up (KAFKA_BROKERS / REDIS_URL or the local defaults) and
  * creates its own topics, API key and secrets key; `npm run bench` calls `benchDelivery`.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -51,7 +50,7 @@ import { createApiKey } from '../../gateway/auth/api-key-generator.js';
 import { decodeEvent, encodeEvent } from '../../schemas/event-codec.js';
 import { loadSchemaCatalog } from '../../schemas/schema-catalog.js';
 import { startMockReceiver, type MockReceiverStats } from '../lib/mock-receiver.js';
-import { startGatewayProcess } from './bench-processes.js';
+import { startDeliverProcess, startGatewayProcess, type BenchProcess } from './bench-processes.js';
 import { percentile, runClosedLoop } from './open-loop-load.js';
 import { runWrk } from './wrk.js';
 
@@ -225,65 +224,6 @@ async function startReceiverProcess(): Promise<ReceiverHandle> {
       await Promise.race([ask({ op: 'close' }), sleep(5000)]);
       if (child.exitCode === null) child.kill('SIGKILL');
       await exited;
-    },
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The worker process.
-
-interface WorkerProcess {
-  adminUrl: string;
-  child: ChildProcess;
-  stop(): Promise<number | null>;
-}
-
-/** `sluice deliver` as its own process, through tsx as `sluice` runs from a checkout. */
-async function startDeliverProcess(env: Record<string, string>): Promise<WorkerProcess> {
-  const root = repoRoot();
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), join(root, 'cli', 'sluice.ts'), 'deliver'],
-    {
-      cwd: root,
-      // Info: the start line carries the admin port; a healthy run logs little else.
-      env: { ...process.env, ...env, SLUICE_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const lines: string[] = [];
-  const keep = (line: string) => {
-    lines.push(line);
-    if (lines.length > 100) lines.shift();
-  };
-  createInterface({ input: child.stderr! }).on('line', keep);
-  const adminPort = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`sluice deliver did not start:\n${lines.join('\n')}`)),
-      60_000,
-    );
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      keep(line);
-      if (!line.includes('delivery worker running')) return;
-      try {
-        const port = (JSON.parse(line) as { adminPort?: number }).adminPort;
-        if (port) {
-          clearTimeout(timer);
-          resolve(port);
-        }
-      } catch {
-        // Not JSON.
-      }
-    });
-    void exited.then((code) => reject(new Error(`sluice deliver exited with ${code}:\n${lines.join('\n')}`)));
-  });
-  return {
-    adminUrl: `http://127.0.0.1:${adminPort}`,
-    child,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      return exited;
     },
   };
 }
@@ -516,7 +456,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
   const admin = kafka.admin();
   await admin.connect();
   const receiver = await startReceiverProcess();
-  const workers: WorkerProcess[] = [];
+  const workers: BenchProcess[] = [];
   let gatewayStop: (() => Promise<unknown>) | undefined;
 
   try {
@@ -615,7 +555,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     });
     const worker = await startDeliverProcess(liveEnv);
     workers.push(worker);
-    await waitReady(worker.adminUrl);
+    await waitReady(worker.url);
     const postAndReceive = async (rate: number, durationMs: number) => {
       await receiver.reset();
       const posted = await postAtRate(gateway.url, options.apiKey, rate, durationMs, data);
