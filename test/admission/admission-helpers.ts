@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
+import { sumSamples } from '../support/prometheus-text.js';
 
 const orderFixture: unknown = JSON.parse(
   readFileSync(new URL('../../schemas/fixtures/order.created/v2.json', import.meta.url), 'utf8'),
@@ -68,21 +69,7 @@ export async function scrapeMetrics(adminUrl: string): Promise<string> {
  * format). Other labels (such as the registry's default `service`) are ignored.
  */
 export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  let found = false;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
-    if (match === null || match[1] !== name) continue;
-    const sampleLabels: Record<string, string> = {};
-    for (const pair of (match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) {
-      sampleLabels[pair[1]!] = pair[2]!;
-    }
-    if (Object.entries(labels).every(([label, value]) => sampleLabels[label] === value)) {
-      sum += Number(match[3]);
-      found = true;
-    }
-  }
+  const { sum, found } = sumSamples(text, name, labels);
   if (!found) throw new Error(`no sample of ${name} with ${JSON.stringify(labels)}`);
   return sum;
 }

@@ -16,6 +16,7 @@ import {
 import { connectedAdmin, testKafka } from '../support/kafka-fixture.js';
 import { uniqueName } from '../support/stack-env.js';
 import { prepareDelivery, type DeliverySetup } from './delivery-fixture.js';
+import { scrapeMetric } from '../support/prometheus-text.js';
 
 /**
  * Delivery topics plus what `sluice deliver` needs besides: a subscriptions topic, a keyring, and
@@ -91,16 +92,6 @@ export async function spawnDeliver(
     exited,
     adminUrl,
     logText,
-    async metric(name, labels = {}) {
-      const text = await (await fetch(`${adminUrl}/metrics`)).text();
-      let total = 0;
-      for (const line of text.split('\n')) {
-        if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-        if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) {
-          total += Number(line.slice(line.lastIndexOf(' ') + 1));
-        }
-      }
-      return total;
-    },
+    metric: (name, labels) => scrapeMetric(adminUrl, name, labels),
   };
 }

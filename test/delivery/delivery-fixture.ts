@@ -16,6 +16,7 @@ import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
 import { connectedAdmin, testKafka } from '../support/kafka-fixture.js';
 import { testKafkaBrokers, testRedisUrl, uniqueName } from '../support/stack-env.js';
 import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
+import { scrapeMetric } from '../support/prometheus-text.js';
 
 export const catalog = loadSchemaCatalog();
 
@@ -185,16 +186,7 @@ export async function startTestWorker(
     worker,
     adminUrl,
     fatalErrors,
-    metric: async (name, labels = {}) => {
-      const text = await (await fetch(`${adminUrl}/metrics`)).text();
-      let total = 0;
-      for (const line of text.split('\n')) {
-        if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-        const matches = Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`));
-        if (matches) total += Number(line.slice(line.lastIndexOf(' ') + 1));
-      }
-      return total;
-    },
+    metric: (name, labels) => scrapeMetric(adminUrl, name, labels),
   };
 }
 
