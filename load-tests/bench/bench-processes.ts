@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../../cli/stack/paths.js';
+import { createApiKey } from '../../gateway/auth/api-key-generator.js';
 
 export interface BenchProcess {
   url: string;
@@ -95,6 +96,24 @@ export function startBareServer(): Promise<BenchProcess> {
   return startProcess([join(repoRoot(), 'load-tests', 'bench', 'bare-uws-server.ts')], {}, (entry) =>
     typeof entry.port === 'number' ? { port: entry.port } : undefined,
   );
+}
+
+/**
+ * An admin key for every event type whose rate limit never binds, written as the only line of
+ * `<workDir>/api-keys.jsonl`: the benchmarks measure Sluice, not its limiter.
+ */
+export function writeUnlimitedBenchKey(workDir: string): { apiKey: string; keysFile: string } {
+  const key = createApiKey({
+    producerId: 'bench',
+    role: 'admin',
+    allowedEventTypes: ['*'],
+    ratePerSecond: 10_000_000,
+    burst: 10_000_000,
+    priority: 'critical',
+  });
+  const keysFile = join(workDir, 'api-keys.jsonl');
+  writeFileSync(keysFile, `${key.line}\n`, { mode: 0o600 });
+  return { apiKey: key.apiKey, keysFile };
 }
 
 /** Resident set size of a process, from /proc (Linux). */

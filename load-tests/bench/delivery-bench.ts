@@ -46,11 +46,15 @@ import {
 import { createSubscriptionStore } from '../../common/subscriptions/subscription-store.js';
 import type { Subscription } from '../../common/subscriptions/subscription.js';
 import { buildAttemptHeaders, buildWebhookBody } from '../../consumers/delivery/webhook-payload.js';
-import { createApiKey } from '../../gateway/auth/api-key-generator.js';
 import { decodeEvent, encodeEvent } from '../../schemas/event-codec.js';
 import { loadSchemaCatalog } from '../../schemas/schema-catalog.js';
 import { startMockReceiver, type MockReceiverStats } from '../lib/mock-receiver.js';
-import { startDeliverProcess, startGatewayProcess, type BenchProcess } from './bench-processes.js';
+import {
+  startDeliverProcess,
+  startGatewayProcess,
+  writeUnlimitedBenchKey,
+  type BenchProcess,
+} from './bench-processes.js';
 import { percentile, runClosedLoop } from './open-loop-load.js';
 import { runWrk } from './wrk.js';
 
@@ -646,16 +650,7 @@ async function main(): Promise<number> {
   const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
   const workDir = join(repoRoot(), '.sluice', 'bench', `delivery-${Date.now()}`);
   mkdirSync(workDir, { recursive: true });
-  const key = createApiKey({
-    producerId: 'bench',
-    role: 'admin',
-    allowedEventTypes: ['*'],
-    ratePerSecond: 10_000_000,
-    burst: 10_000_000,
-    priority: 'critical',
-  });
-  const keysFile = join(workDir, 'api-keys.jsonl');
-  writeFileSync(keysFile, `${key.line}\n`, { mode: 0o600 });
+  const { apiKey, keysFile } = writeUnlimitedBenchKey(workDir);
   const report = await benchDelivery({
     env: {
       KAFKA_BROKERS: brokers.join(','),
@@ -667,7 +662,7 @@ async function main(): Promise<number> {
       SLUICE_LOG_LEVEL: 'warn',
       SLUICE_SECRETS_KEYS: generateSecretsKey('bench'),
     },
-    apiKey: key.apiKey,
+    apiKey,
     kafkaBrokers: brokers,
     rounds: Number(values.rounds ?? (smoke ? 1 : 3)),
     events: Number(values.events ?? (smoke ? 3000 : 20_000)),

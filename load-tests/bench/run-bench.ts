@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { generateSecretsKey } from '../../common/subscriptions/secrets-keyring.js';
-import { createApiKey } from '../../gateway/auth/api-key-generator.js';
 import { repoRoot } from '../../cli/stack/paths.js';
 import { stackUp } from '../../cli/stack/stack.js';
+import { writeUnlimitedBenchKey } from './bench-processes.js';
 import { benchDelivery } from './delivery-bench.js';
 import { benchIngest } from './ingest-bench.js';
 import { benchProducer } from './producer-bench.js';
@@ -38,16 +38,7 @@ const endpoints = await stackUp(process.env, log);
 const workDir = join(repoRoot(), '.sluice', 'bench');
 mkdirSync(workDir, { recursive: true });
 
-const key = createApiKey({
-  producerId: 'bench',
-  role: 'admin',
-  allowedEventTypes: ['*'],
-  ratePerSecond: 10_000_000,
-  burst: 10_000_000,
-  priority: 'critical',
-});
-const keysFile = join(workDir, 'api-keys.jsonl');
-writeFileSync(keysFile, `${key.line}\n`, { mode: 0o600 });
+const { apiKey, keysFile } = writeUnlimitedBenchKey(workDir);
 
 const eventsTopic = `bench.events.${Date.now()}`;
 const admin = new kafkajs.Kafka({
@@ -90,7 +81,7 @@ try {
   if (!values.only || values.only === 'ingest') {
     report.ingest = await benchIngest({
       env,
-      apiKey: key.apiKey,
+      apiKey,
       eventsTopic,
       kafkaBrokers: endpoints.kafkaBrokers.join(','),
       rounds,
@@ -104,7 +95,7 @@ try {
     const ingest = report.ingest as Awaited<ReturnType<typeof benchIngest>> | undefined;
     report.delivery = await benchDelivery({
       env,
-      apiKey: key.apiKey,
+      apiKey,
       kafkaBrokers: endpoints.kafkaBrokers,
       rounds,
       events: Number(values.events),
