@@ -3,6 +3,7 @@ import { isSluiceError, SluiceError } from '../common/errors.js';
 import { createKafkaClient } from '../common/kafka/kafka-client.js';
 import { createLogger } from '../common/logger.js';
 import { createSsrfPolicy } from '../common/ssrf-guard.js';
+import { onStopSignal } from '../common/stop-signals.js';
 import { readSecretsKeyring, type SecretsKeyring } from '../common/subscriptions/secrets-keyring.js';
 import { createSubscriptionStore } from '../common/subscriptions/subscription-store.js';
 import { loadDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
@@ -87,29 +88,11 @@ export async function runDeliver(env: NodeJS.ProcessEnv): Promise<number> {
     return 1;
   }
   const running = worker;
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    fatal = (error) => {
-      // Nothing is committed past unresolved work, so exiting at once loses nothing.
-      logger.fatal({ err: error }, 'a Kafka consumer stopped for good; exiting so the process is restarted');
-      resolve(1);
-    };
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      running
-        .shutdown()
-        .then(() => store.stop())
-        .then(
-          () => resolve(0),
-          (error: unknown) => {
-            logger.error({ err: error }, 'shutdown failed');
-            resolve(1);
-          },
-        );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  const signals = onStopSignal(logger, () => running.shutdown().then(() => store.stop()));
+  fatal = (error) => {
+    // Nothing is committed past unresolved work, so exiting at once loses nothing.
+    logger.fatal({ err: error }, 'a Kafka consumer stopped for good; exiting so the process is restarted');
+    signals.exit(1);
+  };
+  return signals.exitCode;
 }

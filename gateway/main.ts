@@ -1,5 +1,6 @@
 import { isSluiceError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
+import { onStopSignal } from '../common/stop-signals.js';
 import { startGateway } from './gateway-app.js';
 import { loadGatewayConfig } from './gateway-config.js';
 
@@ -20,21 +21,5 @@ export async function runGateway(env: NodeJS.ProcessEnv): Promise<number> {
     return 1;
   }
   const running = gateway;
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      logger.info({ signal }, 'shutting down');
-      running.shutdown().then(
-        () => resolve(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+  return onStopSignal(logger, () => running.shutdown()).exitCode;
 }
