@@ -55,7 +55,7 @@ import {
   writeUnlimitedBenchKey,
   type BenchProcess,
 } from './bench-processes.js';
-import { percentile, runClosedLoop } from './open-loop-load.js';
+import { median, percentile, runClosedLoop } from './open-loop-load.js';
 import { runWrk } from './wrk.js';
 
 export interface DeliveryBenchOptions {
@@ -437,7 +437,6 @@ async function measureIngestCapacity(
 
 // ---------------------------------------------------------------------------------------------
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
 export async function benchDelivery(options: DeliveryBenchOptions): Promise<DeliveryBenchReport> {

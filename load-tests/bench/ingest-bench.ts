@@ -8,6 +8,7 @@ import { encodeEvent } from '../../schemas/event-codec.js';
 import { loadSchemaCatalog } from '../../schemas/schema-catalog.js';
 import { startBareServer, startGatewayProcess } from './bench-processes.js';
 import { runWrk, type WrkResult } from './wrk.js';
+import { median } from './open-loop-load.js';
 
 export interface IngestBenchOptions {
   env: Record<string, string>;
@@ -20,8 +21,6 @@ export interface IngestBenchOptions {
   workDir: string;
   log: (line: string) => void;
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 function summarize(results: WrkResult[]) {
   return {

@@ -245,6 +245,11 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank]!;
 }
 
+/** The middle of the round results (the upper one of the two middles for an even count). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
 /**
  * Opens up to `count` keep-alive connections before a phase, in waves, so the phase measures the
  * gateway rather than a storm of TCP handshakes overflowing its listen backlog. Uses a request the

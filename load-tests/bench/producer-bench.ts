@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { installRecordEncoder } from '../../common/kafka/install-record-encoder.js';
 import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
+import { median } from './open-loop-load.js';
 
 export const producerEncoders = ['kafkajs', 'sluice'] as const;
 export type ProducerEncoder = (typeof producerEncoders)[number];
@@ -124,8 +125,6 @@ function runChild(brokers: string, topic: string, encoder: ProducerEncoder, dura
     });
   });
 }
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 export async function benchProducer(options: {
   kafkaBrokers: string[];
