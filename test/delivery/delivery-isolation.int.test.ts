@@ -16,6 +16,7 @@ import {
   testSubscription,
   type TestWorker,
 } from './delivery-fixture.js';
+import { percentile } from '../../load-tests/bench/open-loop-load.js';
 
 // design.md §6: a dead endpoint must not slow the others. The same load runs twice on the same
 // machine, A with two healthy receivers, B with the same plus a subscription whose endpoint accepts
@@ -117,11 +118,6 @@ async function produceAtRate(
     await producer.disconnect();
   }
   return times;
-}
-
-function percentile(values: readonly number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
 interface RunResult {
