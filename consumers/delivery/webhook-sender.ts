@@ -91,14 +91,15 @@ const timeoutErrorCodes = new Set([
   'ETIMEDOUT',
 ]);
 
-/**
- * A pooled keep-alive HTTP client for webhook attempts: no redirects (undici 7 follows none
- * without the redirect interceptor, which is not installed), an SSRF check of the URL before
- * every attempt plus a guarded DNS lookup on every new connection.
- */
+/** A webhook URL's SSRF verdict and, when allowed, its parsed origin and path. */
 type Target = { ok: true; origin: string; path: string } | { ok: false; message: string };
 const maxCachedTargets = 10_000;
 
+/**
+ * A pooled keep-alive HTTP client for webhook attempts: no redirects (undici 7 follows none
+ * without the redirect interceptor, which is not installed), the URL's SSRF verdict applied to
+ * every attempt (computed once per URL) plus a guarded DNS lookup on every new connection.
+ */
 export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
   const attemptTimeoutMs = options.attemptTimeoutMs ?? defaultAttemptTimeoutMs;
   const maxResponseBodyBytes = options.maxResponseBodyBytes ?? defaultMaxResponseBodyBytes;
