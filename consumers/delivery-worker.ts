@@ -16,6 +16,7 @@ import { createDeliveryMetrics } from './delivery/delivery-metrics.js';
 import { retryDueAtMs } from './delivery/delivery-records.js';
 import { createDeliveryService } from './delivery/delivery-service.js';
 import { createEndpointBreakers } from './delivery/endpoint-breakers.js';
+import { createKeyQueue } from './delivery/key-queue.js';
 import { KeySequencer } from './delivery/key-sequencer.js';
 import { createRecordWriter } from './delivery/record-writer.js';
 import {
@@ -116,6 +117,13 @@ export async function startDeliveryWorker(
     breakers,
     limiters: new DeliveryLimiters(),
     sequencer: new KeySequencer(),
+    keyQueue: createKeyQueue({
+      redis,
+      keyPrefix: config.dedup.keyPrefix,
+      // Attempts of one delivery are at most a tier's delay apart, doubled by a Retry-After, plus
+      // the wait behind due records of the same tier partition; parked ones expire after the max age.
+      headTimeoutMs: Math.max(config.maxDeliveryAgeMs, 3 * Math.max(...config.retryDelaysMs)),
+    }),
     writer,
     metrics,
     logger,

@@ -39,7 +39,7 @@ export interface DedupStoreOptions {
   markerTtlMs: number;
 }
 
-const doneMarker = 'done';
+export const doneMarker = 'done';
 
 /**
  * `<prefix><subscription>:<producer>:<event id>`, or `<prefix><subscription>@<replay id>:…` for a

@@ -86,7 +86,7 @@ export function createDeliveryMetrics(registry: Registry): DeliveryMetrics {
     }),
     parked: new Counter({
       name: 'sluice_delivery_parked_total',
-      help: 'Deliveries moved to a retry tier without an attempt, by tier and reason (breaker-open, dedup-unavailable).',
+      help: 'Deliveries moved to a retry tier without an attempt, by tier and reason (breaker-open, dedup-unavailable, slot-wait, key-blocked).',
       labelNames: ['tier', 'reason'],
       registers,
     }),

@@ -18,6 +18,7 @@ import {
 } from './delivery-records.js';
 import { createDeliveryService, type DeliverySettings } from './delivery-service.js';
 import { createEndpointBreakers } from './endpoint-breakers.js';
+import type { KeyQueue } from './key-queue.js';
 import { KeySequencer } from './key-sequencer.js';
 import type { AttemptResult, WebhookRequest } from './webhook-sender.js';
 
@@ -88,6 +89,34 @@ interface Setup {
   subscriptions?: Subscription[];
   failureMode?: 'open' | 'closed';
   breakerMinAttempts?: number;
+  keyQueueDown?: boolean;
+}
+
+/** The Redis key queue's rules in memory (its Lua is tested against Redis in test/delivery). */
+function memoryKeyQueue(down: boolean): KeyQueue & { queues: Map<string, string[]> } {
+  const queues = new Map<string, string[]>();
+  const names = (identity: DeliveryIdentity, key: string) => ({
+    queue: `${identity.subscriptionId}:${key}`,
+    member: `${identity.producerId}:${identity.eventId}:${identity.replayId ?? ''}`,
+  });
+  return {
+    queues,
+    async enter(identity, key) {
+      if (down) return 'unavailable';
+      const { queue, member } = names(identity, key);
+      const members = queues.get(queue) ?? [];
+      if (!members.includes(member)) members.push(member);
+      queues.set(queue, members);
+      return members[0] === member ? 'head' : 'behind';
+    },
+    async leave(identity, key) {
+      const { queue, member } = names(identity, key);
+      queues.set(
+        queue,
+        (queues.get(queue) ?? []).filter((m) => m !== member),
+      );
+    },
+  };
 }
 
 function setup(options: Setup = {}) {
@@ -96,6 +125,7 @@ function setup(options: Setup = {}) {
   const dedupCalls: string[] = [];
   const claimed: DeliveryIdentity[] = [];
   const gone: string[] = [];
+  const keyQueue = memoryKeyQueue(options.keyQueueDown ?? false);
   const registry = new Registry();
   const metrics = createDeliveryMetrics(registry);
   const dedup: DedupStore = {
@@ -137,6 +167,7 @@ function setup(options: Setup = {}) {
     ),
     limiters: new DeliveryLimiters(),
     sequencer: new KeySequencer(),
+    keyQueue,
     writer: { writeDurably: async (records) => void written.push(...records) },
     metrics,
     logger: createLogger('test', 'silent'),
@@ -152,7 +183,7 @@ function setup(options: Setup = {}) {
       .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
       .reduce((sum, v) => sum + v.value, 0);
   };
-  return { service, sent, written, dedupCalls, claimed, gone, signals, count };
+  return { service, sent, written, dedupCalls, claimed, gone, signals, count, keyQueue };
 }
 
 const serverError = (): AttemptResult => ({ status: 500, retryAfter: undefined, durationMs: 1 });
@@ -299,5 +330,72 @@ describe('delivery service', () => {
     expect(sent.map((request) => request.headers['webhook-id'])).toEqual(['evt_1', 'evt_1']);
     // A failed replayed attempt keeps its replay id in the next tier.
     expect(written[1]!.headers).toMatchObject({ sluice_replay_id: 'rpl_1', sluice_attempt: '2' });
+  });
+
+  it('with ordering: key, holds a key’s later events behind one that failed, through the tiers', async () => {
+    let failFirst = true;
+    const { service, sent, written, signals, count, keyQueue } = setup({
+      subscriptions: [subscription({ ordering: 'key' })],
+      answer: (request) =>
+        failFirst && request.headers['webhook-id'] === 'evt_1'
+          ? serverError()
+          : { status: 200, retryAfter: undefined, durationMs: 1 },
+    });
+    const second = { ...eventRecord, offset: '6', headers: { ...eventRecord.headers, ce_id: 'evt_2' } };
+    const otherKey = {
+      ...second,
+      offset: '7',
+      key: Buffer.from('order-2'),
+      headers: { ...second.headers, ce_id: 'evt_3' },
+    };
+    await service.handleEventRecord(eventRecord, signals);
+    await service.handleEventRecord(second, signals);
+    await service.handleEventRecord(otherKey, signals);
+    // evt_1 failed and waits in the first tier; evt_2 is parked behind it; another key goes on.
+    expect(sent.map((r) => r.headers['webhook-id'])).toEqual(['evt_1', 'evt_3']);
+    expect(written.map((r) => [r.topic, r.headers.ce_id, r.headers.sluice_attempt])).toEqual([
+      ['sluice.retry.5s', 'evt_1', '2'],
+      ['sluice.retry.5s', 'evt_2', '1'],
+    ]);
+    expect(await count('sluice_delivery_parked_total', { reason: 'key-blocked' })).toBe(1);
+    // Read from the tier in that order: evt_1 is delivered and leaves, so evt_2 goes next.
+    failFirst = false;
+    await service.handleRetryRecord(retryRecordFrom(written[0]!), signals);
+    await service.handleRetryRecord(retryRecordFrom(written[1]!), signals);
+    expect(sent.map((r) => r.headers['webhook-id'])).toEqual(['evt_1', 'evt_3', 'evt_1', 'evt_2']);
+    expect(written).toHaveLength(2);
+    expect([...keyQueue.queues.values()].flat()).toEqual([]);
+  });
+
+  it('with ordering: key, parks a key’s event again while the one before it is still unresolved', async () => {
+    const { service, sent, written, signals } = setup({
+      subscriptions: [subscription({ ordering: 'key' })],
+      answer: serverError,
+    });
+    const second = { ...eventRecord, offset: '6', headers: { ...eventRecord.headers, ce_id: 'evt_2' } };
+    await service.handleEventRecord(eventRecord, signals);
+    await service.handleEventRecord(second, signals);
+    await service.handleRetryRecord(retryRecordFrom(written[0]!), signals);
+    await service.handleRetryRecord(retryRecordFrom(written[1]!), signals);
+    expect(sent.map((r) => r.headers['webhook-id'])).toEqual(['evt_1', 'evt_1']);
+    // Both moved to the next tier, still in order: evt_1 with an attempt spent, evt_2 without.
+    expect(written.slice(2).map((r) => [r.topic, r.headers.ce_id, r.headers.sluice_attempt])).toEqual([
+      ['sluice.retry.30s', 'evt_1', '3'],
+      ['sluice.retry.30s', 'evt_2', '1'],
+    ]);
+  });
+
+  it('with ordering: key and Redis down, delivers when fail-open and parks when fail-closed', async () => {
+    const open = setup({ subscriptions: [subscription({ ordering: 'key' })], keyQueueDown: true });
+    await open.service.handleEventRecord(eventRecord, open.signals);
+    expect(open.sent).toHaveLength(1);
+    const closed = setup({
+      subscriptions: [subscription({ ordering: 'key' })],
+      keyQueueDown: true,
+      failureMode: 'closed',
+    });
+    await closed.service.handleEventRecord(eventRecord, closed.signals);
+    expect(closed.sent).toHaveLength(0);
+    expect(await closed.count('sluice_delivery_parked_total', { reason: 'dedup-unavailable' })).toBe(1);
   });
 });

@@ -17,6 +17,7 @@ import {
   type DeadLetterReason,
 } from './delivery-records.js';
 import type { EndpointBreakers } from './endpoint-breakers.js';
+import type { KeyQueue } from './key-queue.js';
 import type { KeySequencer } from './key-sequencer.js';
 import type { RecordWriter } from './record-writer.js';
 import { defaultJitterRatio, nextRetry } from './retry-policy.js';
@@ -59,6 +60,8 @@ export interface DeliveryServiceDeps {
   breakers: EndpointBreakers;
   limiters: DeliveryLimiters;
   sequencer: KeySequencer;
+  /** `ordering: key` across retries (Redis): who of a key's unresolved deliveries may go. */
+  keyQueue: KeyQueue;
   writer: Pick<RecordWriter, 'writeDurably'>;
   metrics: DeliveryMetrics;
   logger: Logger;
@@ -105,6 +108,12 @@ interface DeliveryJob {
 }
 
 type AttemptValue = { outcome: DeliveryOutcome; result: AttemptResult };
+
+/**
+ * Where a delivery step left the delivery: done with for good (delivered, dead-lettered, dropped,
+ * disabled, found delivered before), or waiting in a retry tier for another go.
+ */
+type Resolution = 'resolved' | 'pending';
 
 export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryService {
   const nowMs = deps.nowMs ?? Date.now;
@@ -206,9 +215,9 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   /** Moves a delivery on without spending an attempt (breaker open, Redis down and fail-closed). */
   async function park(
     job: DeliveryJob,
-    reason: 'breaker-open' | 'dedup-unavailable' | 'slot-wait',
+    reason: 'breaker-open' | 'dedup-unavailable' | 'slot-wait' | 'key-blocked',
     signals: DispatchSignals,
-  ) {
+  ): Promise<Resolution> {
     if (nowMs() - job.firstAttemptAtMs > settings.maxDeliveryAgeMs) {
       await deadLetter(
         job.source,
@@ -223,7 +232,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         signals,
       );
       count(job.subscription, 'dead-lettered');
-      return;
+      return 'resolved';
     }
     const tierIndex = Math.min(job.fromTierIndex + 1, settings.retryDelaysMs.length - 1);
     const tierDelayMs = settings.retryDelaysMs[tierIndex]!;
@@ -248,6 +257,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       },
       'delivery parked without an attempt',
     );
+    return 'pending';
   }
 
   /** After a failed attempt: the next tier, or the dead-letter topic once the schedule is spent. */
@@ -256,7 +266,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     outcome: Extract<DeliveryOutcome, { kind: 'retry' }>,
     result: AttemptResult | undefined,
     signals: DispatchSignals,
-  ): Promise<void> {
+  ): Promise<Resolution> {
     const lastError =
       result !== undefined && 'error' in result ? `${outcome.reason}: ${result.message}` : outcome.reason;
     const decision = nextRetry({
@@ -279,7 +289,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         signals,
       );
       count(job.subscription, 'dead-lettered');
-      return;
+      return 'resolved';
     }
     const tierIndex = job.attempt - 1;
     await toRetryTier(
@@ -305,6 +315,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       },
       'delivery failed; retry scheduled',
     );
+    return 'pending';
   }
 
   /** One HTTP attempt, inside the subscription's breaker. */
@@ -345,38 +356,83 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     return current !== undefined && current.enabled && !gone.has(subscriptionId);
   }
 
-  /** Delivers one event to one subscription, to resolution: delivered, retried, parked, dead-lettered. */
+  /** This process's turn for the event's key, for `ordering: key` (taken at the call: call in offset order). */
+  function takeOrderTurn(
+    subscription: Subscription,
+    event: DecodedEvent,
+    signals: DispatchSignals,
+  ): Promise<() => void> | undefined {
+    if (subscription.ordering !== 'key') return undefined;
+    return deps.sequencer.acquire(`${subscription.id}\u0000${event.key}`, signals.wait);
+  }
+
+  function identityOf(job: DeliveryJob): DeliveryIdentity {
+    return {
+      subscriptionId: job.subscription.id,
+      producerId: job.event.producerId,
+      eventId: job.event.id,
+      replayId: job.event.replayId,
+    };
+  }
+
+  /**
+   * Delivers one event to one subscription: delivered, retried, parked or dead-lettered. With
+   * `ordering: key` the caller holds the key's turn in this process (`orderTurn`), and the key's
+   * queue in Redis keeps a delivery behind the unresolved ones before it, wherever they are.
+   */
   async function deliver(
     job: DeliveryJob,
     signals: DispatchSignals,
     orderTurn: Promise<() => void> | undefined,
-  ) {
+  ): Promise<void> {
     const releaseTurn = orderTurn === undefined ? undefined : await orderTurn;
     try {
-      const limiter = deps.limiters.for(job.subscription.id, {
-        maxConcurrency: job.subscription.maxConcurrency,
-        ratePerSecond: job.subscription.rateLimitPerSecond,
-      });
-      let releaseSlot = limiter.tryAcquire();
-      if (releaseSlot === undefined) {
-        const slotWait = timedSignal(signals.wait, settings.maxSlotWaitMs);
-        try {
-          releaseSlot = await limiter.acquire(slotWait.signal);
-        } catch (error) {
-          if (!slotWait.timedOut() || signals.wait.aborted) throw error;
-          await park(job, 'slot-wait', signals);
-          return;
-        } finally {
-          slotWait.dispose();
-        }
+      if (job.subscription.ordering !== 'key') {
+        await deliverToEndpoint(job, signals);
+        return;
       }
-      try {
-        await deliverWithSlot(job, signals, releaseSlot);
-      } finally {
-        releaseSlot();
+      const identity = identityOf(job);
+      const place = await deps.keyQueue.enter(identity, job.event.key);
+      let resolution: Resolution;
+      if (place === 'behind') {
+        resolution = await park(job, 'key-blocked', signals);
+      } else if (place === 'unavailable' && settings.dedupFailureMode === 'closed') {
+        metrics.dedupUnavailable.inc();
+        resolution = await park(job, 'dedup-unavailable', signals);
+      } else {
+        // Unavailable and fail-open: delivered now, so it may overtake an earlier event of its key.
+        if (place === 'unavailable') metrics.dedupUnavailable.inc();
+        resolution = await deliverToEndpoint(job, signals);
       }
+      // Before the turn is released, so the key's next event in this process finds the queue moved on.
+      if (resolution === 'resolved') await deps.keyQueue.leave(identity, job.event.key);
     } finally {
       releaseTurn?.();
+    }
+  }
+
+  /** Takes one of the subscription's slots (or parks when none comes in time) and delivers. */
+  async function deliverToEndpoint(job: DeliveryJob, signals: DispatchSignals): Promise<Resolution> {
+    const limiter = deps.limiters.for(job.subscription.id, {
+      maxConcurrency: job.subscription.maxConcurrency,
+      ratePerSecond: job.subscription.rateLimitPerSecond,
+    });
+    let releaseSlot = limiter.tryAcquire();
+    if (releaseSlot === undefined) {
+      const slotWait = timedSignal(signals.wait, settings.maxSlotWaitMs);
+      try {
+        releaseSlot = await limiter.acquire(slotWait.signal);
+      } catch (error) {
+        if (!slotWait.timedOut() || signals.wait.aborted) throw error;
+        return park(job, 'slot-wait', signals);
+      } finally {
+        slotWait.dispose();
+      }
+    }
+    try {
+      return await deliverWithSlot(job, signals, releaseSlot);
+    } finally {
+      releaseSlot();
     }
   }
 
@@ -385,22 +441,17 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     job: DeliveryJob,
     signals: DispatchSignals,
     releaseSlot: () => void,
-  ): Promise<void> {
+  ): Promise<Resolution> {
     const { subscription, event } = job;
     if (!isLive(subscription.id)) {
       count(subscription, 'dropped');
-      return;
+      return 'resolved';
     }
-    const identity: DeliveryIdentity = {
-      subscriptionId: subscription.id,
-      producerId: event.producerId,
-      eventId: event.id,
-      replayId: event.replayId,
-    };
+    const identity = identityOf(job);
     const claimed = await claim(job, identity, signals);
     if (claimed.kind === 'dropped') {
       count(subscription, 'dropped');
-      return;
+      return 'resolved';
     }
     if (claimed.kind === 'done') {
       metrics.dedupHits.inc({ subscription_id: subscription.id });
@@ -414,14 +465,11 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         },
         'dedup hit: already delivered',
       );
-      return;
+      return 'resolved';
     }
     if (claimed.kind === 'unavailable') {
       metrics.dedupUnavailable.inc();
-      if (settings.dedupFailureMode === 'closed') {
-        await park(job, 'dedup-unavailable', signals);
-        return;
-      }
+      if (settings.dedupFailureMode === 'closed') return park(job, 'dedup-unavailable', signals);
     }
     const token = claimed.kind === 'acquired' ? claimed.token : undefined;
     let delivered = false;
@@ -430,14 +478,10 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       // The endpoint is done with this request: what follows (the completion marker, a retry
       // record) talks to Redis and Kafka only, and should not hold one of its maxConcurrency slots.
       releaseSlot();
-      if (run.kind === 'open') {
-        await park(job, 'breaker-open', signals);
-        return;
-      }
+      if (run.kind === 'open') return await park(job, 'breaker-open', signals);
       if (run.kind === 'timed-out') {
         metrics.attempts.inc({ result: 'timeout' });
-        await afterFailure(job, { kind: 'retry', reason: 'timeout' }, undefined, signals);
-        return;
+        return await afterFailure(job, { kind: 'retry', reason: 'timeout' }, undefined, signals);
       }
       const { outcome, result } = run.value;
       recordAttempt(result, outcome);
@@ -446,7 +490,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         await deps.dedup.complete(identity);
         count(subscription, 'delivered');
         metrics.endToEnd.observe(Math.max(0, nowMs() - event.eventTimeMs) / 1000);
-        return;
+        return 'resolved';
       }
       if (outcome.kind === 'disable') {
         gone.add(subscription.id);
@@ -458,9 +502,9 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         await Promise.resolve(deps.onGone(subscription.id)).catch((error: unknown) =>
           logger.error({ err: error, subscriptionId: subscription.id }, 'could not disable the subscription'),
         );
-        return;
+        return 'resolved';
       }
-      await afterFailure(job, outcome, result, signals);
+      return await afterFailure(job, outcome, result, signals);
     } finally {
       if (token !== undefined && !delivered) await deps.dedup.release(identity, token);
     }
@@ -498,10 +542,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       const firstAttemptAtMs = nowMs();
       // Turns for `ordering: key` are taken here, synchronously and in offset order.
       const deliveries = subscriptions.map((subscription) => {
-        const orderTurn =
-          subscription.ordering === 'key'
-            ? deps.sequencer.acquire(`${subscription.id}\u0000${event.key}`, signals.wait)
-            : undefined;
+        const orderTurn = takeOrderTurn(subscription, event, signals);
         const job: DeliveryJob = {
           event,
           source: record,
@@ -566,6 +607,9 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         return;
       }
       metrics.records.inc({ consumer: 'retry', result: 'matched' });
+      // Taken before any await, in offset order: a key's records due together go one after another,
+      // so the one behind sees the queue after the one before it is resolved instead of parking again.
+      const orderTurn = takeOrderTurn(subscription, decoded.event, signals);
       const job: DeliveryJob = {
         event: decoded.event,
         source: record,
@@ -579,7 +623,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         lastStatus: state.lastStatus,
         lastError: state.lastError,
       };
-      await deliver(job, signals, undefined);
+      await deliver(job, signals, orderTurn);
     },
   };
 }

@@ -113,4 +113,42 @@ describe('delivery worker: events to webhooks', () => {
     await eventually('8 webhooks', () => receiver.received.length >= 8);
     expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual(events.map((e) => e.id));
   });
+
+  it('keeps a key’s order with ordering: key while its first event is retried, and lets other keys go', async () => {
+    const setup = await prepareDelivery({ SLUICE_RETRY_SCHEDULE: '1s,2s,3s' }, 2);
+    const receiver = await startReceiver();
+    let firstId = '';
+    let firstFailures = 0;
+    const answeredOk: string[] = [];
+    receiver.respondWith((req, res) => {
+      const id = String(req.headers['webhook-id']);
+      if (id === firstId && firstFailures < 2) {
+        firstFailures += 1;
+        res.writeHead(500).end();
+        return;
+      }
+      answeredOk.push(id);
+      res.writeHead(200).end();
+    });
+    const subscriptions = new MemorySubscriptions();
+    subscriptions.put(testSubscription({ url: receiver.url, ordering: 'key', maxConcurrency: 10 }));
+    const { metric } = await startTestWorker(setup, subscriptions);
+    const keyed = Array.from({ length: 5 }, () => ({ key: 'customer-1' }));
+    const [first, ...rest] = await produceEvents(setup.eventsTopic, keyed.slice(0, 1));
+    firstId = first!.id;
+    await eventually('the first event failing once', () => firstFailures >= 1);
+    const later = await produceEvents(setup.eventsTopic, [...keyed.slice(1), { key: 'customer-2' }]);
+    const others = later.slice(-1);
+    const sameKey = [...rest, ...later.slice(0, -1)];
+
+    await eventually('6 events delivered', () => answeredOk.length >= 6, 60_000);
+    // The other key did not wait for customer-1's retries.
+    expect(answeredOk.indexOf(others[0]!.id)).toBeLessThan(answeredOk.indexOf(firstId));
+    expect(answeredOk.filter((id) => id !== others[0]!.id)).toEqual([firstId, ...sameKey.map((e) => e.id)]);
+    expect(firstFailures).toBe(2);
+    expect(await metric('sluice_delivery_parked_total', { reason: 'key-blocked' })).toBeGreaterThanOrEqual(4);
+    // Nothing later is delivered twice or out of turn.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(answeredOk).toHaveLength(6);
+  });
 });
