@@ -14,6 +14,16 @@ export interface BenchProcess {
 }
 
 /**
+ * With SLUICE_BENCH_PROFILE_DIR set, every process the benchmarks start writes a V8 CPU profile
+ * there when it exits (open it in Chrome DevTools): where the time of a run went, per process.
+ * Node refuses --cpu-prof in NODE_OPTIONS, hence this switch.
+ */
+function profilerArgs(): string[] {
+  const dir = process.env.SLUICE_BENCH_PROFILE_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+/**
  * Starts a TypeScript entry point as its own process (through tsx, as `sluice` does from a
  * checkout) and waits for the JSON line that announces its port.
  */
@@ -23,11 +33,15 @@ async function startProcess(
   isReadyLine: (entry: Record<string, unknown>) => { port: number; adminPort?: number } | undefined,
 ): Promise<BenchProcess> {
   const root = repoRoot();
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), ...args], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...profilerArgs(), '--import', import.meta.resolve('tsx'), ...args],
+    {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // The last lines only, for a failure message: a process may log for the whole benchmark.
   const lines: string[] = [];
