@@ -95,14 +95,11 @@ export async function startDeliveryWorker(
     ssrfPolicy: createSsrfPolicy({ allowedCidrs: config.ssrfAllowedCidrs }),
     ...(deps.resolveAll ? { resolveAll: deps.resolveAll } : {}),
   });
-  const breakers = createEndpointBreakers(
-    { ...config.breaker, callTimeoutMs: config.attemptTimeoutMs + 5000 },
-    (subscriptionId, state) => {
-      metrics.setBreakerState(subscriptionId, state);
-      const log = state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
-      log({ subscriptionId, state }, `circuit breaker ${state}`);
-    },
-  );
+  const breakers = createEndpointBreakers(config.breaker, (subscriptionId, state) => {
+    metrics.setBreakerState(subscriptionId, state);
+    const log = state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
+    log({ subscriptionId, state }, `circuit breaker ${state}`);
+  });
   const writer = createRecordWriter({ producer, timeoutMs: config.produceTimeoutMs, logger });
   const service = createDeliveryService({
     view: deps.subscriptions,

@@ -1,45 +1,24 @@
 import { getEventListeners } from 'node:events';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { timedSignal } from './abortable.js';
+import { describe, expect, it } from 'vitest';
+import { abortable, sleepMs } from './abortable.js';
 
-describe('timedSignal', () => {
-  afterEach(() => {
-    vi.useRealTimers();
+describe('abortable and sleepMs', () => {
+  it('passes the value through and leaves no listener on the signal', async () => {
+    const controller = new AbortController();
+    await expect(abortable(Promise.resolve(7), controller.signal)).resolves.toBe(7);
+    await sleepMs(1, controller.signal);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 
-  it('aborts when the time runs out and says so', () => {
-    vi.useFakeTimers();
-    const parent = new AbortController();
-    const wait = timedSignal(parent.signal, 2_000);
-    vi.advanceTimersByTime(1_999);
-    expect(wait.signal.aborted).toBe(false);
-    vi.advanceTimersByTime(1);
-    expect(wait.signal.aborted).toBe(true);
-    expect(wait.timedOut()).toBe(true);
-    wait.dispose();
-  });
-
-  it('aborts with the parent’s reason, not as a timeout', () => {
-    const parent = new AbortController();
-    const wait = timedSignal(parent.signal, 60_000);
-    parent.abort(new Error('partition revoked'));
-    expect(wait.signal.aborted).toBe(true);
-    expect((wait.signal.reason as Error).message).toBe('partition revoked');
-    expect(wait.timedOut()).toBe(false);
-    wait.dispose();
-  });
-
-  it('is aborted at once under an already aborted parent', () => {
-    const parent = new AbortController();
-    parent.abort(new Error('stopping'));
-    const wait = timedSignal(parent.signal, 60_000);
-    expect(wait.signal.aborted).toBe(true);
-    wait.dispose();
-  });
-
-  it('leaves nothing attached to the long-lived parent once disposed', () => {
-    const parent = new AbortController();
-    for (let i = 0; i < 100; i++) timedSignal(parent.signal, 60_000).dispose();
-    expect(getEventListeners(parent.signal, 'abort')).toHaveLength(0);
+  it('rejects with the signal’s reason as soon as it aborts, also when already aborted', async () => {
+    const controller = new AbortController();
+    const reason = new Error('revoked');
+    const waiting = abortable(new Promise(() => undefined), controller.signal);
+    const sleeping = sleepMs(60_000, controller.signal);
+    controller.abort(reason);
+    await expect(waiting).rejects.toBe(reason);
+    await expect(sleeping).rejects.toBe(reason);
+    await expect(sleepMs(1, controller.signal)).rejects.toBe(reason);
+    await expect(abortable(Promise.resolve(1), controller.signal)).rejects.toBe(reason);
   });
 });

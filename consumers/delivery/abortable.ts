@@ -33,36 +33,3 @@ export function sleepMs(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
-
-export interface TimedSignal {
-  signal: AbortSignal;
-  /** True when it aborted because the time ran out (not because the parent aborted). */
-  timedOut(): boolean;
-  /** Stops the timer and unlinks from the parent; call when the wait is over. */
-  dispose(): void;
-}
-
-/**
- * A signal that aborts when `parent` does or after `timeoutMs`. Linked by hand rather than with
- * AbortSignal.any: the parent lives as long as a partition, and on Node 20 every signal made with
- * any() stays referenced by its sources until they are collected.
- */
-export function timedSignal(parent: AbortSignal, timeoutMs: number): TimedSignal {
-  const controller = new AbortController();
-  let expired = false;
-  const onParentAbort = () => controller.abort(parent.reason);
-  const timer = setTimeout(() => {
-    expired = true;
-    controller.abort(new Error(`waited ${timeoutMs} ms`));
-  }, timeoutMs);
-  if (parent.aborted) onParentAbort();
-  else parent.addEventListener('abort', onParentAbort, { once: true });
-  return {
-    signal: controller.signal,
-    timedOut: () => expired,
-    dispose() {
-      clearTimeout(timer);
-      parent.removeEventListener('abort', onParentAbort);
-    },
-  };
-}

@@ -34,7 +34,7 @@ function acquireMany(limiter: DeliveryLimiter, count: number, signal?: AbortSign
     limiter.acquire(signal).then(
       (release) => {
         granted.push(index);
-        releases.set(index, release);
+        releases.set(index, release!);
         return 'granted' as const;
       },
       () => 'aborted' as const,
@@ -107,14 +107,14 @@ describe('DeliveryLimiter', () => {
   it('lets a waiter give up without blocking the ones behind it', async () => {
     const { clock } = manualClock();
     const limiter = new DeliveryLimiter({ maxConcurrency: 1, ratePerSecond: undefined }, clock);
-    const first = await limiter.acquire();
+    const first = (await limiter.acquire())!;
     const controller = new AbortController();
     const aborted = limiter.acquire(controller.signal);
     const third = limiter.acquire();
     controller.abort(new Error('revoked'));
     await expect(aborted).rejects.toThrow('revoked');
     first();
-    const release = await third;
+    const release = (await third)!;
     expect(limiter.active()).toBe(1);
     release();
     expect(limiter.idle()).toBe(true);
@@ -142,5 +142,36 @@ describe('DeliveryLimiter', () => {
     expect(slowRun.granted).toEqual([0]);
     expect(fastRun.granted).toEqual([0, 1, 2, 3, 4]);
     expect(limiters.for('sub_slow', { maxConcurrency: 1, ratePerSecond: 1 })).toBe(slow);
+  });
+
+  it('sends a waiter away empty-handed at its deadline, with one timer for all the waiters', async () => {
+    const { clock, advance } = manualClock();
+    let timersSet = 0;
+    const counting: LimiterClock = {
+      nowMs: clock.nowMs,
+      setTimer: (callback, delayMs) => {
+        timersSet++;
+        return clock.setTimer(callback, delayMs);
+      },
+    };
+    const limiter = new DeliveryLimiter({ maxConcurrency: 1, ratePerSecond: undefined }, counting);
+    const held = (await limiter.acquire())!;
+    const early = limiter.acquire(undefined, 1000);
+    advance(500);
+    const late = limiter.acquire(undefined, 1000);
+    const patient = limiter.acquire();
+    expect(timersSet).toBe(1);
+    advance(500);
+    expect(await early).toBeUndefined();
+    expect(limiter.waiting()).toBe(2);
+    advance(500);
+    expect(await late).toBeUndefined();
+    // Past the deadlines the one without a deadline still waits, and gets the slot.
+    expect(limiter.waiting()).toBe(1);
+    held();
+    const release = await patient;
+    expect(release).toBeTypeOf('function');
+    release!();
+    expect(limiter.idle()).toBe(true);
   });
 });

@@ -21,10 +21,12 @@ export interface DeliveryLimits {
 }
 
 interface Waiter {
-  grant: (release: () => void) => void;
+  /** A release function, or undefined when the wait ran past its deadline. */
+  grant: (release: (() => void) | undefined) => void;
   reject: (reason: unknown) => void;
   signal: AbortSignal | undefined;
   onAbort: () => void;
+  deadlineMs: number;
 }
 
 /**
@@ -39,6 +41,9 @@ export class DeliveryLimiter {
   private tokens: number;
   private refilledAtMs: number;
   private cancelTimer: (() => void) | undefined;
+  /** One timer for the earliest waiter deadline, not one per waiter. */
+  private cancelExpiryTimer: (() => void) | undefined;
+  private expiryTimerAtMs = Number.POSITIVE_INFINITY;
 
   constructor(
     limits: DeliveryLimits,
@@ -49,8 +54,11 @@ export class DeliveryLimiter {
     this.refilledAtMs = clock.nowMs();
   }
 
-  /** Resolves with a release function once a slot and a token are free; rejects if `signal` aborts first. */
-  acquire(signal?: AbortSignal): Promise<() => void> {
+  /**
+   * Resolves with a release function once a slot and a token are free, or with undefined once
+   * `maxWaitMs` passed without one; rejects if `signal` aborts first.
+   */
+  acquire(signal?: AbortSignal, maxWaitMs = Number.POSITIVE_INFINITY): Promise<(() => void) | undefined> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
@@ -63,10 +71,12 @@ export class DeliveryLimiter {
           reject(signal?.reason);
           this.pump();
         },
+        deadlineMs: this.clock.nowMs() + maxWaitMs,
       };
       signal?.addEventListener('abort', waiter.onAbort, { once: true });
       this.queue.push(waiter);
       this.pump();
+      if (this.queue.includes(waiter)) this.armExpiry(waiter.deadlineMs);
     });
   }
 
@@ -128,6 +138,34 @@ export class DeliveryLimiter {
       this.tokens = Math.min(this.capacity(), this.tokens + ((now - this.refilledAtMs) * rate) / 1000);
     }
     this.refilledAtMs = now;
+  }
+
+  private armExpiry(deadlineMs: number): void {
+    if (!Number.isFinite(deadlineMs) || deadlineMs >= this.expiryTimerAtMs) return;
+    this.cancelExpiryTimer?.();
+    this.expiryTimerAtMs = deadlineMs;
+    this.cancelExpiryTimer = this.clock.setTimer(
+      () => this.expire(),
+      Math.max(1, deadlineMs - this.clock.nowMs()),
+    );
+  }
+
+  /** Sends away the waiters whose deadline passed, then sets the timer for the next deadline. */
+  private expire(): void {
+    this.cancelExpiryTimer = undefined;
+    this.expiryTimerAtMs = Number.POSITIVE_INFINITY;
+    const now = this.clock.nowMs();
+    let nextDeadlineMs = Number.POSITIVE_INFINITY;
+    for (const waiter of [...this.queue]) {
+      if (waiter.deadlineMs <= now) {
+        this.queue.splice(this.queue.indexOf(waiter), 1);
+        waiter.signal?.removeEventListener('abort', waiter.onAbort);
+        waiter.grant(undefined);
+      } else {
+        nextDeadlineMs = Math.min(nextDeadlineMs, waiter.deadlineMs);
+      }
+    }
+    this.armExpiry(nextDeadlineMs);
   }
 
   private pump(): void {

@@ -161,7 +161,6 @@ function setup(options: Setup = {}) {
         volumeThreshold: options.breakerMinAttempts ?? 100,
         rollingWindowMs: 10_000,
         resetTimeoutMs: 60_000,
-        callTimeoutMs: 10_000,
       },
       () => undefined,
     ),

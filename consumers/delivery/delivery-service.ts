@@ -2,7 +2,7 @@ import type { Logger } from '../../common/logger.js';
 import { retryTopicName, tierName } from '../../common/retry-schedule.js';
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
 import { decodeEvent, type SchemaCatalog } from '../../schemas/index.js';
-import { sleepMs, timedSignal } from './abortable.js';
+import { sleepMs } from './abortable.js';
 import { classifyOutcome, type DeliveryOutcome } from './classify-outcome.js';
 import type { DedupStore, DeliveryIdentity } from './dedup-store.js';
 import type { DeliveryLimiters } from './delivery-limiter.js';
@@ -264,11 +264,10 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   async function afterFailure(
     job: DeliveryJob,
     outcome: Extract<DeliveryOutcome, { kind: 'retry' }>,
-    result: AttemptResult | undefined,
+    result: AttemptResult,
     signals: DispatchSignals,
   ): Promise<Resolution> {
-    const lastError =
-      result !== undefined && 'error' in result ? `${outcome.reason}: ${result.message}` : outcome.reason;
+    const lastError = 'error' in result ? `${outcome.reason}: ${result.message}` : outcome.reason;
     const decision = nextRetry({
       delaysMs: settings.retryDelaysMs,
       failedAttempt: job.attempt,
@@ -321,12 +320,12 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   /** One HTTP attempt, inside the subscription's breaker. */
   async function attempt(job: DeliveryJob, signals: DispatchSignals) {
     const { subscription, event } = job;
-    return deps.breakers.run<AttemptValue>(subscription.id, async (breakerSignal) => {
+    return deps.breakers.run<AttemptValue>(subscription.id, async () => {
       const result = await deps.sender.send({
         url: subscription.url,
         headers: buildAttemptHeaders({ eventId: event.id, body: event.body, subscription, nowMs: nowMs() }),
         body: event.body,
-        cancelSignals: [breakerSignal, signals.send],
+        cancelSignal: signals.send,
       });
       return { outcome: classifyOutcome(result, nowMs()), result };
     });
@@ -417,18 +416,8 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       maxConcurrency: job.subscription.maxConcurrency,
       ratePerSecond: job.subscription.rateLimitPerSecond,
     });
-    let releaseSlot = limiter.tryAcquire();
-    if (releaseSlot === undefined) {
-      const slotWait = timedSignal(signals.wait, settings.maxSlotWaitMs);
-      try {
-        releaseSlot = await limiter.acquire(slotWait.signal);
-      } catch (error) {
-        if (!slotWait.timedOut() || signals.wait.aborted) throw error;
-        return park(job, 'slot-wait', signals);
-      } finally {
-        slotWait.dispose();
-      }
-    }
+    const releaseSlot = limiter.tryAcquire() ?? (await limiter.acquire(signals.wait, settings.maxSlotWaitMs));
+    if (releaseSlot === undefined) return park(job, 'slot-wait', signals);
     try {
       return await deliverWithSlot(job, signals, releaseSlot);
     } finally {
@@ -479,10 +468,6 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       // record) talks to Redis and Kafka only, and should not hold one of its maxConcurrency slots.
       releaseSlot();
       if (run.kind === 'open') return await park(job, 'breaker-open', signals);
-      if (run.kind === 'timed-out') {
-        metrics.attempts.inc({ result: 'timeout' });
-        return await afterFailure(job, { kind: 'retry', reason: 'timeout' }, undefined, signals);
-      }
       const { outcome, result } = run.value;
       recordAttempt(result, outcome);
       if (outcome.kind === 'delivered') {

@@ -8,11 +8,6 @@ export interface BreakerSettings {
   volumeThreshold: number;
   rollingWindowMs: number;
   resetTimeoutMs: number;
-  /**
-   * A backstop above the sender's own attempt deadline: if an attempt somehow outlives it, the
-   * breaker counts a timeout and aborts that attempt's request through its AbortController.
-   */
-  callTimeoutMs: number;
 }
 
 /** What an attempt function returns: anything that carries the attempt's outcome. */
@@ -24,25 +19,21 @@ export type BreakerRun<T> =
   /** The attempt ran; `value` is what it returned, whatever the outcome. */
   | { kind: 'ran'; value: T }
   /** The breaker is open (or half-open with its probe already out): no attempt was made. */
-  | { kind: 'open' }
-  /** The breaker's backstop deadline passed; the attempt was aborted. */
-  | { kind: 'timed-out' };
+  | { kind: 'open' };
 
 export interface EndpointBreakers {
-  run<T extends HasOutcome>(
-    subscriptionId: string,
-    attempt: (signal: AbortSignal) => Promise<T>,
-  ): Promise<BreakerRun<T>>;
+  /**
+   * Runs one attempt inside the subscription's breaker. The attempt must settle by itself (the
+   * sender's deadline does that): the breaker sets no timer of its own, one per attempt saved.
+   */
+  run<T extends HasOutcome>(subscriptionId: string, attempt: () => Promise<T>): Promise<BreakerRun<T>>;
   state(subscriptionId: string): BreakerState;
   /** Drops the breakers of subscriptions for which `keep` says no (deleted ones). */
   prune(keep: (subscriptionId: string) => boolean): void;
   shutdown(): void;
 }
 
-interface Call {
-  controller: AbortController;
-  attempt: (signal: AbortSignal) => Promise<HasOutcome>;
-}
+type Attempt = () => Promise<HasOutcome>;
 
 /** The action's way to tell opossum "this attempt failed", carrying the attempt's result along. */
 class AttemptFailed extends Error {
@@ -68,20 +59,20 @@ export function createEndpointBreakers(
   settings: BreakerSettings,
   onStateChange: (subscriptionId: string, state: BreakerState) => void,
 ): EndpointBreakers {
-  const breakers = new Map<string, CircuitBreaker<[Call], HasOutcome>>();
+  const breakers = new Map<string, CircuitBreaker<[Attempt], HasOutcome>>();
 
-  function breakerFor(subscriptionId: string): CircuitBreaker<[Call], HasOutcome> {
+  function breakerFor(subscriptionId: string): CircuitBreaker<[Attempt], HasOutcome> {
     let breaker = breakers.get(subscriptionId);
     if (breaker !== undefined) return breaker;
-    breaker = new CircuitBreaker<[Call], HasOutcome>(
-      async (call) => {
-        const value = await call.attempt(call.controller.signal);
+    breaker = new CircuitBreaker<[Attempt], HasOutcome>(
+      async (attempt) => {
+        const value = await attempt();
         if (value.outcome.kind !== 'delivered') throw new AttemptFailed(value, value.outcome);
         return value;
       },
       {
         name: subscriptionId,
-        timeout: settings.callTimeoutMs,
+        timeout: false,
         errorThresholdPercentage: settings.errorThresholdPercentage,
         volumeThreshold: settings.volumeThreshold,
         rollingCountTimeout: settings.rollingWindowMs,
@@ -91,15 +82,10 @@ export function createEndpointBreakers(
         enableSnapshots: false,
         errorFilter: (error: unknown) => {
           if (error instanceof AttemptFailed) return !countsAgainstEndpointHealth(error.outcome);
-          return codeOf(error) !== 'ETIMEDOUT';
+          return true;
         },
       },
     );
-    // opossum's own timeout only stops waiting; this cancels the HTTP request behind it.
-    breaker.on('timeout', (...args: unknown[]) => {
-      const callArgs = args[2] as [Call] | undefined;
-      callArgs?.[0]?.controller.abort(new Error('the circuit breaker timed the attempt out'));
-    });
     breaker.on('open', () => onStateChange(subscriptionId, 'open'));
     breaker.on('halfOpen', () => onStateChange(subscriptionId, 'half-open'));
     breaker.on('close', () => onStateChange(subscriptionId, 'closed'));
@@ -108,15 +94,13 @@ export function createEndpointBreakers(
   }
 
   return {
-    async run<T extends HasOutcome>(subscriptionId: string, attempt: (signal: AbortSignal) => Promise<T>) {
-      const call: Call = { controller: new AbortController(), attempt };
+    async run<T extends HasOutcome>(subscriptionId: string, attempt: () => Promise<T>) {
       try {
-        const value = (await breakerFor(subscriptionId).fire(call)) as T;
+        const value = (await breakerFor(subscriptionId).fire(attempt)) as T;
         return { kind: 'ran', value };
       } catch (error) {
         if (error instanceof AttemptFailed) return { kind: 'ran', value: error.value as T };
         if (codeOf(error) === 'EOPENBREAKER') return { kind: 'open' };
-        if (codeOf(error) === 'ETIMEDOUT') return { kind: 'timed-out' };
         throw error;
       }
     },

@@ -274,7 +274,7 @@ describe('createWebhookSender', () => {
         url: server.url,
         headers,
         body: payload,
-        cancelSignals: [new AbortController().signal, controller.signal],
+        cancelSignal: controller.signal,
       }),
     ).rejects.toBe(reason);
   });

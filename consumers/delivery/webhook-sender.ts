@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { isSluiceError } from '../../common/errors.js';
 import {
   checkWebhookUrl,
@@ -40,11 +40,10 @@ export interface WebhookRequest {
   headers: Record<string, string>;
   body: string | Uint8Array;
   /**
-   * Any of them cancels the attempt (shutdown, breaker timeout). Cancelling is not an outcome of
-   * the receiver, so `send` then rejects with that signal's reason instead of returning a result.
-   * Several rather than one combined: linking them costs a controller and listeners per attempt.
+   * Cancels the attempt (shutdown past its grace period). Cancelling is not an outcome of the
+   * receiver, so `send` then rejects with the signal's reason instead of returning a result.
    */
-  cancelSignals?: readonly AbortSignal[];
+  cancelSignal?: AbortSignal;
 }
 
 export interface WebhookSender {
@@ -132,54 +131,98 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     return target;
   }
 
-  async function send({ url, headers, body, cancelSignals = [] }: WebhookRequest): Promise<AttemptResult> {
+  /**
+   * One attempt through undici's dispatch API: no AbortController, no body stream, no promise
+   * chain per attempt, which the request() API would cost. The deadline is this function's own
+   * timer and settles the attempt when it fires, whatever undici does after that, so an attempt
+   * never outlives attemptTimeoutMs (undici's headersTimeout/bodyTimeout measure gaps between
+   * events, and a receiver trickling a byte every few seconds would never trip them).
+   */
+  function send({ url, headers, body, cancelSignal }: WebhookRequest): Promise<AttemptResult> {
     const startedMs = performance.now();
     const elapsedMs = () => performance.now() - startedMs;
-    for (const signal of cancelSignals) signal.throwIfAborted();
-
+    cancelSignal?.throwIfAborted();
     const target = targetOf(url);
-    if (!target.ok) return { error: 'ssrf', message: target.message, durationMs: elapsedMs() };
-
-    // One controller for the whole attempt: headersTimeout/bodyTimeout measure gaps between
-    // events, so a receiver trickling a byte every few seconds would never trip them.
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error(`attempt timed out after ${attemptTimeoutMs} ms`));
-    }, attemptTimeoutMs);
-    const onCallerAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
-    for (const signal of cancelSignals) signal.addEventListener('abort', onCallerAbort, { once: true });
-
-    try {
-      const response = await agent.request({
-        origin: target.origin,
-        path: target.path,
-        method: 'POST',
-        headers,
-        body,
-        signal: controller.signal,
-      });
-      // Read (and drop) up to the cap so a small answer leaves the socket reusable; past the cap
-      // undici destroys the body and with it the connection, so a huge answer costs no memory.
-      await response.body.dump({ limit: maxResponseBodyBytes, signal: controller.signal });
-      return {
-        status: response.statusCode,
-        retryAfter: firstValue(response.headers['retry-after']),
-        durationMs: elapsedMs(),
-      };
-    } catch (error) {
-      const cancelled = cancelSignals.find((signal) => signal.aborted);
-      if (cancelled !== undefined) throw cancelled.reason;
-      const durationMs = elapsedMs();
-      if (timedOut) {
-        return { error: 'timeout', message: `no complete answer within ${attemptTimeoutMs} ms`, durationMs };
-      }
-      return { ...describeFailure(error), durationMs };
-    } finally {
-      clearTimeout(timer);
-      for (const signal of cancelSignals) signal.removeEventListener('abort', onCallerAbort);
+    if (!target.ok) {
+      return Promise.resolve({ error: 'ssrf', message: target.message, durationMs: elapsedMs() });
     }
+
+    return new Promise<AttemptResult>((resolve, reject) => {
+      let settled = false;
+      let controller: Dispatcher.DispatchController | undefined;
+      /** An abort asked for before undici handed over its controller. */
+      let pendingAbort: Error | undefined;
+      let status = 0;
+      let retryAfter: string | undefined;
+      let bodyBytes = 0;
+
+      const abortRequest = (reason: Error) => {
+        if (controller === undefined) pendingAbort = reason;
+        else if (!controller.aborted) controller.abort(reason);
+      };
+      const settle = (outcome: { result: AttemptResult } | { error: unknown }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        cancelSignal?.removeEventListener('abort', onCancel);
+        if ('result' in outcome) resolve(outcome.result);
+        else reject(outcome.error);
+      };
+      const answered = () => settle({ result: { status, retryAfter, durationMs: elapsedMs() } });
+      const timer = setTimeout(() => {
+        settle({
+          result: {
+            error: 'timeout',
+            message: `no complete answer within ${attemptTimeoutMs} ms`,
+            durationMs: elapsedMs(),
+          },
+        });
+        abortRequest(new Error(`attempt timed out after ${attemptTimeoutMs} ms`));
+      }, attemptTimeoutMs);
+      function onCancel() {
+        const reason = cancelSignal!.reason as unknown;
+        settle({ error: reason });
+        abortRequest(reason instanceof Error ? reason : new Error(String(reason)));
+      }
+      cancelSignal?.addEventListener('abort', onCancel, { once: true });
+
+      agent.dispatch(
+        { origin: target.origin, path: target.path, method: 'POST', headers, body },
+        {
+          onRequestStart(requestController) {
+            controller = requestController;
+            if (pendingAbort !== undefined) requestController.abort(pendingAbort);
+          },
+          onResponseStart(requestController, statusCode, responseHeaders) {
+            status = statusCode;
+            retryAfter = firstValue(responseHeaders['retry-after']);
+            // A body declared past the cap is not read at all: the answer is the status.
+            if (Number(responseHeaders['content-length']) > maxResponseBodyBytes) {
+              answered();
+              requestController.abort(new Error('response body over the cap'));
+            }
+          },
+          onResponseData(requestController, chunk) {
+            // Read (and drop) up to the cap so a small answer leaves the socket reusable; past the
+            // cap the request is aborted, which destroys the connection, so a huge answer costs nothing.
+            bodyBytes += chunk.length;
+            if (bodyBytes > maxResponseBodyBytes) {
+              answered();
+              requestController.abort(new Error('response body over the cap'));
+            }
+          },
+          onResponseEnd: answered,
+          onResponseError(_requestController, error) {
+            if (settled) return;
+            try {
+              settle({ result: { ...describeFailure(error), durationMs: elapsedMs() } });
+            } catch (fault) {
+              settle({ error: fault });
+            }
+          },
+        },
+      );
+    });
   }
 
   // Idempotent: shutdown paths tend to close twice, and undici rejects a second close.
