@@ -5,7 +5,6 @@
  *     to one subscription on a fast mock receiver, against a raw undici `Pool` loop posting N
  *     equally sized, equally signed bodies to the same receiver with the same concurrency.
  *     Interleaved rounds; both measured at the receiver, first to N-th 2xx. Target ratio ≥ 0.7.
- *     Each round also drains N events with two worker processes in one group (scaling out).
  * (b) Latency at half capacity: a spawned gateway, the worker and the receiver. First the
  *     capacity of that whole pipeline on this machine (all of it shares the cores, so it is less
  *     than either part alone): single events offered at min(ingest, delivery capacity from (a))
@@ -93,13 +92,7 @@ export interface DeliveryBenchReport {
     rawUndiciPoolPerSecond: number;
     /** Sluice over the raw loop, medians of the rounds (target ≥ 0.7). */
     ratio: number;
-    /**
-     * Two worker processes in one consumer group (one per core here), on a backlog written once
-     * both hold their partitions: how the worker scales out, against the same raw loop.
-     */
-    sluiceTwoProcessesPerSecond: number;
-    ratioTwoProcesses: number;
-    runs: { sluice: DrainRun[]; sluiceTwoProcesses: DrainRun[]; rawPool: DrainRun[] };
+    runs: { sluice: DrainRun[]; rawPool: DrainRun[] };
   };
   latency: {
     ingestRequestsPerSecond: number;
@@ -287,19 +280,6 @@ async function produceBacklog(kafka: kafkajs.Kafka, topic: string, value: Buffer
     }
   } finally {
     await producer.disconnect();
-  }
-}
-
-/** Waits until the group is stable with `members` members, each holding partitions. */
-async function waitForGroupMembers(admin: kafkajs.Admin, groupId: string, members: number): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const { groups } = await admin.describeGroups([groupId]);
-    const group = groups[0];
-    const assigned = group?.members.filter((member) => member.memberAssignment.length > 0) ?? [];
-    if (group?.state === 'Stable' && group.members.length === members && assigned.length === members) return;
-    if (Date.now() > deadline) throw new Error(`group ${groupId} did not settle with ${members} members`);
-    await sleep(200);
   }
 }
 
@@ -529,13 +509,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     await produceBacklog(kafka, topicEnv.SLUICE_EVENTS_TOPIC!, encoded.value, options.events);
     const drainTimeoutMs = Math.max(120_000, options.events * 10);
     const sluiceRuns: DrainRun[] = [];
-    const pairRuns: DrainRun[] = [];
     const rawRuns: DrainRun[] = [];
-    // The pair drains a topic of its own, written after both workers joined their group: started
-    // on an existing backlog, the first would drain part of it alone before the second joined.
-    const pairTopic = `${prefix}.events-pair`;
-    await topicsEnsure({ ...topicEnv, SLUICE_EVENTS_TOPIC: pairTopic }, quiet);
-    topicNames.push(pairTopic);
     for (let round = 1; round <= options.rounds; round++) {
       await receiver.reset();
       const worker = await startDeliverProcess(workerEnv(`drain-${round}`));
@@ -547,33 +521,11 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
       await receiver.reset();
       await rawPoolLoop(receiver.url, subscription, body, options.events, options.concurrency);
       rawRuns.push(drainRun(options.events, await receiver.waitFor(options.events, 10_000)));
-
-      await receiver.reset();
-      const pairEnv: Record<string, string> = {
-        ...workerEnv(`pair-${round}`),
-        SLUICE_EVENTS_TOPIC: pairTopic,
-      };
-      const pairGroup = pairEnv.SLUICE_DELIVERY_GROUP_ID!;
-      const topicEnd = await admin.fetchTopicOffsets(pairTopic);
-      await admin.setOffsets({
-        groupId: pairGroup,
-        topic: pairTopic,
-        partitions: topicEnd.map(({ partition, high }) => ({ partition, offset: high })),
-      });
-      const pair = await Promise.all([startDeliverProcess(pairEnv), startDeliverProcess(pairEnv)]);
-      workers.push(...pair);
-      await waitForGroupMembers(admin, pairGroup, pair.length);
-      await produceBacklog(kafka, pairTopic, encoded.value, options.events);
-      pairRuns.push(drainRun(options.events, await receiver.waitFor(options.events, drainTimeoutMs)));
-      for (const worker of pair) await worker.stop();
-      workers.splice(workers.length - pair.length, pair.length);
       log(
-        `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s ` +
-          `(2 processes: ${Math.round(pairRuns.at(-1)!.deliveriesPerSecond)}), raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
+        `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
       );
     }
     const sluicePerSecond = median(sluiceRuns.map((run) => run.deliveriesPerSecond));
-    const pairPerSecond = median(pairRuns.map((run) => run.deliveriesPerSecond));
     const rawPerSecond = median(rawRuns.map((run) => run.deliveriesPerSecond));
 
     // (b) Latency at half of capacity, through a gateway.
@@ -644,9 +596,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
         sluiceDeliveriesPerSecond: Math.round(sluicePerSecond),
         rawUndiciPoolPerSecond: Math.round(rawPerSecond),
         ratio: Math.round((sluicePerSecond / rawPerSecond) * 1000) / 1000,
-        sluiceTwoProcessesPerSecond: Math.round(pairPerSecond),
-        ratioTwoProcesses: Math.round((pairPerSecond / rawPerSecond) * 1000) / 1000,
-        runs: { sluice: sluiceRuns, sluiceTwoProcesses: pairRuns, rawPool: rawRuns },
+        runs: { sluice: sluiceRuns, rawPool: rawRuns },
       },
       latency: {
         ingestRequestsPerSecond: Math.round(ingest.requestsPerSecond),
@@ -666,8 +616,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
       },
     };
     log(
-      `delivery: ratio ${report.throughput.ratio} (sluice ${report.throughput.sluiceDeliveriesPerSecond}/s, raw ${report.throughput.rawUndiciPoolPerSecond}/s; ` +
-        `2 processes ${report.throughput.sluiceTwoProcessesPerSecond}/s, ratio ${report.throughput.ratioTwoProcesses}); ` +
+      `delivery: ratio ${report.throughput.ratio} (sluice ${report.throughput.sluiceDeliveriesPerSecond}/s, raw ${report.throughput.rawUndiciPoolPerSecond}/s); ` +
         `end-to-end at ${rate}/s: p50 ${report.latency.p50Ms} ms, p99 ${report.latency.p99Ms} ms, missing ${report.latency.missing}`,
     );
     return report;
