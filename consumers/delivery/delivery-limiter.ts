@@ -76,7 +76,8 @@ export class DeliveryLimiter {
       signal?.addEventListener('abort', waiter.onAbort, { once: true });
       this.queue.push(waiter);
       this.pump();
-      if (this.queue.includes(waiter)) this.armExpiry(waiter.deadlineMs);
+      // Still waiting: pump serves from the front, so it is still the last one.
+      if (this.queue.at(-1) === waiter) this.armExpiry(waiter.deadlineMs);
     });
   }
 
@@ -155,17 +156,18 @@ export class DeliveryLimiter {
     this.cancelExpiryTimer = undefined;
     this.expiryTimerAtMs = Number.POSITIVE_INFINITY;
     const now = this.clock.nowMs();
-    let nextDeadlineMs = Number.POSITIVE_INFINITY;
-    for (const waiter of [...this.queue]) {
-      if (waiter.deadlineMs <= now) {
-        this.queue.splice(this.queue.indexOf(waiter), 1);
-        waiter.signal?.removeEventListener('abort', waiter.onAbort);
-        waiter.grant(undefined);
-      } else {
-        nextDeadlineMs = Math.min(nextDeadlineMs, waiter.deadlineMs);
-      }
+    const expired = this.queue.filter((waiter) => waiter.deadlineMs <= now);
+    if (expired.length > 0) {
+      const waiting = this.queue.filter((waiter) => waiter.deadlineMs > now);
+      this.queue.splice(0, this.queue.length, ...waiting);
     }
+    let nextDeadlineMs = Number.POSITIVE_INFINITY;
+    for (const waiter of this.queue) nextDeadlineMs = Math.min(nextDeadlineMs, waiter.deadlineMs);
     this.armExpiry(nextDeadlineMs);
+    for (const waiter of expired) {
+      waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      waiter.grant(undefined);
+    }
   }
 
   private pump(): void {
