@@ -1,6 +1,7 @@
 import kafkajs, { type SASLOptions } from 'kafkajs';
 import type { Logger } from '../logger.js';
 import { installRecordDecoder } from './install-record-decoder.js';
+import { installProduceRequest } from './install-produce-request.js';
 import { installRecordEncoder } from './install-record-encoder.js';
 import type { KafkaSettings } from './kafka-settings.js';
 
@@ -19,11 +20,12 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  * errors at ERROR while it retries them (e.g. "coordinator is loading" right after a broker start,
  * "the group is rebalancing" in a heartbeat answer, "not the leader" while a new partition's leader
  * takes over); those are demoted to warn so alerts on error logs mean something. Records are
- * encoded and decoded by Sluice's own record codec (install-record-encoder.ts,
+ * encoded and decoded by Sluice's own code (install-record-encoder.ts, install-produce-request.ts,
  * install-record-decoder.ts).
  */
 export function createKafkaClient(settings: KafkaSettings, logger: Logger): KafkaClient {
   installRecordEncoder();
+  installProduceRequest();
   installRecordDecoder();
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({

@@ -1,8 +1,8 @@
 /**
  * The Kafka client's own cost, without HTTP: an idempotent acks=all producer sending batches of
  * CloudEvents-shaped records (8 headers, 180-byte Avro-sized value, as the gateway writes them),
- * once with kafkajs's record encoder and once with Sluice's (common/kafka/record-encoder.ts),
- * interleaved, each in a fresh process because the encoder is installed process-wide.
+ * once with kafkajs's own encoding and once with Sluice's (common/kafka/record-encoder.ts and
+ * produce-request.ts), interleaved, each in a fresh process because they are installed process-wide.
  *
  * Run alone: `npx tsx load-tests/bench/producer-bench.ts --brokers 127.0.0.1:9092`.
  */
@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
+import { installProduceRequest } from '../../common/kafka/install-produce-request.js';
 import { installRecordEncoder } from '../../common/kafka/install-record-encoder.js';
 import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 import { median } from './open-loop-load.js';
@@ -61,7 +62,10 @@ async function produceFor(
   encoder: ProducerEncoder,
   durationSeconds: number,
 ): Promise<ProducerRun> {
-  if (encoder === 'sluice') installRecordEncoder();
+  if (encoder === 'sluice') {
+    installRecordEncoder();
+    installProduceRequest();
+  }
   const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
   await producer.connect();
