@@ -140,7 +140,6 @@ export function createProduceRequestFactory(fallback: ProduceRequestFactory): Pr
       apiVersion: 3,
       apiName: 'Produce',
       expectResponse: () => acks !== 0,
-      // eslint-disable-next-line @typescript-eslint/require-await -- kafkajs awaits encode()
       encode: async () => {
         const batch = {
           attributes: transactionalId ? transactionalFlag : 0,
