@@ -1,4 +1,3 @@
-import kafkajs from 'kafkajs';
 import { createFailFastRedis } from '../common/fail-fast-redis.js';
 import { startAdminServer } from '../common/admin-server.js';
 import { createKafkaClient, type KafkaClient } from '../common/kafka/kafka-client.js';
@@ -25,6 +24,7 @@ import {
   type TrackedConsumer,
 } from './delivery/tracked-consumer.js';
 import { createWebhookSender } from './delivery/webhook-sender.js';
+import { KeyPartitioner } from '../common/kafka/key-partitioner.js';
 
 export interface DeliveryWorkerDeps {
   /** The subscriptions, kept current (the Kafka-backed store in production, an in-memory view in tests). */
@@ -65,7 +65,7 @@ export async function startDeliveryWorker(
   // Not idempotent: kafkajs then allows several requests in flight and gives up after a few
   // retries, and a duplicate retry record is harmless (deduplication stops a second success).
   const producer = kafka.producer({
-    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    createPartitioner: KeyPartitioner,
     retry: { retries: 3 },
   });
   await producer.connect();

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import kafkajs from 'kafkajs';
 import { parseDurationMs, type Env } from '../common/config.js';
 import { SluiceError } from '../common/errors.js';
 import { createKafkaClient, type KafkaClient } from '../common/kafka/kafka-client.js';
@@ -14,6 +13,7 @@ import {
   type OutgoingRecord,
 } from './delivery/delivery-records.js';
 import { createRecordWriter } from './delivery/record-writer.js';
+import { KeyPartitioner } from '../common/kafka/key-partitioner.js';
 
 export const dlqReplayUsage = `usage: sluice dlq replay [--subscription ID] [--since TIME] [--dry-run]
 
@@ -145,7 +145,7 @@ export async function replayDeadLetters(
     }
     if (remaining.size === 0) return report;
 
-    const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+    const producer = kafka.producer({ createPartitioner: KeyPartitioner });
     await producer.connect();
     const writer = createRecordWriter({ producer, timeoutMs: config.produceTimeoutMs, logger });
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });

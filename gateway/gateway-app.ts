@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createFailFastRedis } from '../common/fail-fast-redis.js';
-import kafkajs from 'kafkajs';
 import { startAdminServer } from '../common/admin-server.js';
 import { createKafkaClient } from '../common/kafka/kafka-client.js';
 import { planTopics } from '../common/kafka/topic-plan.js';
@@ -27,6 +26,7 @@ import { createEventTypesRoute } from './routes/event-types-route.js';
 import { createIngestRoute } from './routes/ingest-route.js';
 import { addReplayRoute } from './routes/replay-route.js';
 import { addSubscriptionRoutes } from './routes/subscriptions-route.js';
+import { KeyPartitioner } from '../common/kafka/key-partitioner.js';
 
 export interface RunningGateway {
   port: number;
@@ -67,7 +67,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
-      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+      createPartitioner: KeyPartitioner,
       // No retry override: kafkajs retries an idempotent send until it succeeds, which keeps
       // exactly-once sequencing; callers are bounded by the publisher's deadline instead.
     }),

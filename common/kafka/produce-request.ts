@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { crc32c } from './crc32c.js';
 import { encodeRecord, type EncodedRecord, type RecordInput } from './record-encoder.js';
 
 /**
@@ -11,9 +11,6 @@ import { encodeRecord, type EncodedRecord, type RecordInput } from './record-enc
  * against kafkajs's request in produce-request.test.ts) with one copy of each record. Compressed
  * batches, which Sluice does not write by default, go through kafkajs's own request.
  */
-
-const require = createRequire(import.meta.url);
-const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (buffer: Buffer) => number;
 
 /** What kafkajs passes the request factory (producer/sendMessages.js, through produce/index.js). */
 export interface ProduceRequestInput {
@@ -126,7 +123,7 @@ function writePartition(
   at = buf.writeInt32BE(encoded.firstSequence, at);
   at = buf.writeInt32BE(encoded.records.length, at);
   for (const record of encoded.records) at += record.buf.copy(buf, at, 0, record.offset);
-  buf.writeUInt32BE(crc32C(buf.subarray(crcFrom, at)), crcAt);
+  buf.writeUInt32BE(crc32c(buf.subarray(crcFrom, at)), crcAt);
   return at;
 }
 

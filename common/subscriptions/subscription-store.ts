@@ -1,7 +1,7 @@
 import { retryRetriable } from '../kafka/retry-retriable.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import kafkajs, { type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import type { Admin, Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { SluiceError } from '../errors.js';
 import { compileEventTypeMatcher, type EventTypeMatcher } from '../event-type-matcher.js';
 import { ensureTopics } from '../kafka/ensure-topics.js';
@@ -26,6 +26,7 @@ import {
 } from './subscription-input.js';
 import type { Subscription, SubscriptionView } from './subscription.js';
 import { withTimeout } from '../with-timeout.js';
+import { KeyPartitioner } from '../kafka/key-partitioner.js';
 
 export interface SubscriptionStoreOptions {
   kafka: KafkaClient;
@@ -236,7 +237,7 @@ export class SubscriptionStore implements SubscriptionView {
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
-        createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+        createPartitioner: KeyPartitioner,
       });
       await this.producer.connect();
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import kafkajs, { type Admin, type Message, type Producer } from 'kafkajs';
+import type { Admin, Message, Producer } from 'kafkajs';
 import {
   buildReplayRecord,
   fromKafkaMessage,
@@ -13,6 +13,7 @@ import { compileSubscriptionMatcher } from '../../common/subscriptions/subscript
 import type { Subscription } from '../../common/subscriptions/subscription.js';
 import type { ReplayRequest } from './replay-request.js';
 import { withTimeout } from '../../common/with-timeout.js';
+import { KeyPartitioner } from '../../common/kafka/key-partitioner.js';
 
 export interface SubscriptionReplayerOptions {
   kafka: KafkaClient;
@@ -178,7 +179,7 @@ export function createSubscriptionReplayer(options: SubscriptionReplayerOptions)
       if (offsetsInWindow === 0) return finished();
 
       const producer = options.kafka.producer({
-        createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+        createPartitioner: KeyPartitioner,
         allowAutoTopicCreation: false,
         // Not idempotent, so chunks pipeline; a duplicate record is harmless (its replay id
         // shares one dedup key, which stops a second success).

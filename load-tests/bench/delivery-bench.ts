@@ -57,6 +57,7 @@ import {
 } from './bench-processes.js';
 import { median, percentile, runClosedLoop } from './open-loop-load.js';
 import { runWrk } from './wrk.js';
+import { KeyPartitioner } from '../../common/kafka/key-partitioner.js';
 
 export interface DeliveryBenchOptions {
   /** Base environment: KAFKA_BROKERS, REDIS_URL, SLUICE_API_KEYS_FILE, SLUICE_SECRETS_KEYS, … */
@@ -258,7 +259,7 @@ function sampleData(): unknown {
 
 /** Writes `count` events as the gateway does (Avro, CloudEvents headers), 1000 per request. */
 async function produceBacklog(kafka: kafkajs.Kafka, topic: string, value: Buffer, count: number) {
-  const producer = kafka.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({ createPartitioner: KeyPartitioner });
   await producer.connect();
   try {
     const runId = randomBytes(4).toString('hex');

@@ -1,8 +1,8 @@
 /**
  * The Kafka client's own cost, without HTTP: an idempotent acks=all producer sending batches of
  * CloudEvents-shaped records (8 headers, 180-byte Avro-sized value, as the gateway writes them),
- * once with kafkajs's own encoding and once with Sluice's (common/kafka/record-encoder.ts and
- * produce-request.ts), interleaved, each in a fresh process because they are installed process-wide.
+ * once with kafkajs's own encoding and partitioner and once with Sluice's (common/kafka/
+ * record-encoder.ts, produce-request.ts, key-partitioner.ts), interleaved, each in a fresh process because they are installed process-wide.
  *
  * Run alone: `npx tsx load-tests/bench/producer-bench.ts --brokers 127.0.0.1:9092`.
  */
@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
 import { installProduceRequest } from '../../common/kafka/install-produce-request.js';
 import { installRecordEncoder } from '../../common/kafka/install-record-encoder.js';
+import { KeyPartitioner } from '../../common/kafka/key-partitioner.js';
 import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 import { median } from './open-loop-load.js';
 
@@ -67,7 +68,11 @@ async function produceFor(
     installProduceRequest();
   }
   const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    createPartitioner: encoder === 'sluice' ? KeyPartitioner : kafkajs.Partitioners.DefaultPartitioner,
+  });
   await producer.connect();
   // Warm up connections, metadata and the JIT before measuring.
   for (let i = 0; i < 20; i++) {
