@@ -1,0 +1,73 @@
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import kafkajs from 'kafkajs';
+import { describe, expect, it } from 'vitest';
+import { installMessageGrouping } from './install-message-grouping.js';
+import { KeyPartitioner } from './key-partitioner.js';
+import { groupMessagesPerPartition, type GroupingInput } from './message-grouping.js';
+
+const require = createRequire(import.meta.url);
+const groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
+
+/** kafkajs's own grouping, loaded fresh even when ours has taken its place in the cache. */
+function kafkajsGrouping(): (input: GroupingInput) => unknown {
+  const cached = require.cache[groupingPath];
+  delete require.cache[groupingPath];
+  try {
+    return require(groupingPath) as (input: GroupingInput) => unknown;
+  } finally {
+    if (cached) require.cache[groupingPath] = cached;
+  }
+}
+
+describe('groupMessagesPerPartition', () => {
+  it('groups like kafkajs: same partitions, same order, explicit partitions kept', () => {
+    const theirs = kafkajsGrouping();
+    let state = 3;
+    const next = (below: number) => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) % below;
+    for (let round = 0; round < 200; round++) {
+      const partitions = 1 + next(24);
+      const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+        partitionId,
+        leader: 1,
+        partitionErrorCode: 0,
+        replicas: [1],
+        isr: [1],
+      }));
+      const messages = Array.from({ length: next(500) }, (_, index) => ({
+        key: `order-${next(50)}`,
+        value: String(index),
+        ...(next(8) === 0 ? { partition: next(partitions) } : {}),
+      }));
+      const input = { topic: 'sluice.events', partitionMetadata, messages, partitioner: KeyPartitioner() };
+      expect(groupMessagesPerPartition(input), `round ${round}`).toEqual(theirs(input));
+    }
+    expect(
+      groupMessagesPerPartition({ topic: 't', partitionMetadata: [], messages: [], partitioner: () => 0 }),
+    ).toEqual({});
+  });
+
+  it('is what kafkajs uses when the CLI’s preload ran before kafkajs was loaded', () => {
+    // A fresh process: this test process may have loaded kafkajs already.
+    const script = `
+      await import('./common/kafka/kafkajs-preload.ts');
+      await import('kafkajs');
+      const { createRequire } = await import('node:module');
+      const { groupMessagesPerPartition } = await import('./common/kafka/message-grouping.ts');
+      const require = createRequire(process.cwd() + '/');
+      const cached = require.cache[require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js')];
+      const sendMessages = require.cache[require.resolve('kafkajs/src/producer/sendMessages.js')];
+      console.log(JSON.stringify({ ours: cached?.exports === groupMessagesPerPartition, kafkajsLoaded: !!sendMessages }));
+    `;
+    const output = execFileSync(
+      process.execPath,
+      ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script],
+      { encoding: 'utf8' },
+    );
+    expect(JSON.parse(output)).toEqual({ ours: true, kafkajsLoaded: true });
+    // In this process kafkajs came first (imported above): the install declines, kafkajs keeps its own.
+    expect(kafkajs.Kafka).toBeTypeOf('function');
+    expect(installMessageGrouping()).toBe(false);
+    expect(require.cache[groupingPath]?.exports).not.toBe(groupMessagesPerPartition);
+  });
+});
