@@ -2,19 +2,12 @@ import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KeyPartitioner, murmur2 } from './key-partitioner.js';
+import { randomSource } from '../../test/support/kafkajs-original.js';
 
 const require = createRequire(import.meta.url);
 const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (
   key: Buffer | string,
 ) => number;
-
-function randomSource(seed: number): (below: number) => number {
-  let state = seed;
-  return (below) => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return state % below;
-  };
-}
 
 /** The rest of a partition's metadata, which partitioners do not read. */
 const replicated = { partitionErrorCode: 0, replicas: [1], isr: [1] };

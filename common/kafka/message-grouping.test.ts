@@ -5,26 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { installMessageGrouping } from './install-message-grouping.js';
 import { KeyPartitioner } from './key-partitioner.js';
 import { groupMessagesPerPartition, type GroupingInput } from './message-grouping.js';
+import { loadKafkajsOriginal, randomSource } from '../../test/support/kafkajs-original.js';
 
 const require = createRequire(import.meta.url);
 const groupingPath = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
 
-/** kafkajs's own grouping, loaded fresh even when ours has taken its place in the cache. */
-function kafkajsGrouping(): (input: GroupingInput) => unknown {
-  const cached = require.cache[groupingPath];
-  delete require.cache[groupingPath];
-  try {
-    return require(groupingPath) as (input: GroupingInput) => unknown;
-  } finally {
-    if (cached) require.cache[groupingPath] = cached;
-  }
-}
-
 describe('groupMessagesPerPartition', () => {
   it('groups like kafkajs: same partitions, same order, explicit partitions kept', () => {
-    const theirs = kafkajsGrouping();
-    let state = 3;
-    const next = (below: number) => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) % below;
+    const theirs = loadKafkajsOriginal<(input: GroupingInput) => unknown>(
+      'kafkajs/src/producer/groupMessagesPerPartition.js',
+    );
+    const next = randomSource(3);
     for (let round = 0; round < 200; round++) {
       const partitions = 1 + next(24);
       const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({

@@ -3,39 +3,12 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { installProduceRequest } from './install-produce-request.js';
 import { installRecordEncoder } from './install-record-encoder.js';
 import { createProduceRequestFactory, type ProduceRequestInput } from './produce-request.js';
+import { loadKafkajsOriginal, randomSource } from '../../test/support/kafkajs-original.js';
 
 const require = createRequire(import.meta.url);
-const v3Path = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
 const Long = require('kafkajs/src/utils/long.js') as { fromValue(value: number | string): object };
 
 type Factory = Parameters<typeof createProduceRequestFactory>[0];
-
-/** kafkajs's own v3 request (with kafkajs's own record encoder), loaded fresh beside ours. */
-function kafkajsProduceRequest(): Factory {
-  const modules = [
-    v3Path,
-    require.resolve('kafkajs/src/protocol/recordBatch/record/v0/index.js'),
-    require.resolve('kafkajs/src/protocol/recordBatch/v0/index.js'),
-  ];
-  const cached = modules.map((path) => require.cache[path]);
-  for (const path of modules) delete require.cache[path];
-  try {
-    return require(v3Path) as Factory;
-  } finally {
-    modules.forEach((path, index) => {
-      if (cached[index]) require.cache[path] = cached[index];
-      else delete require.cache[path];
-    });
-  }
-}
-
-function randomSource(seed: number): (below: number) => number {
-  let state = seed;
-  return (below) => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return state % below;
-  };
-}
 
 function randomInput(seed: number): ProduceRequestInput {
   const next = randomSource(seed);
@@ -71,7 +44,11 @@ function randomInput(seed: number): ProduceRequestInput {
 
 describe('createProduceRequestFactory', () => {
   afterEach(() => vi.restoreAllMocks());
-  const kafkajsRequest = kafkajsProduceRequest();
+  // With kafkajs's own record and batch encoders too, so the comparison is with kafkajs alone.
+  const kafkajsRequest = loadKafkajsOriginal<Factory>('kafkajs/src/protocol/requests/produce/v3/request.js', [
+    'kafkajs/src/protocol/recordBatch/record/v0/index.js',
+    'kafkajs/src/protocol/recordBatch/v0/index.js',
+  ]);
   const ours = createProduceRequestFactory(kafkajsRequest);
 
   it('encodes the same bytes as kafkajs for 300 varied requests', async () => {

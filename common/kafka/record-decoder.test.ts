@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { installRecordDecoder } from './install-record-decoder.js';
 import { decodeRecord, type RecordBatchContext } from './record-decoder.js';
 import { encodeRecord, type RecordInput } from './record-encoder.js';
+import { loadKafkajsOriginal, randomSource } from '../../test/support/kafkajs-original.js';
 
 const require = createRequire(import.meta.url);
 const decoderModulePath = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder.js');
@@ -12,26 +13,6 @@ const KafkajsDecoder = require('kafkajs/src/protocol/decoder.js') as new (buffer
 };
 
 type RecordDecoder = (decoder: { buffer: Buffer; offset: number }, context: RecordBatchContext) => unknown;
-
-/** kafkajs's own record decoder, loaded fresh even when ours has taken its place in the cache. */
-function kafkajsRecordDecoder(): RecordDecoder {
-  const cached = require.cache[decoderModulePath];
-  delete require.cache[decoderModulePath];
-  try {
-    return require(decoderModulePath) as RecordDecoder;
-  } finally {
-    if (cached) require.cache[decoderModulePath] = cached;
-  }
-}
-
-/** A small deterministic generator so a failure names a reproducible case. */
-function randomSource(seed: number): (below: number) => number {
-  let state = seed;
-  return (below) => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return state % below;
-  };
-}
 
 function randomCase(seed: number): { record: RecordInput; context: RecordBatchContext } {
   const next = randomSource(seed);
@@ -68,7 +49,9 @@ function randomCase(seed: number): { record: RecordInput; context: RecordBatchCo
 }
 
 describe('decodeRecord', () => {
-  const kafkajsDecode = kafkajsRecordDecoder();
+  const kafkajsDecode = loadKafkajsOriginal<RecordDecoder>(
+    'kafkajs/src/protocol/recordBatch/record/v0/decoder.js',
+  );
 
   it('reads back what kafkajs reads, for 3 000 varied records and batch contexts', () => {
     for (let seed = 1; seed <= 3000; seed++) {

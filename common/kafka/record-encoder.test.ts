@@ -2,29 +2,10 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { installRecordEncoder } from './install-record-encoder.js';
 import { encodeRecord, type RecordInput } from './record-encoder.js';
+import { loadKafkajsOriginal, randomSource } from '../../test/support/kafkajs-original.js';
 
 const require = createRequire(import.meta.url);
 const recordModulePath = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/index.js');
-
-/** kafkajs's own record encoder, loaded fresh even when ours has taken its place in the cache. */
-function kafkajsRecordEncoder(): (record: RecordInput) => { buffer: Buffer } {
-  const cached = require.cache[recordModulePath];
-  delete require.cache[recordModulePath];
-  try {
-    return require(recordModulePath) as (record: RecordInput) => { buffer: Buffer };
-  } finally {
-    if (cached) require.cache[recordModulePath] = cached;
-  }
-}
-
-/** A small deterministic generator so a failure names a reproducible case. */
-function randomSource(seed: number): (below: number) => number {
-  let state = seed;
-  return (below) => {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    return state % below;
-  };
-}
 
 function randomRecord(seed: number): RecordInput {
   const next = randomSource(seed);
@@ -48,7 +29,9 @@ function randomRecord(seed: number): RecordInput {
 }
 
 describe('encodeRecord', () => {
-  const kafkajsRecord = kafkajsRecordEncoder();
+  const kafkajsRecord = loadKafkajsOriginal<(record: RecordInput) => { buffer: Buffer }>(
+    'kafkajs/src/protocol/recordBatch/record/v0/index.js',
+  );
 
   it('writes the same bytes as kafkajs for 2 000 varied records', () => {
     for (let seed = 1; seed <= 2000; seed++) {

@@ -1,0 +1,44 @@
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+const installed = Symbol.for('sluice.kafkajsModule');
+
+export interface ModuleSwap {
+  /** The kafkajs module (a package path), whose export is a function. */
+  module: string;
+  /** Builds the replacement from kafkajs's own export (which it may keep, as a fallback). */
+  replace: (original: (...args: never[]) => unknown) => (...args: never[]) => unknown;
+  /** Modules that took the old export with `require` when loaded: evicted, so they load again. */
+  evict?: readonly string[];
+}
+
+/**
+ * Replaces a kafkajs (2.2.4, pinned) module's export in Node's require cache: every `require` of
+ * it from then on gets the replacement. Modules that already hold the old one are evicted so the
+ * next `require` of them loads them again with the new one. Idempotent; throws if kafkajs changed
+ * the module's shape (its export is no longer a function).
+ */
+export function swapKafkajsModule({ module, replace, evict = [] }: ModuleSwap): void {
+  const path = require.resolve(module);
+  const current = require.cache[path]?.exports as { [installed]?: true } | undefined;
+  if (current?.[installed]) return;
+  const original = require(path) as unknown;
+  if (typeof original !== 'function')
+    throw new Error(`kafkajs changed: ${module} no longer exports a function`);
+  const replacement = Object.assign(replace(original as (...args: never[]) => unknown), {
+    [installed]: true as const,
+  });
+  require.cache[path]!.exports = replacement;
+  for (const name of evict) delete require.cache[require.resolve(name)];
+}
+
+/** Whether `module` of kafkajs has been loaded in this process. */
+export function isKafkajsModuleLoaded(module: string): boolean {
+  return require.cache[require.resolve(module)] !== undefined;
+}
+
+/** Whether `module` of kafkajs holds a replacement put there by swapKafkajsModule. */
+export function isKafkajsModuleSwapped(module: string): boolean {
+  const current = require.cache[require.resolve(module)]?.exports as { [installed]?: true } | undefined;
+  return current?.[installed] === true;
+}
