@@ -1,21 +1,19 @@
 /**
  * The Kafka client's own cost, without HTTP: an idempotent acks=all producer sending batches of
  * CloudEvents-shaped records (8 headers, 180-byte Avro-sized value, as the gateway writes them),
- * once with kafkajs's own encoding and partitioner and once with Sluice's (common/kafka/
- * record-encoder.ts, produce-request.ts, key-partitioner.ts), interleaved, each in a fresh process because they are installed process-wide.
+ * once with kafkajs's own encoding, grouping and partitioner and once with Sluice's replacements
+ * (README, "The Kafka client"), interleaved, each run in a fresh process (producer-bench-child.ts)
+ * because the replacements are installed process-wide.
  *
  * Run alone: `npx tsx load-tests/bench/producer-bench.ts --brokers 127.0.0.1:9092`.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import kafkajs from 'kafkajs';
-import { installProduceRequest } from '../../common/kafka/install-produce-request.js';
-import { installRecordEncoder } from '../../common/kafka/install-record-encoder.js';
-import { KeyPartitioner } from '../../common/kafka/key-partitioner.js';
 import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 import { median } from './open-loop-load.js';
+import { batchSize } from './producer-bench-child.js';
 
 export const producerEncoders = ['kafkajs', 'sluice'] as const;
 export type ProducerEncoder = (typeof producerEncoders)[number];
@@ -36,76 +34,6 @@ export interface ProducerBenchReport {
   speedup: number;
 }
 
-const batchSize = 256;
-
-function cloudEventMessage(index: number): kafkajs.Message {
-  const id = `evt_${randomUUID()}`;
-  return {
-    key: `order-${index % 1000}`,
-    value: Buffer.alloc(180, index & 0xff),
-    headers: {
-      ce_specversion: '1.0',
-      ce_id: id,
-      ce_source: '/producers/bench',
-      ce_type: 'order.created',
-      ce_time: new Date().toISOString(),
-      ce_subject: `order-${index % 1000}`,
-      ce_sluiceproducer: 'bench',
-      'content-type': 'application/avro',
-    },
-  };
-}
-
-/** In the child: produce for `durationSeconds` with `encoder`, print one JSON line. */
-async function produceFor(
-  brokers: string[],
-  topic: string,
-  encoder: ProducerEncoder,
-  durationSeconds: number,
-): Promise<ProducerRun> {
-  if (encoder === 'sluice') {
-    installRecordEncoder();
-    installProduceRequest();
-  }
-  const kafka = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING });
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 5,
-    createPartitioner: encoder === 'sluice' ? KeyPartitioner : kafkajs.Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
-  // Warm up connections, metadata and the JIT before measuring.
-  for (let i = 0; i < 20; i++) {
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: Array.from({ length: batchSize }, (_, n) => cloudEventMessage(n)),
-    });
-  }
-  const inFlight = 4;
-  let sent = 0;
-  const startedAt = performance.now();
-  const cpuBefore = process.cpuUsage();
-  const deadline = startedAt + durationSeconds * 1000;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (performance.now() < deadline) {
-        const messages = Array.from({ length: batchSize }, (_, n) => cloudEventMessage(sent + n));
-        await producer.send({ topic, acks: -1, messages });
-        sent += batchSize;
-      }
-    }),
-  );
-  const elapsedMs = performance.now() - startedAt;
-  const cpu = process.cpuUsage(cpuBefore);
-  await producer.disconnect();
-  return {
-    encoder,
-    eventsPerSecond: Math.round((sent * 1000) / elapsedMs),
-    cpuMicrosPerEvent: Number(((cpu.user + cpu.system) / sent).toFixed(2)),
-  };
-}
-
 function runChild(brokers: string, topic: string, encoder: ProducerEncoder, durationSeconds: number) {
   return new Promise<ProducerRun>((resolve, reject) => {
     const child = spawn(
@@ -113,8 +41,7 @@ function runChild(brokers: string, topic: string, encoder: ProducerEncoder, dura
       [
         '--import',
         import.meta.resolve('tsx'),
-        fileURLToPath(import.meta.url),
-        '--child',
+        fileURLToPath(new URL('./producer-bench-child.ts', import.meta.url)),
         '--brokers',
         brokers,
         '--topic',
@@ -184,30 +111,17 @@ export async function benchProducer(options: {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({
     options: {
-      child: { type: 'boolean', default: false },
       brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
-      topic: { type: 'string' },
-      encoder: { type: 'string', default: 'sluice' },
       duration: { type: 'string', default: '10' },
       rounds: { type: 'string', default: '3' },
     },
   });
   const brokers = values.brokers.split(',');
-  if (values.child) {
-    const run = await produceFor(
-      brokers,
-      values.topic!,
-      values.encoder as ProducerEncoder,
-      Number(values.duration),
-    );
-    process.stdout.write(JSON.stringify(run));
-  } else {
-    const report = await benchProducer({
-      kafkaBrokers: brokers,
-      rounds: Number(values.rounds),
-      durationSeconds: Number(values.duration),
-      log: (line) => process.stderr.write(`bench: ${line}\n`),
-    });
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  }
+  const report = await benchProducer({
+    kafkaBrokers: brokers,
+    rounds: Number(values.rounds),
+    durationSeconds: Number(values.duration),
+    log: (line) => process.stderr.write(`bench: ${line}\n`),
+  });
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }

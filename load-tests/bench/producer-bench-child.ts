@@ -1,0 +1,108 @@
+/**
+ * One run of the producer benchmark (producer-bench.ts), in a process of its own: Sluice's kafkajs
+ * replacements are installed process-wide, and the message grouping only takes effect before
+ * kafkajs is loaded, which is why kafkajs is imported here only after it, and dynamically.
+ *
+ *   node --import tsx load-tests/bench/producer-bench-child.ts --brokers B --topic T
+ *     --encoder kafkajs|sluice --duration S        (prints one JSON line: a ProducerRun)
+ */
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Message } from 'kafkajs';
+import { installMessageGrouping } from '../../common/kafka/install-message-grouping.js';
+import { installProduceRequest } from '../../common/kafka/install-produce-request.js';
+import { installRecordEncoder } from '../../common/kafka/install-record-encoder.js';
+import { KeyPartitioner } from '../../common/kafka/key-partitioner.js';
+import type { ProducerEncoder, ProducerRun } from './producer-bench.js';
+
+export const batchSize = 256;
+
+function cloudEventMessage(index: number): Message {
+  const id = `evt_${randomUUID()}`;
+  return {
+    key: `order-${index % 1000}`,
+    value: Buffer.alloc(180, index & 0xff),
+    headers: {
+      ce_specversion: '1.0',
+      ce_id: id,
+      ce_source: '/producers/bench',
+      ce_type: 'order.created',
+      ce_time: new Date().toISOString(),
+      ce_subject: `order-${index % 1000}`,
+      ce_sluiceproducer: 'bench',
+      'content-type': 'application/avro',
+    },
+  };
+}
+
+/** Produces for `durationSeconds` with `encoder`'s Kafka path. */
+async function produceFor(
+  brokers: string[],
+  topic: string,
+  encoder: ProducerEncoder,
+  durationSeconds: number,
+): Promise<ProducerRun> {
+  if (encoder === 'sluice') {
+    // The grouping first: kafkajs takes it when it is loaded, which happens just below.
+    if (!installMessageGrouping()) throw new Error('kafkajs was loaded before the message grouping');
+    installRecordEncoder();
+    installProduceRequest();
+  }
+  const { Kafka, Partitioners, logLevel } = await import('kafkajs');
+  const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    createPartitioner: encoder === 'sluice' ? KeyPartitioner : Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  // Warm up connections, metadata and the JIT before measuring.
+  for (let i = 0; i < 20; i++) {
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: Array.from({ length: batchSize }, (_, n) => cloudEventMessage(n)),
+    });
+  }
+  const inFlight = 4;
+  let sent = 0;
+  const startedAt = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const deadline = startedAt + durationSeconds * 1000;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < deadline) {
+        const messages = Array.from({ length: batchSize }, (_, n) => cloudEventMessage(sent + n));
+        await producer.send({ topic, acks: -1, messages });
+        sent += batchSize;
+      }
+    }),
+  );
+  const elapsedMs = performance.now() - startedAt;
+  const cpu = process.cpuUsage(cpuBefore);
+  await producer.disconnect();
+  return {
+    encoder,
+    eventsPerSecond: Math.round((sent * 1000) / elapsedMs),
+    cpuMicrosPerEvent: Number(((cpu.user + cpu.system) / sent).toFixed(2)),
+  };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: {
+      brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
+      topic: { type: 'string' },
+      encoder: { type: 'string', default: 'sluice' },
+      duration: { type: 'string', default: '10' },
+    },
+  });
+  const run = await produceFor(
+    values.brokers.split(','),
+    values.topic!,
+    values.encoder as ProducerEncoder,
+    Number(values.duration),
+  );
+  process.stdout.write(JSON.stringify(run));
+}
