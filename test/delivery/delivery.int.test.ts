@@ -99,8 +99,11 @@ describe('delivery worker: events to webhooks', () => {
   it('keeps one subscription’s events for a key in order with ordering: key', async () => {
     const setup = await prepareDelivery({}, 1);
     const receiver = await startReceiver();
-    // Slow answers for early events: without ordering, later ones would overtake them.
+    // Slow answers for the first events. With ordering: key the next one is not sent before the
+    // answer; without it, all eight would be sent at once (and arrive in order all the same).
+    const arrivedAtMs: number[] = [];
     receiver.respondWith((_req, res, index) => {
+      arrivedAtMs.push(Date.now());
       setTimeout(() => res.writeHead(200).end(), index < 3 ? 300 : 0);
     });
     const subscriptions = new MemorySubscriptions();
@@ -112,6 +115,8 @@ describe('delivery worker: events to webhooks', () => {
     );
     await eventually('8 webhooks', () => receiver.received.length >= 8);
     expect(receiver.received.map((r) => r.headers['webhook-id'])).toEqual(events.map((e) => e.id));
+    for (const next of [1, 2, 3])
+      expect(arrivedAtMs[next]! - arrivedAtMs[next - 1]!).toBeGreaterThanOrEqual(250);
   });
 
   it('keeps a key’s order with ordering: key while its first event is retried, and lets other keys go', async () => {
