@@ -388,6 +388,8 @@ describe('delivery service', () => {
     const open = setup({ subscriptions: [subscription({ ordering: 'key' })], keyQueueDown: true });
     await open.service.handleEventRecord(eventRecord, open.signals);
     expect(open.sent).toHaveLength(1);
+    // Counted: the key queue was asked and did not answer (the dedup claim itself succeeded).
+    expect(await open.count('sluice_dedup_unavailable_total')).toBe(1);
     const closed = setup({
       subscriptions: [subscription({ ordering: 'key' })],
       keyQueueDown: true,

@@ -30,17 +30,21 @@ describe('createDenialCache', () => {
     const { clock, store, cache } = setup();
     let sentAtMs = clock.nowMs();
     cache.record(key, store.take(5), sentAtMs);
+    let refusedLocally = 0;
     for (let step = 0; step < 200; step++) {
       clock.advance(7);
       const cost = 1 + (step % 3);
       const local = cache.check(key, cost);
       if (local !== undefined) {
+        refusedLocally++;
         expect(store.peek(cost).allowed).toBe(false);
         continue;
       }
       sentAtMs = clock.nowMs();
       cache.record(key, store.take(cost), sentAtMs);
     }
+    // The walk did exercise local refusals (a cache that never refuses would pass the loop).
+    expect(refusedLocally).toBeGreaterThan(20);
   });
 
   it('forgets a key once its bucket is known to be non-empty or its limits change', () => {

@@ -96,7 +96,12 @@ describe('delivery worker: failures, retries and dead letters', () => {
   });
 
   it('refuses a loopback receiver that the SSRF policy does not allow, before any connection', async () => {
-    const setup = await prepareDelivery({ SLUICE_RETRY_SCHEDULE: '1s', SLUICE_SSRF_ALLOWED_CIDRS: '' });
+    // Two attempts are enough to open the breaker here, if refusals counted against the endpoint.
+    const setup = await prepareDelivery({
+      SLUICE_RETRY_SCHEDULE: '1s',
+      SLUICE_SSRF_ALLOWED_CIDRS: '',
+      SLUICE_BREAKER_MIN_ATTEMPTS: '2',
+    });
     const receiver = await startReceiver();
     const subscriptions = new MemorySubscriptions();
     const subscription = testSubscription({ url: receiver.url });
@@ -156,6 +161,10 @@ describe('delivery worker: failures, retries and dead letters', () => {
     const events = await produceEvents(
       setup.eventsTopic,
       Array.from({ length: 5 }, () => ({})),
+    );
+    // The two 500s open it; a probe after the reset then closes it.
+    await eventually('the breaker to open', async () =>
+      (await metric('sluice_delivery_parked_total', { reason: 'breaker-open' })) >= 1 ? true : undefined,
     );
     await eventually(
       'every event delivered',
