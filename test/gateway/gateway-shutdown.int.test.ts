@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -127,5 +128,44 @@ describe('gateway: graceful shutdown', () => {
     // Readiness never claimed ready once shutdown had begun.
     expect(readiness.filter((probe) => probe.afterShutdownBegan && probe.status === 200)).toEqual([]);
     expect(readiness.some((probe) => probe.status === 200)).toBe(true);
+  });
+
+  it('finishes with 202 a request whose body was still arriving when SIGTERM came, and writes it', async () => {
+    const setup = await prepareIngestGateway([{ producerId: 'slow-sender' }]);
+    const gateway = await spawnGateway(setup);
+    const { port } = new URL(gateway.url);
+    const id = uniqueEventId('in-flight');
+    const body = Buffer.from(JSON.stringify(validEvent({ id })));
+    const half = Math.floor(body.length / 2);
+    const socket = connect(Number(port), '127.0.0.1');
+    onTestFinished(() => void socket.destroy());
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(
+      `POST /v1/events HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${setup.keys['slow-sender']}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`,
+    );
+    socket.write(body.subarray(0, half));
+    // The gateway holds the request (head read, body half there) when the signal comes.
+    await sleep(300);
+    gateway.child.kill('SIGTERM');
+    const deadline = Date.now() + 10_000;
+    while (
+      !gateway.logLines.some((line) => line.includes('"msg":"shutting down"')) &&
+      Date.now() < deadline
+    ) {
+      await sleep(10);
+    }
+    socket.write(body.subarray(half));
+    const answered = Date.now() + 10_000;
+    while (!answer.includes('\r\n\r\n') && Date.now() < answered) await sleep(10);
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 202 Accepted');
+    socket.end();
+    await closed;
+    expect(await gateway.exited).toBe(0);
+    const [record] = await readTopic(setup.eventsTopic, 1, { timeoutMs: 30_000 });
+    expect(record!.headers.ce_id).toBe(id);
   });
 });
