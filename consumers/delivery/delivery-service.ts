@@ -392,15 +392,14 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       }
       const identity = identityOf(job);
       const place = await deps.keyQueue.enter(identity, job.event.key);
+      if (place === 'unavailable') metrics.dedupUnavailable.inc();
       let resolution: Resolution;
       if (place === 'behind') {
         resolution = await park(job, 'key-blocked', signals);
       } else if (place === 'unavailable' && settings.dedupFailureMode === 'closed') {
-        metrics.dedupUnavailable.inc();
         resolution = await park(job, 'dedup-unavailable', signals);
       } else {
         // Unavailable and fail-open: delivered now, so it may overtake an earlier event of its key.
-        if (place === 'unavailable') metrics.dedupUnavailable.inc();
         resolution = await deliverToEndpoint(job, signals);
       }
       // Before the turn is released, so the key's next event in this process finds the queue moved on.

@@ -169,6 +169,12 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
         else reject(outcome.error);
       };
       const answered = () => settle({ result: { status, retryAfter, durationMs: elapsedMs() } });
+      // Past the cap the answer is the status alone; aborting destroys the connection, so a huge
+      // answer costs nothing more.
+      const answeredAtCap = (requestController: Dispatcher.DispatchController) => {
+        answered();
+        requestController.abort(new Error('response body over the cap'));
+      };
       const timer = setTimeout(() => {
         settle({
           result: {
@@ -196,20 +202,15 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
           onResponseStart(requestController, statusCode, responseHeaders) {
             status = statusCode;
             retryAfter = firstValue(responseHeaders['retry-after']);
-            // A body declared past the cap is not read at all: the answer is the status.
+            // A body declared past the cap is not read at all.
             if (Number(responseHeaders['content-length']) > maxResponseBodyBytes) {
-              answered();
-              requestController.abort(new Error('response body over the cap'));
+              answeredAtCap(requestController);
             }
           },
           onResponseData(requestController, chunk) {
-            // Read (and drop) up to the cap so a small answer leaves the socket reusable; past the
-            // cap the request is aborted, which destroys the connection, so a huge answer costs nothing.
+            // Read (and drop) up to the cap so a small answer leaves the socket reusable.
             bodyBytes += chunk.length;
-            if (bodyBytes > maxResponseBodyBytes) {
-              answered();
-              requestController.abort(new Error('response body over the cap'));
-            }
+            if (bodyBytes > maxResponseBodyBytes) answeredAtCap(requestController);
           },
           onResponseEnd: answered,
           onResponseError(_requestController, error) {
