@@ -19,9 +19,8 @@ export interface ModuleSwap {
  * the module's shape (its export is no longer a function).
  */
 export function swapKafkajsModule({ module, replace, evict = [] }: ModuleSwap): void {
+  if (isKafkajsModuleSwapped(module)) return;
   const path = require.resolve(module);
-  const current = require.cache[path]?.exports as { [installed]?: true } | undefined;
-  if (current?.[installed]) return;
   const original = require(path) as unknown;
   if (typeof original !== 'function')
     throw new Error(`kafkajs changed: ${module} no longer exports a function`);
