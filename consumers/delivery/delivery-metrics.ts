@@ -28,6 +28,7 @@ export interface DeliveryMetrics {
   breakerState: Gauge<'subscription_id'>;
   dedupHits: Counter<'subscription_id'>;
   dedupUnavailable: Counter;
+  keyQueueUnavailable: Counter;
   records: Counter<'consumer' | 'result'>;
   consumerLag: Gauge<'topic' | 'partition'>;
   inFlightRecords: Gauge<'consumer'>;
@@ -86,7 +87,7 @@ export function createDeliveryMetrics(registry: Registry): DeliveryMetrics {
     }),
     parked: new Counter({
       name: 'sluice_delivery_parked_total',
-      help: 'Deliveries moved to a retry tier without an attempt, by tier and reason (breaker-open, dedup-unavailable, slot-wait, key-blocked).',
+      help: 'Deliveries moved to a retry tier without an attempt, by tier and reason (breaker-open, dedup-unavailable, key-queue-unavailable, slot-wait, key-blocked).',
       labelNames: ['tier', 'reason'],
       registers,
     }),
@@ -106,6 +107,11 @@ export function createDeliveryMetrics(registry: Registry): DeliveryMetrics {
     dedupUnavailable: new Counter({
       name: 'sluice_dedup_unavailable_total',
       help: 'Deliveries whose deduplication check Redis could not answer (sent anyway when fail-open).',
+      registers,
+    }),
+    keyQueueUnavailable: new Counter({
+      name: 'sluice_delivery_key_queue_unavailable_total',
+      help: 'Deliveries of ordering: key subscriptions whose key queue Redis could not answer (sent anyway, maybe out of order, when fail-open).',
       registers,
     }),
     records: new Counter({

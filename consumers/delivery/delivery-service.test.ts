@@ -388,8 +388,9 @@ describe('delivery service', () => {
     const open = setup({ subscriptions: [subscription({ ordering: 'key' })], keyQueueDown: true });
     await open.service.handleEventRecord(eventRecord, open.signals);
     expect(open.sent).toHaveLength(1);
-    // Counted: the key queue was asked and did not answer (the dedup claim itself succeeded).
-    expect(await open.count('sluice_dedup_unavailable_total')).toBe(1);
+    // The key queue did not answer, the dedup claim did: only the key queue's counter moves.
+    expect(await open.count('sluice_delivery_key_queue_unavailable_total')).toBe(1);
+    expect(await open.count('sluice_dedup_unavailable_total')).toBe(0);
     const closed = setup({
       subscriptions: [subscription({ ordering: 'key' })],
       keyQueueDown: true,
@@ -397,6 +398,20 @@ describe('delivery service', () => {
     });
     await closed.service.handleEventRecord(eventRecord, closed.signals);
     expect(closed.sent).toHaveLength(0);
-    expect(await closed.count('sluice_delivery_parked_total', { reason: 'dedup-unavailable' })).toBe(1);
+    expect(await closed.count('sluice_delivery_parked_total', { reason: 'key-queue-unavailable' })).toBe(1);
+    expect(await closed.count('sluice_delivery_key_queue_unavailable_total')).toBe(1);
+    expect(await closed.count('sluice_dedup_unavailable_total')).toBe(0);
+  });
+
+  it('with ordering: key and Redis down for both, counts the key queue and the dedup check once each', async () => {
+    const { service, sent, signals, count } = setup({
+      subscriptions: [subscription({ ordering: 'key' })],
+      keyQueueDown: true,
+      claim: 'unavailable',
+    });
+    await service.handleEventRecord(eventRecord, signals);
+    expect(sent).toHaveLength(1);
+    expect(await count('sluice_dedup_unavailable_total')).toBe(1);
+    expect(await count('sluice_delivery_key_queue_unavailable_total')).toBe(1);
   });
 });

@@ -215,7 +215,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   /** Moves a delivery on without spending an attempt (breaker open, Redis down and fail-closed). */
   async function park(
     job: DeliveryJob,
-    reason: 'breaker-open' | 'dedup-unavailable' | 'slot-wait' | 'key-blocked',
+    reason: 'breaker-open' | 'dedup-unavailable' | 'key-queue-unavailable' | 'slot-wait' | 'key-blocked',
     signals: DispatchSignals,
   ): Promise<Resolution> {
     if (nowMs() - job.firstAttemptAtMs > settings.maxDeliveryAgeMs) {
@@ -392,12 +392,13 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       }
       const identity = identityOf(job);
       const place = await deps.keyQueue.enter(identity, job.event.key);
-      if (place === 'unavailable') metrics.dedupUnavailable.inc();
+      // Counted apart from the dedup claim's own check, which a fail-open delivery still makes.
+      if (place === 'unavailable') metrics.keyQueueUnavailable.inc();
       let resolution: Resolution;
       if (place === 'behind') {
         resolution = await park(job, 'key-blocked', signals);
       } else if (place === 'unavailable' && settings.dedupFailureMode === 'closed') {
-        resolution = await park(job, 'dedup-unavailable', signals);
+        resolution = await park(job, 'key-queue-unavailable', signals);
       } else {
         // Unavailable and fail-open: delivered now, so it may overtake an earlier event of its key.
         resolution = await deliverToEndpoint(job, signals);
