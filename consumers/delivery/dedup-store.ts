@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { defineRedisScript } from '../../common/redis-script.js';
 
 export type DedupClaim =
   /** This worker holds the in-flight lease: send, then `complete` or `release`. */
@@ -64,6 +65,7 @@ return 0`;
  */
 export function createDedupStore(options: DedupStoreOptions): DedupStore {
   const keyOf = (identity: DeliveryIdentity) => dedupKey(options.keyPrefix, identity);
+  const releaseLease = defineRedisScript(options.redis, 'sluiceDedupRelease', releaseScript);
 
   return {
     async claim(identity) {
@@ -87,7 +89,7 @@ export function createDedupStore(options: DedupStoreOptions): DedupStore {
     },
     async release(identity, token) {
       try {
-        await options.redis.eval(releaseScript, 1, keyOf(identity), token);
+        await releaseLease([keyOf(identity)], [token]);
       } catch {
         // The lease expires by itself.
       }

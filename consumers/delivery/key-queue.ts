@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { defineRedisScript } from '../../common/redis-script.js';
 import { dedupKey, doneMarker, type DeliveryIdentity } from './dedup-store.js';
 
 /**
@@ -64,16 +65,13 @@ export function keyQueueKey(prefix: string, subscriptionId: string, key: string)
 
 export function createKeyQueue(options: KeyQueueOptions): KeyQueue {
   const { redis, keyPrefix } = options;
+  const enterQueue = defineRedisScript(redis, 'sluiceKeyQueueEnter', enterScript);
   return {
     async enter(identity, key) {
       try {
-        const atHead = await redis.eval(
-          enterScript,
-          1,
-          keyQueueKey(keyPrefix, identity.subscriptionId, key),
-          dedupKey(keyPrefix, identity),
-          options.headTimeoutMs,
-          doneMarker,
+        const atHead = await enterQueue(
+          [keyQueueKey(keyPrefix, identity.subscriptionId, key)],
+          [dedupKey(keyPrefix, identity), options.headTimeoutMs, doneMarker],
         );
         return atHead === 1 ? 'head' : 'behind';
       } catch {
