@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../common/logger.js';
+import { defineRedisScript } from '../../common/redis-script.js';
 
 /** What a repeat of an event id gets back: the original answer. */
 export interface StoredResult {
@@ -49,6 +50,7 @@ return 0`;
  */
 export function createIdempotencyStore(options: IdempotencyStoreOptions): IdempotencyStore {
   const keyOf = (producerId: string, eventId: string) => `${options.keyPrefix}${producerId}:${eventId}`;
+  const releasePending = defineRedisScript(options.redis, 'sluiceIdempotencyRelease', releaseScript);
 
   return {
     async claim(producerId, eventIds) {
@@ -97,11 +99,9 @@ export function createIdempotencyStore(options: IdempotencyStoreOptions): Idempo
     async release(producerId, eventIds) {
       if (eventIds.length === 0) return;
       try {
-        await options.redis.eval(
-          releaseScript,
-          eventIds.length,
-          ...eventIds.map((id) => keyOf(producerId, id)),
-          pending,
+        await releasePending(
+          eventIds.map((id) => keyOf(producerId, id)),
+          [pending],
         );
       } catch (error) {
         options.onUnavailable(error);
