@@ -57,6 +57,9 @@ import {
 } from './bench-processes.js';
 import { median, percentile, runClosedLoop } from './open-loop-load.js';
 import { runWrk } from './wrk.js';
+import { describeMicros } from './ingest-bench.js';
+import { stackProcesses } from './stack-processes.js';
+import { medianMicros, startCpuMeter, type CpuMeter, type ProcessRoles } from './process-cpu.js';
 import { KeyPartitioner } from '../../common/kafka/key-partitioner.js';
 
 export interface DeliveryBenchOptions {
@@ -75,6 +78,8 @@ export interface DeliveryBenchOptions {
   /** Single-event ingest capacity (req/s) when the ingest bench measured it; else measured here. */
   ingestRequestsPerSecond?: number;
   workDir: string;
+  /** The broker and Redis, for CPU per delivery (see process-cpu.ts). */
+  stackProcesses: ProcessRoles;
   log: (line: string) => void;
 }
 
@@ -82,6 +87,8 @@ export interface DrainRun {
   deliveriesPerSecond: number;
   windowMs: number;
   duplicates: number;
+  /** CPU µs per delivery of each process: the worker (or the raw loop), receiver, broker, Redis. */
+  cpuMicrosPerDelivery: Record<string, number>;
 }
 
 export interface DeliveryBenchReport {
@@ -93,6 +100,8 @@ export interface DeliveryBenchReport {
     rawUndiciPoolPerSecond: number;
     /** Sluice over the raw loop, medians of the rounds (target ≥ 0.7). */
     ratio: number;
+    /** Medians over the rounds: where each side's CPU went (the machine's 2 cores are shared). */
+    cpuMicrosPerDelivery: { sluice: Record<string, number>; rawPool: Record<string, number> };
     runs: { sluice: DrainRun[]; rawPool: DrainRun[] };
   };
   latency: {
@@ -189,6 +198,7 @@ async function receiverChild(): Promise<void> {
 
 interface ReceiverHandle {
   url: string;
+  pid: number;
   reset(): Promise<void>;
   waitFor(count: number, timeoutMs: number): Promise<WaitAnswer>;
   arrivals(): Promise<Array<[string, number]>>;
@@ -220,6 +230,7 @@ async function startReceiverProcess(): Promise<ReceiverHandle> {
     });
   return {
     url: `${url}/hooks`,
+    pid: child.pid!,
     reset: () => ask<void>({ op: 'reset' }),
     waitFor: (count, timeoutMs) => ask<WaitAnswer>({ op: 'wait', count, timeoutMs }),
     arrivals: () => ask<Array<[string, number]>>({ op: 'arrivals' }),
@@ -284,13 +295,14 @@ async function produceBacklog(kafka: kafkajs.Kafka, topic: string, value: Buffer
   }
 }
 
-function drainRun(count: number, answer: WaitAnswer): DrainRun {
+function drainRun(count: number, answer: WaitAnswer, cpu: CpuMeter): DrainRun {
   if (!answer.ok) throw new Error(answer.error);
   const windowMs = answer.lastAtMs - answer.firstAtMs;
   return {
     deliveriesPerSecond: Math.round(((count - 1) * 1000) / windowMs),
     windowMs: Math.round(windowMs),
     duplicates: answer.stats.duplicateDeliveries,
+    cpuMicrosPerDelivery: cpu.microsPer(count),
   };
 }
 
@@ -515,15 +527,22 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
       await receiver.reset();
       const worker = await startDeliverProcess(workerEnv(`drain-${round}`));
       workers.push(worker);
-      sluiceRuns.push(drainRun(options.events, await receiver.waitFor(options.events, drainTimeoutMs)));
+      const workerCpu = startCpuMeter({ worker: worker.pid, receiver: receiver.pid, ...options.stackProcesses });
+      sluiceRuns.push(
+        drainRun(options.events, await receiver.waitFor(options.events, drainTimeoutMs), workerCpu),
+      );
       await worker.stop();
       workers.pop();
 
       await receiver.reset();
+      const rawCpu = startCpuMeter({ loop: process.pid, receiver: receiver.pid, ...options.stackProcesses });
       await rawPoolLoop(receiver.url, subscription, body, options.events, options.concurrency);
-      rawRuns.push(drainRun(options.events, await receiver.waitFor(options.events, 10_000)));
+      rawRuns.push(drainRun(options.events, await receiver.waitFor(options.events, 10_000), rawCpu));
       log(
         `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
+      );
+      log(
+        `delivery round ${round} CPU µs per delivery: sluice ${describeMicros(sluiceRuns.at(-1)!.cpuMicrosPerDelivery)}; raw ${describeMicros(rawRuns.at(-1)!.cpuMicrosPerDelivery)}`,
       );
     }
     const sluicePerSecond = median(sluiceRuns.map((run) => run.deliveriesPerSecond));
@@ -597,6 +616,10 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
         sluiceDeliveriesPerSecond: Math.round(sluicePerSecond),
         rawUndiciPoolPerSecond: Math.round(rawPerSecond),
         ratio: Math.round((sluicePerSecond / rawPerSecond) * 1000) / 1000,
+        cpuMicrosPerDelivery: {
+          sluice: medianMicros(sluiceRuns.map((run) => run.cpuMicrosPerDelivery)),
+          rawPool: medianMicros(rawRuns.map((run) => run.cpuMicrosPerDelivery)),
+        },
         runs: { sluice: sluiceRuns, rawPool: rawRuns },
       },
       latency: {
@@ -648,13 +671,14 @@ async function main(): Promise<number> {
   const log = (line: string) => process.stderr.write(`delivery-bench: ${line}\n`);
   const smoke = values.smoke;
   const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   const workDir = join(repoRoot(), '.sluice', 'bench', `delivery-${Date.now()}`);
   mkdirSync(workDir, { recursive: true });
   const { apiKey, keysFile } = writeUnlimitedBenchKey(workDir);
   const report = await benchDelivery({
     env: {
       KAFKA_BROKERS: brokers.join(','),
-      REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+      REDIS_URL: redisUrl,
       SLUICE_HOST: '127.0.0.1',
       SLUICE_PORT: '0',
       SLUICE_ADMIN_PORT: '0',
@@ -671,6 +695,7 @@ async function main(): Promise<number> {
     ingestRequestsPerSecond:
       values['ingest-capacity'] === undefined ? undefined : Number(values['ingest-capacity']),
     workDir,
+    stackProcesses: await stackProcesses({ redisUrl }),
     log,
   });
   const output = JSON.stringify(report, null, 2);

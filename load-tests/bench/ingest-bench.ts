@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -6,9 +6,10 @@ import { kafkaJarDir } from '../../cli/stack/kafka-broker.js';
 import { stackPaths } from '../../cli/stack/paths.js';
 import { encodeEvent } from '../../schemas/event-codec.js';
 import { loadSchemaCatalog } from '../../schemas/schema-catalog.js';
-import { startBareServer, startGatewayProcess } from './bench-processes.js';
+import { startBareServer, startGatewayProcess, type BenchProcess } from './bench-processes.js';
 import { runWrk, type WrkResult } from './wrk.js';
 import { median } from './open-loop-load.js';
+import { cpuSeconds, medianMicros, startCpuMeter, type ProcessRoles } from './process-cpu.js';
 
 export interface IngestBenchOptions {
   env: Record<string, string>;
@@ -19,10 +20,30 @@ export interface IngestBenchOptions {
   durationSeconds: number;
   connections: number;
   workDir: string;
+  /** The broker and Redis, for CPU per event (see process-cpu.ts). */
+  stackProcesses: ProcessRoles;
   log: (line: string) => void;
 }
 
-function summarize(results: WrkResult[]) {
+/** A wrk run with the CPU per request of the server under test, the stack and wrk itself. */
+interface MeteredRun extends WrkResult {
+  cpuMicrosPerRequest: Record<string, number>;
+}
+
+async function meteredWrk(
+  processes: ProcessRoles,
+  options: Parameters<typeof runWrk>[0],
+): Promise<MeteredRun> {
+  const meter = startCpuMeter(processes);
+  const run = await runWrk(options);
+  const generator = (run.generatorCpuCores * options.durationSeconds * 1e6) / run.totalRequests;
+  return {
+    ...run,
+    cpuMicrosPerRequest: { ...meter.microsPer(run.totalRequests), wrk: Math.round(generator * 10) / 10 },
+  };
+}
+
+function summarize(results: MeteredRun[]) {
   return {
     requestsPerSecond: median(results.map((r) => r.okRequestsPerSecond)),
     p50Ms: median(results.map((r) => r.p50Ms)),
@@ -30,6 +51,7 @@ function summarize(results: WrkResult[]) {
     non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
     socketErrors: results.reduce((sum, r) => sum + r.socketErrors, 0),
     generatorCpuCores: median(results.map((r) => r.generatorCpuCores)),
+    cpuMicrosPerRequest: medianMicros(results.map((r) => r.cpuMicrosPerRequest)),
     runs: results.map((r) => Math.round(r.requestsPerSecond)),
   };
 }
@@ -54,9 +76,11 @@ export async function benchIngest(options: IngestBenchOptions) {
   const bare = await startBareServer();
   const gateway = await startGatewayProcess(options.env);
   const script = (name: string) => join(options.workDir, `${name}.lua`);
-  const bareRuns: WrkResult[] = [];
-  const gatewayRuns: WrkResult[] = [];
-  const gatewayWithIdRuns: WrkResult[] = [];
+  const bareRuns: MeteredRun[] = [];
+  const gatewayRuns: MeteredRun[] = [];
+  const gatewayWithIdRuns: MeteredRun[] = [];
+  const bareProcesses = { server: bare.pid, ...options.stackProcesses };
+  const gatewayProcesses = { server: gateway.pid, ...options.stackProcesses };
   try {
     // Warm-up: JIT, connections, producer metadata.
     await runWrk({
@@ -76,7 +100,7 @@ export async function benchIngest(options: IngestBenchOptions) {
     for (let round = 1; round <= options.rounds; round++) {
       const common = { connections: options.connections, durationSeconds: options.durationSeconds };
       bareRuns.push(
-        await runWrk({
+        await meteredWrk(bareProcesses, {
           ...common,
           url: `${bare.url}/v1/events`,
           request: { method: 'POST', headers, body: singleBody },
@@ -84,7 +108,7 @@ export async function benchIngest(options: IngestBenchOptions) {
         }),
       );
       gatewayRuns.push(
-        await runWrk({
+        await meteredWrk(gatewayProcesses, {
           ...common,
           url: `${gateway.url}/v1/events`,
           request: { method: 'POST', headers, body: singleBody },
@@ -92,12 +116,15 @@ export async function benchIngest(options: IngestBenchOptions) {
         }),
       );
       gatewayWithIdRuns.push(
-        await runWrk({
+        await meteredWrk(gatewayProcesses, {
           ...common,
           url: `${gateway.url}/v1/events`,
           request: { method: 'POST', headers, body: withIdBody, uniqueCounter: true },
           scriptPath: script('gateway-ids'),
         }),
+      );
+      options.log(
+        `round ${round} CPU µs per request: bare ${describeMicros(bareRuns.at(-1)!.cpuMicrosPerRequest)}; sluice ${describeMicros(gatewayRuns.at(-1)!.cpuMicrosPerRequest)}`,
       );
       options.log(
         `round ${round}: bare ${Math.round(bareRuns.at(-1)!.requestsPerSecond)} req/s, sluice ${Math.round(gatewayRuns.at(-1)!.requestsPerSecond)} req/s, sluice with producer ids ${Math.round(gatewayWithIdRuns.at(-1)!.requestsPerSecond)} req/s`,
@@ -120,7 +147,7 @@ export async function benchIngest(options: IngestBenchOptions) {
     });
     options.log(`half capacity (${halfRate} req/s offered): p99 ${halfCapacity.latency.p99} ms`);
 
-    const batch = await benchBatch(options, gateway.url, headers, event);
+    const batch = await benchBatch(options, gateway, headers, event);
     return {
       single: {
         sluice: single,
@@ -147,9 +174,16 @@ export async function benchIngest(options: IngestBenchOptions) {
   }
 }
 
+/** `gateway 61.2, broker 8.1, redis 0, wrk 10.3` */
+export function describeMicros(micros: Record<string, number>): string {
+  return Object.entries(micros)
+    .map(([role, value]) => `${role} ${value}`)
+    .join(', ');
+}
+
 async function benchBatch(
   options: IngestBenchOptions,
-  gatewayUrl: string,
+  gateway: BenchProcess,
   headers: Record<string, string>,
   event: { type: string; key: string; data: unknown },
 ) {
@@ -162,26 +196,31 @@ async function benchBatch(
     Array.from({ length: eventsPerBatch }, (_, i) => ({ ...event, key: `order-${i}` })),
   );
 
-  const perfRuns: number[] = [];
+  const perfRuns: PerfTestRun[] = [];
   const sluiceRuns: number[] = [];
+  const sluiceMicros: Array<Record<string, number>> = [];
   const refusedBatches: number[] = [];
   for (let round = 1; round <= options.rounds; round++) {
-    perfRuns.push(kafkaProducerPerfTest(options, recordBytes));
-    const run = await runWrk({
-      url: `${gatewayUrl}/v1/events/batch`,
-      request: { method: 'POST', headers, body },
-      connections: 8,
-      durationSeconds: options.durationSeconds,
-      scriptPath: join(options.workDir, 'batch.lua'),
-    });
+    perfRuns.push(await kafkaProducerPerfTest(options, recordBytes));
+    const run = await meteredWrk(
+      { gateway: gateway.pid, broker: options.stackProcesses.broker },
+      {
+        url: `${gateway.url}/v1/events/batch`,
+        request: { method: 'POST', headers, body },
+        connections: 8,
+        durationSeconds: options.durationSeconds,
+        scriptPath: join(options.workDir, 'batch.lua'),
+      },
+    );
     sluiceRuns.push(run.okRequestsPerSecond * eventsPerBatch);
+    sluiceMicros.push(perEvent(run.cpuMicrosPerRequest, eventsPerBatch));
     refusedBatches.push(run.non2xx);
     options.log(
-      `batch round ${round}: kafka-producer-perf-test ${Math.round(perfRuns.at(-1)!)} rec/s, sluice ${Math.round(sluiceRuns.at(-1)!)} events/s` +
-        ` (${run.non2xx} batches refused, not counted)`,
+      `batch round ${round}: kafka-producer-perf-test ${Math.round(perfRuns.at(-1)!.recordsPerSecond)} rec/s, sluice ${Math.round(sluiceRuns.at(-1)!)} events/s` +
+        ` (${run.non2xx} batches refused, not counted); CPU µs per event: perf-test ${describeMicros(perfRuns.at(-1)!.cpuMicrosPerRecord)}; sluice ${describeMicros(sluiceMicros.at(-1)!)}`,
     );
   }
-  const perf = median(perfRuns);
+  const perf = median(perfRuns.map((run) => run.recordsPerSecond));
   const sluice = median(sluiceRuns);
   return {
     recordBytes,
@@ -189,14 +228,37 @@ async function benchBatch(
     kafkaProducerPerfTestRecordsPerSecond: perf,
     sluiceEventsPerSecond: sluice,
     ratio: sluice / perf,
-    runs: { perf: perfRuns, sluice: sluiceRuns, sluiceRefusedBatches: refusedBatches },
+    cpuMicrosPerEvent: {
+      perfTest: medianMicros(perfRuns.map((run) => run.cpuMicrosPerRecord)),
+      sluice: medianMicros(sluiceMicros),
+    },
+    runs: {
+      perf: perfRuns.map((run) => run.recordsPerSecond),
+      sluice: sluiceRuns,
+      sluiceRefusedBatches: refusedBatches,
+    },
   };
 }
 
+/** Per-request figures of a batch run, per event (the wrk figure is per batch request). */
+function perEvent(micros: Record<string, number>, eventsPerRequest: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(micros).map(([role, value]) => [role, Math.round((value * 100) / eventsPerRequest) / 100]),
+  );
+}
+
+interface PerfTestRun {
+  recordsPerSecond: number;
+  /** The Java client (the perf-test process) and the broker. */
+  cpuMicrosPerRecord: Record<string, number>;
+}
+
 /** Kafka's own producer benchmark on the same broker: acks=all, idempotent, same record size. */
-function kafkaProducerPerfTest(options: IngestBenchOptions, recordBytes: number): number {
+async function kafkaProducerPerfTest(options: IngestBenchOptions, recordBytes: number): Promise<PerfTestRun> {
+  const records = 300_000;
   const libDir = kafkaJarDir(stackPaths());
-  const output = execFileSync(
+  const brokerMeter = startCpuMeter({ broker: options.stackProcesses.broker });
+  const child = spawn(
     'java',
     [
       '-Xmx512m',
@@ -206,7 +268,7 @@ function kafkaProducerPerfTest(options: IngestBenchOptions, recordBytes: number)
       '--topic',
       options.eventsTopic,
       '--num-records',
-      String(300_000),
+      String(records),
       '--record-size',
       String(recordBytes),
       '--throughput',
@@ -216,10 +278,28 @@ function kafkaProducerPerfTest(options: IngestBenchOptions, recordBytes: number)
       'acks=all',
       'enable.idempotence=true',
     ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  // /proc forgets a process once it exits: keep the last reading. It includes the JVM's start-up.
+  let clientSeconds = 0;
+  const sampler = setInterval(() => {
+    const seconds = cpuSeconds(child.pid!);
+    if (Number.isFinite(seconds)) clientSeconds = seconds;
+  }, 100);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearInterval(sampler);
+  if (code !== 0) throw new Error(`kafka-producer-perf-test failed (${code}):\n${output}`);
   const summary = output.trim().split('\n').at(-1) ?? '';
   const match = /records sent, ([\d.]+) records\/sec/.exec(summary);
   if (!match) throw new Error(`cannot read kafka-producer-perf-test output:\n${output}`);
-  return Number(match[1]);
+  return {
+    recordsPerSecond: Number(match[1]),
+    cpuMicrosPerRecord: {
+      client: Math.round((clientSeconds * 1e6 * 100) / records) / 100,
+      ...perEvent(brokerMeter.microsPer(records), 1),
+    },
+  };
 }

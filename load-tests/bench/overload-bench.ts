@@ -35,6 +35,7 @@ import { repoRoot } from '../../cli/stack/paths.js';
 import { shedReasons } from '../../gateway/admission/load-shedder.js';
 import { createApiKey } from '../../gateway/auth/api-key-generator.js';
 import { rssBytes, startGatewayProcess } from './bench-processes.js';
+import { cpuSeconds } from './process-cpu.js';
 import {
   benchPriorities,
   openConnections,
@@ -165,12 +166,6 @@ function sampleSum(text: string | undefined, name: string, labels: Record<string
     }
   }
   return sum;
-}
-
-/** utime + stime of a process, in seconds (Linux, 100 ticks/s). */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /**

@@ -15,6 +15,7 @@ import kafkajs from 'kafkajs';
 import { generateSecretsKey } from '../../common/subscriptions/secrets-keyring.js';
 import { repoRoot } from '../../cli/stack/paths.js';
 import { stackUp } from '../../cli/stack/stack.js';
+import { stackProcesses } from './stack-processes.js';
 import { writeUnlimitedBenchKey } from './bench-processes.js';
 import { benchDelivery } from './delivery-bench.js';
 import { benchIngest } from './ingest-bench.js';
@@ -39,6 +40,9 @@ const workDir = join(repoRoot(), '.sluice', 'bench');
 mkdirSync(workDir, { recursive: true });
 
 const { apiKey, keysFile } = writeUnlimitedBenchKey(workDir);
+
+const processes = await stackProcesses(endpoints);
+log(`CPU per event is read from /proc for: ${Object.entries(processes).map(([role, pid]) => `${role} ${pid ?? '(not on this machine)'}`).join(', ')}`);
 
 const eventsTopic = `bench.events.${Date.now()}`;
 const admin = new kafkajs.Kafka({
@@ -88,6 +92,7 @@ try {
       durationSeconds,
       connections: 128,
       workDir,
+      stackProcesses: processes,
       log,
     });
   }
@@ -103,6 +108,7 @@ try {
       latencySeconds: durationSeconds,
       ingestRequestsPerSecond: ingest?.single.sluice.requestsPerSecond,
       workDir,
+      stackProcesses: processes,
       log,
     });
   }

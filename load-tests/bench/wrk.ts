@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { cpuSeconds } from './process-cpu.js';
 
 export interface WrkResult {
   requestsPerSecond: number;
@@ -9,6 +10,8 @@ export interface WrkResult {
   p99Ms: number;
   non2xx: number;
   socketErrors: number;
+  /** Every request wrk completed, whatever its status. */
+  totalRequests: number;
   /** CPU the load generator itself used, as a share of one core (wrk shares the 2 cores). */
   generatorCpuCores: number;
 }
@@ -55,12 +58,6 @@ function parseLatencyMs(text: string, percentile: string): number {
   return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
 }
 
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of /proc/PID/stat (1-based), in clock ticks (100/s here).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** Runs wrk against `url` with a closed loop of `connections`, for `durationSeconds`. */
 export async function runWrk(options: {
   url: string;
@@ -89,11 +86,8 @@ export async function runWrk(options: {
   child.stderr.on('data', (chunk) => (output += chunk));
   let lastCpu = 0;
   const sampler = setInterval(() => {
-    try {
-      lastCpu = cpuSeconds(child.pid!);
-    } catch {
-      // wrk has exited.
-    }
+    const seconds = cpuSeconds(child.pid!);
+    if (Number.isFinite(seconds)) lastCpu = seconds; // else wrk has exited
   }, 200);
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   clearInterval(sampler);
@@ -113,6 +107,7 @@ export async function runWrk(options: {
     p99Ms: parseLatencyMs(output, '99'),
     non2xx: non2xxCount,
     socketErrors: errors ? errors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
+    totalRequests,
     generatorCpuCores: lastCpu / options.durationSeconds,
   };
 }
