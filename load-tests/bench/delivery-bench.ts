@@ -527,7 +527,11 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
       await receiver.reset();
       const worker = await startDeliverProcess(workerEnv(`drain-${round}`));
       workers.push(worker);
-      const workerCpu = startCpuMeter({ worker: worker.pid, receiver: receiver.pid, ...options.stackProcesses });
+      const workerCpu = startCpuMeter({
+        worker: worker.pid,
+        receiver: receiver.pid,
+        ...options.stackProcesses,
+      });
       sluiceRuns.push(
         drainRun(options.events, await receiver.waitFor(options.events, drainTimeoutMs), workerCpu),
       );

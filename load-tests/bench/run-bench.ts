@@ -42,7 +42,11 @@ mkdirSync(workDir, { recursive: true });
 const { apiKey, keysFile } = writeUnlimitedBenchKey(workDir);
 
 const processes = await stackProcesses(endpoints);
-log(`CPU per event is read from /proc for: ${Object.entries(processes).map(([role, pid]) => `${role} ${pid ?? '(not on this machine)'}`).join(', ')}`);
+log(
+  `CPU per event is read from /proc for: ${Object.entries(processes)
+    .map(([role, pid]) => `${role} ${pid ?? '(not on this machine)'}`)
+    .join(', ')}`,
+);
 
 const eventsTopic = `bench.events.${Date.now()}`;
 const admin = new kafkajs.Kafka({
