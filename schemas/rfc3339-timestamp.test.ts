@@ -12,6 +12,7 @@ describe('isRfc3339Timestamp', () => {
     '2024-11-05t14:32:07z',
     '2024-02-29T00:00:00-05:30',
     '2000-02-29T23:59:59Z',
+    '2024-11-05T14:32:07.5-23:59',
   ])('accepts %s', (text) => {
     expect(isRfc3339Timestamp(text)).toBe(true);
   });
@@ -28,6 +29,8 @@ describe('isRfc3339Timestamp', () => {
     ['hour 24', '2024-11-05T24:00:00Z'],
     ['a leap second', '2024-12-31T23:59:60Z'],
     ['an offset of 24 hours', '2024-11-05T12:00:00+24:00'],
+    ['an offset of 60 minutes', '2024-11-05T12:00:00+05:60'],
+    ['minute 60', '2024-11-05T12:60:00Z'],
     ['trailing text', '2024-11-05T12:00:00Z yesterday'],
   ])('refuses %s', (_label, text) => {
     expect(isRfc3339Timestamp(text)).toBe(false);
