@@ -18,7 +18,17 @@ function randomRecord(seed: number): RecordInput {
     headers[name] =
       next(4) === 0 ? [text(next(20)), bytes(next(20))] : next(2) ? text(next(60)) : bytes(next(60));
   }
-  const deltas = [0, 1, next(1000), -next(1000), 2 ** 31 + next(1000), 1_764_000_000_000];
+  // Both sides of the 32-bit fast path: ±2^31 are its edges.
+  const deltas = [
+    0,
+    1,
+    next(1000),
+    -next(1000),
+    2 ** 31 - 1,
+    -(2 ** 31),
+    2 ** 31 + next(1000),
+    1_764_000_000_000,
+  ];
   return {
     offsetDelta: [0, next(128), next(100_000)][next(3)],
     timestampDelta: deltas[next(deltas.length)],

@@ -92,7 +92,11 @@ function writeField(buf: Buffer, offset: number, field: Field, length: number): 
 export function encodeRecord(record: RecordInput): EncodedRecord {
   const offsetDelta = record.offsetDelta ?? 0;
   const rawDelta = record.timestampDelta ?? 0;
-  const timestampDelta = BigInt(typeof rawDelta === 'number' ? rawDelta : String(rawDelta));
+  // A batch's records are milliseconds apart: their deltas fit 32 bits, whose zigzag varint is the
+  // same bytes as the varlong, without BigInt arithmetic per record.
+  const smallDelta = typeof rawDelta === 'number' && (rawDelta | 0) === rawDelta ? rawDelta : undefined;
+  const timestampDelta =
+    smallDelta === undefined ? BigInt(typeof rawDelta === 'number' ? rawDelta : String(rawDelta)) : 0n;
   const key = toField(record.key);
   const value = toField(record.value);
   const keyLength = fieldLength(key);
@@ -118,7 +122,7 @@ export function encodeRecord(record: RecordInput): EncodedRecord {
 
   const bodySize =
     1 + // attributes, unused
-    varLongSize(timestampDelta) +
+    (smallDelta === undefined ? varLongSize(timestampDelta) : varIntSize(smallDelta)) +
     varIntSize(offsetDelta) +
     fieldSize(keyLength) +
     fieldSize(valueLength) +
@@ -127,7 +131,10 @@ export function encodeRecord(record: RecordInput): EncodedRecord {
 
   let at = writeUnsignedVarInt(buf, 0, zigZag32(bodySize));
   buf[at++] = 0;
-  at = writeVarLong(buf, at, timestampDelta);
+  at =
+    smallDelta === undefined
+      ? writeVarLong(buf, at, timestampDelta)
+      : writeUnsignedVarInt(buf, at, zigZag32(smallDelta));
   at = writeUnsignedVarInt(buf, at, zigZag32(offsetDelta));
   at = writeField(buf, at, key, keyLength);
   at = writeField(buf, at, value, valueLength);
