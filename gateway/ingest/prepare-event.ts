@@ -42,6 +42,20 @@ const typePattern = /^[a-z0-9][a-z0-9_.-]*$/i;
 // RFC 3339 date-time (with seconds, optional fraction, Z or offset).
 const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
+// Events without a time get the time they arrived. A batch's events arrive within a millisecond or
+// two, so the ISO string is made once per millisecond, not once per event.
+let lastNowMs = Number.NaN;
+let lastNowIso = '';
+function isoTime(ms: number): string {
+  if (ms !== lastNowMs) {
+    lastNowMs = ms;
+    lastNowIso = new Date(ms).toISOString();
+  }
+  return lastNowIso;
+}
+
+const failure = (id: string | undefined, error: SluiceError): PrepareResult => ({ ok: false, id, error });
+
 function invalid(field: string, detail: string): SluiceError {
   return new SluiceError('SLUICE_MALFORMED_REQUEST', detail, { details: { field } });
 }
@@ -54,17 +68,20 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
   const idGenerated = candidate.id === undefined || candidate.id === null;
   const id = idGenerated ? randomUUID() : candidate.id;
   const reportedId = typeof id === 'string' ? id : undefined;
-  const fail = (error: SluiceError): PrepareResult => ({ ok: false, id: reportedId, error });
 
   if (typeof id !== 'string' || id.length === 0 || id.length > maxIdLength || !idPattern.test(id)) {
-    return fail(invalid('id', `id must be 1 to ${maxIdLength} printable ASCII characters without spaces`));
+    return failure(
+      reportedId,
+      invalid('id', `id must be 1 to ${maxIdLength} printable ASCII characters without spaces`),
+    );
   }
   const type = candidate.type;
   if (typeof type !== 'string' || type.length > maxTypeLength || !typePattern.test(type)) {
-    return fail(invalid('type', 'type must be an event type name such as order.created'));
+    return failure(reportedId, invalid('type', 'type must be an event type name such as order.created'));
   }
   if (!context.isTypeAllowed(type)) {
-    return fail(
+    return failure(
+      reportedId,
       new SluiceError('SLUICE_EVENT_TYPE_FORBIDDEN', `this API key may not send events of type ${type}`, {
         details: { type },
       }),
@@ -73,11 +90,14 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
   // The key picks the partition; an event without one is spread by its id.
   const key = candidate.key === undefined || candidate.key === null ? id : candidate.key;
   if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > maxKeyBytes) {
-    return fail(invalid('key', `key must be a non-empty string of at most ${maxKeyBytes} bytes`));
+    return failure(
+      reportedId,
+      invalid('key', `key must be a non-empty string of at most ${maxKeyBytes} bytes`),
+    );
   }
   let time: string;
   if (candidate.time === undefined || candidate.time === null) {
-    time = new Date(context.nowMs()).toISOString();
+    time = isoTime(context.nowMs());
   } else if (
     typeof candidate.time === 'string' &&
     rfc3339.test(candidate.time) &&
@@ -85,20 +105,24 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
   ) {
     time = candidate.time;
   } else {
-    return fail(invalid('time', 'time must be an RFC 3339 date-time such as 2026-11-27T09:30:00Z'));
+    return failure(
+      reportedId,
+      invalid('time', 'time must be an RFC 3339 date-time such as 2026-11-27T09:30:00Z'),
+    );
   }
   const source =
     candidate.source === undefined || candidate.source === null
       ? `/producers/${context.producerId}`
       : candidate.source;
   if (typeof source !== 'string' || source.length === 0 || source.length > 1024) {
-    return fail(invalid('source', 'source must be a non-empty URI-reference'));
+    return failure(reportedId, invalid('source', 'source must be a non-empty URI-reference'));
   }
-  if (candidate.data === undefined) return fail(invalid('data', 'data is required'));
+  if (candidate.data === undefined) return failure(reportedId, invalid('data', 'data is required'));
 
   const encoded = context.encode(type, candidate.data);
   if (!encoded.ok && encoded.reason === 'unknown-type') {
-    return fail(
+    return failure(
+      reportedId,
       // `field` as for every other 422: the part of the event that failed is its type.
       new SluiceError('SLUICE_UNKNOWN_EVENT_TYPE', `no schema is registered for event type ${type}`, {
         details: { type, field: 'type' },
@@ -106,7 +130,8 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
     );
   }
   if (!encoded.ok) {
-    return fail(
+    return failure(
+      reportedId,
       new SluiceError(
         'SLUICE_SCHEMA_INVALID',
         `data does not match the schema of ${type}: ${encoded.message}`,
@@ -117,7 +142,8 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
     );
   }
   if (encoded.value.length > context.maxEventBytes) {
-    return fail(
+    return failure(
+      reportedId,
       new SluiceError(
         'SLUICE_EVENT_TOO_LARGE',
         `the event is ${encoded.value.length} bytes encoded; at most ${context.maxEventBytes}`,

@@ -69,7 +69,8 @@ export interface EventPublisher {
 
 function recordBytes(record: OutgoingRecord): number {
   let bytes = record.value.length + Buffer.byteLength(record.key) + 64;
-  for (const [name, value] of Object.entries(record.headers)) bytes += name.length + Buffer.byteLength(value);
+  const headers = record.headers;
+  for (const name in headers) bytes += name.length + Buffer.byteLength(headers[name]!);
   return bytes;
 }
 
