@@ -165,7 +165,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       idempotency,
       publisher,
       onDuplicate: () => metrics.idempotencyDuplicates.inc(),
-      onAccepted: (type: string) => metrics.eventsAccepted.inc({ type }),
+      onAccepted: (type: string, count: number) => metrics.eventsAccepted.inc({ type }, count),
       onRejected: (code: string) => metrics.eventsRejected.inc({ code }),
     },
     maxRequestBytes: config.maxRequestBytes,

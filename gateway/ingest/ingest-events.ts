@@ -18,7 +18,8 @@ export interface IngestContext extends PrepareContext {
   idempotency: IdempotencyStore;
   publisher: EventPublisher;
   onDuplicate: () => void;
-  onAccepted: (type: string) => void;
+  /** Called once per event type and request: a batch counts its events in one step. */
+  onAccepted: (type: string, count: number) => void;
   onRejected: (code: string) => void;
 }
 
@@ -54,7 +55,8 @@ export async function ingestEvents(
 ): Promise<ItemResult[]> {
   const results: Array<ItemResult | undefined> = new Array(items.length);
   const firstIndexOfId = new Map<string, number>();
-  const toClaim: Array<{ index: number; event: PreparedEvent }> = [];
+  // `claimed` is set once Redis said this request owns the id (generated ids need no claim).
+  const toClaim: Array<{ index: number; event: PreparedEvent; claimed: boolean }> = [];
 
   for (let index = 0; index < items.length; index++) {
     // A big batch is validated and encoded in slices, so single events from other producers are
@@ -73,7 +75,7 @@ export async function ingestEvents(
     // The same id twice in one request is one event: the repeat shares the first's answer.
     if (firstIndexOfId.has(prepared.event.id)) continue;
     firstIndexOfId.set(prepared.event.id, index);
-    toClaim.push({ index, event: prepared.event });
+    toClaim.push({ index, event: prepared.event, claimed: false });
   }
 
   // Only ids the producer chose can repeat; generated ones skip the Redis round trip.
@@ -82,11 +84,10 @@ export async function ingestEvents(
     context.producerId,
     withProducerIds.map((entry) => entry.event.id),
   );
-  const toPublish: Array<{ index: number; event: PreparedEvent; claimed: boolean }> = toClaim
-    .filter((entry) => entry.event.idGenerated)
-    .map((entry) => ({ ...entry, claimed: false }));
+  const toPublish = toClaim.filter((entry) => entry.event.idGenerated);
   claims.forEach((claim, position) => {
-    const { index, event } = withProducerIds[position]!;
+    const entry = withProducerIds[position]!;
+    const { index, event } = entry;
     if (claim.kind === 'duplicate') {
       context.onDuplicate();
       results[index] = accepted(index, event.id, true);
@@ -103,7 +104,8 @@ export async function ingestEvents(
         ),
       );
     } else {
-      toPublish.push({ index, event, claimed: claim.kind === 'claimed' });
+      entry.claimed = claim.kind === 'claimed';
+      toPublish.push(entry);
     }
   });
 
@@ -135,10 +137,12 @@ export async function ingestEvents(
     }
     // A repeat sent right after our 202 must find the completed record, not a pending claim.
     await settleIdempotency;
+    const acceptedPerType = new Map<string, number>();
     for (const { index, event } of toPublish) {
       results[index] = accepted(index, event.id, false);
-      context.onAccepted(event.type);
+      acceptedPerType.set(event.type, (acceptedPerType.get(event.type) ?? 0) + 1);
     }
+    for (const [type, count] of acceptedPerType) context.onAccepted(type, count);
   }
 
   // Fill in repeats of an id within the request from the first occurrence's answer.
