@@ -57,9 +57,14 @@ import {
 } from './bench-processes.js';
 import { median, percentile, runClosedLoop } from './open-loop-load.js';
 import { runWrk } from './wrk.js';
-import { describeMicros } from './ingest-bench.js';
 import { stackProcesses } from './stack-processes.js';
-import { medianMicros, startCpuMeter, type CpuMeter, type ProcessRoles } from './process-cpu.js';
+import {
+  describeMicros,
+  medianMicros,
+  startCpuMeter,
+  type CpuMeter,
+  type ProcessRoles,
+} from './process-cpu.js';
 import { KeyPartitioner } from '../../common/kafka/key-partitioner.js';
 
 export interface DeliveryBenchOptions {

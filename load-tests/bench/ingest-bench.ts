@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -10,7 +9,7 @@ import { startBareServer, startGatewayProcess, type BenchProcess } from './bench
 import { runWrk, type WrkResult } from './wrk.js';
 import { median } from './open-loop-load.js';
 import { readBuckets, windowQuantile } from './histogram-quantile.js';
-import { cpuSeconds, medianMicros, startCpuMeter, type ProcessRoles } from './process-cpu.js';
+import { describeMicros, medianMicros, runMetered, startCpuMeter, type ProcessRoles } from './process-cpu.js';
 
 export interface IngestBenchOptions {
   env: Record<string, string>;
@@ -199,13 +198,6 @@ async function requestDurations(gateway: BenchProcess): Promise<Map<number, numb
   });
 }
 
-/** `gateway 61.2, broker 8.1, redis 0, wrk 10.3` */
-export function describeMicros(micros: Record<string, number>): string {
-  return Object.entries(micros)
-    .map(([role, value]) => `${role} ${value}`)
-    .join(', ');
-}
-
 async function benchBatch(
   options: IngestBenchOptions,
   gateway: BenchProcess,
@@ -283,7 +275,7 @@ async function kafkaProducerPerfTest(options: IngestBenchOptions, recordBytes: n
   const records = 300_000;
   const libDir = kafkaJarDir(stackPaths());
   const brokerMeter = startCpuMeter({ broker: options.stackProcesses.broker });
-  const child = spawn(
+  const client = await runMetered(
     'java',
     [
       '-Xmx512m',
@@ -303,19 +295,10 @@ async function kafkaProducerPerfTest(options: IngestBenchOptions, recordBytes: n
       'acks=all',
       'enable.idempotence=true',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // 100-ms samples: /proc forgets a process once it exits. The figure includes the JVM's start-up.
+    100,
   );
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  // /proc forgets a process once it exits: keep the last reading. It includes the JVM's start-up.
-  let clientSeconds = 0;
-  const sampler = setInterval(() => {
-    const seconds = cpuSeconds(child.pid!);
-    if (Number.isFinite(seconds)) clientSeconds = seconds;
-  }, 100);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearInterval(sampler);
+  const { code, output } = client;
   if (code !== 0) throw new Error(`kafka-producer-perf-test failed (${code}):\n${output}`);
   const summary = output.trim().split('\n').at(-1) ?? '';
   const match = /records sent, ([\d.]+) records\/sec/.exec(summary);
@@ -323,8 +306,8 @@ async function kafkaProducerPerfTest(options: IngestBenchOptions, recordBytes: n
   return {
     recordsPerSecond: Number(match[1]),
     cpuMicrosPerRecord: {
-      client: Math.round((clientSeconds * 1e6 * 100) / records) / 100,
-      ...perEvent(brokerMeter.microsPer(records), 1),
+      client: Math.round((client.cpuSeconds * 1e6 * 100) / records) / 100,
+      ...brokerMeter.microsPer(records),
     },
   };
 }

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 /**
@@ -57,4 +58,39 @@ export function medianMicros(runs: ReadonlyArray<Record<string, number>>): Recor
     medians[role] = values.length % 2 === 1 ? values[middle]! : (values[middle - 1]! + values[middle]!) / 2;
   }
   return medians;
+}
+
+/** `gateway 61.2, broker 8.1, redis 0, wrk 10.3` */
+export function describeMicros(micros: Record<string, number>): string {
+  return Object.entries(micros)
+    .map(([role, value]) => `${role} ${value}`)
+    .join(', ');
+}
+
+export interface MeteredExit {
+  code: number | null;
+  /** stdout and stderr, interleaved as they came. */
+  output: string;
+  /** CPU seconds the process used, as last sampled before it exited (/proc forgets it then). */
+  cpuSeconds: number;
+}
+
+/** Runs a program to its exit, keeping its output and sampling its CPU every `sampleEveryMs`. */
+export async function runMetered(
+  command: string,
+  args: string[],
+  sampleEveryMs: number,
+): Promise<MeteredExit> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  child.stderr.on('data', (chunk) => (output += chunk));
+  let lastCpuSeconds = 0;
+  const sampler = setInterval(() => {
+    const seconds = cpuSeconds(child.pid!);
+    if (Number.isFinite(seconds)) lastCpuSeconds = seconds; // else it has exited
+  }, sampleEveryMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearInterval(sampler);
+  return { code, output, cpuSeconds: lastCpuSeconds };
 }

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpuSeconds } from './process-cpu.js';
+import { runMetered } from './process-cpu.js';
 
 export interface WrkResult {
   requestsPerSecond: number;
@@ -68,7 +67,7 @@ export async function runWrk(options: {
   scriptPath: string;
 }): Promise<WrkResult> {
   writeFileSync(options.scriptPath, wrkScript(options.request));
-  const child = spawn(
+  const { code, output, cpuSeconds } = await runMetered(
     'wrk',
     [
       `-t${options.threads ?? 1}`,
@@ -79,18 +78,8 @@ export async function runWrk(options: {
       options.scriptPath,
       options.url,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    200,
   );
-  let output = '';
-  child.stdout.on('data', (chunk) => (output += chunk));
-  child.stderr.on('data', (chunk) => (output += chunk));
-  let lastCpu = 0;
-  const sampler = setInterval(() => {
-    const seconds = cpuSeconds(child.pid!);
-    if (Number.isFinite(seconds)) lastCpu = seconds; // else wrk has exited
-  }, 200);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearInterval(sampler);
   if (code !== 0) throw new Error(`wrk failed (${code}):\n${output}`);
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(output);
   const total = /(\d+) requests in ([\d.]+)(ms|s|m)/.exec(output);
@@ -108,6 +97,6 @@ export async function runWrk(options: {
     non2xx: non2xxCount,
     socketErrors: errors ? errors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
     totalRequests,
-    generatorCpuCores: lastCpu / options.durationSeconds,
+    generatorCpuCores: cpuSeconds / options.durationSeconds,
   };
 }
