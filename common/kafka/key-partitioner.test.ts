@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { KeyPartitioner, murmur2 } from './key-partitioner.js';
-import { randomSource } from '../../test/support/kafkajs-original.js';
+import { randomSource, randomText, randomBytes } from '../../test/support/kafkajs-original.js';
 
 const require = createRequire(import.meta.url);
 const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (
@@ -17,7 +17,7 @@ describe('murmur2 and KeyPartitioner', () => {
     const next = randomSource(11);
     for (let length = 0; length <= 64; length++) {
       for (let round = 0; round < 20; round++) {
-        const bytes = Buffer.from(Array.from({ length }, () => next(256)));
+        const bytes = randomBytes(next, length);
         expect(murmur2(bytes), `length ${length}`).toBe(kafkajsMurmur2(bytes));
       }
     }
@@ -30,7 +30,7 @@ describe('murmur2 and KeyPartitioner', () => {
     const next = randomSource(5);
     const ours = KeyPartitioner();
     const theirs = kafkajs.Partitioners.DefaultPartitioner();
-    const text = (length: number) => Array.from({ length }, () => 'aZ9-_é€🎉'[next(8)]).join('');
+    const text = (length: number) => randomText(next, length);
     for (let i = 0; i < 3000; i++) {
       const partitions = 1 + next(64);
       const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { installProduceRequest } from './install-produce-request.js';
 import { installRecordEncoder } from './install-record-encoder.js';
 import { createProduceRequestFactory, type ProduceRequestInput } from './produce-request.js';
-import { loadKafkajsOriginal, randomSource } from '../../test/support/kafkajs-original.js';
+import { loadKafkajsOriginal, randomSource, randomText } from '../../test/support/kafkajs-original.js';
 
 const require = createRequire(import.meta.url);
 const Long = require('kafkajs/src/utils/long.js') as { fromValue(value: number | string): object };
@@ -12,7 +12,7 @@ type Factory = Parameters<typeof createProduceRequestFactory>[0];
 
 function randomInput(seed: number): ProduceRequestInput {
   const next = randomSource(seed);
-  const text = (length: number) => Array.from({ length }, () => 'aZ9-_é€🎉'[next(8)]).join('');
+  const text = (length: number) => randomText(next, length);
   const message = () => ({
     key: [null, `order-${next(1000)}`, Buffer.from(text(next(20)))][next(3)],
     value: [null, Buffer.alloc(next(300), next(256)), text(next(50))][next(3)],

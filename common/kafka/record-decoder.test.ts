@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { installRecordDecoder } from './install-record-decoder.js';
 import { decodeRecord, type RecordBatchContext } from './record-decoder.js';
 import { encodeRecord, type RecordInput } from './record-encoder.js';
-import { loadKafkajsOriginal, randomSource } from '../../test/support/kafkajs-original.js';
+import {
+  loadKafkajsOriginal,
+  randomSource,
+  randomText,
+  randomBytes,
+} from '../../test/support/kafkajs-original.js';
 
 const require = createRequire(import.meta.url);
 const decoderModulePath = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/decoder.js');
@@ -16,8 +21,8 @@ type RecordDecoder = (decoder: { buffer: Buffer; offset: number }, context: Reco
 
 function randomCase(seed: number): { record: RecordInput; context: RecordBatchContext } {
   const next = randomSource(seed);
-  const text = (length: number) => Array.from({ length }, () => 'aZ9-_é€🎉'[next(8)]).join('');
-  const bytes = (length: number) => Buffer.from(Array.from({ length }, () => next(256)));
+  const text = (length: number) => randomText(next, length);
+  const bytes = (length: number) => randomBytes(next, length);
   const keyOrValue = () => [null, bytes(next(40)), bytes(next(300))][next(3)]!;
   const headers: NonNullable<RecordInput['headers']> = {};
   for (let i = next(12); i > 0; i--) {

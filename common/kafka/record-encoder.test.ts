@@ -2,15 +2,20 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { installRecordEncoder } from './install-record-encoder.js';
 import { encodeRecord, type RecordInput } from './record-encoder.js';
-import { loadKafkajsOriginal, randomSource } from '../../test/support/kafkajs-original.js';
+import {
+  loadKafkajsOriginal,
+  randomSource,
+  randomText,
+  randomBytes,
+} from '../../test/support/kafkajs-original.js';
 
 const require = createRequire(import.meta.url);
 const recordModulePath = require.resolve('kafkajs/src/protocol/recordBatch/record/v0/index.js');
 
 function randomRecord(seed: number): RecordInput {
   const next = randomSource(seed);
-  const text = (length: number) => Array.from({ length }, () => 'aZ9-_é€🎉'[next(8)]).join('');
-  const bytes = (length: number) => Buffer.from(Array.from({ length }, () => next(256)));
+  const text = (length: number) => randomText(next, length);
+  const bytes = (length: number) => randomBytes(next, length);
   const keyOrValue = () => [null, text(next(40)), bytes(next(300))][next(3)]!;
   const headers: NonNullable<RecordInput['headers']> = {};
   for (let i = next(10); i > 0; i--) {

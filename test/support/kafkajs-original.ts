@@ -29,3 +29,16 @@ export function randomSource(seed: number): (below: number) => number {
     return state % below;
   };
 }
+
+// ASCII, 2-, 3- and 4-byte UTF-8 characters (and, from the emoji's halves, lone surrogates).
+const textAlphabet = 'aZ9-_é€🎉';
+
+/** `length` characters drawn by `next` from an alphabet that exercises UTF-8 lengths. */
+export function randomText(next: (below: number) => number, length: number): string {
+  return Array.from({ length }, () => textAlphabet[next(8)]).join('');
+}
+
+/** `length` random bytes drawn by `next`. */
+export function randomBytes(next: (below: number) => number, length: number): Buffer {
+  return Buffer.from(Array.from({ length }, () => next(256)));
+}
