@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { defineRedisScript } from '../../common/redis-script.js';
+import { createTickBatcher } from '../../common/tick-batcher.js';
 
 export type DedupClaim =
   /** This worker holds the in-flight lease: send, then `complete` or `release`. */
@@ -57,22 +58,70 @@ export function dedupKey(prefix: string, identity: DeliveryIdentity): string {
 const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+// Takes the lease of every key (ARGV[i] is key i's token, the last ARGV the lease's ms) and answers
+// what each key held before: the marker, another lease, or nil when the lease was taken.
+const claimScript = `local leaseMs = ARGV[#KEYS + 1]
+local previous = {}
+for i = 1, #KEYS do
+  previous[i] = redis.call('SET', KEYS[i], ARGV[i], 'PX', leaseMs, 'NX', 'GET')
+end
+return previous`;
+
+// Writes the completion marker (ARGV[1]) over every key's lease, for ARGV[2] ms.
+const completeScript = `for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+end
+return #KEYS`;
+
+/**
+ * Keys per script call. A call blocks Redis while it runs (~1 µs per key), so a cap keeps one
+ * worker's burst from delaying everyone else's commands.
+ */
+const maxKeysPerCall = 256;
+
+interface ClaimRequest {
+  key: string;
+  token: string;
+}
+
 /**
  * Per-(subscription, event) deduplication: a key goes lease → `done`. `SET NX PX GET` takes the
- * lease and reads what was there in one round trip (Redis ≥ 7.0). The lease expires by itself if
+ * lease and reads what was there in one step (Redis ≥ 7.0). The lease expires by itself if
  * the worker dies mid-attempt; the marker lives at least as long as the events topic keeps a record,
  * so no redelivery from Kafka can outlive it.
+ *
+ * The claims (and the completions) made in one turn of the event loop go to Redis as one script
+ * call: a worker starts its deliveries a consumer batch at a time, and one command per delivery
+ * cost it more client CPU than the HTTP request it guards. The keys of one call may live anywhere,
+ * so this needs one Redis server (or a primary with replicas), not Redis Cluster.
  */
 export function createDedupStore(options: DedupStoreOptions): DedupStore {
   const keyOf = (identity: DeliveryIdentity) => dedupKey(options.keyPrefix, identity);
   const releaseLease = defineRedisScript(options.redis, 'sluiceDedupRelease', releaseScript);
+  const claimLeases = defineRedisScript(options.redis, 'sluiceDedupClaim', claimScript);
+  const writeMarkers = defineRedisScript(options.redis, 'sluiceDedupComplete', completeScript);
+
+  const claimBatch = createTickBatcher(async (requests: ClaimRequest[]) => {
+    const keys = requests.map((request) => request.key);
+    const args: Array<string | number> = requests.map((request) => request.token);
+    args.push(options.leaseMs);
+    return (await claimLeases(keys, args)) as Array<string | null>;
+  }, maxKeysPerCall);
+  const completeBatch = createTickBatcher(async (keys: string[]) => {
+    await writeMarkers(keys, [doneMarker, options.markerTtlMs]);
+    return keys;
+  }, maxKeysPerCall);
+
+  // Tokens only need to differ between attempts: a random prefix per store and a counter do that
+  // without drawing entropy per claim.
+  const tokenPrefix = `lease:${randomUUID()}:`;
+  let tokensIssued = 0;
 
   return {
     async claim(identity) {
-      // randomUUID draws from a cached entropy pool; randomBytes would make a syscall per claim.
-      const token = `lease:${randomUUID()}`;
+      const token = tokenPrefix + String(tokensIssued++);
       try {
-        const previous = await options.redis.set(keyOf(identity), token, 'PX', options.leaseMs, 'NX', 'GET');
+        const previous = await claimBatch({ key: keyOf(identity), token });
         if (previous === null) return { kind: 'acquired', token };
         return previous === doneMarker ? { kind: 'done' } : { kind: 'busy' };
       } catch (error) {
@@ -81,7 +130,7 @@ export function createDedupStore(options: DedupStoreOptions): DedupStore {
     },
     async complete(identity) {
       try {
-        await options.redis.set(keyOf(identity), doneMarker, 'PX', options.markerTtlMs);
+        await completeBatch(keyOf(identity));
         return true;
       } catch {
         return false;

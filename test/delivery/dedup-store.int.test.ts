@@ -65,9 +65,68 @@ describe('dedup store and key queue scripts on Redis', () => {
       await Promise.all(['e1', 'e2', 'e3'].map((eventId) => queue.enter(delivery(eventId), 'k'))),
     ).toEqual(['head', 'behind', 'behind']);
     const after = await scriptCalls(admin);
-    expect(after.eval - before.eval).toBe(2);
-    expect(after.evalsha - before.evalsha).toBe(4);
+    // Claim, release and enter: each body once (EVAL), then by hash (EVALSHA) twice each.
+    expect(after.eval - before.eval).toBe(3);
+    expect(after.evalsha - before.evalsha).toBe(6);
     expect(await admin.exists(dedupKey('d:', delivery('e1')))).toBe(0);
+  });
+
+  it("answers each of a turn's claims from one script call: taken, done or busy", async () => {
+    const own = await startOwnRedis();
+    const admin = new Redis(own.url);
+    onTestFinished(() => void admin.disconnect());
+    const redis = await workerClient(own.url);
+    const dedup = createDedupStore({ redis, keyPrefix: 'd:', leaseMs: 60_000, markerTtlMs: 60_000 });
+    const held = await dedup.claim(delivery('held'));
+    if (held.kind !== 'acquired') throw new Error(`claimed ${held.kind}`);
+    const finished = await dedup.claim(delivery('finished'));
+    if (finished.kind !== 'acquired') throw new Error(`claimed ${finished.kind}`);
+    expect(await dedup.complete(delivery('finished'))).toBe(true);
+    const before = await scriptCalls(admin);
+
+    const claims = await Promise.all(
+      ['fresh', 'held', 'finished', 'other'].map((id) => dedup.claim(delivery(id))),
+    );
+
+    expect(claims.map((claim) => claim.kind)).toEqual(['acquired', 'busy', 'done', 'acquired']);
+    const [fresh, , , other] = claims;
+    if (fresh?.kind !== 'acquired' || other?.kind !== 'acquired') throw new Error('not acquired');
+    expect(new Set([held.token, fresh.token, other.token]).size).toBe(3);
+    expect(await admin.get(dedupKey('d:', delivery('fresh')))).toBe(fresh.token);
+    expect(await admin.pttl(dedupKey('d:', delivery('fresh')))).toBeGreaterThan(50_000);
+    const after = await scriptCalls(admin);
+    expect(after.eval + after.evalsha - before.eval - before.evalsha).toBe(1);
+  });
+
+  it("writes a turn's completion markers in one script call, with the marker TTL", async () => {
+    const own = await startOwnRedis();
+    const admin = new Redis(own.url);
+    onTestFinished(() => void admin.disconnect());
+    const redis = await workerClient(own.url);
+    const dedup = createDedupStore({ redis, keyPrefix: 'd:', leaseMs: 60_000, markerTtlMs: 600_000 });
+    const ids = ['a', 'b', 'c'];
+    await Promise.all(ids.map((id) => dedup.claim(delivery(id))));
+    const before = await scriptCalls(admin);
+
+    expect(await Promise.all(ids.map((id) => dedup.complete(delivery(id))))).toEqual([true, true, true]);
+
+    const after = await scriptCalls(admin);
+    expect(after.eval + after.evalsha - before.eval - before.evalsha).toBe(1);
+    for (const id of ids) {
+      expect(await admin.get(dedupKey('d:', delivery(id)))).toBe('done');
+      expect(await admin.pttl(dedupKey('d:', delivery(id)))).toBeGreaterThan(500_000);
+    }
+    expect(await dedup.claim(delivery('b'))).toEqual({ kind: 'done' });
+  });
+
+  it('answers unavailable to every claim of a turn when Redis is gone, and false to completions', async () => {
+    const own = await startOwnRedis();
+    const redis = await workerClient(own.url);
+    const dedup = createDedupStore({ redis, keyPrefix: 'd:', leaseMs: 60_000, markerTtlMs: 60_000 });
+    redis.disconnect();
+    const claims = await Promise.all(['a', 'b'].map((id) => dedup.claim(delivery(id))));
+    expect(claims.map((claim) => claim.kind)).toEqual(['unavailable', 'unavailable']);
+    expect(await dedup.complete(delivery('a'))).toBe(false);
   });
 
   it('runs its scripts again after the server forgot them (SCRIPT FLUSH, NOSCRIPT)', async () => {
