@@ -5,7 +5,8 @@
  *   --rounds N           interleaved rounds per comparison (default 3)
  *   --only NAME          producer | ingest | delivery | overload (default: all of them)
  *   --spike-duration S   each overload spike (3× and 10× capacity; default 60)
- *   --events N           delivery: events the worker drains per round (default 20000)
+ *   --events N           delivery: events the worker drains per round, measured (default 20000)
+ *   --warmup-events N    delivery: events drained before those, not measured (default 10000)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'spike-duration': { type: 'string', default: '60' },
     events: { type: 'string', default: '20000' },
+    'warmup-events': { type: 'string', default: '10000' },
   },
 });
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -108,6 +110,7 @@ try {
       kafkaBrokers: endpoints.kafkaBrokers,
       rounds,
       events: Number(values.events),
+      warmupEvents: Number(values['warmup-events']),
       concurrency: 64,
       latencySeconds: durationSeconds,
       ingestRequestsPerSecond: ingest?.single.sluice.requestsPerSecond,
