@@ -131,8 +131,65 @@ describe('tracked consumer', () => {
     expect(fake.commits).toHaveLength(commitsSoFar);
   });
 
-  it('pauses a partition over its in-flight bound, leaves the rest of the batch unresolved, and resumes at half', async () => {
+  it('pauses a partition over its in-flight bound, dispatches the rest of the batch as records resolve, and fetches again at half', async () => {
     const { fake, handler, tracked } = setup({ maxInFlightPerPartition: 4 });
+    await tracked.start();
+    // Every offset is resolved in kafkajs: the rest waits in memory, not to be fetched again.
+    const resolved = await fake.batch('t', 1, [10, 11, 12, 13, 14, 15]);
+    expect(resolved).toEqual(['10', '11', '12', '13', '15']);
+    expect(handler.started).toEqual(['1/10', '1/11', '1/12', '1/13']);
+    expect(fake.paused.has('t/1')).toBe(true);
+    await handler.finish('1/10');
+    expect(handler.started.slice(4)).toEqual(['1/14']);
+    await handler.finish('1/11', '1/12');
+    expect(handler.started.slice(4)).toEqual(['1/14', '1/15']);
+    // The backlog is empty, but 3 of 4 places are taken: still paused.
+    expect(fake.paused.has('t/1')).toBe(true);
+    await handler.finish('1/13');
+    expect(fake.paused.has('t/1')).toBe(false);
+    await handler.finish('1/14', '1/15');
+    await tracked.commit();
+    expect(lastCommit(fake.commits)).toEqual([{ topic: 't', partition: 1, offset: '16' }]);
+  });
+
+  it('commits nothing past a backlog record before it is dispatched and resolved', async () => {
+    const { fake, handler, tracked } = setup({ maxInFlightPerPartition: 2 });
+    await tracked.start();
+    await fake.batch('t', 0, [0, 1, 2, 3]);
+    await handler.finish('0/0');
+    await tracked.commit();
+    expect(lastCommit(fake.commits)).toEqual([{ topic: 't', partition: 0, offset: '1' }]);
+    expect(handler.started).toEqual(['0/0', '0/1', '0/2']);
+    await handler.finish('0/1', '0/2');
+    await tracked.commit();
+    // 3 was dispatched when 1 resolved; it is still in flight.
+    expect(lastCommit(fake.commits)).toEqual([{ topic: 't', partition: 0, offset: '3' }]);
+  });
+
+  it('gives a place freed on one partition to another partition waiting on the process budget', async () => {
+    const { fake, handler, tracked } = setup({ budget: { inFlight: 0, max: 2 } });
+    await tracked.start();
+    await fake.batch('t', 0, [0, 1]);
+    expect(await fake.batch('t', 1, [0, 1])).toEqual(['1']);
+    expect(handler.started).toEqual(['0/0', '0/1']);
+    await handler.finish('0/0');
+    expect(handler.started).toEqual(['0/0', '0/1', '1/0']);
+    await handler.finish('0/1');
+    expect(handler.started).toEqual(['0/0', '0/1', '1/0', '1/1']);
+  });
+
+  it('drops the backlog of a revoked partition: its records are left to the next owner', async () => {
+    const { fake, handler, tracked } = setup({ maxInFlightPerPartition: 1 });
+    await tracked.start();
+    await fake.batch('t', 0, [0, 1, 2]);
+    await fake.batch('t', 1, [0]);
+    fake.emit(events.GROUP_JOIN, { groupId: 'g', memberAssignment: { t: [1] } });
+    await handler.finish('0/0');
+    expect(handler.started).toEqual(['0/0', '1/0']);
+  });
+
+  it('on a retry tier, leaves the rest of the batch unresolved to be fetched again, and resumes at half', async () => {
+    const { fake, handler, tracked } = setup({ maxInFlightPerPartition: 4, dueAtMs: () => undefined });
     await tracked.start();
     const resolved = await fake.batch('t', 1, [10, 11, 12, 13, 14, 15]);
     expect(resolved).toEqual(['10', '11', '12', '13']);
@@ -143,6 +200,7 @@ describe('tracked consumer', () => {
     expect(fake.paused.has('t/1')).toBe(false);
     // kafkajs fetches again from 14, the first unresolved record.
     expect(await fake.batch('t', 1, [14, 15])).toEqual(['14', '15']);
+    expect(handler.started.slice(4)).toEqual(['1/14', '1/15']);
   });
 
   it('skips records re-fetched after a rebalance that kept the partition, since they were dispatched', async () => {
