@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { DeliveryLimiter, DeliveryLimiters, type LimiterClock } from './delivery-limiter.js';
 
@@ -116,6 +117,27 @@ describe('DeliveryLimiter', () => {
     first();
     const release = (await third)!;
     expect(limiter.active()).toBe(1);
+    release();
+    expect(limiter.idle()).toBe(true);
+  });
+
+  it('listens once per signal however many wait on it, and aborts only that signal’s waiters', async () => {
+    const { clock } = manualClock();
+    const limiter = new DeliveryLimiter({ maxConcurrency: 1, ratePerSecond: undefined }, clock);
+    const first = (await limiter.acquire())!;
+    const revoked = new AbortController();
+    const kept = new AbortController();
+    const doomed = Array.from({ length: 1000 }, () => limiter.acquire(revoked.signal));
+    const staying = limiter.acquire(kept.signal);
+    expect(getEventListeners(revoked.signal, 'abort')).toHaveLength(1);
+    revoked.abort(new Error('revoked'));
+    const outcomes = await Promise.allSettled(doomed);
+    expect(outcomes.every((outcome) => outcome.status === 'rejected')).toBe(true);
+    expect(limiter.waiting()).toBe(1);
+    first();
+    const release = (await staying)!;
+    // Served: nobody waits on that signal any more, so its listener is gone too.
+    expect(getEventListeners(kept.signal, 'abort')).toHaveLength(0);
     release();
     expect(limiter.idle()).toBe(true);
   });

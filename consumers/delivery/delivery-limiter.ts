@@ -25,8 +25,13 @@ interface Waiter {
   grant: (release: (() => void) | undefined) => void;
   reject: (reason: unknown) => void;
   signal: AbortSignal | undefined;
-  onAbort: () => void;
   deadlineMs: number;
+}
+
+/** One abort listener for all the waiters that share a signal (a partition's). */
+interface WatchedSignal {
+  waiters: number;
+  onAbort: () => void;
 }
 
 /**
@@ -44,6 +49,12 @@ export class DeliveryLimiter {
   /** One timer for the earliest waiter deadline, not one per waiter. */
   private cancelExpiryTimer: (() => void) | undefined;
   private expiryTimerAtMs = Number.POSITIVE_INFINITY;
+  /**
+   * Thousands of deliveries can wait on one partition's signal. A listener each would cost every
+   * `addEventListener` a walk over all the others (EventTarget refuses duplicates), so the limiter
+   * listens once per signal and finds that signal's waiters when it aborts.
+   */
+  private readonly watched = new Map<AbortSignal, WatchedSignal>();
 
   constructor(
     limits: DeliveryLimits,
@@ -61,19 +72,8 @@ export class DeliveryLimiter {
   acquire(signal?: AbortSignal, maxWaitMs = Number.POSITIVE_INFINITY): Promise<(() => void) | undefined> {
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        grant: resolve,
-        reject,
-        signal,
-        onAbort: () => {
-          const index = this.queue.indexOf(waiter);
-          if (index >= 0) this.queue.splice(index, 1);
-          reject(signal?.reason);
-          this.pump();
-        },
-        deadlineMs: this.clock.nowMs() + maxWaitMs,
-      };
-      signal?.addEventListener('abort', waiter.onAbort, { once: true });
+      const waiter: Waiter = { grant: resolve, reject, signal, deadlineMs: this.clock.nowMs() + maxWaitMs };
+      if (signal !== undefined) this.watch(signal);
       this.queue.push(waiter);
       this.pump();
       // Still waiting: pump serves from the front, so it is still the last one.
@@ -141,6 +141,46 @@ export class DeliveryLimiter {
     this.refilledAtMs = now;
   }
 
+  private watch(signal: AbortSignal): void {
+    const watched = this.watched.get(signal);
+    if (watched !== undefined) {
+      watched.waiters++;
+      return;
+    }
+    const onAbort = () => this.abortWaitersOf(signal);
+    this.watched.set(signal, { waiters: 1, onAbort });
+    signal.addEventListener('abort', onAbort, { once: true });
+  }
+
+  /** A waiter left the queue (served, expired or aborted). */
+  private unwatch(signal: AbortSignal | undefined): void {
+    if (signal === undefined) return;
+    const watched = this.watched.get(signal);
+    if (watched === undefined) return;
+    watched.waiters--;
+    if (watched.waiters > 0) return;
+    this.watched.delete(signal);
+    signal.removeEventListener('abort', watched.onAbort);
+  }
+
+  private abortWaitersOf(signal: AbortSignal): void {
+    this.watched.delete(signal);
+    for (const waiter of this.takeWaiters((waiter) => waiter.signal === signal)) waiter.reject(signal.reason);
+    this.pump();
+  }
+
+  /** Removes the waiters `matches` picks from the queue, in place (it can be long), keeping the order. */
+  private takeWaiters(matches: (waiter: Waiter) => boolean): Waiter[] {
+    const taken: Waiter[] = [];
+    let kept = 0;
+    for (const waiter of this.queue) {
+      if (matches(waiter)) taken.push(waiter);
+      else this.queue[kept++] = waiter;
+    }
+    this.queue.length = kept;
+    return taken;
+  }
+
   private armExpiry(deadlineMs: number): void {
     if (!Number.isFinite(deadlineMs) || deadlineMs >= this.expiryTimerAtMs) return;
     this.cancelExpiryTimer?.();
@@ -156,16 +196,12 @@ export class DeliveryLimiter {
     this.cancelExpiryTimer = undefined;
     this.expiryTimerAtMs = Number.POSITIVE_INFINITY;
     const now = this.clock.nowMs();
-    const expired = this.queue.filter((waiter) => waiter.deadlineMs <= now);
-    if (expired.length > 0) {
-      const waiting = this.queue.filter((waiter) => waiter.deadlineMs > now);
-      this.queue.splice(0, this.queue.length, ...waiting);
-    }
+    const expired = this.takeWaiters((waiter) => waiter.deadlineMs <= now);
     let nextDeadlineMs = Number.POSITIVE_INFINITY;
     for (const waiter of this.queue) nextDeadlineMs = Math.min(nextDeadlineMs, waiter.deadlineMs);
     this.armExpiry(nextDeadlineMs);
     for (const waiter of expired) {
-      waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      this.unwatch(waiter.signal);
       waiter.grant(undefined);
     }
   }
@@ -185,7 +221,7 @@ export class DeliveryLimiter {
         return;
       }
       const waiter = this.queue.shift()!;
-      waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      this.unwatch(waiter.signal);
       if (this.limits.ratePerSecond !== undefined) this.tokens -= 1;
       this.activeCount++;
       let released = false;
