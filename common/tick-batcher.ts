@@ -1,7 +1,7 @@
 /**
- * Sends many small requests as a few large ones. `flush` receives the items submitted in one
- * turn of the event loop, in submission order, at most `maxItems` at a time, and answers one
- * result per item, in the same order. A rejected flush rejects every item it carried.
+ * Sends many small requests as a few large ones. `flush` receives the items submitted together
+ * (see `FlushAt`), in submission order, at most `maxItems` at a time, and answers one result per
+ * item, in the same order. A rejected flush rejects every item it carried.
  */
 export type TickBatcher<Item, Result> = (item: Item) => Promise<Result>;
 
@@ -11,14 +11,19 @@ interface Waiting<Result> {
 }
 
 /**
- * The flush runs on `process.nextTick`: after the code that submitted the first item and the
- * promise callbacks queued behind it, so the deliveries a consumer batch starts together share one
- * call, and no later than the next I/O. That is how ioredis's auto-pipelining groups commands too,
- * so a batch costs no more latency than the commands it replaces.
+ * When the items gathered so far are sent:
+ * - `turn-end` (`setImmediate`): after every I/O callback of this turn of the event loop, so
+ *   the items of, say, all the HTTP answers read in one turn share a call. It adds up to one turn
+ *   of delay, milliseconds when the loop is saturated.
+ * - `next-tick` (`process.nextTick`): after the code that submitted the first item and the promise
+ *   callbacks queued behind it, as ioredis's auto-pipelining does. No delay, smaller batches.
  */
+export type FlushAt = 'turn-end' | 'next-tick';
+
 export function createTickBatcher<Item, Result>(
   flush: (items: Item[]) => Promise<readonly Result[]>,
   maxItems: number,
+  flushAt: FlushAt,
 ): TickBatcher<Item, Result> {
   if (!Number.isInteger(maxItems) || maxItems < 1) throw new Error(`maxItems must be a positive integer`);
   let items: Item[] = [];
@@ -60,7 +65,10 @@ export function createTickBatcher<Item, Result>(
 
   return (item) =>
     new Promise<Result>((resolve, reject) => {
-      if (items.length === 0) setImmediate(flushAll);
+      if (items.length === 0) {
+        if (flushAt === 'turn-end') setImmediate(flushAll);
+        else process.nextTick(flushAll);
+      }
       items.push(item);
       waiting.push({ resolve, reject });
     });

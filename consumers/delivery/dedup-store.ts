@@ -67,12 +67,6 @@ for i = 1, #KEYS do
 end
 return previous`;
 
-// Writes the completion marker (ARGV[1]) over every key's lease, for ARGV[2] ms.
-const completeScript = `for i = 1, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
-end
-return #KEYS`;
-
 /**
  * Keys per script call. A call blocks Redis while it runs (~1 µs per key), so a cap keeps one
  * worker's burst from delaying everyone else's commands.
@@ -90,27 +84,28 @@ interface ClaimRequest {
  * the worker dies mid-attempt; the marker lives at least as long as the events topic keeps a record,
  * so no redelivery from Kafka can outlive it.
  *
- * The claims (and the completions) made in one turn of the event loop go to Redis as one script
- * call: a worker starts its deliveries a consumer batch at a time, and one command per delivery
- * cost it more client CPU than the HTTP request it guards. The keys of one call may live anywhere,
- * so this needs one Redis server (or a primary with replicas), not Redis Cluster.
+ * The claims made in one turn of the event loop go to Redis as one script call: a command per
+ * claim cost the worker more client CPU than the signing of the request it guards. The keys of one
+ * call may live anywhere, so this needs one Redis server (or a primary with replicas), not Redis
+ * Cluster. A completion marker goes at once, on its own: until it is written, a crash repeats the
+ * delivery, and waiting for the end of a busy turn (milliseconds) doubled the deliveries the
+ * SIGKILL test saw repeated.
  */
 export function createDedupStore(options: DedupStoreOptions): DedupStore {
   const keyOf = (identity: DeliveryIdentity) => dedupKey(options.keyPrefix, identity);
   const releaseLease = defineRedisScript(options.redis, 'sluiceDedupRelease', releaseScript);
   const claimLeases = defineRedisScript(options.redis, 'sluiceDedupClaim', claimScript);
-  const writeMarkers = defineRedisScript(options.redis, 'sluiceDedupComplete', completeScript);
 
-  const claimBatch = createTickBatcher(async (requests: ClaimRequest[]) => {
-    const keys = requests.map((request) => request.key);
-    const args: Array<string | number> = requests.map((request) => request.token);
-    args.push(options.leaseMs);
-    return (await claimLeases(keys, args)) as Array<string | null>;
-  }, maxKeysPerCall);
-  const completeBatch = createTickBatcher(async (keys: string[]) => {
-    await writeMarkers(keys, [doneMarker, options.markerTtlMs]);
-    return keys;
-  }, maxKeysPerCall);
+  const claimBatch = createTickBatcher(
+    async (requests: ClaimRequest[]) => {
+      const keys = requests.map((request) => request.key);
+      const args: Array<string | number> = requests.map((request) => request.token);
+      args.push(options.leaseMs);
+      return (await claimLeases(keys, args)) as Array<string | null>;
+    },
+    maxKeysPerCall,
+    'turn-end',
+  );
 
   // Tokens only need to differ between attempts: a random prefix per store and a counter do that
   // without drawing entropy per claim.
@@ -130,7 +125,7 @@ export function createDedupStore(options: DedupStoreOptions): DedupStore {
     },
     async complete(identity) {
       try {
-        await completeBatch(keyOf(identity));
+        await options.redis.set(keyOf(identity), doneMarker, 'PX', options.markerTtlMs);
         return true;
       } catch {
         return false;

@@ -98,27 +98,6 @@ describe('dedup store and key queue scripts on Redis', () => {
     expect(after.eval + after.evalsha - before.eval - before.evalsha).toBe(1);
   });
 
-  it("writes a turn's completion markers in one script call, with the marker TTL", async () => {
-    const own = await startOwnRedis();
-    const admin = new Redis(own.url);
-    onTestFinished(() => void admin.disconnect());
-    const redis = await workerClient(own.url);
-    const dedup = createDedupStore({ redis, keyPrefix: 'd:', leaseMs: 60_000, markerTtlMs: 600_000 });
-    const ids = ['a', 'b', 'c'];
-    await Promise.all(ids.map((id) => dedup.claim(delivery(id))));
-    const before = await scriptCalls(admin);
-
-    expect(await Promise.all(ids.map((id) => dedup.complete(delivery(id))))).toEqual([true, true, true]);
-
-    const after = await scriptCalls(admin);
-    expect(after.eval + after.evalsha - before.eval - before.evalsha).toBe(1);
-    for (const id of ids) {
-      expect(await admin.get(dedupKey('d:', delivery(id)))).toBe('done');
-      expect(await admin.pttl(dedupKey('d:', delivery(id)))).toBeGreaterThan(500_000);
-    }
-    expect(await dedup.claim(delivery('b'))).toEqual({ kind: 'done' });
-  });
-
   it('answers unavailable to every claim of a turn when Redis is gone, and false to completions', async () => {
     const own = await startOwnRedis();
     const redis = await workerClient(own.url);
