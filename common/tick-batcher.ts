@@ -1,6 +1,6 @@
 /**
- * Sends many small requests as a few large ones. `flush` receives the items submitted together
- * (see `FlushAt`), in submission order, at most `maxItems` at a time, and answers one result per
+ * Sends many small requests as a few large ones. `flush` receives the items submitted in one turn
+ * of the event loop, in submission order, at most `maxItems` at a time, and answers one result per
  * item, in the same order. A rejected flush rejects every item it carried.
  */
 export type TickBatcher<Item, Result> = (item: Item) => Promise<Result>;
@@ -11,19 +11,15 @@ interface Waiting<Result> {
 }
 
 /**
- * When the items gathered so far are sent:
- * - `turn-end` (`setImmediate`): after every I/O callback of this turn of the event loop, so
- *   the items of, say, all the HTTP answers read in one turn share a call. It adds up to one turn
- *   of delay, milliseconds when the loop is saturated.
- * - `next-tick` (`process.nextTick`): after the code that submitted the first item and the promise
- *   callbacks queued behind it, as ioredis's auto-pipelining does. No delay, smaller batches.
+ * The flush runs on `setImmediate`, after every I/O callback of this turn of the event loop, so
+ * the items of, say, all the HTTP answers read in one turn share a call. That adds up to one turn
+ * of delay (milliseconds when the loop is saturated): use it where a moment's wait costs nothing.
+ * (`process.nextTick`, as ioredis's auto-pipelining uses, gathered one item at a time in the
+ * delivery worker, whose answers each arrive in a callback of their own.)
  */
-export type FlushAt = 'turn-end' | 'next-tick';
-
 export function createTickBatcher<Item, Result>(
   flush: (items: Item[]) => Promise<readonly Result[]>,
   maxItems: number,
-  flushAt: FlushAt,
 ): TickBatcher<Item, Result> {
   if (!Number.isInteger(maxItems) || maxItems < 1) throw new Error(`maxItems must be a positive integer`);
   let items: Item[] = [];
@@ -65,10 +61,7 @@ export function createTickBatcher<Item, Result>(
 
   return (item) =>
     new Promise<Result>((resolve, reject) => {
-      if (items.length === 0) {
-        if (flushAt === 'turn-end') setImmediate(flushAll);
-        else process.nextTick(flushAll);
-      }
+      if (items.length === 0) setImmediate(flushAll);
       items.push(item);
       waiting.push({ resolve, reject });
     });

@@ -96,16 +96,12 @@ export function createDedupStore(options: DedupStoreOptions): DedupStore {
   const releaseLease = defineRedisScript(options.redis, 'sluiceDedupRelease', releaseScript);
   const claimLeases = defineRedisScript(options.redis, 'sluiceDedupClaim', claimScript);
 
-  const claimBatch = createTickBatcher(
-    async (requests: ClaimRequest[]) => {
-      const keys = requests.map((request) => request.key);
-      const args: Array<string | number> = requests.map((request) => request.token);
-      args.push(options.leaseMs);
-      return (await claimLeases(keys, args)) as Array<string | null>;
-    },
-    maxKeysPerCall,
-    'turn-end',
-  );
+  const claimBatch = createTickBatcher(async (requests: ClaimRequest[]) => {
+    const keys = requests.map((request) => request.key);
+    const args: Array<string | number> = requests.map((request) => request.token);
+    args.push(options.leaseMs);
+    return (await claimLeases(keys, args)) as Array<string | null>;
+  }, maxKeysPerCall);
 
   // Tokens only need to differ between attempts: a random prefix per store and a counter do that
   // without drawing entropy per claim.
