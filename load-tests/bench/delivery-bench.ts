@@ -63,6 +63,7 @@ import {
 } from './bench-processes.js';
 import { median, percentile, runClosedLoop } from './open-loop-load.js';
 import { runWrk } from './wrk.js';
+import { deleteKeysWithPrefix } from './redis-keys.js';
 import { stackProcesses } from './stack-processes.js';
 import {
   describeMicros,
@@ -689,6 +690,11 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     await receiver.close();
     await admin.deleteTopics({ topics: topicNames }).catch(() => undefined);
     await admin.disconnect();
+    if (options.env.REDIS_URL !== undefined) {
+      await deleteKeysWithPrefix(options.env.REDIS_URL, `${prefix}:`).catch((error: unknown) =>
+        options.log(`delivery: could not delete the benchmark's Redis keys: ${String(error)}`),
+      );
+    }
   }
 }
 
