@@ -35,7 +35,7 @@ export function signWebhook({ msgId, timestampSeconds, body, secrets }: SignWebh
   const signedPrefix = `${msgId}.${timestampSeconds}.`;
   return secrets
     .map((secret, index) => {
-      const key = decodeWebhookSecret(secret);
+      const key = signingKey(secret);
       if (key === undefined) {
         // Only the position is reported: a secret must never reach a message or a log.
         throw new SluiceError('SLUICE_INTERNAL', `secrets[${index}] is not a valid whsec_ secret`);
@@ -63,6 +63,25 @@ export function generateWebhookSecret(): string {
 /** Whether a user-supplied secret is usable: `whsec_` + canonical base64 of 24–64 bytes. */
 export function isValidWebhookSecret(secret: string): boolean {
   return decodeWebhookSecret(secret) !== undefined;
+}
+
+/**
+ * Keys by secret. Every attempt signs with its subscription's secrets, and checking and decoding
+ * one (a pattern test over its base64, then the decode) took ~0.8 of the ~3.5 µs of a signature.
+ * Bounded, since secrets come and go with subscriptions: cleared when full.
+ */
+const signingKeys = new Map<string, Buffer>();
+const maxSigningKeys = 10_000;
+
+function signingKey(secret: string): Buffer | undefined {
+  let key = signingKeys.get(secret);
+  if (key === undefined) {
+    key = decodeWebhookSecret(secret);
+    if (key === undefined) return undefined;
+    if (signingKeys.size >= maxSigningKeys) signingKeys.clear();
+    signingKeys.set(secret, key);
+  }
+  return key;
 }
 
 function decodeWebhookSecret(secret: string): Buffer | undefined {

@@ -85,7 +85,7 @@ interface DecodedEvent {
   type: string;
   producerId: string;
   eventTimeMs: number;
-  body: string;
+  body: Buffer;
   /** The partition key, for `ordering: key`. */
   key: string;
   /** Set when the record comes from a subscription replay: part of the dedup identity. */

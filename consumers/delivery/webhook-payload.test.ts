@@ -12,7 +12,7 @@ const event = {
 
 describe('webhook payload', () => {
   it('is {"type","timestamp","data"} with the event time and decoded data', () => {
-    expect(JSON.parse(buildWebhookBody(event))).toEqual({
+    expect(JSON.parse(buildWebhookBody(event).toString('utf8'))).toEqual({
       type: 'order.created',
       timestamp: '2024-11-05T14:32:07.412Z',
       data: event.data,
@@ -32,7 +32,25 @@ describe('webhook payload', () => {
     expect(headers['content-type']).toBe('application/json');
     expect(headers['webhook-id']).toBe('evt_1');
     expect(headers['webhook-timestamp']).toBe(String(Math.floor(nowMs / 1000)));
-    expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body));
+    expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body.toString('utf8')));
+  });
+
+  it('signs the UTF-8 bytes it sends, so text beyond ASCII verifies too', () => {
+    const secret = generateWebhookSecret();
+    const body = buildWebhookBody({ ...event, data: { note: 'Grüße, 東京 🚚' } });
+    expect(body.toString('utf8')).toContain('Grüße, 東京 🚚');
+    const headers = buildAttemptHeaders({
+      eventId: event.id,
+      body,
+      subscription: { secrets: [{ secret, expiresAtMs: undefined }] },
+      nowMs: Date.now(),
+    });
+    // The receiver verifies the text it decoded from the bytes on the wire.
+    expect(new Webhook(secret).verify(body.toString('utf8'), headers)).toEqual({
+      type: event.type,
+      timestamp: event.time,
+      data: { note: 'Grüße, 東京 🚚' },
+    });
   });
 
   it('signs with both secrets during a rotation, so either verifies', () => {

@@ -14,10 +14,11 @@ export interface WebhookEvent {
 
 /**
  * The body of every attempt of one event, the same bytes for every subscription:
- * `{"type","timestamp","data"}` as Standard Webhooks suggests.
+ * `{"type","timestamp","data"}` as Standard Webhooks suggests. Bytes, encoded once: each attempt
+ * signs them and writes them to a socket, and a string would be encoded to UTF-8 for each.
  */
-export function buildWebhookBody(event: WebhookEvent): string {
-  return JSON.stringify({ type: event.type, timestamp: event.time, data: event.data });
+export function buildWebhookBody(event: WebhookEvent): Buffer {
+  return Buffer.from(JSON.stringify({ type: event.type, timestamp: event.time, data: event.data }));
 }
 
 /** The secrets that sign now: every one without an expiry, or whose rotation window is still open. */
@@ -29,7 +30,7 @@ export function activeSecrets(subscription: Pick<Subscription, 'secrets'>, nowMs
 
 export interface AttemptHeadersInput {
   eventId: string;
-  body: string;
+  body: string | Uint8Array;
   subscription: Pick<Subscription, 'secrets'>;
   nowMs: number;
 }

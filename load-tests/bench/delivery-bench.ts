@@ -338,7 +338,7 @@ function drainRun(count: number, warm: WaitAnswer, drained: WaitAnswer, cpu: Cpu
 async function rawPoolLoop(
   receiverUrl: string,
   subscription: Subscription,
-  body: string,
+  body: Buffer,
   count: number,
   concurrency: number,
 ): Promise<void> {
