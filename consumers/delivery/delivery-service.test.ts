@@ -86,6 +86,8 @@ function view(subscriptions: Subscription[]): SubscriptionView {
 interface Setup {
   answer?: (request: WebhookRequest) => AttemptResult;
   claim?: DedupClaim['kind'];
+  /** Per delivery, over `claim`: what Redis answers to this claim. */
+  claimFor?: (identity: DeliveryIdentity) => DedupClaim['kind'];
   subscriptions?: Subscription[];
   failureMode?: 'open' | 'closed';
   breakerMinAttempts?: number;
@@ -132,7 +134,7 @@ function setup(options: Setup = {}) {
     claim: async (identity) => {
       dedupCalls.push('claim');
       claimed.push(identity);
-      const kind = options.claim ?? 'acquired';
+      const kind = options.claimFor?.(identity) ?? options.claim ?? 'acquired';
       if (kind === 'acquired') return { kind, token: 't' };
       if (kind === 'unavailable') return { kind, error: new Error('down') };
       return { kind } as DedupClaim;
@@ -211,6 +213,26 @@ describe('delivery service', () => {
     await service.handleEventRecord(eventRecord, signals);
     expect(sent).toHaveLength(0);
     expect(await count('sluice_dedup_hits_total')).toBe(1);
+  });
+
+  it('takes the lease before a slot: a delivery waiting on another worker’s lease holds none', async () => {
+    let busyAnswers = 3;
+    const { service, sent, signals } = setup({
+      subscriptions: [subscription({ maxConcurrency: 1 })],
+      // evt_1's lease is held elsewhere for three checks; evt_2's is free.
+      claimFor: (identity) => (identity.eventId === 'evt_1' && busyAnswers-- > 0 ? 'busy' : 'acquired'),
+    });
+    const second: ConsumedRecord = {
+      ...eventRecord,
+      offset: '6',
+      headers: { ...eventRecord.headers, ce_id: 'evt_2' },
+    };
+    await Promise.all([
+      service.handleEventRecord(eventRecord, signals),
+      service.handleEventRecord(second, signals),
+    ]);
+    // With the slot taken first, evt_1 would hold the only slot while it waited, and go first.
+    expect(sent.map((request) => request.headers['webhook-id'])).toEqual(['evt_2', 'evt_1']);
   });
 
   it('writes a failed first attempt to the first tier with attempt 2 and its due time, releasing the lease', async () => {

@@ -16,7 +16,7 @@ import {
   type ConsumedRecord,
   type DeadLetterReason,
 } from './delivery-records.js';
-import type { EndpointBreakers } from './endpoint-breakers.js';
+import type { BreakerRun, EndpointBreakers } from './endpoint-breakers.js';
 import type { KeyQueue } from './key-queue.js';
 import type { KeySequencer } from './key-sequencer.js';
 import type { RecordWriter } from './record-writer.js';
@@ -410,27 +410,13 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     }
   }
 
-  /** Takes one of the subscription's slots (or parks when none comes in time) and delivers. */
+  /**
+   * Takes the delivery's lease, then one of the subscription's slots (or parks when none comes in
+   * time), and makes the attempt. The lease comes first: a slot stands for a request to the
+   * endpoint, and holding one through the Redis round trip (or while another worker's lease
+   * expires) left part of the endpoint's maxConcurrency unused.
+   */
   async function deliverToEndpoint(job: DeliveryJob, signals: DispatchSignals): Promise<Resolution> {
-    const limiter = deps.limiters.for(job.subscription.id, {
-      maxConcurrency: job.subscription.maxConcurrency,
-      ratePerSecond: job.subscription.rateLimitPerSecond,
-    });
-    const releaseSlot = limiter.tryAcquire() ?? (await limiter.acquire(signals.wait, settings.maxSlotWaitMs));
-    if (releaseSlot === undefined) return park(job, 'slot-wait', signals);
-    try {
-      return await deliverWithSlot(job, signals, releaseSlot);
-    } finally {
-      releaseSlot();
-    }
-  }
-
-  /** `releaseSlot` (idempotent) frees the endpoint's slot as soon as the HTTP attempt is over. */
-  async function deliverWithSlot(
-    job: DeliveryJob,
-    signals: DispatchSignals,
-    releaseSlot: () => void,
-  ): Promise<Resolution> {
     const { subscription, event } = job;
     if (!isLive(subscription.id)) {
       count(subscription, 'dropped');
@@ -463,10 +449,21 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     const token = claimed.kind === 'acquired' ? claimed.token : undefined;
     let delivered = false;
     try {
-      const run = await attempt(job, signals);
-      // The endpoint is done with this request: what follows (the completion marker, a retry
-      // record) talks to Redis and Kafka only, and should not hold one of its maxConcurrency slots.
-      releaseSlot();
+      const limiter = deps.limiters.for(subscription.id, {
+        maxConcurrency: subscription.maxConcurrency,
+        ratePerSecond: subscription.rateLimitPerSecond,
+      });
+      const releaseSlot =
+        limiter.tryAcquire() ?? (await limiter.acquire(signals.wait, settings.maxSlotWaitMs));
+      if (releaseSlot === undefined) return await park(job, 'slot-wait', signals);
+      let run: BreakerRun<AttemptValue>;
+      try {
+        run = await attempt(job, signals);
+      } finally {
+        // The endpoint is done with this request: what follows (the completion marker, a retry
+        // record) talks to Redis and Kafka only, and should not hold one of its slots.
+        releaseSlot();
+      }
       if (run.kind === 'open') return await park(job, 'breaker-open', signals);
       const { outcome, result } = run.value;
       recordAttempt(result, outcome);
