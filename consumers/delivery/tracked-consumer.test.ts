@@ -203,6 +203,22 @@ describe('tracked consumer', () => {
     expect(handler.started.slice(4)).toEqual(['1/14', '1/15']);
   });
 
+  it('lets the event loop in while it dispatches a large batch', async () => {
+    const { fake, handler, tracked } = setup({ maxInFlightPerPartition: 1000 });
+    await tracked.start();
+    let startedWhenTheLoopRan: number | undefined;
+    setImmediate(() => (startedWhenTheLoopRan = handler.started.length));
+    await fake.batch(
+      't',
+      0,
+      Array.from({ length: 450 }, (_, offset) => offset),
+    );
+    expect(handler.started).toHaveLength(450);
+    // The loop had a turn part way through, not only once the whole batch was out.
+    expect(startedWhenTheLoopRan).toBeGreaterThan(0);
+    expect(startedWhenTheLoopRan).toBeLessThan(450);
+  });
+
   it('skips records re-fetched after a rebalance that kept the partition, since they were dispatched', async () => {
     const { fake, handler, tracked } = setup();
     await tracked.start();
