@@ -65,13 +65,7 @@ import { median, percentile, runClosedLoop } from './open-loop-load.js';
 import { runWrk } from './wrk.js';
 import { deleteKeysWithPrefix } from './redis-keys.js';
 import { stackProcesses } from './stack-processes.js';
-import {
-  describeMicros,
-  medianMicros,
-  startCpuMeter,
-  type CpuMeter,
-  type ProcessRoles,
-} from './process-cpu.js';
+import { describeMicros, medianMicros, startCpuMeter, type ProcessRoles } from './process-cpu.js';
 import { KeyPartitioner } from '../../common/kafka/key-partitioner.js';
 
 export interface DeliveryBenchOptions {
@@ -317,17 +311,36 @@ async function arrivalOf(receiver: ReceiverHandle, count: number, timeoutMs: num
   return answer;
 }
 
+interface DrainSpan {
+  warmupEvents: number;
+  events: number;
+  /** How long to wait for the warm-up's last 2xx. */
+  warmupTimeoutMs: number;
+  /** How long to wait for the last 2xx, once `sending` (if any) has finished. */
+  drainedTimeoutMs: number;
+}
+
 /**
- * The measured part of a drain: the `count` 2xx after the warm-up's last one (`warm`), and the CPU
- * each process spent since the meter started, right after that one arrived.
+ * The measured part of a drain that is under way: the `events` 2xx after the warm-up's last one,
+ * and the CPU each process in `roles` spent from right after that one arrived. `sending` is the
+ * sender running in this process (the raw loop), awaited before the last 2xx.
  */
-function drainRun(count: number, warm: WaitAnswer, drained: WaitAnswer, cpu: CpuMeter): DrainRun {
+async function measureDrain(
+  receiver: ReceiverHandle,
+  span: DrainSpan,
+  roles: ProcessRoles,
+  sending?: Promise<void>,
+): Promise<DrainRun> {
+  const warm = await arrivalOf(receiver, span.warmupEvents, span.warmupTimeoutMs);
+  const cpu = startCpuMeter(roles);
+  await sending;
+  const drained = await arrivalOf(receiver, span.warmupEvents + span.events, span.drainedTimeoutMs);
   const windowMs = drained.lastAtMs - warm.lastAtMs;
   return {
-    deliveriesPerSecond: Math.round((count * 1000) / windowMs),
+    deliveriesPerSecond: Math.round((span.events * 1000) / windowMs),
     windowMs: Math.round(windowMs),
     duplicates: drained.stats.duplicateDeliveries,
-    cpuMicrosPerDelivery: cpu.microsPer(count),
+    cpuMicrosPerDelivery: cpu.microsPer(span.events),
   };
 }
 
@@ -547,32 +560,40 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     log(`delivery: producing ${total} events (${options.warmupEvents} of warm-up)`);
     await produceBacklog(kafka, topicEnv.SLUICE_EVENTS_TOPIC!, encoded.value, total);
     const drainTimeoutMs = Math.max(120_000, total * 10);
+    const span = {
+      warmupEvents: options.warmupEvents,
+      events: options.events,
+      warmupTimeoutMs: drainTimeoutMs,
+    };
     const sluiceRuns: DrainRun[] = [];
     const rawRuns: DrainRun[] = [];
     for (let round = 1; round <= options.rounds; round++) {
       await receiver.reset();
       const worker = await startDeliverProcess(workerEnv(`drain-${round}`));
       workers.push(worker);
-      const workerWarm = await arrivalOf(receiver, options.warmupEvents, drainTimeoutMs);
-      const workerCpu = startCpuMeter({
-        worker: worker.pid,
-        receiver: receiver.pid,
-        ...options.stackProcesses,
-      });
-      const workerDrained = await arrivalOf(receiver, total, drainTimeoutMs);
-      sluiceRuns.push(drainRun(options.events, workerWarm, workerDrained, workerCpu));
+      sluiceRuns.push(
+        await measureDrain(
+          receiver,
+          { ...span, drainedTimeoutMs: drainTimeoutMs },
+          { worker: worker.pid, receiver: receiver.pid, ...options.stackProcesses },
+        ),
+      );
       await worker.stop();
       workers.pop();
 
       await receiver.reset();
       const loop = rawPoolLoop(receiver.url, subscription, body, total, options.concurrency);
-      // A failed loop shows at `await loop`; this keeps it from being an unhandled rejection before.
+      // A failed loop shows when measureDrain awaits it; this keeps it from being an unhandled
+      // rejection while the warm-up is awaited.
       loop.catch(() => undefined);
-      const rawWarm = await arrivalOf(receiver, options.warmupEvents, drainTimeoutMs);
-      const rawCpu = startCpuMeter({ loop: process.pid, receiver: receiver.pid, ...options.stackProcesses });
-      await loop;
-      const rawDrained = await arrivalOf(receiver, total, 10_000);
-      rawRuns.push(drainRun(options.events, rawWarm, rawDrained, rawCpu));
+      rawRuns.push(
+        await measureDrain(
+          receiver,
+          { ...span, drainedTimeoutMs: 10_000 },
+          { loop: process.pid, receiver: receiver.pid, ...options.stackProcesses },
+          loop,
+        ),
+      );
       log(
         `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
       );
