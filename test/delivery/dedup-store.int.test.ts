@@ -19,6 +19,13 @@ async function workerClient(url: string): Promise<Redis> {
   return redis;
 }
 
+/** A plain client for the test's own looks at the server, closed with the test. */
+function adminClient(url: string): Redis {
+  const admin = new Redis(url);
+  onTestFinished(() => void admin.disconnect());
+  return admin;
+}
+
 /** Calls of EVAL and EVALSHA the server has run (INFO commandstats). */
 async function scriptCalls(admin: Redis): Promise<{ eval: number; evalsha: number }> {
   const stats = await admin.info('commandstats');
@@ -46,8 +53,7 @@ describe('dedup store and key queue scripts on Redis', () => {
 
   it('sends each script body once per connection, then EVALSHA, with both stores on one client', async () => {
     const own = await startOwnRedis();
-    const admin = new Redis(own.url);
-    onTestFinished(() => void admin.disconnect());
+    const admin = adminClient(own.url);
     const redis = await workerClient(own.url);
     // The worker builds each store once; building them again on the same client is harmless.
     createDedupStore({ redis, keyPrefix: 'd:', leaseMs: 60_000, markerTtlMs: 60_000 });
@@ -73,8 +79,7 @@ describe('dedup store and key queue scripts on Redis', () => {
 
   it("answers each of a turn's claims from one script call: taken, done or busy", async () => {
     const own = await startOwnRedis();
-    const admin = new Redis(own.url);
-    onTestFinished(() => void admin.disconnect());
+    const admin = adminClient(own.url);
     const redis = await workerClient(own.url);
     const dedup = createDedupStore({ redis, keyPrefix: 'd:', leaseMs: 60_000, markerTtlMs: 60_000 });
     const held = await dedup.claim(delivery('held'));
@@ -110,8 +115,7 @@ describe('dedup store and key queue scripts on Redis', () => {
 
   it('runs its scripts again after the server forgot them (SCRIPT FLUSH, NOSCRIPT)', async () => {
     const own = await startOwnRedis();
-    const admin = new Redis(own.url);
-    onTestFinished(() => void admin.disconnect());
+    const admin = adminClient(own.url);
     const redis = await workerClient(own.url);
     const dedup = createDedupStore({ redis, keyPrefix: 'd:', leaseMs: 60_000, markerTtlMs: 60_000 });
     const queue = createKeyQueue({ redis, keyPrefix: 'd:', headTimeoutMs: 60_000 });
