@@ -99,8 +99,8 @@ function eventTimeOf(record: ConsumedRecord): number {
  *   record per record resolved. Fetching resumes once the backlog is empty and the partition is
  *   at half its bound. (Leaving the rest to be fetched again had the worker decode most records
  *   several times: a fetch brings up to 1 MB per partition, a resume dispatched a few hundred
- *   records, and decoding was 14 % of its CPU.) A retry
- *   tier keeps no backlog: the rest is left unresolved and fetched again after `resume`.
+ *   records, and decoding was 14 % of its CPU.) A retry tier keeps no backlog: the rest is left
+ *   unresolved and fetched again after `resume`.
  * - Retry tiers: a record that is not due pauses its partition until its due time (a timer, not a
  *   sleep in the loop), and is fetched again then.
  * - Commits: every `commitIntervalMs`, on rebalance and on stop, each partition's committable
