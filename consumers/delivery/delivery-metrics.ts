@@ -28,6 +28,7 @@ export interface DeliveryMetrics {
   breakerState: Gauge<'subscription_id'>;
   dedupHits: Counter<'subscription_id'>;
   dedupUnavailable: Counter;
+  dedupMarkerFailures: Counter;
   keyQueueUnavailable: Counter;
   records: Counter<'consumer' | 'result'>;
   consumerLag: Gauge<'topic' | 'partition'>;
@@ -107,6 +108,11 @@ export function createDeliveryMetrics(registry: Registry): DeliveryMetrics {
     dedupUnavailable: new Counter({
       name: 'sluice_dedup_unavailable_total',
       help: 'Deliveries whose deduplication check Redis could not answer (sent anyway when fail-open).',
+      registers,
+    }),
+    dedupMarkerFailures: new Counter({
+      name: 'sluice_dedup_marker_failures_total',
+      help: 'Delivered webhooks whose completion marker Redis did not take: reading them again would send them again.',
       registers,
     }),
     keyQueueUnavailable: new Counter({

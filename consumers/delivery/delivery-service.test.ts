@@ -92,6 +92,8 @@ interface Setup {
   failureMode?: 'open' | 'closed';
   breakerMinAttempts?: number;
   keyQueueDown?: boolean;
+  /** Redis does not take the completion marker. */
+  markerFails?: boolean;
 }
 
 /** The Redis key queue's rules in memory (its Lua is tested against Redis in test/delivery). */
@@ -141,7 +143,7 @@ function setup(options: Setup = {}) {
     },
     complete: async () => {
       dedupCalls.push('complete');
-      return true;
+      return options.markerFails !== true;
     },
     release: async () => {
       dedupCalls.push('release');
@@ -205,6 +207,16 @@ describe('delivery service', () => {
     });
     expect(sent[0]!.headers['webhook-id']).toBe('evt_1');
     expect(dedupCalls).toEqual(['claim', 'complete']);
+    expect(await count('sluice_deliveries_total', { outcome: 'delivered' })).toBe(1);
+    expect(await count('sluice_dedup_marker_failures_total')).toBe(0);
+  });
+
+  it('counts a completion marker Redis did not take, and neither releases the lease nor sends again', async () => {
+    const { service, sent, dedupCalls, signals, count } = setup({ markerFails: true });
+    await service.handleEventRecord(eventRecord, signals);
+    expect(sent).toHaveLength(1);
+    expect(dedupCalls).toEqual(['claim', 'complete']);
+    expect(await count('sluice_dedup_marker_failures_total')).toBe(1);
     expect(await count('sluice_deliveries_total', { outcome: 'delivered' })).toBe(1);
   });
 

@@ -469,7 +469,13 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       recordAttempt(result, outcome);
       if (outcome.kind === 'delivered') {
         delivered = true;
-        await deps.dedup.complete(identity);
+        if (!(await deps.dedup.complete(identity))) {
+          metrics.dedupMarkerFailures.inc();
+          logger.warn(
+            { subscriptionId: subscription.id, eventId: event.id, replayId: event.replayId },
+            'completion marker not written: this delivery would be sent again if its record is read again',
+          );
+        }
         count(subscription, 'delivered');
         metrics.endToEnd.observe(Math.max(0, nowMs() - event.eventTimeMs) / 1000);
         return 'resolved';
