@@ -242,11 +242,17 @@ describe('delivery worker: deduplication', () => {
     const second = await startTestWorker(setup, subscriptions, {
       SLUICE_DELIVERY_GROUP_ID: `${setup.env.SLUICE_DELIVERY_GROUP_ID}-again`,
     });
-    await eventually('3 dedup hits', async () =>
-      (await second.metric('sluice_dedup_hits_total', { subscription_id: subscription.id })) === 3
-        ? true
-        : undefined,
-    );
+    const label = { subscription_id: subscription.id };
+    const outcomes = async () => ({
+      duplicate: await second.metric('sluice_deliveries_total', { ...label, outcome: 'duplicate' }),
+      delivered: await second.metric('sluice_deliveries_total', { ...label, outcome: 'delivered' }),
+      dedupHits: await second.metric('sluice_dedup_hits_total', label),
+    });
+    await eventually('the 3 records handled again', async () => {
+      const seen = await outcomes();
+      return seen.duplicate + seen.delivered >= 3 ? true : undefined;
+    });
+    expect(await outcomes()).toEqual({ duplicate: 3, delivered: 0, dedupHits: 3 });
     expect(receiver.received).toHaveLength(3);
   });
 

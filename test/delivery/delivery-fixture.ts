@@ -67,6 +67,9 @@ export async function prepareDelivery(
     SLUICE_SSRF_ALLOWED_CIDRS: '127.0.0.0/8',
     SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS: '2s',
     SLUICE_DEDUP_LEASE_MS: '5s',
+    // The 250-ms default counts a slower Redis answer as Redis down (fail-open: sent without the
+    // check). The shared test machine can stall a process that long; tests of that path set theirs.
+    SLUICE_REDIS_TIMEOUT_MS: '2s',
     SLUICE_SHUTDOWN_GRACE_MS: '5s',
     SLUICE_KAFKA_SESSION_TIMEOUT_MS: '10s',
     SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS: '1s',
