@@ -106,6 +106,13 @@ export function startDeliverProcess(env: NodeJS.ProcessEnv): Promise<BenchProces
   );
 }
 
+/** The delivery floor (delivery-floor.ts): no port; ready once its consumer has joined. */
+export function startDeliveryFloorProcess(env: NodeJS.ProcessEnv): Promise<BenchProcess> {
+  return startProcess([join(repoRoot(), 'load-tests', 'bench', 'delivery-floor.ts')], env, (entry) =>
+    entry.msg === 'delivery floor running' ? { port: 0 } : undefined,
+  );
+}
+
 export function startBareServer(): Promise<BenchProcess> {
   return startProcess([join(repoRoot(), 'load-tests', 'bench', 'bare-uws-server.ts')], {}, (entry) =>
     typeof entry.port === 'number' ? { port: entry.port } : undefined,

@@ -57,6 +57,7 @@ import { loadSchemaCatalog } from '../../schemas/schema-catalog.js';
 import { startMockReceiver, type MockReceiverStats } from '../lib/mock-receiver.js';
 import {
   startDeliverProcess,
+  startDeliveryFloorProcess,
   startGatewayProcess,
   writeUnlimitedBenchKey,
   type BenchProcess,
@@ -107,11 +108,21 @@ export interface DeliveryBenchReport {
     bodyBytes: number;
     sluiceDeliveriesPerSecond: number;
     rawUndiciPoolPerSecond: number;
+    /** The required steps alone (delivery-floor.ts): Kafka, Avro, Redis claim and marker, signing, POST. */
+    floorDeliveriesPerSecond: number;
     /** Sluice over the raw loop, medians of the rounds (target ≥ 0.7). */
     ratio: number;
+    /** The floor over the raw loop: the most any worker doing those steps reaches here. */
+    floorRatio: number;
+    /** Sluice over the floor: what the worker's own machinery leaves of it. */
+    sluiceOverFloor: number;
     /** Medians over the rounds: where each side's CPU went (the machine's 2 cores are shared). */
-    cpuMicrosPerDelivery: { sluice: Record<string, number>; rawPool: Record<string, number> };
-    runs: { sluice: DrainRun[]; rawPool: DrainRun[] };
+    cpuMicrosPerDelivery: {
+      sluice: Record<string, number>;
+      floor: Record<string, number>;
+      rawPool: Record<string, number>;
+    };
+    runs: { sluice: DrainRun[]; floor: DrainRun[]; rawPool: DrainRun[] };
   };
   latency: {
     ingestRequestsPerSecond: number;
@@ -489,6 +500,7 @@ async function measureIngestCapacity(
 // ---------------------------------------------------------------------------------------------
 
 const round1 = (value: number) => Math.round(value * 10) / 10;
+const round3 = (value: number) => Math.round(value * 1000) / 1000;
 
 export async function benchDelivery(options: DeliveryBenchOptions): Promise<DeliveryBenchReport> {
   const { log } = options;
@@ -566,6 +578,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
       warmupTimeoutMs: drainTimeoutMs,
     };
     const sluiceRuns: DrainRun[] = [];
+    const floorRuns: DrainRun[] = [];
     const rawRuns: DrainRun[] = [];
     for (let round = 1; round <= options.rounds; round++) {
       await receiver.reset();
@@ -582,6 +595,28 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
       workers.pop();
 
       await receiver.reset();
+      const floor = await startDeliveryFloorProcess({
+        KAFKA_BROKERS: options.kafkaBrokers.join(','),
+        REDIS_URL: options.env.REDIS_URL,
+        SLUICE_FLOOR_TOPIC: topicEnv.SLUICE_EVENTS_TOPIC,
+        SLUICE_FLOOR_GROUP_ID: `${prefix}.floor-${round}`,
+        SLUICE_FLOOR_DEDUP_PREFIX: `${prefix}:floor-${round}:dedup:`,
+        SLUICE_FLOOR_RECEIVER_URL: receiver.url,
+        SLUICE_FLOOR_SECRET: subscription.secrets[0]!.secret,
+        SLUICE_FLOOR_CONCURRENCY: String(options.concurrency),
+      });
+      workers.push(floor);
+      floorRuns.push(
+        await measureDrain(
+          receiver,
+          { ...span, drainedTimeoutMs: drainTimeoutMs },
+          { floor: floor.pid, receiver: receiver.pid, ...options.stackProcesses },
+        ),
+      );
+      await floor.stop();
+      workers.pop();
+
+      await receiver.reset();
       const loop = rawPoolLoop(receiver.url, subscription, body, total, options.concurrency);
       // A failed loop shows when measureDrain awaits it; this keeps it from being an unhandled
       // rejection while the warm-up is awaited.
@@ -595,13 +630,14 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
         ),
       );
       log(
-        `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
+        `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, floor ${Math.round(floorRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
       );
       log(
-        `delivery round ${round} CPU µs per delivery: sluice ${describeMicros(sluiceRuns.at(-1)!.cpuMicrosPerDelivery)}; raw ${describeMicros(rawRuns.at(-1)!.cpuMicrosPerDelivery)}`,
+        `delivery round ${round} CPU µs per delivery: sluice ${describeMicros(sluiceRuns.at(-1)!.cpuMicrosPerDelivery)}; floor ${describeMicros(floorRuns.at(-1)!.cpuMicrosPerDelivery)}; raw ${describeMicros(rawRuns.at(-1)!.cpuMicrosPerDelivery)}`,
       );
     }
     const sluicePerSecond = median(sluiceRuns.map((run) => run.deliveriesPerSecond));
+    const floorPerSecond = median(floorRuns.map((run) => run.deliveriesPerSecond));
     const rawPerSecond = median(rawRuns.map((run) => run.deliveriesPerSecond));
 
     // (b) Latency at half of capacity, through a gateway.
@@ -676,12 +712,16 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
         bodyBytes: Buffer.byteLength(body),
         sluiceDeliveriesPerSecond: Math.round(sluicePerSecond),
         rawUndiciPoolPerSecond: Math.round(rawPerSecond),
-        ratio: Math.round((sluicePerSecond / rawPerSecond) * 1000) / 1000,
+        floorDeliveriesPerSecond: Math.round(floorPerSecond),
+        ratio: round3(sluicePerSecond / rawPerSecond),
+        floorRatio: round3(floorPerSecond / rawPerSecond),
+        sluiceOverFloor: round3(sluicePerSecond / floorPerSecond),
         cpuMicrosPerDelivery: {
           sluice: medianMicros(sluiceRuns.map((run) => run.cpuMicrosPerDelivery)),
+          floor: medianMicros(floorRuns.map((run) => run.cpuMicrosPerDelivery)),
           rawPool: medianMicros(rawRuns.map((run) => run.cpuMicrosPerDelivery)),
         },
-        runs: { sluice: sluiceRuns, rawPool: rawRuns },
+        runs: { sluice: sluiceRuns, floor: floorRuns, rawPool: rawRuns },
       },
       latency: {
         ingestRequestsPerSecond: Math.round(ingest.requestsPerSecond),
@@ -701,7 +741,8 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
       },
     };
     log(
-      `delivery: ratio ${report.throughput.ratio} (sluice ${report.throughput.sluiceDeliveriesPerSecond}/s, raw ${report.throughput.rawUndiciPoolPerSecond}/s); ` +
+      `delivery: ratio ${report.throughput.ratio} (sluice ${report.throughput.sluiceDeliveriesPerSecond}/s, raw ${report.throughput.rawUndiciPoolPerSecond}/s), ` +
+        `floor ${report.throughput.floorRatio} of raw, sluice ${report.throughput.sluiceOverFloor} of floor; ` +
         `end-to-end at ${rate}/s: p50 ${report.latency.p50Ms} ms, p99 ${report.latency.p99Ms} ms, missing ${report.latency.missing}`,
     );
     return report;
