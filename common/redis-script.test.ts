@@ -20,6 +20,17 @@ describe('defineRedisScript', () => {
     expect(() => defineRedisScript(client(), 'sluiceTestScript', 'return 2')).not.toThrow();
   });
 
+  it('keeps a script out of auto-pipelining only when asked to', () => {
+    const redis = new Redis({ lazyConnect: true, enableAutoPipelining: true });
+    onTestFinished(() => redis.disconnect());
+    defineRedisScript(redis, 'sluiceTestPipelined', 'return 1');
+    defineRedisScript(redis, 'sluiceTestDirect', 'return 1', { autoPipelined: false });
+    defineRedisScript(redis, 'sluiceTestDirect', 'return 1', { autoPipelined: false });
+    expect(redis.options.autoPipeliningIgnoredCommands).toEqual(['sluiceTestDirect']);
+    // Other clients keep their own list.
+    expect(new Redis({ lazyConnect: true }).options.autoPipeliningIgnoredCommands).toEqual([]);
+  });
+
   it('refuses a name taken by another script or by an ioredis method', () => {
     const redis = client();
     defineRedisScript(redis, 'sluiceTestScript', 'return 1');

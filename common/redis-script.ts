@@ -5,6 +5,15 @@ export type RedisScript = (keys: readonly string[], args: readonly (string | num
 
 type DefinedCommand = (numberOfKeys: number, ...keysAndArgs: Array<string | number>) => Promise<unknown>;
 
+export interface DefineRedisScriptOptions {
+  /**
+   * false: the call is written to the socket at once, even on a client with auto-pipelining. For
+   * a caller that gathers its own batches on `setImmediate` (tick-batcher.ts): auto-pipelining
+   * defers to `setImmediate` too, so it would hold each batch back one more turn of the loop.
+   */
+  autoPipelined?: boolean;
+}
+
 /** The scripts each client was given here, by command name. */
 const definedScripts = new WeakMap<Redis, Map<string, string>>();
 
@@ -17,7 +26,12 @@ const definedScripts = new WeakMap<Redis, Map<string, string>>();
  * on it: defining the same name with the same body again reuses the command. A name already taken
  * by another body, or by an ioredis method, throws: `defineCommand` would silently replace it.
  */
-export function defineRedisScript(redis: Redis, name: string, lua: string): RedisScript {
+export function defineRedisScript(
+  redis: Redis,
+  name: string,
+  lua: string,
+  options: DefineRedisScriptOptions = {},
+): RedisScript {
   let defined = definedScripts.get(redis);
   if (defined === undefined) {
     defined = new Map();
@@ -30,6 +44,11 @@ export function defineRedisScript(redis: Redis, name: string, lua: string): Redi
     defined.set(name, lua);
   } else if (existing !== lua) {
     throw new Error(`Redis script name ${name} is already defined with another script`);
+  }
+  const ignored = redis.options.autoPipeliningIgnoredCommands ?? [];
+  if (options.autoPipelined === false && !ignored.includes(name)) {
+    // A new array: the client may share its default one with every other client.
+    redis.options.autoPipeliningIgnoredCommands = [...ignored, name];
   }
   const command = (redis as unknown as Record<string, DefinedCommand>)[name]!;
   // Without `numberOfKeys` in the definition, ioredis takes it as the first argument, as EVAL does.

@@ -58,6 +58,13 @@ export function dedupKey(prefix: string, identity: DeliveryIdentity): string {
 const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+// Writes the completion marker of every key (ARGV[1] the marker, ARGV[2] its ms), over a lease or
+// anything else: the delivery is done, whoever held the key.
+const completeScript = `for i = 1, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[1], 'PX', ARGV[2])
+end
+return #KEYS`;
+
 // Takes the lease of every key (ARGV[i] is key i's token, the last ARGV the lease's ms) and answers
 // what each key held before: the marker, another lease, or nil when the lease was taken.
 const claimScript = `local leaseMs = ARGV[#KEYS + 1]
@@ -84,23 +91,34 @@ interface ClaimRequest {
  * the worker dies mid-attempt; the marker lives at least as long as the events topic keeps a record,
  * so no redelivery from Kafka can outlive it.
  *
- * The claims made in one turn of the event loop go to Redis as one script call: a command per
- * claim cost the worker more client CPU than the signing of the request it guards. The keys of one
- * call may live anywhere, so this needs one Redis server (or a primary with replicas), not Redis
- * Cluster. A completion marker goes at once, on its own: until it is written, a crash repeats the
- * delivery, and waiting for the end of a busy turn (milliseconds) doubled the deliveries the
- * SIGKILL test saw repeated.
+ * The claims made in one turn of the event loop go to Redis as one script call, and so do the
+ * completion markers: a command per claim or marker cost the worker more client CPU than the
+ * signing of the request it guards. The keys of one call may live anywhere, so this needs one Redis
+ * server (or a primary with replicas), not Redis Cluster. Both scripts skip the client's
+ * auto-pipelining: it waits for the end of the turn as the batches do, and a second wait would
+ * widen the window in which a crash repeats a delivery whose marker is not written yet (batched
+ * markers behind auto-pipelining doubled the deliveries the SIGKILL test saw repeated).
  */
 export function createDedupStore(options: DedupStoreOptions): DedupStore {
   const keyOf = (identity: DeliveryIdentity) => dedupKey(options.keyPrefix, identity);
   const releaseLease = defineRedisScript(options.redis, 'sluiceDedupRelease', releaseScript);
-  const claimLeases = defineRedisScript(options.redis, 'sluiceDedupClaim', claimScript);
+  const claimLeases = defineRedisScript(options.redis, 'sluiceDedupClaim', claimScript, {
+    autoPipelined: false,
+  });
+  const writeMarkers = defineRedisScript(options.redis, 'sluiceDedupComplete', completeScript, {
+    autoPipelined: false,
+  });
 
   const claimBatch = createTickBatcher(async (requests: ClaimRequest[]) => {
     const keys = requests.map((request) => request.key);
     const args: Array<string | number> = requests.map((request) => request.token);
     args.push(options.leaseMs);
     return (await claimLeases(keys, args)) as Array<string | null>;
+  }, maxKeysPerCall);
+
+  const completeBatch = createTickBatcher(async (keys: string[]) => {
+    await writeMarkers(keys, [doneMarker, options.markerTtlMs]);
+    return keys.map(() => true);
   }, maxKeysPerCall);
 
   // Tokens only need to differ between attempts: a random prefix per store and a counter do that
@@ -121,8 +139,7 @@ export function createDedupStore(options: DedupStoreOptions): DedupStore {
     },
     async complete(identity) {
       try {
-        await options.redis.set(keyOf(identity), doneMarker, 'PX', options.markerTtlMs);
-        return true;
+        return await completeBatch(keyOf(identity));
       } catch {
         return false;
       }
