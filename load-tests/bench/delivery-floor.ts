@@ -6,8 +6,9 @@
  *
  * The delivery benchmark drains the same backlog with it, between the worker and the raw loop: it
  * splits the worker's distance from the raw loop into what these steps cost on this machine and
- * what the worker's own machinery adds. It uses the worker's own parts for each step (decoder,
- * batched dedup store, body builder, signer), so it is no slower than a fresh write of them would be.
+ * what the worker's own machinery adds. It uses the worker's own parts for each step (Kafka record
+ * decoder, Avro decoder, batched dedup store, body builder, signer), so it is no slower than a
+ * fresh write of them would be.
  *
  * A process of its own, configured by environment (set by the benchmark):
  *   KAFKA_BROKERS, REDIS_URL, SLUICE_FLOOR_TOPIC, SLUICE_FLOOR_GROUP_ID, SLUICE_FLOOR_DEDUP_PREFIX,
@@ -17,6 +18,7 @@
 import kafkajs from 'kafkajs';
 import { Pool } from 'undici';
 import { createFailFastRedis } from '../../common/fail-fast-redis.js';
+import { installRecordDecoder } from '../../common/kafka/install-record-decoder.js';
 import { createDedupStore } from '../../consumers/delivery/dedup-store.js';
 import { buildAttemptHeaders, buildWebhookBody } from '../../consumers/delivery/webhook-payload.js';
 import { decodeEvent } from '../../schemas/event-codec.js';
@@ -95,6 +97,8 @@ async function main(): Promise<void> {
     await dedup.complete(identity);
   }
 
+  // The worker's record decoder, faster than kafkajs's own (common/kafka/record-decoder.ts).
+  installRecordDecoder();
   const kafka = new kafkajs.Kafka({
     brokers: required('KAFKA_BROKERS').split(','),
     logLevel: kafkajs.logLevel.NOTHING,
