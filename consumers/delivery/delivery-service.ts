@@ -525,11 +525,12 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         return;
       }
       const { event } = decoded;
-      const subscriptions = deps.view.matching(event.type, event.producerId).filter((s) => !gone.has(s.id));
+      const matched = deps.view.matching(event.type, event.producerId);
+      const subscriptions = gone.size === 0 ? matched : matched.filter((s) => !gone.has(s.id));
       metrics.records.inc({ consumer: 'events', result: subscriptions.length > 0 ? 'matched' : 'unmatched' });
       const firstAttemptAtMs = nowMs();
       // Turns for `ordering: key` are taken here, synchronously and in offset order.
-      const deliveries = subscriptions.map((subscription) => {
+      const start = (subscription: Subscription) => {
         const orderTurn = takeOrderTurn(subscription, event, signals);
         const job: DeliveryJob = {
           event,
@@ -543,8 +544,10 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
           lastError: undefined,
         };
         return deliver(job, signals, orderTurn);
-      });
-      await settleAll(deliveries);
+      };
+      // One match, the common case, needs no settle-all around it.
+      if (subscriptions.length === 1) await start(subscriptions[0]!);
+      else await settleAll(subscriptions.map(start));
     },
 
     async handleRetryRecord(record, signals) {

@@ -133,102 +133,154 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
 
   /**
    * One attempt through undici's dispatch API: no AbortController, no body stream, no promise
-   * chain per attempt, which the request() API would cost. The deadline is this function's own
-   * timer and settles the attempt when it fires, whatever undici does after that, so an attempt
-   * never outlives attemptTimeoutMs (undici's headersTimeout/bodyTimeout measure gaps between
-   * events, and a receiver trickling a byte every few seconds would never trip them).
+   * chain per attempt, which the request() API would cost. The deadline is the attempt's own
+   * timer and settles it when it fires, whatever undici does after that, so an attempt never
+   * outlives attemptTimeoutMs (undici's headersTimeout/bodyTimeout measure gaps between events,
+   * and a receiver trickling a byte every few seconds would never trip them).
    */
   function send({ url, headers, body, cancelSignal }: WebhookRequest): Promise<AttemptResult> {
     const startedMs = performance.now();
-    const elapsedMs = () => performance.now() - startedMs;
     cancelSignal?.throwIfAborted();
     const target = targetOf(url);
     if (!target.ok) {
-      return Promise.resolve({ error: 'ssrf', message: target.message, durationMs: elapsedMs() });
+      return Promise.resolve({
+        error: 'ssrf',
+        message: target.message,
+        durationMs: performance.now() - startedMs,
+      });
     }
-
     return new Promise<AttemptResult>((resolve, reject) => {
-      let settled = false;
-      let controller: Dispatcher.DispatchController | undefined;
-      /** An abort asked for before undici handed over its controller. */
-      let pendingAbort: Error | undefined;
-      let status = 0;
-      let retryAfter: string | undefined;
-      let bodyBytes = 0;
-
-      const abortRequest = (reason: Error) => {
-        if (controller === undefined) pendingAbort = reason;
-        else if (!controller.aborted) controller.abort(reason);
-      };
-      const settle = (outcome: { result: AttemptResult } | { error: unknown }) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        cancelSignal?.removeEventListener('abort', onCancel);
-        if ('result' in outcome) resolve(outcome.result);
-        else reject(outcome.error);
-      };
-      const answered = () => settle({ result: { status, retryAfter, durationMs: elapsedMs() } });
-      // Past the cap the answer is the status alone; aborting destroys the connection, so a huge
-      // answer costs nothing more.
-      const answeredAtCap = (requestController: Dispatcher.DispatchController) => {
-        answered();
-        requestController.abort(new Error('response body over the cap'));
-      };
-      const timer = setTimeout(() => {
-        settle({
-          result: {
-            error: 'timeout',
-            message: `no complete answer within ${attemptTimeoutMs} ms`,
-            durationMs: elapsedMs(),
-          },
-        });
-        abortRequest(new Error(`attempt timed out after ${attemptTimeoutMs} ms`));
-      }, attemptTimeoutMs);
-      function onCancel() {
-        const reason = cancelSignal!.reason as unknown;
-        settle({ error: reason });
-        abortRequest(reason instanceof Error ? reason : new Error(String(reason)));
-      }
-      cancelSignal?.addEventListener('abort', onCancel, { once: true });
-
-      agent.dispatch(
-        { origin: target.origin, path: target.path, method: 'POST', headers, body },
-        {
-          onRequestStart(requestController) {
-            controller = requestController;
-            if (pendingAbort !== undefined) requestController.abort(pendingAbort);
-          },
-          onResponseStart(requestController, statusCode, responseHeaders) {
-            status = statusCode;
-            retryAfter = firstValue(responseHeaders['retry-after']);
-            // A body declared past the cap is not read at all.
-            if (Number(responseHeaders['content-length']) > maxResponseBodyBytes) {
-              answeredAtCap(requestController);
-            }
-          },
-          onResponseData(requestController, chunk) {
-            // Read (and drop) up to the cap so a small answer leaves the socket reusable.
-            bodyBytes += chunk.length;
-            if (bodyBytes > maxResponseBodyBytes) answeredAtCap(requestController);
-          },
-          onResponseEnd: answered,
-          onResponseError(_requestController, error) {
-            if (settled) return;
-            try {
-              settle({ result: { ...describeFailure(error), durationMs: elapsedMs() } });
-            } catch (fault) {
-              settle({ error: fault });
-            }
-          },
-        },
+      const attempt = new Attempt(
+        startedMs,
+        attemptTimeoutMs,
+        maxResponseBodyBytes,
+        resolve,
+        reject,
+        cancelSignal,
       );
+      agent.dispatch({ origin: target.origin, path: target.path, method: 'POST', headers, body }, attempt);
     });
   }
 
   // Idempotent: shutdown paths tend to close twice, and undici rejects a second close.
   let closing: Promise<void> | undefined;
   return { send, close: () => (closing ??= agent.close()) };
+}
+
+/**
+ * The state of one attempt and undici's handler for it. A class, not closures: an attempt is the
+ * hottest object of the worker, and its methods live once on the prototype instead of being
+ * allocated (about ten of them) for every request. It is also the cancel signal's listener
+ * (`handleEvent`) and its own timer's argument, so neither needs a closure either.
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  private settled = false;
+  private controller: Dispatcher.DispatchController | undefined;
+  /** An abort asked for before undici handed over its controller. */
+  private pendingAbort: Error | undefined;
+  private status = 0;
+  private retryAfter: string | undefined;
+  private bodyBytes = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly startedMs: number,
+    private readonly timeoutMs: number,
+    private readonly maxBodyBytes: number,
+    private readonly resolve: (result: AttemptResult) => void,
+    private readonly reject: (error: unknown) => void,
+    private readonly cancelSignal: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(Attempt.onTimeout, timeoutMs, this);
+    cancelSignal?.addEventListener('abort', this, { once: true });
+  }
+
+  private static onTimeout(attempt: Attempt): void {
+    attempt.settle({
+      error: 'timeout',
+      message: `no complete answer within ${attempt.timeoutMs} ms`,
+      durationMs: attempt.elapsedMs(),
+    });
+    attempt.abortRequest(new Error(`attempt timed out after ${attempt.timeoutMs} ms`));
+  }
+
+  /** The cancel signal fired. */
+  handleEvent(): void {
+    const reason = this.cancelSignal!.reason as unknown;
+    this.fail(reason);
+    this.abortRequest(reason instanceof Error ? reason : new Error(String(reason)));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.pendingAbort !== undefined) controller.abort(this.pendingAbort);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    this.status = statusCode;
+    this.retryAfter = firstValue(headers['retry-after']);
+    // A body declared past the cap is not read at all.
+    if (Number(headers['content-length']) > this.maxBodyBytes) this.answeredAtCap(controller);
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    // Read (and drop) up to the cap so a small answer leaves the socket reusable.
+    this.bodyBytes += chunk.length;
+    if (this.bodyBytes > this.maxBodyBytes) this.answeredAtCap(controller);
+  }
+
+  onResponseEnd(): void {
+    this.answered();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.settled) return;
+    try {
+      this.settle({ ...describeFailure(error), durationMs: this.elapsedMs() });
+    } catch (fault) {
+      this.fail(fault);
+    }
+  }
+
+  private elapsedMs(): number {
+    return performance.now() - this.startedMs;
+  }
+
+  private answered(): void {
+    this.settle({ status: this.status, retryAfter: this.retryAfter, durationMs: this.elapsedMs() });
+  }
+
+  // Past the cap the answer is the status alone; aborting destroys the connection, so a huge
+  // answer costs nothing more.
+  private answeredAtCap(controller: Dispatcher.DispatchController): void {
+    this.answered();
+    controller.abort(new Error('response body over the cap'));
+  }
+
+  private abortRequest(reason: Error): void {
+    if (this.controller === undefined) this.pendingAbort = reason;
+    else if (!this.controller.aborted) this.controller.abort(reason);
+  }
+
+  private finish(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.cancelSignal?.removeEventListener('abort', this);
+    return true;
+  }
+
+  private settle(result: AttemptResult): void {
+    if (this.finish()) this.resolve(result);
+  }
+
+  private fail(error: unknown): void {
+    if (this.finish()) this.reject(error);
+  }
 }
 
 function describeFailure(error: unknown): { error: AttemptErrorKind; message: string } {
