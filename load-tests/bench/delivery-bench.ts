@@ -5,10 +5,11 @@
  *     events to one subscription on a fast mock receiver, against a raw undici `Pool` loop posting
  *     W + N equally sized, equally signed bodies to the same receiver with the same concurrency.
  *     Interleaved rounds; both measured at the receiver, from the W-th to the (W + N)-th 2xx, and
- *     CPU from there on too. The first W (warm-up) are left out on both sides: each round starts a
- *     new worker process, whose group join and JIT warm-up are not what a long-running worker
- *     delivers at, and the raw loop, which runs in this process, is warm after its first round.
- *     Target ratio ≥ 0.7.
+ *     CPU from there on too. Each side runs in a fresh process of its own every round, the raw
+ *     loop included (this file with --raw-loop-child): in the process that had just run the
+ *     ingest benchmarks it was a third slower, which flattered the ratio. The first W (warm-up)
+ *     are left out on both sides: a new process's group join and JIT warm-up are not what a
+ *     long-running one delivers at. Target ratio ≥ 0.7.
  * (b) Latency at half capacity: a spawned gateway, the worker and the receiver. First the
  *     capacity of that whole pipeline on this machine (all of it shares the cores, so it is less
  *     than either part alone): single events offered at min(ingest, delivery capacity from (a))
@@ -334,7 +335,7 @@ interface DrainSpan {
 /**
  * The measured part of a drain that is under way: the `events` 2xx after the warm-up's last one,
  * and the CPU each process in `roles` spent from right after that one arrived. `sending` is the
- * sender running in this process (the raw loop), awaited before the last 2xx.
+ * raw loop's process finishing, awaited before the last 2xx.
  */
 async function measureDrain(
   receiver: ReceiverHandle,
@@ -361,7 +362,7 @@ async function measureDrain(
  */
 async function rawPoolLoop(
   receiverUrl: string,
-  subscription: Subscription,
+  subscription: Pick<Subscription, 'secrets'>,
   body: Buffer,
   count: number,
   concurrency: number,
@@ -390,6 +391,65 @@ async function rawPoolLoop(
   } finally {
     await pool.close();
   }
+}
+
+interface RawLoopJob {
+  receiverUrl: string;
+  secrets: Subscription['secrets'];
+  bodyBase64: string;
+  count: number;
+  concurrency: number;
+}
+
+/**
+ * The raw loop's process: takes one job over IPC, runs it and reports how it went, then stays
+ * until the benchmark disconnects, so its CPU time can still be read from /proc.
+ */
+function rawLoopChild(): void {
+  process.once('message', (job: RawLoopJob) => {
+    const body = Buffer.from(job.bodyBase64, 'base64');
+    rawPoolLoop(job.receiverUrl, { secrets: job.secrets }, body, job.count, job.concurrency).then(
+      () => process.send!({ ok: true }),
+      (error: unknown) => process.send!({ ok: false, error: String(error) }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+  process.send!({ ready: true });
+}
+
+interface RawLoopProcess {
+  pid: number;
+  /** Settles when the loop has sent every request (rejects with what went wrong). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the raw loop in a fresh process of its own. */
+async function startRawLoopProcess(job: RawLoopJob): Promise<RawLoopProcess> {
+  const child = fork(fileURLToPath(import.meta.url), ['--raw-loop-child'], {
+    execArgv: ['--import', import.meta.resolve('tsx')],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const exitedEarly = exited.then((code) => {
+    throw new Error(`the raw loop process exited with ${code}`);
+  });
+  exitedEarly.catch(() => undefined);
+  await Promise.race([new Promise((resolve) => child.once('message', resolve)), exitedEarly]);
+  const answer = new Promise<void>((resolve, reject) => {
+    child.once('message', (result: { ok: boolean; error?: string }) =>
+      result.ok ? resolve() : reject(new Error(result.error)),
+    );
+  });
+  child.send(job);
+  return {
+    pid: child.pid!,
+    done: Promise.race([answer, exitedEarly]),
+    async stop() {
+      if (child.connected) child.disconnect();
+      await exited;
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -617,18 +677,28 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
       workers.pop();
 
       await receiver.reset();
-      const loop = rawPoolLoop(receiver.url, subscription, body, total, options.concurrency);
+      const loop = await startRawLoopProcess({
+        receiverUrl: receiver.url,
+        secrets: subscription.secrets,
+        bodyBase64: body.toString('base64'),
+        count: total,
+        concurrency: options.concurrency,
+      });
       // A failed loop shows when measureDrain awaits it; this keeps it from being an unhandled
       // rejection while the warm-up is awaited.
-      loop.catch(() => undefined);
-      rawRuns.push(
-        await measureDrain(
-          receiver,
-          { ...span, drainedTimeoutMs: 10_000 },
-          { loop: process.pid, receiver: receiver.pid, ...options.stackProcesses },
-          loop,
-        ),
-      );
+      loop.done.catch(() => undefined);
+      try {
+        rawRuns.push(
+          await measureDrain(
+            receiver,
+            { ...span, drainedTimeoutMs: 10_000 },
+            { loop: loop.pid, receiver: receiver.pid, ...options.stackProcesses },
+            loop.done,
+          ),
+        );
+      } finally {
+        await loop.stop();
+      }
       log(
         `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, floor ${Math.round(floorRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
       );
@@ -814,7 +884,11 @@ async function main(): Promise<number> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const run = process.argv.includes('--receiver-child') ? receiverChild().then(() => undefined) : main();
+  const run = process.argv.includes('--receiver-child')
+    ? receiverChild().then(() => undefined)
+    : process.argv.includes('--raw-loop-child')
+      ? Promise.resolve(rawLoopChild())
+      : main();
   run.then(
     (code) => {
       if (code !== undefined) process.exit(code);
