@@ -13,9 +13,10 @@ interface Waiting<Result> {
 /**
  * The flush runs on `setImmediate`, after every I/O callback of this turn of the event loop, so
  * the items of, say, all the HTTP answers read in one turn share a call. That adds up to one turn
- * of delay (milliseconds when the loop is saturated): use it where a moment's wait costs nothing.
- * (`process.nextTick`, as ioredis's auto-pipelining uses, gathered one item at a time in the
- * delivery worker, whose answers each arrive in a callback of their own.)
+ * of delay (milliseconds when the loop is saturated), as ioredis's auto-pipelining does for a lone
+ * command. (`process.nextTick` gathered one item at a time in the delivery worker, whose answers
+ * each arrive in a callback of their own.) A flush that sends a Redis command should skip
+ * auto-pipelining (`defineRedisScript`'s `autoPipelined: false`), or it waits one more turn.
  */
 export function createTickBatcher<Item, Result>(
   flush: (items: Item[]) => Promise<readonly Result[]>,
