@@ -247,12 +247,18 @@ describe('delivery worker: deduplication', () => {
       duplicate: await second.metric('sluice_deliveries_total', { ...label, outcome: 'duplicate' }),
       delivered: await second.metric('sluice_deliveries_total', { ...label, outcome: 'delivered' }),
       dedupHits: await second.metric('sluice_dedup_hits_total', label),
+      groupJoins: await second.metric('sluice_delivery_group_joins_total'),
     });
     await eventually('the 3 records handled again', async () => {
       const seen = await outcomes();
       return seen.duplicate + seen.delivered >= 3 ? true : undefined;
     });
-    expect(await outcomes()).toEqual({ duplicate: 3, delivered: 0, dedupHits: 3 });
+    const seen = await outcomes();
+    // Every record read again is stopped by its marker, and nothing reaches the receiver again. At
+    // least 3 hits: a consumer restart would read some records a third time, and is no failure.
+    expect(seen.delivered, JSON.stringify(seen)).toBe(0);
+    expect(seen.duplicate, JSON.stringify(seen)).toBeGreaterThanOrEqual(3);
+    expect(seen.dedupHits).toBe(seen.duplicate);
     expect(receiver.received).toHaveLength(3);
   });
 

@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
 import { onTestFinished } from 'vitest';
 import { compileEventTypeMatcher } from '../../common/event-type-matcher.js';
 import { createLogger } from '../../common/logger.js';
@@ -13,7 +12,7 @@ import { generateWebhookSecret } from '../../common/webhook-signer.js';
 import { loadDeliveryConfig } from '../../consumers/delivery-config.js';
 import { startDeliveryWorker, type RunningDeliveryWorker } from '../../consumers/delivery-worker.js';
 import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
-import { connectedAdmin, testKafka } from '../support/kafka-fixture.js';
+import { connectedAdmin, testProducer } from '../support/kafka-fixture.js';
 import { testKafkaBrokers, testRedisUrl, uniqueName } from '../support/stack-env.js';
 import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 import { scrapeMetric } from '../support/prometheus-text.js';
@@ -257,7 +256,7 @@ export interface ProduceOptions {
 
 /** Writes events as the gateway does: Avro in the Confluent wire format, CloudEvents headers. */
 export async function produceEvents(topic: string, events: ProduceOptions[]): Promise<TestEvent[]> {
-  const producer = testKafka().producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  const producer = testProducer();
   await producer.connect();
   try {
     const written: TestEvent[] = [];

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import kafkajs from 'kafkajs';
 import { request } from 'undici';
 import { onTestFinished } from 'vitest';
 import { createLogger } from '../../common/logger.js';
@@ -8,7 +7,7 @@ import { parseSecretsKeys, SecretsKeyring } from '../../common/subscriptions/sec
 import { createSubscriptionStore } from '../../common/subscriptions/subscription-store.js';
 import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
 import { prepareGateway, startTestGateway, type TestGatewaySetup } from '../support/gateway-fixture.js';
-import { connectedAdmin, testKafka } from '../support/kafka-fixture.js';
+import { connectedAdmin, testKafka, testProducer } from '../support/kafka-fixture.js';
 import { fixtureData } from '../delivery/delivery-fixture.js';
 import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
@@ -105,7 +104,7 @@ export interface WrittenEvent extends TimedEvent {
 
 /** Writes events as the gateway does, with explicit Kafka timestamps (CreateTime), in the given order. */
 export async function produceAt(topic: string, events: TimedEvent[]): Promise<WrittenEvent[]> {
-  const producer = testKafka().producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  const producer = testProducer();
   await producer.connect();
   try {
     const written = events.map((event) => ({

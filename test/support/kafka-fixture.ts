@@ -7,6 +7,19 @@ export function testKafka(clientId = uniqueName('test')) {
   return new kafkajs.Kafka({ brokers: testKafkaBrokers, clientId, logLevel: kafkajs.logLevel.NOTHING });
 }
 
+/**
+ * A producer for a test's own records: idempotent. When one partition of a produce request answers
+ * "not the leader" (a new topic settling), kafkajs sends the whole request again, and a plain
+ * producer then writes the other partitions' records twice; twice in CI that turned 3 events into 5.
+ */
+export function testProducer() {
+  return testKafka().producer({
+    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+}
+
 /** Creates a topic with a unique name and deletes it when the test finishes. */
 export async function createTestTopic(admin: Admin, numPartitions: number, prefix = 'test'): Promise<string> {
   const topic = uniqueName(prefix);
