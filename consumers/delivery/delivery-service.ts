@@ -437,6 +437,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
           eventId: event.id,
           replayId: event.replayId,
           attempt: job.attempt,
+          origin: job.origin,
         },
         'dedup hit: already delivered',
       );
