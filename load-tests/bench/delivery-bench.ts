@@ -291,7 +291,12 @@ function sampleData(): unknown {
 
 /** Writes `count` events as the gateway does (Avro, CloudEvents headers), 1000 per request. */
 async function produceBacklog(kafka: kafkajs.Kafka, topic: string, value: Buffer, count: number) {
-  const producer = kafka.producer({ createPartitioner: KeyPartitioner });
+  // Idempotent: a resent request must not write records twice (the floor stops at a duplicate).
+  const producer = kafka.producer({
+    createPartitioner: KeyPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
   await producer.connect();
   try {
     const runId = randomBytes(4).toString('hex');
