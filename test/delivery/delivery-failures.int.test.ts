@@ -253,12 +253,9 @@ describe('delivery worker: deduplication', () => {
       const seen = await outcomes();
       return seen.duplicate + seen.delivered >= 3 ? true : undefined;
     });
-    const seen = await outcomes();
-    // Every record read again is stopped by its marker, and nothing reaches the receiver again. At
-    // least 3 hits: a consumer restart would read some records a third time, and is no failure.
-    expect(seen.delivered, JSON.stringify(seen)).toBe(0);
-    expect(seen.duplicate, JSON.stringify(seen)).toBeGreaterThanOrEqual(3);
-    expect(seen.dedupHits).toBe(seen.duplicate);
+    // Every record read again is stopped by its marker, and nothing reaches the receiver again
+    // (group joins are there for the failure message: a restart would read records again).
+    expect(await outcomes()).toMatchObject({ duplicate: 3, delivered: 0, dedupHits: 3 });
     expect(receiver.received).toHaveLength(3);
   });
 
