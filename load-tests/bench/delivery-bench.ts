@@ -30,7 +30,7 @@
  * Standalone it assumes the stack is up (KAFKA_BROKERS / REDIS_URL or the local defaults) and
  * creates its own topics, API key and secrets key; `npm run bench` calls `benchDelivery`.
  */
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -226,11 +226,16 @@ interface ReceiverHandle {
   close(): Promise<void>;
 }
 
-async function startReceiverProcess(): Promise<ReceiverHandle> {
-  const child = fork(fileURLToPath(import.meta.url), ['--receiver-child'], {
+/** This file again, through tsx, as a child process (`role` picks its part) talking over IPC. */
+function forkThisFile(role: '--receiver-child' | '--raw-loop-child'): ChildProcess {
+  return fork(fileURLToPath(import.meta.url), [role], {
     execArgv: ['--import', import.meta.resolve('tsx')],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+}
+
+async function startReceiverProcess(): Promise<ReceiverHandle> {
+  const child = forkThisFile('--receiver-child');
   let nextId = 0;
   const pending = new Map<number, (value: unknown) => void>();
   const url = await new Promise<string>((resolve, reject) => {
@@ -431,10 +436,7 @@ interface RawLoopProcess {
 
 /** Starts the raw loop in a fresh process of its own. */
 async function startRawLoopProcess(job: RawLoopJob): Promise<RawLoopProcess> {
-  const child = fork(fileURLToPath(import.meta.url), ['--raw-loop-child'], {
-    execArgv: ['--import', import.meta.resolve('tsx')],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = forkThisFile('--raw-loop-child');
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const exitedEarly = exited.then((code) => {
     throw new Error(`the raw loop process exited with ${code}`);
@@ -645,41 +647,36 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     const sluiceRuns: DrainRun[] = [];
     const floorRuns: DrainRun[] = [];
     const rawRuns: DrainRun[] = [];
+    /** Drains the backlog with a process started for it (the worker or the floor), then stops it. */
+    const drainWith = async (role: string, start: () => Promise<BenchProcess>): Promise<DrainRun> => {
+      await receiver.reset();
+      const drainer = await start();
+      workers.push(drainer);
+      const run = await measureDrain(
+        receiver,
+        { ...span, drainedTimeoutMs: drainTimeoutMs },
+        { [role]: drainer.pid, receiver: receiver.pid, ...options.stackProcesses },
+      );
+      await drainer.stop();
+      workers.pop();
+      return run;
+    };
     for (let round = 1; round <= options.rounds; round++) {
-      await receiver.reset();
-      const worker = await startDeliverProcess(workerEnv(`drain-${round}`));
-      workers.push(worker);
-      sluiceRuns.push(
-        await measureDrain(
-          receiver,
-          { ...span, drainedTimeoutMs: drainTimeoutMs },
-          { worker: worker.pid, receiver: receiver.pid, ...options.stackProcesses },
-        ),
-      );
-      await worker.stop();
-      workers.pop();
-
-      await receiver.reset();
-      const floor = await startDeliveryFloorProcess({
-        KAFKA_BROKERS: options.kafkaBrokers.join(','),
-        REDIS_URL: options.env.REDIS_URL,
-        SLUICE_FLOOR_TOPIC: topicEnv.SLUICE_EVENTS_TOPIC,
-        SLUICE_FLOOR_GROUP_ID: `${prefix}.floor-${round}`,
-        SLUICE_FLOOR_DEDUP_PREFIX: `${prefix}:floor-${round}:dedup:`,
-        SLUICE_FLOOR_RECEIVER_URL: receiver.url,
-        SLUICE_FLOOR_SECRET: subscription.secrets[0]!.secret,
-        SLUICE_FLOOR_CONCURRENCY: String(options.concurrency),
-      });
-      workers.push(floor);
+      sluiceRuns.push(await drainWith('worker', () => startDeliverProcess(workerEnv(`drain-${round}`))));
       floorRuns.push(
-        await measureDrain(
-          receiver,
-          { ...span, drainedTimeoutMs: drainTimeoutMs },
-          { floor: floor.pid, receiver: receiver.pid, ...options.stackProcesses },
+        await drainWith('floor', () =>
+          startDeliveryFloorProcess({
+            KAFKA_BROKERS: options.kafkaBrokers.join(','),
+            REDIS_URL: options.env.REDIS_URL,
+            SLUICE_FLOOR_TOPIC: topicEnv.SLUICE_EVENTS_TOPIC,
+            SLUICE_FLOOR_GROUP_ID: `${prefix}.floor-${round}`,
+            SLUICE_FLOOR_DEDUP_PREFIX: `${prefix}:floor-${round}:dedup:`,
+            SLUICE_FLOOR_RECEIVER_URL: receiver.url,
+            SLUICE_FLOOR_SECRET: subscription.secrets[0]!.secret,
+            SLUICE_FLOOR_CONCURRENCY: String(options.concurrency),
+          }),
         ),
       );
-      await floor.stop();
-      workers.pop();
 
       await receiver.reset();
       const loop = await startRawLoopProcess({
