@@ -217,11 +217,16 @@ describe('delivery worker: isolation of a dead endpoint', () => {
     expect(await b.worker.metric('sluice_delivery_breaker_state', { subscription_id: deadId })).toBe(2);
     expect(b.blackHoleRequests).toBeLessThanOrEqual(2 * deadMaxConcurrency);
     expect(figures.parked).toBeGreaterThanOrEqual(load.events - 2 * deadMaxConcurrency);
-    // 25 ms absolute slack: on two cores shared with the broker, Redis and other work, one
-    // scheduler or GC pause of a few tens of ms delays every delivery in flight at that moment,
-    // and at 300 deliveries/s that alone is the top 1% of a run. The slack absorbs one such pause;
-    // a dead endpoint that really slowed the others (a paused partition) costs seconds.
-    expect(b.p99Ms).toBeLessThanOrEqual(1.2 * a.p99Ms + 25);
+    // What a dead endpoint would do to the others: hold its records until their partition is
+    // paused for every subscription. That pause is counted, and it never happened.
+    expect(await b.worker.metric('sluice_delivery_partition_pauses_total', { reason: 'backpressure' })).toBe(
+      0,
+    );
+    // Such a pause costs the healthy subscriptions seconds (up to one 5-s attempt timeout). The
+    // slack is for a busy two-core machine, where one scheduler or GC stall of a few hundred ms
+    // delays every delivery in flight at that moment and is already the top 1 % of a run; the
+    // quiet-machine figures are printed above.
+    expect(b.p99Ms).toBeLessThanOrEqual(1.5 * a.p99Ms + 250);
   }, 120_000);
 
   it('does not let a dead endpoint pause partitions at the default 15 s attempt timeout: deliveries waiting for its slots are parked', async () => {
