@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1.7
-# The one Sluice image: `sluice gateway`, `sluice deliver`, `sluice topics ensure`, … (design.md §1).
+# The one Sluice image: `sluice gateway`, `sluice deliver`, `sluice topics ensure`, …
+# (docs/architecture.md#processes).
 #
 #   docker build -t sluice:dev .
 #   docker run --rm sluice:dev schemas check

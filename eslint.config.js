@@ -1,4 +1,4 @@
-// Lint: typescript-eslint's recommended rules plus the layer boundaries of style.md:
+// Lint: typescript-eslint's recommended rules plus the layer boundaries of docs/architecture.md#processes:
 // gateway and consumers never import each other, common imports neither.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';

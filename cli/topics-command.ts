@@ -15,7 +15,7 @@ export function loadTopicsConfig(env: Env) {
   return reader.finish({ kafka, topics, retryDelaysMs: 'delaysMs' in schedule ? schedule.delaysMs : [] });
 }
 
-/** `sluice topics ensure`: creates the topics of design.md §4; safe to repeat. */
+/** `sluice topics ensure`: creates the topics of docs/architecture.md#kafka-layout; safe to repeat. */
 export async function topicsEnsure(env: Env, logger: Logger): Promise<EnsureTopicsReport> {
   const config = loadTopicsConfig(env);
   const admin = createKafkaClient(config.kafka, logger).admin();

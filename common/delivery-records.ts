@@ -1,7 +1,8 @@
 import type { IHeaders, KafkaMessage } from 'kafkajs';
 
-// The record formats of the delivery path (design.md §4, consumers/README.md): retry-tier records
-// and dead letters. Shared because the gateway writes retry records too (subscription replay).
+// The record formats of the delivery path (docs/architecture.md#kafka-layout, consumers/README.md):
+// retry-tier records and dead letters. Shared because the gateway writes retry records too
+// (subscription replay).
 
 /** One record as the delivery worker reads it: headers as strings, offsets as strings. */
 export interface ConsumedRecord {

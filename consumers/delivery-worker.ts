@@ -49,7 +49,10 @@ export interface RunningDeliveryWorker {
   shutdown(): Promise<void>;
 }
 
-/** Builds and starts the delivery worker (design.md §6): the one place that wires its parts together. */
+/**
+ * Builds and starts the delivery worker (docs/architecture.md#delivery-from-record-to-outcome): the
+ * one place that wires its parts together.
+ */
 export async function startDeliveryWorker(
   config: DeliveryConfig,
   logger: Logger,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks (design.md §9): installs what they need (wrk), brings up the stack and runs them.
+# Benchmarks (docs/architecture.md#benchmarks): installs what they need (wrk), brings up the stack
+# and runs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-node-modules.sh

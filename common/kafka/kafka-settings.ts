@@ -16,7 +16,7 @@ export interface KafkaSettings {
   requestTimeoutMs: number;
 }
 
-/** Names and shapes of the topics of design.md §4. */
+/** Names and shapes of the topics of docs/architecture.md#kafka-layout. */
 export interface TopicSettings {
   /** `SLUICE_EVENTS_TOPIC`, default `sluice.events`. */
   eventsTopic: string;

@@ -17,7 +17,7 @@ const dayMs = 86_400_000;
  */
 export const eventsTopicMaxMessageBytes = 8 * 1024 * 1024;
 
-/** Every topic of design.md §4, derived from settings and the retry schedule. */
+/** Every topic of docs/architecture.md#kafka-layout, derived from settings and the retry schedule. */
 export function planTopics(settings: TopicSettings, retryDelaysMs: readonly number[]): TopicSpec[] {
   const base = {
     replicationFactor: settings.replicationFactor,

@@ -20,7 +20,7 @@ function problemsOf(result: unknown): FieldProblem[] {
 }
 
 describe('validateSubscriptionCreate', () => {
-  it('applies the defaults of design §5 and normalises the URL', () => {
+  it('applies the defaults of every optional field, drops repeated event types and normalises the URL', () => {
     const result = validateSubscriptionCreate(
       { url: 'https://Hooks.Example.com', eventTypes: ['order.*', 'order.*', 'payment.succeeded'] },
       policy,

@@ -4,7 +4,7 @@ import { eventTypeGlobPattern } from '../event-type-matcher.js';
 import { checkWebhookUrl, type SsrfPolicy } from '../ssrf-guard.js';
 import { isValidWebhookSecret } from '../webhook-signer.js';
 
-/** Bounds of subscription fields; defaults of design.md §5. */
+/** Bounds and defaults of subscription fields (the fields: README.md#subscriptions-and-webhooks). */
 export const subscriptionLimits = {
   /** Deliveries in flight at once to one endpoint when `maxConcurrency` is not given. */
   defaultMaxConcurrency: 16,

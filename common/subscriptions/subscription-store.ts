@@ -87,8 +87,8 @@ const hourMs = 3_600_000;
 const maxMatchCacheEntries = 10_000;
 
 /**
- * The subscriptions of design.md §5: an in-memory view of the compacted topic that every Sluice
- * process holds, plus the writes of the admin API.
+ * The subscriptions of docs/architecture.md#subscriptions: an in-memory view of the compacted topic
+ * that every Sluice process holds, plus the writes of the admin API.
  *
  * Reading: `start()` reads the topic from the beginning up to the high watermarks it finds, then
  * keeps consuming, so changes written by any process show within about `maxWaitTimeMs`. kafkajs

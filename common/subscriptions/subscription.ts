@@ -1,7 +1,8 @@
 /**
- * A webhook subscription (design.md §5), as every Sluice process holds it in memory. It is stored
- * in the compacted topic `sluice.subscriptions` keyed by id, with signing secrets encrypted; here
- * the secrets are plain, so this object must never be logged or returned whole by an API.
+ * A webhook subscription (docs/architecture.md#subscriptions), as every Sluice process holds it in
+ * memory. It is stored in the compacted topic `sluice.subscriptions` keyed by id, with signing
+ * secrets encrypted; here the secrets are plain, so this object must never be logged or returned
+ * whole by an API.
  */
 export interface Subscription {
   /** `sub_` + random id; the Kafka record key. */

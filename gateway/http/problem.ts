@@ -32,7 +32,7 @@ export interface ProblemOptions {
 
 /** Clients are told to wait at least this long on 503 (and 409/429) when the error gives no figure. */
 const defaultRetryAfterSeconds = 1;
-/** Statuses that promise a `Retry-After` (design §2: 409 in flight, 429, 503 always). */
+/** Statuses that promise a `Retry-After` (README.md#ingest-api: 409 in flight, 429, 503 always). */
 const statusesWithRetryAfter = new Set([409, 429, 503]);
 /** Members the problem document owns; details cannot overwrite them. */
 const reservedMembers = new Set(['type', 'title', 'status', 'detail', 'code', 'instance']);

@@ -1,5 +1,6 @@
-// The only module that imports uWebSockets.js, so its hazards (see design §10) are handled in one
-// folder and a version bump touches one import. Everything else uses the names re-exported here.
+// The only module that imports uWebSockets.js, so its hazards
+// (docs/architecture.md#hazards-of-the-libraries) are handled in one folder and a version bump
+// touches one import. Everything else uses the names re-exported here.
 //
 // Installed as `@trufflesuite/uws-js-unofficial@20.30` under the `uWebSockets.js` alias: a CommonJS
 // native addon, hence the default import (module.exports) rather than named imports.

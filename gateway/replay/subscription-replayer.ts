@@ -80,7 +80,7 @@ const recordsBetweenYields = 256;
 const recordOverheadBytes = 70;
 
 /**
- * Subscription replay (design.md §5). The window is located with Kafka's time index
+ * Subscription replay (docs/architecture.md#subscriptions). The window is located with Kafka's time index
  * (`fetchTopicOffsetsByTimestamp`: per partition, the first offset at or after `from`, and the
  * first at or after `to`), read with a consumer of a throwaway group that seeks each partition and
  * commits nothing, and filtered by record timestamp and by the subscription's event types and

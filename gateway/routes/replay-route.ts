@@ -22,8 +22,8 @@ const replay = '/v1/subscriptions/:id/replay';
 
 /**
  * `POST /v1/subscriptions/{id}/replay` `{"from", "to"?, "dryRun"?}` (admin keys only): redelivers
- * the events of a time window to this one subscription (design.md §5). A dry run answers 200
- * `{matched, scanned, from, to}` and writes nothing; a replay answers 202
+ * the events of a time window to this one subscription (docs/architecture.md#subscriptions). A dry
+ * run answers 200 `{matched, scanned, from, to}` and writes nothing; a replay answers 202
  * `{replayId, queued, scanned, from, to}` once Kafka acknowledged every queued record. The request
  * lasts as long as reading the window takes, up to SLUICE_REPLAY_TIMEOUT_MS.
  */

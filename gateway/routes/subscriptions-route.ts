@@ -76,7 +76,7 @@ const defaultMaxBodyBytes = 64 * 1024;
 const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
- * The subscription management API of design.md §5, for admin API keys only:
+ * The subscription management API (README.md#subscriptions-and-webhooks), for admin API keys only:
  * `POST/GET /v1/subscriptions`, `GET/PATCH/DELETE /v1/subscriptions/{id}` and
  * `POST /v1/subscriptions/{id}/rotate-secret`. Secrets appear in exactly two answers: the
  * create response and the rotate-secret response (`secret`, shown once).

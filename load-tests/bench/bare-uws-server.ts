@@ -1,7 +1,7 @@
 /**
- * The baseline of the ingest benchmark (design.md §9): a bare uWebSockets.js server that reads
- * the body, parses the JSON and answers 202 — no auth, validation, Redis or Kafka. Sluice's
- * single-event ingest must reach 0.7× its throughput under the same wrk load.
+ * The baseline of the ingest benchmark (docs/architecture.md#benchmarks): a bare uWebSockets.js
+ * server that reads the body, parses the JSON and answers 202 — no auth, validation, Redis or
+ * Kafka. Sluice's single-event ingest must reach 0.7× its throughput under the same wrk load.
  */
 import { createUwsApp, listenUws, localPortOf } from '../../gateway/http/uws.js';
 

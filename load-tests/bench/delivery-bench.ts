@@ -1,5 +1,5 @@
 /**
- * Delivery benchmark (design.md §9):
+ * Delivery benchmark (docs/architecture.md#benchmarks):
  *
  * (a) Throughput: the real worker (`sluice deliver`, its own process) drains W + N pre-produced
  *     events to one subscription on a fast mock receiver, against a raw undici `Pool` loop posting

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'undici';
 
-/** Priority classes of the API keys the load is spread over (design §3). */
+/** Priority classes of the API keys the load is spread over (docs/architecture.md#admission-control). */
 export const benchPriorities = ['critical', 'normal', 'bulk'] as const;
 export type BenchPriority = (typeof benchPriorities)[number];
 

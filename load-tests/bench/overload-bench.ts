@@ -1,8 +1,9 @@
 /**
- * Flash-sale benchmark (design.md §9): offers 3× and 10× the gateway's capacity, open loop, with a
- * mix of priority classes, and reports what admission control made of it: admitted rate and
- * latency against the unloaded p99, 429/503 counts, anything else (must be 0), critical vs bulk
- * admission, gateway RSS and CPU, backlog drain time, and whether every 202 is in Kafka.
+ * Flash-sale benchmark (docs/architecture.md#benchmarks): offers 3× and 10× the gateway's capacity,
+ * open loop, with a mix of priority classes, and reports what admission control made of it:
+ * admitted rate and latency against the unloaded p99, 429/503 counts, anything else (must be 0),
+ * critical vs bulk admission, gateway RSS and CPU, backlog drain time, and whether every 202 is in
+ * Kafka.
  *
  *   node --import tsx load-tests/bench/overload-bench.ts --spawn --smoke
  *   node --import tsx load-tests/bench/overload-bench.ts --url http://127.0.0.1:8080 \
@@ -85,7 +86,7 @@ export interface PhaseReport {
   admittedRequestsPerSecond: number;
   admittedP50Ms: number;
   admittedP99Ms: number;
-  /** Admitted p99 over the unloaded phase's p99 (§9: at most 2). */
+  /** Admitted p99 over the unloaded phase's p99 (target: at most 2, docs/architecture.md#benchmarks). */
   p99VsUnloaded: number;
   refusedP99Ms: number;
   /**
@@ -125,7 +126,10 @@ export interface OverloadReport {
   rssBeforeMiB: number;
   phases: PhaseReport[];
   kafka: { admitted: number; found: number; missing: number; duplicates: number } | undefined;
-  /** Correctness checks; a failure means an event was lost or a request failed in a way §9 forbids. */
+  /**
+   * Correctness checks; a failure means an event was lost or a request failed in a way the
+   * flash-sale criteria forbid (docs/architecture.md#benchmarks).
+   */
   failures: string[];
 }
 

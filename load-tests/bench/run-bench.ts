@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: Sluice's benchmarks with their baselines measured in the same run
- * (design.md §9). Prints a table and writes JSON to .sluice/bench/. Options:
+ * (docs/architecture.md#benchmarks). Prints a table and writes JSON to .sluice/bench/. Options:
  *   --duration SECONDS   length of each measured run (default 10)
  *   --rounds N           interleaved rounds per comparison (default 3)
  *   --only NAME          producer | ingest | delivery | overload (default: all of them)

@@ -1,4 +1,5 @@
-// A flash sale: baseline → SPIKE_FACTOR × baseline for SPIKE_DURATION → baseline (§9 of the design).
+// A flash sale: baseline → SPIKE_FACTOR × baseline for SPIKE_DURATION → baseline
+// (docs/architecture.md#benchmarks).
 //   SLUICE_URL=http://127.0.0.1:8080 SLUICE_API_KEY_CRITICAL=… SLUICE_API_KEY_NORMAL=… \
 //     SLUICE_API_KEY_BULK=… RATE=300 k6 run load-tests/k6/flash-sale-spike.ts
 // Passes when the excess is refused only with 429/503 (always with Retry-After), nothing is refused

@@ -27,7 +27,7 @@ export const options: Options = {
   },
   thresholds: {
     http_req_failed: ['rate<0.001'],
-    // §9 of the design: p99 ingest ≤ 10 ms at half of capacity (P99_MS).
+    // The target (docs/architecture.md#benchmarks): p99 ingest ≤ 10 ms at half of capacity (P99_MS).
     sluice_admitted_duration: [`p(99)<${config.p99Ms}`],
     sluice_events_duplicate: ['count==0'],
     checks: ['rate>0.999'],

@@ -13,7 +13,10 @@ import {
 
 const problemJson = 'application/problem+json';
 
-/** Checks a 429 against design §2/§3: problem+json, whole-second Retry-After, IETF RateLimit fields. */
+/**
+ * Checks a 429 against README.md#ingest-api and docs/architecture.md#admission-control:
+ * problem+json, whole-second Retry-After, IETF RateLimit fields.
+ */
 function expectRateLimited(answer: GatewayAnswer, policy: string, maxRetryAfterSeconds: number): number {
   expect(answer.status).toBe(429);
   expect(answer.headers['content-type']).toBe(problemJson);

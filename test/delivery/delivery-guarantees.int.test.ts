@@ -10,13 +10,13 @@ import {
 } from './delivery-fixture.js';
 import { prepareDeliverProcess, spawnDeliver } from './deliver-process-fixture.js';
 
-// The must-holds of delivery at volume (design.md §6): nothing lost, no second 2xx for the same
-// (subscription, event) without a crash, and after a SIGKILL at most the deliveries that were
-// between the receiver's 2xx and the dedup marker are repeated. The worker runs as its own
-// `sluice deliver` process, as in production: sharing the test's event loop with the receivers
-// would stretch attempts under a 10 000-event burst past a short attempt timeout, and an attempt
-// the receiver answered 2xx but the worker timed out is retried: a duplicate no deduplication can
-// stop, because the worker never learned of the 2xx.
+// The must-holds of delivery at volume (docs/architecture.md#guarantees-and-their-limits): nothing
+// lost, no second 2xx for the same (subscription, event) without a crash, and after a SIGKILL at
+// most the deliveries that were between the receiver's 2xx and the dedup marker are repeated. The
+// worker runs as its own `sluice deliver` process, as in production: sharing the test's event loop
+// with the receivers would stretch attempts under a 10 000-event burst past a short attempt
+// timeout, and an attempt the receiver answered 2xx but the worker timed out is retried: a
+// duplicate no deduplication can stop, because the worker never learned of the 2xx.
 
 /** How a receiver answers one request: 200, 500, or not at all within the attempt timeout. */
 type Answer = 'ok' | 'error' | 'hang';

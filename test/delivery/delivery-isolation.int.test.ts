@@ -18,11 +18,11 @@ import {
 } from './delivery-fixture.js';
 import { percentile } from '../../load-tests/bench/open-loop-load.js';
 
-// design.md §6: a dead endpoint must not slow the others. The same load runs twice on the same
-// machine, A with two healthy receivers, B with the same plus a subscription whose endpoint accepts
-// connections and never answers; the healthy subscriptions' latency (receiver arrival − ce_time)
-// must not grow. The breaker should open after a handful of timed-out attempts and park the rest
-// without spending attempts.
+// docs/architecture.md#guarantees-and-their-limits: a dead endpoint must not slow the others. The
+// same load runs twice on the same machine, A with two healthy receivers, B with the same plus a
+// subscription whose endpoint accepts connections and never answers; the healthy subscriptions'
+// latency (receiver arrival − ce_time) must not grow. The breaker should open after a handful of
+// timed-out attempts and park the rest without spending attempts.
 
 const warmUpEvents = 300;
 

@@ -21,11 +21,12 @@ import { chartDir } from './helm.js';
 import { dashboardExpressions, metricNames, ruleExpressions } from './observability-queries.js';
 import { startPrometheus } from './prometheus.js';
 
-// design.md §7: every query of the shipped dashboard and alert rules is checked against a real
-// Prometheus scraping a running Sluice. The Sluice here is real: two gateways (one whose events
-// topic does not exist, so Kafka cannot take its writes) and a delivery worker consuming the
-// first gateway's topic, with one healthy and one failing webhook receiver. The traffic below is
-// what makes the labelled series exist (a counter with labels has no series until it counts).
+// docs/architecture.md#observability: every query of the shipped dashboard and alert rules is
+// checked against a real Prometheus scraping a running Sluice. The Sluice here is real: two
+// gateways (one whose events topic does not exist, so Kafka cannot take its writes) and a delivery
+// worker consuming the first gateway's topic, with one healthy and one failing webhook receiver.
+// The traffic below is what makes the labelled series exist (a counter with labels has no series
+// until it counts).
 //
 // Metrics that come from outside Sluice: `up` (Prometheus itself) is checked like Sluice's;
 // kube-state-metrics' `kube_*` cannot exist here, so their queries are only checked to parse.

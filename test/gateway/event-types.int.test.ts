@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { startTestGateway } from '../support/gateway-fixture.js';
 import { catalog, expectProblem, fixtureData, prepareIngestGateway, send } from './ingest-client.js';
 
-// Design §2: GET /v1/event-types lists the registered types with their schemas, Avro and the
+// README.md#ingest-api: GET /v1/event-types lists the registered types with their schemas, Avro and the
 // equivalent JSON Schema. Compared with the committed files, not with the catalog code's output.
 
 interface EventTypeEntry {

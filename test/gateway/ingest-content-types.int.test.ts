@@ -10,8 +10,9 @@ import {
   type ExpectedRecord,
 } from './ingest-client.js';
 
-// Every content type of design §2, each read back from Kafka by an independent consumer and decoded
-// with its registered schema: key, CloudEvents headers, schema id and data must all be as sent.
+// Every content type of README.md#ingest-api, each read back from Kafka by an independent consumer
+// and decoded with its registered schema: key, CloudEvents headers, schema id and data must all be
+// as sent.
 
 const producer = 'shop-eu';
 const defaultSource = `/producers/${producer}`;

@@ -19,7 +19,7 @@ import {
   type HttpAnswer,
 } from './ingest-client.js';
 
-// Every error status of design §2 over real sockets: status, RFC 9457 problem document and stable
+// Every error status of README.md#ingest-api over real sockets: status, RFC 9457 problem document and stable
 // code, the headers the status promises, and afterwards the gateway still accepts a valid event and
 // Kafka holds exactly the events that were accepted (nothing refused is ever written).
 

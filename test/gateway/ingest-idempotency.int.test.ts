@@ -15,7 +15,7 @@ import {
   validEvent,
 } from './ingest-client.js';
 
-// Design §2: an event's id is its idempotency key per producer. A repeat returns the original
+// README.md#ingest-api: an event's id is its idempotency key per producer. A repeat returns the original
 // result marked duplicate and is not written twice; a repeat while the first is still in flight
 // gets 409 with Retry-After. Checked against real Redis and counted in real Kafka.
 

@@ -17,7 +17,7 @@ import {
 } from './ingest-client.js';
 import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
-// Design §2: 503 when Kafka is unavailable, always with Retry-After; the process stays up.
+// README.md#ingest-api: 503 when Kafka is unavailable, always with Retry-After; the process stays up.
 //
 // How Kafka is made unavailable, honestly: the gateway starts against a healthy broker and writes
 // one event; then the events topic is deleted under it (the test broker runs with

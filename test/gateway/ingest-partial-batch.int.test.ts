@@ -10,7 +10,7 @@ import {
   uniqueEventId,
 } from './ingest-client.js';
 
-// Design §2: a batch with some invalid events answers 207 with one result per event, in order;
+// README.md#ingest-api: a batch with some invalid events answers 207 with one result per event, in order;
 // valid events are written even when others are invalid, and nothing invalid is ever written.
 
 const producer = 'shop-eu';
