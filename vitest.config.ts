@@ -2,12 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Integration suites that measure time (latency percentiles, a rate within 10 %, what a SIGKILL
- * interrupts): they run alone, after the others, so another suite's CPU does not skew them.
+ * interrupts, no shedding at a given rate): they run alone, after the others, so another suite's CPU does not skew them.
  */
 const timingSensitive = [
   'test/delivery/delivery-isolation.int.test.ts',
   'test/delivery/delivery-guarantees.int.test.ts',
   'test/admission/global-rate-limit.int.test.ts',
+  'test/admission/cold-start.int.test.ts',
 ];
 const notOurs = ['node_modules/**', 'dist/**', '.sluice/**'];
 

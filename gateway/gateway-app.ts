@@ -93,6 +93,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxBatchBytes: config.produceMaxBatchBytes,
     maxBatchRecords: config.produceMaxBatchEvents,
     sendTimeoutMs: config.produceTimeoutMs,
+    queueDelayIntervalMs: config.admission.loadShedding.queueDelayIntervalMs,
     metrics: createPublisherMetrics(registry),
     logger,
   });
@@ -121,11 +122,18 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     signals: () => ({
       pendingEvents: publisher.pendingEvents(),
       pendingBytes: publisher.pendingBytes(),
-      queueDelayMs: publisher.oldestWaitMs(),
+      queueDelayMs: publisher.queueDelayMs(),
       eventLoopDelayMs: runtimeSignals.eventLoopDelayMs(),
       heapUsedBytes: runtimeSignals.heapUsedBytes(),
       drainEventsPerSecond: publisher.ackedEventsPerSecond(),
     }),
+    onClassChange: ({ priority, shed, pressure }) =>
+      logger.warn(
+        { priority, pressure: Math.round(pressure * 100) / 100 },
+        shed
+          ? `load shedding: ${priority} traffic is now refused`
+          : `load shedding: ${priority} traffic admitted again`,
+      ),
   });
   const admissionMetrics = createAdmissionMetrics(registry, {
     isShedding: (priority) => shedder.isShedding(priority),
@@ -150,6 +158,28 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   let accepting = true;
   let inFlight = 0;
+  // Ready means ready to serve at speed: each producer fetches the events topic's metadata before
+  // /readyz says yes (an empty batch writes nothing), not inside the first admitted requests'
+  // produce. In the background, so a missing topic or a broker outage at start-up leaves the
+  // gateway running and not ready, saying why, rather than crash-looping.
+  let producersWarm = false;
+  void (async () => {
+    const warmUpBatch = { topicMessages: [{ topic: config.topics.eventsTopic, messages: [] }], acks: -1 };
+    while (accepting) {
+      try {
+        await Promise.all(producers.map((producer) => producer.sendBatch(warmUpBatch)));
+        producersWarm = true;
+        return;
+      } catch (error) {
+        if (!accepting) return;
+        logger.warn(
+          { err: error, topic: config.topics.eventsTopic },
+          'producers could not load the events topic metadata; not ready, trying again',
+        );
+        await sleep(1000);
+      }
+    }
+  })();
   const ingestDeps = {
     apiKeys,
     shedder,
@@ -222,6 +252,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     isReady: () => {
       const reasons: string[] = [];
       if (!accepting) reasons.push('shutting down');
+      if (!producersWarm) reasons.push('Kafka producers loading the events topic metadata');
       if (disconnected.size > 0) reasons.push('Kafka producer disconnected');
       if (!publisher.kafkaAcknowledging()) reasons.push('Kafka is not acknowledging produce requests');
       if (!subscriptions.isCaughtUp()) reasons.push('subscriptions not loaded from Kafka');

@@ -44,9 +44,11 @@ export interface AdmissionConfig {
   readonly rateLimit: RateLimitConfig;
   /**
    * `SLUICE_SHED_MAX_PENDING_EVENTS` (default 20 000), `SLUICE_SHED_MAX_PENDING_BYTES` (64 MiB),
-   * `SLUICE_SHED_MAX_QUEUE_DELAY_MS` (50 ms: the oldest request awaiting its Kafka ack),
+   * `SLUICE_SHED_MAX_QUEUE_DELAY_MS` (50 ms: the standing wait before the hand-off to Kafka, the
+   * smallest over `SLUICE_SHED_QUEUE_DELAY_INTERVAL_MS`, 100 ms),
    * `SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS` (100 ms), `SLUICE_SHED_MAX_HEAP_USED_BYTES` (90 % of V8's
    * heap limit), 0 disables a signal; `SLUICE_SHED_FRACTION_BULK|NORMAL|CRITICAL` (0.5, 0.8, 1);
+   * `SLUICE_SHED_ESCALATE_AFTER_MS` (500 ms), `SLUICE_SHED_RECOVER_AFTER_MS` (1 s);
    * `SLUICE_SUSTAINED_OVERLOAD_MS` (30 s), `SLUICE_OVERLOAD_RECOVERY_MS` (10 s);
    * `SLUICE_SHED_MIN_RETRY_AFTER_SECONDS` (1), `SLUICE_SHED_MAX_RETRY_AFTER_SECONDS` (30).
    */
@@ -58,6 +60,9 @@ const shedderEnvNames: Record<Parameters<ShedderFieldNames>[0], string> = {
   maxPendingEvents: 'SLUICE_SHED_MAX_PENDING_EVENTS',
   maxPendingBytes: 'SLUICE_SHED_MAX_PENDING_BYTES',
   maxQueueDelayMs: 'SLUICE_SHED_MAX_QUEUE_DELAY_MS',
+  queueDelayIntervalMs: 'SLUICE_SHED_QUEUE_DELAY_INTERVAL_MS',
+  escalateAfterMs: 'SLUICE_SHED_ESCALATE_AFTER_MS',
+  recoverAfterMs: 'SLUICE_SHED_RECOVER_AFTER_MS',
   maxEventLoopDelayMs: 'SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS',
   maxHeapUsedBytes: 'SLUICE_SHED_MAX_HEAP_USED_BYTES',
   'shedFractions.bulk': 'SLUICE_SHED_FRACTION_BULK',
@@ -101,6 +106,11 @@ export function readAdmissionConfig(
     maxQueueDelayMs: reader.durationMs('SLUICE_SHED_MAX_QUEUE_DELAY_MS', shedDefaults.maxQueueDelayMs, {
       min: 0,
     }),
+    queueDelayIntervalMs: reader.durationMs(
+      'SLUICE_SHED_QUEUE_DELAY_INTERVAL_MS',
+      shedDefaults.queueDelayIntervalMs,
+      { min: 1 },
+    ),
     maxEventLoopDelayMs: reader.durationMs(
       'SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS',
       shedDefaults.maxEventLoopDelayMs,
@@ -116,6 +126,12 @@ export function readAdmissionConfig(
       normal: reader.number('SLUICE_SHED_FRACTION_NORMAL', shedDefaults.shedFractions.normal),
       critical: reader.number('SLUICE_SHED_FRACTION_CRITICAL', shedDefaults.shedFractions.critical),
     },
+    escalateAfterMs: reader.durationMs('SLUICE_SHED_ESCALATE_AFTER_MS', shedDefaults.escalateAfterMs, {
+      min: 0,
+    }),
+    recoverAfterMs: reader.durationMs('SLUICE_SHED_RECOVER_AFTER_MS', shedDefaults.recoverAfterMs, {
+      min: 0,
+    }),
     sustainedOverloadMs: reader.durationMs('SLUICE_SUSTAINED_OVERLOAD_MS', shedDefaults.sustainedOverloadMs, {
       min: 0,
     }),

@@ -48,19 +48,17 @@ describe('createLoadShedder', () => {
     }
   });
 
-  it('sheds on the wait of the oldest request awaiting its ack, whatever the batch sizes', () => {
-    const { shedder, set } = setup({ maxQueueDelayMs: 50 });
+  it('sheds on a standing queueing delay', () => {
+    const { shedder, set } = setup({ maxQueueDelayMs: 50, escalateAfterMs: 0 });
     set({ queueDelayMs: 30, pendingEvents: 1 });
     expect(shedder.admit('bulk')).toMatchObject({ admit: false, reason: 'queue-delay' });
     expect(shedder.admit('normal').admit).toBe(true);
     set({ queueDelayMs: 51, pendingEvents: 1 });
     expect(shedder.admit('critical')).toMatchObject({ admit: false, reason: 'queue-delay' });
-    set({ queueDelayMs: 0 });
-    expect(shedder.admit('bulk').admit).toBe(true);
   });
 
   it('sheds bulk first, then normal, and critical only above the limit', () => {
-    const { shedder, set } = setup();
+    const { shedder, set } = setup({ escalateAfterMs: 0 });
     set({ pendingEvents: 600 });
     expect(shedder.admit('bulk')).toMatchObject({ admit: false, reason: 'pending-events' });
     expect(shedder.admit('normal').admit).toBe(true);
@@ -73,12 +71,79 @@ describe('createLoadShedder', () => {
     expect(shedder.admit('critical')).toMatchObject({ admit: false, reason: 'pending-events' });
   });
 
+  it('sheds a class only after the class below it has been shed for escalateAfterMs', () => {
+    const { shedder, set, advance } = setup({ escalateAfterMs: 500 });
+    // A spike far over every limit: only bulk is refused at first.
+    set({ pendingEvents: 5000 });
+    expect(shedder.admit('bulk').admit).toBe(false);
+    expect(shedder.admit('normal').admit).toBe(true);
+    expect(shedder.admit('critical').admit).toBe(true);
+    advance(499);
+    expect(shedder.admit('normal').admit).toBe(true);
+    advance(1);
+    expect(shedder.admit('normal').admit).toBe(false);
+    expect(shedder.admit('critical').admit).toBe(true);
+    advance(500);
+    expect(shedder.admit('critical').admit).toBe(false);
+  });
+
+  it('goes on shedding a class until its pressure has stayed below its level for recoverAfterMs', () => {
+    const { shedder, set, advance } = setup({ escalateAfterMs: 0, recoverAfterMs: 1000 });
+    set({ pendingEvents: 900 });
+    expect(shedder.admit('normal').admit).toBe(false);
+    set({ pendingEvents: 600 }); // below normal's level, still above bulk's
+    expect(shedder.admit('normal').admit).toBe(false); // the calm period starts here
+    advance(999);
+    expect(shedder.admit('normal').admit).toBe(false);
+    set({ pendingEvents: 900 }); // back over: the calm period starts again
+    expect(shedder.admit('normal').admit).toBe(false);
+    set({ pendingEvents: 600 });
+    expect(shedder.admit('normal').admit).toBe(false);
+    advance(999);
+    expect(shedder.admit('normal')).toMatchObject({ admit: false, reason: 'pending-events' });
+    advance(1);
+    expect(shedder.admit('normal').admit).toBe(true);
+    expect(shedder.admit('bulk').admit).toBe(false);
+  });
+
+  it('reports each class change once, not each request', () => {
+    const changes: string[] = [];
+    let signals: LoadSignals = { ...calm, pendingEvents: 600 };
+    let now = 0;
+    const shedder = createLoadShedder(
+      { ...config, recoverAfterMs: 100 },
+      {
+        signals: () => signals,
+        nowMs: () => now,
+        onClassChange: ({ priority, shed }) => changes.push(`${priority} ${shed ? 'shed' : 'admitted'}`),
+      },
+    );
+    for (let i = 0; i < 5; i++) shedder.admit('bulk');
+    signals = calm;
+    shedder.admit('bulk');
+    now += 100;
+    for (let i = 0; i < 5; i++) shedder.admit('bulk');
+    expect(changes).toEqual(['bulk shed', 'bulk admitted']);
+  });
+
+  it('stops shedding a class as soon as the class below it stops', () => {
+    const { shedder, set, advance } = setup({ escalateAfterMs: 0, recoverAfterMs: 1000 });
+    set({ pendingEvents: 5000 });
+    expect(shedder.admit('critical').admit).toBe(false);
+    set({});
+    expect(shedder.admit('critical').admit).toBe(false); // calm from here
+    advance(1000);
+    // Every class recovered together; critical never stays shed while bulk is admitted.
+    expect(shedder.admit('bulk').admit).toBe(true);
+    expect(shedder.admit('critical').admit).toBe(true);
+  });
+
   it.each([
     [{ pendingEvents: 10, pendingBytes: 900_000 }, 'pending-bytes'],
     [{ eventLoopDelayMs: 90 }, 'event-loop-delay'],
     [{ heapUsedBytes: 950_000_000 }, 'heap'],
   ] as const)('sheds normal traffic on %o with reason %s', (signals, reason) => {
-    const { shedder, set } = setup();
+    const { shedder, set } = setup({ escalateAfterMs: 0 });
     set(signals);
     expect(shedder.admit('normal')).toMatchObject({ admit: false, reason });
     expect(shedder.admit('critical').admit).toBe(true);
@@ -91,7 +156,7 @@ describe('createLoadShedder', () => {
   });
 
   it('derives Retry-After from the time acks need to drain the excess over the admit level', () => {
-    const { shedder, set } = setup();
+    const { shedder, set } = setup({ escalateAfterMs: 0 });
     // bulk admits up to 500 pending; 2500 over it at 200 acks/s drains in 12.5 s.
     set({ pendingEvents: 3000, drainEventsPerSecond: 200 });
     expect(shedder.admit('bulk')).toMatchObject({ retryAfterSeconds: 13 });
@@ -117,7 +182,7 @@ describe('createLoadShedder', () => {
   });
 
   it('bases Retry-After for event-loop delay on draining the whole backlog', () => {
-    const { shedder, set } = setup();
+    const { shedder, set } = setup({ escalateAfterMs: 0 });
     set({ eventLoopDelayMs: 90, pendingEvents: 400, drainEventsPerSecond: 100 });
     expect(shedder.admit('normal')).toMatchObject({ reason: 'event-loop-delay', retryAfterSeconds: 4 });
   });
@@ -139,10 +204,11 @@ describe('createLoadShedder', () => {
   });
 
   it('enters sustained overload after shedding normal traffic long enough, and leaves with hysteresis', () => {
-    const { shedder, set, advance } = setup();
+    const { shedder, set, advance } = setup({ escalateAfterMs: 0, recoverAfterMs: 0 });
     set({ pendingEvents: 900 });
     expect(shedder.sustainedOverload()).toBe(false);
     advance(6_000);
+    expect(shedder.sustainedOverload()).toBe(false);
     set({}); // a calm gap shorter than the recovery time does not restart the count
     expect(shedder.sustainedOverload()).toBe(false);
     advance(3_000);
@@ -170,10 +236,16 @@ describe('createLoadShedder', () => {
   it('rejects an invalid config naming every problem', () => {
     expect(() =>
       createLoadShedder(
-        { ...config, maxPendingEvents: -1, shedFractions: { bulk: 0.9, normal: 0.5, critical: 1.5 } },
+        {
+          ...config,
+          maxPendingEvents: -1,
+          shedFractions: { bulk: 0.9, normal: 0.5, critical: 1.5 },
+          queueDelayIntervalMs: 0,
+          escalateAfterMs: -1,
+        },
         { signals: () => calm },
       ),
-    ).toThrow(/maxPendingEvents.*shedFractions\.critical.*≤/);
+    ).toThrow(/maxPendingEvents.*shedFractions\.critical.*≤.*queueDelayIntervalMs.*escalateAfterMs/);
     expect(loadShedderConfigProblems(defaultLoadShedderConfig)).toEqual([]);
   });
 });

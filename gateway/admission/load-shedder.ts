@@ -17,9 +17,10 @@ export interface LoadSignals {
   /** Bytes of those events. */
   readonly pendingBytes: number;
   /**
-   * How long the oldest request still awaiting its Kafka ack has waited, in ms (its sojourn time).
-   * Unlike counts it does not depend on batch sizes: a healthy gateway answers within about one
-   * produce round trip, so a growing wait means the Kafka path or this process has fallen behind.
+   * Queueing delay in ms: how long requests wait before their records are handed to Kafka, as the
+   * smallest wait of the last interval (CoDel's sojourn rule, see gateway/publish/standing-queue.ts).
+   * It is above zero only while a backlog stands; a slow produce, whose own duration is not
+   * queueing, does not raise it.
    */
   readonly queueDelayMs: number;
   /** Event-loop delay over the last sampling window (e.g. p99), in ms. */
@@ -34,12 +35,21 @@ export interface LoadShedderConfig {
   /** Events awaiting Kafka acks. Size it as capacity × tolerable queueing delay (Little's law). */
   readonly maxPendingEvents: number;
   readonly maxPendingBytes: number;
-  /** Wait of the oldest request awaiting its ack (CoDel-style sojourn), in ms. */
+  /** Standing queueing delay before the hand-off to Kafka, in ms (see `LoadSignals.queueDelayMs`). */
   readonly maxQueueDelayMs: number;
+  /** The interval over which the smallest queueing delay is taken, in ms (CoDel's interval). */
+  readonly queueDelayIntervalMs: number;
   readonly maxEventLoopDelayMs: number;
   readonly maxHeapUsedBytes: number;
   /** Fraction of each limit at which a class starts being shed; bulk ≤ normal ≤ critical, each in (0, 1]. */
   readonly shedFractions: Readonly<Record<Priority, number>>;
+  /**
+   * A class is shed only after the class below it has been shed this long (ms), so a spike of one
+   * signal cannot refuse critical traffic while bulk traffic is still admitted.
+   */
+  readonly escalateAfterMs: number;
+  /** A class shed goes on being shed until its signals have stayed below its level this long (ms). */
+  readonly recoverAfterMs: number;
   /** Normal traffic shed for this long (ms) makes the gateway report sustained overload. */
   readonly sustainedOverloadMs: number;
   /** Sustained overload clears after normal traffic has been admitted for this long (ms). */
@@ -52,9 +62,12 @@ export const defaultLoadShedderConfig: LoadShedderConfig = Object.freeze({
   maxPendingEvents: 20_000,
   maxPendingBytes: 64 * 1024 * 1024,
   maxQueueDelayMs: 50,
+  queueDelayIntervalMs: 100,
   maxEventLoopDelayMs: 100,
   maxHeapUsedBytes: 0,
   shedFractions: Object.freeze({ bulk: 0.5, normal: 0.8, critical: 1 }),
+  escalateAfterMs: 500,
+  recoverAfterMs: 1000,
   sustainedOverloadMs: 30_000,
   overloadRecoveryMs: 10_000,
   minRetryAfterSeconds: 1,
@@ -110,7 +123,15 @@ export function loadShedderConfigProblems(
     const names = priorities.map((priority) => nameOf(`shedFractions.${priority}`)).reverse();
     problems.push(`${names.join(' ≤ ')} must hold, got ${bulk}, ${normal}, ${critical}`);
   }
-  for (const field of ['sustainedOverloadMs', 'overloadRecoveryMs'] as const) {
+  if (!(config.queueDelayIntervalMs > 0)) {
+    problems.push(`${nameOf('queueDelayIntervalMs')} must be > 0, got ${config.queueDelayIntervalMs}`);
+  }
+  for (const field of [
+    'sustainedOverloadMs',
+    'overloadRecoveryMs',
+    'escalateAfterMs',
+    'recoverAfterMs',
+  ] as const) {
     if (!(config[field] >= 0)) problems.push(`${nameOf(field)} must be ≥ 0, got ${config[field]}`);
   }
   const { minRetryAfterSeconds: min, maxRetryAfterSeconds: max } = config;
@@ -129,13 +150,21 @@ const admitted: AdmitDecision = Object.freeze({ admit: true });
 
 /**
  * Load shedding from live signals, decided before the body is read. Each signal is compared with
- * its limit as a ratio; a class is shed when the highest ratio exceeds the class's fraction, so
- * bulk goes first (50 % by default), then normal (80 %), and critical only at the limit itself.
- * Shedding the lower classes early keeps headroom so the requests still admitted keep their latency.
+ * its limit as a ratio, and the highest ratio is the pressure. A class starts being shed when the
+ * pressure exceeds its fraction (bulk 50 %, normal 80 %, critical only above the limit), but only
+ * after every class below it has been shed for `escalateAfterMs`; once shed, it stays shed until
+ * the pressure has stayed below its fraction for `recoverAfterMs`. So classes are shed strictly in
+ * order, least important first: a momentary spike sheds bulk traffic, never critical traffic while
+ * bulk traffic still gets in, and a class does not flap in and out with every fluctuation.
  */
 export function createLoadShedder(
   config: LoadShedderConfig,
-  options: { readonly signals: () => LoadSignals; readonly nowMs?: () => number },
+  options: {
+    readonly signals: () => LoadSignals;
+    readonly nowMs?: () => number;
+    /** A class started or stopped being shed (for one log line per change, not per request). */
+    readonly onClassChange?: (change: { priority: Priority; shed: boolean; pressure: number }) => void;
+  },
 ): LoadShedder {
   const problems = loadShedderConfigProblems(config);
   if (problems.length > 0) throw new RangeError(`invalid load shedder config: ${problems.join('; ')}`);
@@ -186,34 +215,69 @@ export function createLoadShedder(
     return Math.min(config.maxRetryAfterSeconds, Math.max(config.minRetryAfterSeconds, seconds));
   }
 
+  /** Per class, since when it is shed and since when its pressure is below its level (ms). */
+  const classes: Record<Priority, { shedSinceMs?: number; calmSinceMs?: number }> = {
+    bulk: {},
+    normal: {},
+    critical: {},
+  };
+
+  /** Moves each class in or out of shedding, least important first (see the function's comment). */
+  function updateClasses(highest: number, now: number): void {
+    let belowShedSinceMs: number | undefined = -Infinity; // nothing below bulk: it may start at once
+    for (const priority of sheddingOrder) {
+      const state = classes[priority];
+      const over = highest > config.shedFractions[priority];
+      if (state.shedSinceMs !== undefined) {
+        if (over) state.calmSinceMs = undefined;
+        else state.calmSinceMs ??= now;
+        const recovered = state.calmSinceMs !== undefined && now - state.calmSinceMs >= config.recoverAfterMs;
+        if (recovered || belowShedSinceMs === undefined) {
+          state.shedSinceMs = state.calmSinceMs = undefined;
+          options.onClassChange?.({ priority, shed: false, pressure: highest });
+        }
+      } else if (over && belowShedSinceMs !== undefined && now - belowShedSinceMs >= config.escalateAfterMs) {
+        state.shedSinceMs = now;
+        options.onClassChange?.({ priority, shed: true, pressure: highest });
+      }
+      belowShedSinceMs = state.shedSinceMs;
+    }
+  }
+
   function evaluate(priority: Priority): AdmitDecision {
     const signals = options.signals();
     const byReason = ratios(signals);
     const highest = pressure(byReason);
-    overload.observe(highest > config.shedFractions.normal, nowMs());
+    const now = nowMs();
+    updateClasses(highest, now);
+    overload.observe(classes.normal.shedSinceMs !== undefined, now);
+    if (classes[priority].shedSinceMs === undefined) return admitted;
     const fraction = config.shedFractions[priority];
-    if (!(highest > fraction)) return admitted;
-    // The reason reported is the signal furthest over its limit; the first in `shedReasons` on a tie.
-    let reason: ShedReason | undefined;
+    // The reason reported is the signal furthest over the class's level (the first in
+    // `shedReasons` on a tie); while a class recovers, the signal nearest to that level.
+    let reason: ShedReason = shedReasons[0];
     let retryAfterSeconds = config.minRetryAfterSeconds;
     for (const candidate of shedReasons) {
+      if (byReason[candidate] > byReason[reason]) reason = candidate;
       if (!(byReason[candidate] > fraction)) continue;
-      if (reason === undefined || byReason[candidate] > byReason[reason]) reason = candidate;
       // The client must wait for every exceeded signal to recover, so the longest wait wins.
       retryAfterSeconds = Math.max(retryAfterSeconds, drainSeconds(candidate, signals, fraction));
     }
-    return { admit: false, reason: reason ?? 'pending-events', retryAfterSeconds };
+    return { admit: false, reason, retryAfterSeconds };
   }
 
   return {
     admit: evaluate,
     isShedding: (priority) => !evaluate(priority).admit,
     sustainedOverload() {
-      const highest = pressure(ratios(options.signals()));
-      return overload.observe(highest > config.shedFractions.normal, nowMs());
+      updateClasses(pressure(ratios(options.signals())), nowMs());
+      return overload.observe(classes.normal.shedSinceMs !== undefined, nowMs());
     },
   };
 }
+
+/** Classes in the order they are shed: least important first. */
+const sheddingOrder: readonly Priority[] = [...priorities].reverse();
 
 function ratio(value: number, limit: number): number {
   return limit > 0 && Number.isFinite(value) ? value / limit : 0;

@@ -35,13 +35,19 @@ const flush = () => new Promise((resolve) => setImmediate(resolve));
 
 function publisherWith(
   producers: Array<Pick<Producer, 'sendBatch'>>,
-  overrides: { maxBatchBytes?: number; sendTimeoutMs?: number; nowMs?: () => number } = {},
+  overrides: {
+    maxBatchBytes?: number;
+    maxBatchRecords?: number;
+    sendTimeoutMs?: number;
+    nowMs?: () => number;
+  } = {},
 ) {
   return createEventPublisher({
     producers,
     maxBatchBytes: overrides.maxBatchBytes ?? 1024 * 1024,
-    maxBatchRecords: 10_000,
+    maxBatchRecords: overrides.maxBatchRecords ?? 10_000,
     sendTimeoutMs: overrides.sendTimeoutMs ?? 5000,
+    queueDelayIntervalMs: 100,
     metrics: createPublisherMetrics(new Registry()),
     logger: createLogger('test', 'silent'),
     nowMs: overrides.nowMs,
@@ -202,25 +208,54 @@ describe('event publisher drain rate', () => {
   });
 });
 
-describe('event publisher wait', () => {
-  it('reports how long the oldest unanswered request has waited, queued or in flight', async () => {
+describe('event publisher queueing delay', () => {
+  it('does not count a slow produce, only the wait before records are handed to Kafka', async () => {
     let now = 1000;
     const kafka = controlledProducer();
     const publisher = publisherWith([kafka.producer], { nowMs: () => now });
-    expect(publisher.oldestWaitMs()).toBe(0);
+    expect(publisher.queueDelayMs()).toBe(0);
     const first = publisher.publish([record('a')]);
     await flush();
-    now += 30;
-    const second = publisher.publish([record('b')]);
-    now += 20;
-    // The first request is in flight since 50 ms, the second queued since 20 ms.
-    expect(publisher.oldestWaitMs()).toBe(50);
+    // A cold first produce: 300 ms in flight while requests queue behind it.
+    const behind = Array.from({ length: 5 }, (_, i) => {
+      now += 60;
+      return publisher.publish([record(`b${i}`)]);
+    });
+    expect(publisher.queueDelayMs()).toBe(0);
     kafka.sends[0]!.ack();
     await first;
     await flush();
-    expect(publisher.oldestWaitMs()).toBe(20);
+    // The next hand-off took everything queued: nothing stands.
+    expect(kafka.sends).toHaveLength(2);
+    expect(publisher.queueDelayMs()).toBe(0);
     kafka.sends[1]!.ack();
-    await second;
-    expect(publisher.oldestWaitMs()).toBe(0);
+    await Promise.all(behind);
+  });
+
+  it('reports the wait of a backlog that outlives each hand-off', async () => {
+    let now = 1000;
+    const kafka = controlledProducer();
+    // One record per send: every hand-off leaves the rest queued.
+    const publisher = publisherWith([kafka.producer], { nowMs: () => now, maxBatchRecords: 1 });
+    const requests = Array.from({ length: 6 }, (_, i) => publisher.publish([record(`r${i}`)]));
+    await flush();
+    for (let i = 0; i < 4; i++) {
+      now += 40;
+      kafka.sends[i]!.ack();
+      await requests[i];
+      await flush();
+    }
+    // Requests enqueued at 0 were handed off at 40, 80, 120 and 160 ms, each leaving others
+    // queued: the smallest wait of the last 100 ms is 80 ms.
+    expect(publisher.queueDelayMs()).toBe(80);
+    now += 50;
+    expect(publisher.queueDelayMs()).toBe(120);
+    // The last request leaves the queue empty: the backlog is gone.
+    kafka.sends[4]!.ack();
+    await requests[4];
+    await flush();
+    expect(publisher.queueDelayMs()).toBe(0);
+    kafka.sends[5]!.ack();
+    await requests[5];
   });
 });

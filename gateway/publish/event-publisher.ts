@@ -2,6 +2,7 @@ import type { Message, Producer, TopicMessages } from 'kafkajs';
 import { SluiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { PublisherMetrics } from './publisher-metrics.js';
+import { createStandingQueue } from './standing-queue.js';
 
 /** One Kafka record, ready to send. */
 export interface OutgoingRecord {
@@ -27,6 +28,8 @@ export interface EventPublisherOptions {
   maxBatchRecords: number;
   /** A request not acknowledged within this time is answered 503; unsent ones are never written. */
   sendTimeoutMs: number;
+  /** Window of the queueing-delay signal: its smallest sojourn sample over this long (see standing-queue.ts). */
+  queueDelayIntervalMs: number;
   metrics: PublisherMetrics;
   logger: Logger;
   nowMs?: () => number;
@@ -53,8 +56,11 @@ export interface EventPublisher {
   /** Events and bytes accepted for publishing and not yet acknowledged (load-shedding signals). */
   pendingEvents(): number;
   pendingBytes(): number;
-  /** How long the oldest request not yet answered has waited since it was enqueued, in ms. */
-  oldestWaitMs(): number;
+  /**
+   * Queueing delay in ms: the smallest wait, over the last interval, of requests before their
+   * records were handed to Kafka (0 unless a backlog stands). A produce's own duration is not in it.
+   */
+  queueDelayMs(): number;
   /** Acknowledged events per second, smoothed: how fast the backlog drains. */
   ackedEventsPerSecond(): number;
   /**
@@ -86,11 +92,9 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
   let pendingEvents = 0;
   let pendingBytes = 0;
   const idleProducers = [...options.producers];
-  /**
-   * The sends in flight: when each started (to tell a stalled broker from a busy one) and when its
-   * oldest request was enqueued (batches are FIFO, so that is its first request).
-   */
-  const sendStartedMs = new Set<{ startedMs: number; oldestEnqueuedMs: number }>();
+  /** When each send in flight started, to tell a stalled broker from a busy one. */
+  const sendStartedMs = new Set<{ startedMs: number }>();
+  const standingQueue = createStandingQueue(options.queueDelayIntervalMs);
   let sendsInFlight = 0;
   let closed = false;
   let ackRatePerSecond = 0;
@@ -189,6 +193,7 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     while (queue.length > 0 && idleProducers.length > 0) {
       const producer = idleProducers.pop()!;
       const batch = takeBatch();
+      standingQueue.handOff(batch.at(-1)!.enqueuedMs, queue.length === 0, nowMs());
       sendsInFlight++;
       void send(producer, batch).finally(() => {
         sendsInFlight--;
@@ -203,7 +208,7 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     for (const request of batch) inFlight.add(request);
     const events = batch.reduce((sum, request) => sum + request.records.length, 0);
     const startedMs = nowMs();
-    const started = { startedMs, oldestEnqueuedMs: batch[0]?.enqueuedMs ?? startedMs };
+    const started = { startedMs };
     sendStartedMs.add(started);
     let outcome: PublishOutcome;
     try {
@@ -268,11 +273,7 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
     },
     pendingEvents: () => pendingEvents,
     pendingBytes: () => pendingBytes,
-    oldestWaitMs() {
-      let oldestMs = queue[0]?.enqueuedMs ?? Infinity;
-      for (const send of sendStartedMs) oldestMs = Math.min(oldestMs, send.oldestEnqueuedMs);
-      return oldestMs === Infinity ? 0 : nowMs() - oldestMs;
-    },
+    queueDelayMs: () => standingQueue.delayMs(nowMs()),
     ackedEventsPerSecond() {
       // Without acks the EWMA is never updated; decay it per silent window so a stalled broker
       // reads as a falling drain rate (and a longer Retry-After), not as the last healthy one.

@@ -53,6 +53,9 @@ describe('admission: load shedding on a real gateway while Kafka stops acknowled
         SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
         SLUICE_SHED_MAX_QUEUE_DELAY_MS: '0',
         SLUICE_SHED_MAX_HEAP_USED_BYTES: '0',
+        // The steps below check each class's level; escalation and recovery holds are unit-tested.
+        SLUICE_SHED_ESCALATE_AFTER_MS: '0',
+        SLUICE_SHED_RECOVER_AFTER_MS: '0',
         SLUICE_SUSTAINED_OVERLOAD_MS: '200',
         SLUICE_OVERLOAD_RECOVERY_MS: '200',
         // Admitted requests wait for Kafka for up to a minute, so they stay pending (and are not
