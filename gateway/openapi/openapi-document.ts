@@ -553,7 +553,7 @@ function ingestOperation(mode: 'single' | 'batch'): OperationObject {
               content: json({
                 type: 'object',
                 allOf: [ref('BatchResult')],
-                properties: { rejected: { minimum: 1 } },
+                properties: { rejected: { type: 'integer', minimum: 1 } },
               }),
             },
           }),
@@ -622,7 +622,15 @@ const paths: Record<string, PathItemObject> = {
       responses: {
         '200': {
           description: 'The OpenAPI 3.1 description of the API.',
-          content: json({ type: 'object', required: ['openapi', 'info', 'paths'] }),
+          content: json({
+            type: 'object',
+            required: ['openapi', 'info', 'paths'],
+            properties: {
+              openapi: { type: 'string', pattern: '^3\\.1\\.' },
+              info: { type: 'object' },
+              paths: { type: 'object' },
+            },
+          }),
         },
         ...routerProblems,
       },
@@ -841,7 +849,7 @@ export const adminPathItems: Record<string, PathItemObject> = {
         content: json({
           type: 'object',
           allOf: [ref('Readiness')],
-          properties: { status: { const: 'not-ready' }, reasons: { minItems: 1 } },
+          properties: { status: { const: 'not-ready' }, reasons: { type: 'array', minItems: 1 } },
         }),
       },
     },
