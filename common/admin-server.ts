@@ -9,6 +9,9 @@ export interface AdminServerOptions {
   isReady: () => { ready: boolean; reasons: string[] };
 }
 
+/** The paths the admin port answers (GET and HEAD), in the gateway's and the workers' processes. */
+export const adminPaths = ['/metrics', '/healthz', '/readyz'] as const;
+
 /**
  * The admin port: `/metrics`, `/healthz` (the process is alive), `/readyz` (it can do its job).
  * Plain node:http: a scrape every few seconds does not need the hot path's server.

@@ -15,17 +15,13 @@ import { createRuntimeSignals } from './admission/runtime-signals.js';
 import { loadApiKeyStore } from './auth/api-key-store.js';
 import type { GatewayConfig } from './gateway-config.js';
 import { createGatewayMetrics } from './gateway-metrics.js';
+import { createGatewayRouter } from './gateway-routes.js';
 import { startHttpServer } from './http/http-server.js';
-import { createRouter } from './http/router.js';
 import { createSubscriptionReplayer } from './replay/subscription-replayer.js';
 import { createIdempotencyStore } from './ingest/idempotency-store.js';
 import type { EventEncoder } from './ingest/prepare-event.js';
 import { createEventPublisher } from './publish/event-publisher.js';
 import { createPublisherMetrics } from './publish/publisher-metrics.js';
-import { createEventTypesRoute } from './routes/event-types-route.js';
-import { createIngestRoute } from './routes/ingest-route.js';
-import { addReplayRoute } from './routes/replay-route.js';
-import { addSubscriptionRoutes } from './routes/subscriptions-route.js';
 import { KeyPartitioner } from '../common/kafka/key-partitioner.js';
 
 export interface RunningGateway {
@@ -204,22 +200,6 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     accepting: () => accepting,
     inFlight: { enter: () => void inFlight++, leave: () => void inFlight-- },
   };
-  const router = createRouter({
-    onUnexpectedError: (error, head) =>
-      logger.error({ err: error, method: head?.method, path: head?.path }, 'unexpected error'),
-  })
-    .route('POST', '/v1/events', createIngestRoute('single', ingestDeps))
-    .route('POST', '/v1/events/batch', createIngestRoute('batch', ingestDeps))
-    .route('GET', '/v1/event-types', createEventTypesRoute(catalog, apiKeys));
-  addSubscriptionRoutes(router, {
-    apiKeys,
-    store: subscriptions,
-    ssrfPolicy: config.ssrfPolicy,
-    logger,
-    metrics,
-    accepting: ingestDeps.accepting,
-    inFlight: ingestDeps.inFlight,
-  });
   const replayer = createSubscriptionReplayer({
     kafka,
     eventsTopic: config.topics.eventsTopic,
@@ -228,15 +208,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxBatchBytes: config.produceMaxBatchBytes,
     logger,
   });
-  addReplayRoute(router, {
+  const adminRouteDeps = {
     apiKeys,
     store: subscriptions,
-    replayer,
-    eventsRetentionMs: config.topics.eventsRetentionMs,
     logger,
     metrics,
     accepting: ingestDeps.accepting,
     inFlight: ingestDeps.inFlight,
+  };
+  const router = createGatewayRouter({
+    ingest: ingestDeps,
+    catalog,
+    apiKeys,
+    subscriptions: { ...adminRouteDeps, ssrfPolicy: config.ssrfPolicy },
+    replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
+    onUnexpectedError: (error, head) =>
+      logger.error({ err: error, method: head?.method, path: head?.path }, 'unexpected error'),
   });
 
   const server = await startHttpServer({

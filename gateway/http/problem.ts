@@ -2,7 +2,8 @@ import { errorCatalog, isSluiceError, SluiceError, type ErrorCode } from '../../
 import type { HttpExchange, ResponseHeaders } from './http-exchange.js';
 
 export const problemContentType = 'application/problem+json';
-const problemTypeBase = 'https://sluice.dev/problems/';
+/** Every problem `type` is this URI followed by the code's slug (see problemTypeFor). */
+export const problemTypeBase = 'https://sluice.dev/problems/';
 
 /** An RFC 9457 problem document with Sluice's stable `code` and the error's structured details. */
 export interface ProblemDocument {

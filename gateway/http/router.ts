@@ -60,6 +60,13 @@ export class Router {
     return this;
   }
 
+  /** Every registered method and pattern, in registration order (the OpenAPI document is checked against it). */
+  registeredRoutes(): Array<{ method: HttpMethod; pattern: string }> {
+    return this.routes.flatMap((route) =>
+      [...route.handlers.keys()].map((method) => ({ method: method as HttpMethod, pattern: route.pattern })),
+    );
+  }
+
   /** Finds the handler for a method and a raw (percent-encoded) path. */
   match(method: string, path: string): RouteMatch {
     const segments = path.split('/').slice(1);

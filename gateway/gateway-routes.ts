@@ -1,0 +1,33 @@
+import type { SchemaCatalog } from '../schemas/schema-catalog.js';
+import type { ApiKeyStore } from './auth/api-key-store.js';
+import { createRouter, type Router, type RouterOptions } from './http/router.js';
+import { openApiDocument } from './openapi/openapi-document.js';
+import { createEventTypesRoute } from './routes/event-types-route.js';
+import { createIngestRoute, type IngestRouteDeps } from './routes/ingest-route.js';
+import { createOpenApiRoute } from './routes/openapi-route.js';
+import { addReplayRoute, type ReplayRouteDeps } from './routes/replay-route.js';
+import { addSubscriptionRoutes, type SubscriptionsRouteDeps } from './routes/subscriptions-route.js';
+
+export interface GatewayRouteDeps {
+  ingest: IngestRouteDeps;
+  catalog: SchemaCatalog;
+  apiKeys: ApiKeyStore;
+  subscriptions: SubscriptionsRouteDeps;
+  replay: ReplayRouteDeps;
+  onUnexpectedError: RouterOptions['onUnexpectedError'];
+}
+
+/**
+ * The public port's route table. Kept apart from the wiring in gateway-app.ts so that a test can
+ * list what is registered (registering calls none of the dependencies) and compare it with the
+ * OpenAPI document.
+ */
+export function createGatewayRouter(deps: GatewayRouteDeps): Router {
+  const router = createRouter({ onUnexpectedError: deps.onUnexpectedError })
+    .route('GET', '/openapi.json', createOpenApiRoute(openApiDocument))
+    .route('POST', '/v1/events', createIngestRoute('single', deps.ingest))
+    .route('POST', '/v1/events/batch', createIngestRoute('batch', deps.ingest))
+    .route('GET', '/v1/event-types', createEventTypesRoute(deps.catalog, deps.apiKeys));
+  addSubscriptionRoutes(router, deps.subscriptions);
+  return addReplayRoute(router, deps.replay);
+}

@@ -1,0 +1,897 @@
+import type {
+  HeaderObject,
+  OpenAPIObject,
+  OperationObject,
+  ParameterObject,
+  PathItemObject,
+  ReferenceObject,
+  ResponseObject,
+  ResponsesObject,
+  SchemaObject,
+} from 'openapi3-ts/oas31';
+import { errorCatalog, type ErrorCode } from '../../common/errors.js';
+import { subscriptionLimits } from '../../common/subscriptions/subscription-input.js';
+import { problemContentType, problemTypeBase } from '../http/problem.js';
+
+/**
+ * The OpenAPI 3.1 description of every HTTP route: the gateway's public port and the admin port's
+ * probes. One source of truth, served as GET /openapi.json. Error codes, their statuses and the
+ * subscription limits are read from the code that enforces them, so they cannot drift; the tests
+ * check the paths against the router and validate real answers against this document.
+ */
+
+type Schema = SchemaObject | ReferenceObject;
+
+const ref = (name: string): ReferenceObject => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Schema) => ({ 'application/json': { schema } });
+
+/**
+ * Codes a client can receive: a 500-class error other than SLUICE_INTERNAL (configuration, local
+ * stack) is reported as SLUICE_INTERNAL and never leaves the process (see toClientError).
+ */
+export const clientErrorCodes: readonly ErrorCode[] = (Object.keys(errorCatalog) as ErrorCode[]).filter(
+  (code) => code === 'SLUICE_INTERNAL' || errorCatalog[code].status !== 500,
+);
+
+const codesWithStatus = (status: number) =>
+  clientErrorCodes.filter((code) => errorCatalog[code].status === status);
+
+// ---- headers -------------------------------------------------------------------------------------
+
+const stringHeader = (description: string, pattern?: string, required = true): HeaderObject => ({
+  description,
+  required,
+  schema: pattern === undefined ? { type: 'string' } : { type: 'string', pattern },
+});
+const retryAfter = stringHeader('Whole seconds to wait before retrying (at least 1).', '^[1-9][0-9]*$');
+const rateLimit = stringHeader(
+  'IETF RateLimit (draft-ietf-httpapi-ratelimit-headers-10): events left (`r`) and seconds until more quota (`t`). The quota counts events, not requests: a batch of 100 costs 100.',
+  '^"default";r=[0-9]+;t=[0-9]+$',
+);
+const rateLimitPolicy = stringHeader(
+  'IETF RateLimit-Policy: the burst (`q`) and the seconds to refill it (`w`) of this API key.',
+  '^"default";q=[0-9]+;w=[0-9]+$',
+);
+const rateLimitHeaders = { RateLimit: rateLimit, 'RateLimit-Policy': rateLimitPolicy };
+const optional = (header: HeaderObject): HeaderObject => ({ ...header, required: false });
+
+/** Headers every problem of a status carries (problem.ts adds them). */
+function problemHeaders(status: number): Record<string, HeaderObject> {
+  if (status === 401) {
+    return { 'WWW-Authenticate': stringHeader('The accepted scheme.', '^Bearer realm="sluice"$') };
+  }
+  if (status === 405) {
+    return { Allow: stringHeader('The methods this path takes, comma-separated.', '^[A-Z]+(, [A-Z]+)*$') };
+  }
+  if (status === 409 || status === 429 || status === 503) return { 'Retry-After': retryAfter };
+  return {};
+}
+
+/**
+ * A problem answer of one status. `codes` narrows the codes to those this operation can produce;
+ * without it every client-visible code of that status is listed.
+ */
+function problem(
+  status: number,
+  description: string,
+  options: { codes?: readonly ErrorCode[]; headers?: Record<string, HeaderObject> } = {},
+): ResponseObject {
+  const codes = options.codes ?? codesWithStatus(status);
+  for (const code of codes) {
+    if (errorCatalog[code].status !== status || !clientErrorCodes.includes(code)) {
+      throw new Error(`${code} is not a client-visible ${status} error`);
+    }
+  }
+  return {
+    description,
+    headers: { ...problemHeaders(status), ...options.headers },
+    content: {
+      [problemContentType]: {
+        schema: {
+          type: 'object',
+          allOf: [ref('Problem')],
+          properties: { status: { const: status }, code: { enum: [...codes] } },
+        },
+      },
+    },
+  };
+}
+
+/** Answers the router gives on any operation, before the route's handler runs. */
+const routerProblems: ResponsesObject = {
+  '400': problem(400, 'Malformed request: headers larger than SLUICE_MAX_HEADER_BYTES.'),
+  '500': problem(500, 'An internal fault; the detail is generic and the fault is logged.'),
+};
+
+// ---- schemas -------------------------------------------------------------------------------------
+
+const dateTime: SchemaObject = { type: 'string', format: 'date-time' };
+const eventTypeName: SchemaObject = {
+  type: 'string',
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+  maxLength: 128,
+  examples: ['order.created'],
+};
+const eventId: SchemaObject = {
+  type: 'string',
+  pattern: '^[\\x21-\\x7e]{1,128}$',
+  description:
+    'Idempotency key per producer for SLUICE_IDEMPOTENCY_WINDOW_MS (24 h): 1-128 printable ASCII characters without spaces. A repeat answers the first result with `duplicate: true` and is not written again; without an id the gateway generates a UUID and skips the check.',
+};
+const webhookSecret: SchemaObject = {
+  type: 'string',
+  pattern: '^whsec_[A-Za-z0-9+/]+={0,2}$',
+  description: 'A Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 random bytes.',
+};
+const count: SchemaObject = { type: 'integer', minimum: 0 };
+
+const fieldProblem: SchemaObject = {
+  type: 'object',
+  required: ['field', 'message'],
+  properties: {
+    field: { type: 'string', description: 'JSON path of the field; empty for the whole body.' },
+    message: { type: 'string' },
+    reason: { type: 'string', description: 'Why the SSRF policy refused a URL (loopback, private, …).' },
+  },
+};
+
+const subscriptionProperties: Record<string, Schema> = {
+  id: { type: 'string', pattern: '^sub_[a-z0-9]{20,40}$' },
+  url: { type: 'string', format: 'uri', maxLength: subscriptionLimits.maxUrlChars },
+  eventTypes: {
+    type: 'array',
+    items: { type: 'string', maxLength: subscriptionLimits.maxEventTypeChars },
+    description: 'Exact event types or globs such as `order.*`.',
+  },
+  description: { type: 'string', maxLength: subscriptionLimits.maxDescriptionChars },
+  enabled: { type: 'boolean' },
+  disabledReason: {
+    enum: ['manual', 'gone', null],
+    description: '`gone`: the endpoint answered 410 and the subscription was disabled.',
+  },
+  rateLimitPerSecond: {
+    type: ['number', 'null'],
+    exclusiveMinimum: 0,
+    maximum: subscriptionLimits.maxRateLimitPerSecond,
+    description: 'Deliveries per second; null is unlimited.',
+  },
+  maxConcurrency: { type: 'integer', minimum: 1, maximum: subscriptionLimits.maxConcurrency },
+  ordering: { enum: ['none', 'key'] },
+  producerIds: {
+    type: ['array', 'null'],
+    items: { type: 'string' },
+    description: 'Only events of these producers; null is every producer.',
+  },
+  signingSecrets: {
+    type: 'object',
+    required: ['active', 'previousExpireAt'],
+    additionalProperties: false,
+    properties: {
+      active: { type: 'integer', minimum: 1, description: 'How many secrets sign each delivery.' },
+      previousExpireAt: { type: 'array', items: dateTime, description: 'When rotated-out secrets stop.' },
+    },
+  },
+  createdAt: dateTime,
+  updatedAt: dateTime,
+};
+const subscriptionRequired = Object.keys(subscriptionProperties);
+
+/** The writable fields of a subscription, as create and patch take them. */
+const subscriptionInputProperties: Record<string, Schema> = {
+  url: {
+    type: 'string',
+    description:
+      'An absolute http(s) URL, checked against the SSRF policy when saved and before every attempt.',
+    maxLength: subscriptionLimits.maxUrlChars,
+  },
+  eventTypes: {
+    type: 'array',
+    minItems: 1,
+    maxItems: subscriptionLimits.maxEventTypes,
+    items: { type: 'string', maxLength: subscriptionLimits.maxEventTypeChars },
+  },
+  description: { type: 'string', maxLength: subscriptionLimits.maxDescriptionChars },
+  enabled: { type: 'boolean' },
+  rateLimitPerSecond: subscriptionProperties.rateLimitPerSecond!,
+  maxConcurrency: {
+    type: 'integer',
+    minimum: 1,
+    maximum: subscriptionLimits.maxConcurrency,
+    default: subscriptionLimits.defaultMaxConcurrency,
+  },
+  ordering: { enum: ['none', 'key'], default: 'none' },
+  producerIds: {
+    type: ['array', 'null'],
+    minItems: 1,
+    maxItems: subscriptionLimits.maxProducerIds,
+    items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
+  },
+};
+
+const batchItemErrorCodes: ErrorCode[] = [
+  'SLUICE_MALFORMED_REQUEST',
+  'SLUICE_EVENT_TYPE_FORBIDDEN',
+  'SLUICE_IDEMPOTENCY_IN_FLIGHT',
+  'SLUICE_EVENT_TOO_LARGE',
+  'SLUICE_UNKNOWN_EVENT_TYPE',
+  'SLUICE_SCHEMA_INVALID',
+];
+
+const schemas: Record<string, SchemaObject> = {
+  ErrorCode: {
+    type: 'string',
+    enum: [...clientErrorCodes],
+    description: 'The closed catalog of error codes (common/errors.ts). Branch on it, never on `detail`.',
+  },
+  Problem: {
+    type: 'object',
+    description:
+      'RFC 9457 problem details with a stable `code`. Extension members carry structured details (`field`, `errors`, `reason`, limits…).',
+    required: ['type', 'title', 'status', 'detail', 'code'],
+    properties: {
+      type: {
+        type: 'string',
+        format: 'uri',
+        pattern: `^${problemTypeBase.replaceAll('.', '\\.')}[a-z-]+$`,
+      },
+      title: { type: 'string' },
+      status: { type: 'integer', minimum: 400, maximum: 599 },
+      detail: { type: 'string' },
+      code: ref('ErrorCode'),
+      instance: { type: 'string' },
+      field: {
+        type: 'string',
+        description: 'The failing field, e.g. `id`, `type` or a data path such as `data.items[2].sku`.',
+      },
+      reason: { type: 'string', description: 'Why a request was refused (401: the key; 503: the signal).' },
+      errors: { type: 'array', items: fieldProblem, description: 'Every bad field of the request.' },
+      maxBodyBytes: count,
+      maxEventBytes: count,
+      maxBatchEvents: count,
+      maxHeaderBytes: count,
+      burst: count,
+      matched: count,
+      scanned: count,
+      maxEvents: count,
+      replayId: { type: 'string' },
+      queued: count,
+      unconfirmed: count,
+    },
+  },
+  Event: {
+    type: 'object',
+    description: "Sluice's own envelope. Unknown fields are refused, so typos surface.",
+    required: ['type', 'data'],
+    additionalProperties: false,
+    properties: {
+      type: eventTypeName,
+      id: eventId,
+      key: {
+        type: 'string',
+        minLength: 1,
+        description: 'Partition key (at most 1024 bytes); the id when absent.',
+      },
+      time: { ...dateTime, description: 'RFC 3339; the arrival time when absent.' },
+      source: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 1024,
+        description: '`/producers/<id>` when absent.',
+      },
+      data: { description: "Any JSON value matching the type's current schema (GET /v1/event-types)." },
+    },
+  },
+  CloudEvent: {
+    type: 'object',
+    description:
+      'CloudEvents 1.0, structured mode, JSON data only. The partition key is the `partitionkey` extension, else `subject`.',
+    required: ['specversion', 'type', 'data'],
+    properties: {
+      specversion: { const: '1.0' },
+      type: eventTypeName,
+      id: eventId,
+      source: { type: 'string', minLength: 1, maxLength: 1024 },
+      time: dateTime,
+      subject: { type: 'string' },
+      partitionkey: { type: 'string' },
+      datacontenttype: { type: 'string', pattern: '^application/(.+\\+)?json' },
+      data: {},
+      data_base64: { not: {}, description: 'Not supported: event data must be JSON.' },
+    },
+  },
+  Accepted: {
+    type: 'object',
+    required: ['id', 'status'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      status: { const: 'accepted' },
+      duplicate: { const: true, description: 'Accepted before: not written again.' },
+    },
+  },
+  BatchResult: {
+    type: 'object',
+    required: ['accepted', 'rejected', 'results'],
+    additionalProperties: false,
+    properties: {
+      accepted: count,
+      rejected: count,
+      results: {
+        type: 'array',
+        description: 'One result per event, in request order.',
+        items: {
+          type: 'object',
+          required: ['index', 'id', 'status'],
+          additionalProperties: false,
+          properties: {
+            index: count,
+            id: { type: ['string', 'null'], description: 'null when the event could not be read.' },
+            status: { type: 'integer', description: '202, or the status of the error.' },
+            duplicate: { const: true },
+            error: {
+              type: 'object',
+              required: ['code', 'detail'],
+              properties: {
+                code: { enum: batchItemErrorCodes },
+                detail: { type: 'string' },
+                field: { type: 'string' },
+                type: { type: 'string', description: 'The event type, for type and schema errors.' },
+                maxEventBytes: count,
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  EventTypeList: {
+    type: 'object',
+    required: ['eventTypes'],
+    additionalProperties: false,
+    properties: {
+      eventTypes: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['type', 'version', 'schemaId', 'versions', 'avroSchema', 'jsonSchema'],
+          additionalProperties: false,
+          properties: {
+            type: eventTypeName,
+            version: { type: 'integer', minimum: 1, description: 'The version new events are written with.' },
+            schemaId: { type: 'integer', minimum: 0, description: 'Its id in the Confluent wire header.' },
+            versions: {
+              type: 'array',
+              items: {
+                type: 'object',
+                required: ['version', 'schemaId'],
+                additionalProperties: false,
+                properties: { version: { type: 'integer', minimum: 1 }, schemaId: { type: 'integer' } },
+              },
+            },
+            avroSchema: { description: 'The Avro schema (JSON) of the current version.' },
+            jsonSchema: { type: 'object', description: 'The equivalent JSON Schema (2020-12) of `data`.' },
+          },
+        },
+      },
+    },
+  },
+  Subscription: {
+    type: 'object',
+    description: 'A subscription; its signing secrets are never shown here.',
+    required: subscriptionRequired,
+    additionalProperties: false,
+    properties: subscriptionProperties,
+  },
+  SubscriptionWithSecret: {
+    type: 'object',
+    description: 'A subscription with its current signing secret: shown once, on create and on rotate.',
+    required: [...subscriptionRequired, 'secret'],
+    additionalProperties: false,
+    properties: { ...subscriptionProperties, secret: webhookSecret },
+  },
+  SubscriptionList: {
+    type: 'object',
+    required: ['subscriptions'],
+    additionalProperties: false,
+    properties: { subscriptions: { type: 'array', items: ref('Subscription') } },
+  },
+  SubscriptionCreate: {
+    type: 'object',
+    required: ['url', 'eventTypes'],
+    additionalProperties: false,
+    properties: {
+      ...subscriptionInputProperties,
+      secret: { ...webhookSecret, description: 'Generated when absent.' },
+    },
+  },
+  SubscriptionPatch: {
+    type: 'object',
+    description: 'Absent fields stay as they are; the secret changes only by rotation.',
+    additionalProperties: false,
+    properties: subscriptionInputProperties,
+  },
+  SecretRotation: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { secret: { ...webhookSecret, description: 'The new secret; generated when absent.' } },
+  },
+  ReplayRequest: {
+    type: 'object',
+    required: ['from'],
+    additionalProperties: false,
+    properties: {
+      from: { ...dateTime, description: 'Inclusive; within the events topic retention.' },
+      to: {
+        type: ['string', 'null'],
+        format: 'date-time',
+        description: 'Exclusive; now when absent or later.',
+      },
+      dryRun: { type: 'boolean', default: false },
+    },
+  },
+  ReplayDryRun: {
+    type: 'object',
+    required: ['matched', 'scanned', 'from', 'to'],
+    additionalProperties: false,
+    properties: { matched: count, scanned: count, from: dateTime, to: dateTime },
+  },
+  ReplayQueued: {
+    type: 'object',
+    required: ['replayId', 'queued', 'scanned', 'from', 'to'],
+    additionalProperties: false,
+    properties: { replayId: { type: 'string' }, queued: count, scanned: count, from: dateTime, to: dateTime },
+  },
+  Readiness: {
+    type: 'object',
+    required: ['status', 'reasons'],
+    additionalProperties: false,
+    properties: {
+      status: { enum: ['ready', 'not-ready'] },
+      reasons: { type: 'array', items: { type: 'string' } },
+    },
+  },
+};
+
+// ---- operations ----------------------------------------------------------------------------------
+
+const cloudEventHeaders: ParameterObject[] = [
+  [
+    'ce-specversion',
+    'CloudEvents binary mode: `1.0`. With it, the `application/json` body is the event data.',
+  ],
+  ['ce-type', 'Binary mode: the event type.'],
+  ['ce-id', 'Binary mode: the event id (idempotency key).'],
+  ['ce-source', 'Binary mode: the source.'],
+  ['ce-time', 'Binary mode: the event time (RFC 3339).'],
+  ['ce-subject', 'Binary mode: the partition key when `ce-partitionkey` is absent.'],
+  ['ce-partitionkey', 'Binary mode: the partition key.'],
+].map(([name, description]) => ({
+  name: name!,
+  in: 'header',
+  required: false,
+  description,
+  schema: { type: 'string' },
+}));
+
+const unauthenticated = problem(401, 'No, a malformed or an unknown API key.');
+const notAdmin = problem(403, 'The API key is not an admin key.', { codes: ['SLUICE_FORBIDDEN'] });
+const adminRefusals: ResponsesObject = {
+  '401': unauthenticated,
+  '403': notAdmin,
+  '503': problem(503, 'Shutting down, or Kafka did not take the write.', {
+    codes: ['SLUICE_SHUTTING_DOWN', 'SLUICE_KAFKA_UNAVAILABLE'],
+  }),
+};
+const bodyRefusals: ResponsesObject = {
+  '413': problem(413, 'The body exceeds 64 KiB.', { codes: ['SLUICE_BODY_TOO_LARGE'] }),
+  '415': problem(415, 'The body is not `application/json`.'),
+};
+const noSuchSubscription = problem(404, 'No subscription with this id.');
+const subscriptionId: ParameterObject = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  examples: { id: { value: 'sub_7k2m4q6s8u2w4y6a8c2e4g6i8k' } },
+};
+const noStore = { 'Cache-Control': stringHeader('Never cached.', '^no-store$') };
+
+function ingestOperation(mode: 'single' | 'batch'): OperationObject {
+  const single = mode === 'single';
+  const limited = (status: number, description: string, codes: ErrorCode[]) =>
+    problem(status, description, { codes, headers: { ...rateLimitHeaders } });
+  return {
+    operationId: single ? 'sendEvent' : 'sendEventBatch',
+    tags: ['ingest'],
+    summary: single ? 'Send one event' : 'Send a batch of events',
+    description: single
+      ? 'Answers 202 once Kafka acknowledged the write (acks=all). Takes Sluice JSON, CloudEvents structured mode, or CloudEvents binary mode (`ce-*` headers with an `application/json` body that is the data).'
+      : 'Each event is checked on its own: valid events are written even when others are not. 202 when every event was accepted, 207 with one result per event otherwise. Each event costs one token of the rate limit.',
+    parameters: single ? cloudEventHeaders : [],
+    requestBody: {
+      required: true,
+      content: single
+        ? {
+            'application/json': { schema: ref('Event') },
+            'application/cloudevents+json': { schema: ref('CloudEvent') },
+          }
+        : {
+            'application/json': { schema: { type: 'array', minItems: 1, items: ref('Event') } },
+            'application/cloudevents-batch+json': {
+              schema: { type: 'array', minItems: 1, items: ref('CloudEvent') },
+            },
+            'application/x-ndjson': {
+              schema: {
+                type: 'string',
+                description: 'One Event per line; a line that is not JSON fails alone.',
+              },
+            },
+          },
+    },
+    responses: {
+      ...(single
+        ? {
+            '202': {
+              description: 'Accepted: Kafka acknowledged the write (or it is a duplicate of one it did).',
+              headers: rateLimitHeaders,
+              content: json(ref('Accepted')),
+            },
+          }
+        : {
+            '202': {
+              description: 'Every event was accepted.',
+              headers: rateLimitHeaders,
+              content: json({
+                type: 'object',
+                allOf: [ref('BatchResult')],
+                properties: { rejected: { const: 0 } },
+              }),
+            },
+            '207': {
+              description: 'Some events were refused; the others were written.',
+              headers: rateLimitHeaders,
+              content: json({
+                type: 'object',
+                allOf: [ref('BatchResult')],
+                properties: { rejected: { type: 'integer', minimum: 1 } },
+              }),
+            },
+          }),
+      ...routerProblems,
+      '400': problem(400, 'Not JSON, an unreadable envelope field (named in `field`), or an empty batch.', {
+        headers: { RateLimit: optional(rateLimit), 'RateLimit-Policy': optional(rateLimitPolicy) },
+      }),
+      '401': unauthenticated,
+      ...(single
+        ? {
+            '403': limited(403, 'The event type is not allowed for this API key.', [
+              'SLUICE_EVENT_TYPE_FORBIDDEN',
+            ]),
+            '409': limited(409, 'An event with this id is being written; retry after Retry-After.', [
+              'SLUICE_IDEMPOTENCY_IN_FLIGHT',
+            ]),
+          }
+        : {}),
+      '413': problem(
+        413,
+        single
+          ? 'The body exceeds SLUICE_MAX_REQUEST_BYTES, or the encoded event SLUICE_MAX_EVENT_BYTES.'
+          : 'The body exceeds SLUICE_MAX_BATCH_BYTES, more events than SLUICE_MAX_BATCH_EVENTS, or more than the key’s burst.',
+        {
+          codes: single
+            ? ['SLUICE_BODY_TOO_LARGE', 'SLUICE_EVENT_TOO_LARGE']
+            : ['SLUICE_BODY_TOO_LARGE', 'SLUICE_BATCH_TOO_LARGE'],
+          headers: { RateLimit: optional(rateLimit), 'RateLimit-Policy': optional(rateLimitPolicy) },
+        },
+      ),
+      '415': problem(415, 'A content type this route does not take.'),
+      ...(single
+        ? {
+            '422': limited(422, 'No schema for the type, or the data does not match it (`field`).', [
+              'SLUICE_UNKNOWN_EVENT_TYPE',
+              'SLUICE_SCHEMA_INVALID',
+            ]),
+          }
+        : {}),
+      '429': problem(429, 'The API key’s token bucket is empty.', { headers: { ...rateLimitHeaders } }),
+      '503': problem(503, 'Shed under load, Kafka did not acknowledge in time, or shutting down.', {
+        codes: ['SLUICE_OVERLOADED', 'SLUICE_KAFKA_UNAVAILABLE', 'SLUICE_SHUTTING_DOWN'],
+      }),
+    },
+  };
+}
+
+function adminOperation(
+  operation: Omit<OperationObject, 'responses'>,
+  responses: ResponsesObject,
+): OperationObject {
+  return {
+    tags: ['subscriptions'],
+    ...operation,
+    responses: { ...routerProblems, ...adminRefusals, ...responses },
+  };
+}
+
+const paths: Record<string, PathItemObject> = {
+  '/openapi.json': {
+    get: {
+      operationId: 'getOpenApiDocument',
+      tags: ['meta'],
+      summary: 'This document',
+      security: [],
+      responses: {
+        '200': {
+          description: 'The OpenAPI 3.1 description of the API.',
+          content: json({
+            type: 'object',
+            required: ['openapi', 'info', 'paths'],
+            properties: {
+              openapi: { type: 'string', pattern: '^3\\.1\\.' },
+              info: { type: 'object' },
+              paths: { type: 'object' },
+            },
+          }),
+        },
+        ...routerProblems,
+      },
+    },
+  },
+  '/v1/events': { post: ingestOperation('single') },
+  '/v1/events/batch': { post: ingestOperation('batch') },
+  '/v1/event-types': {
+    get: {
+      operationId: 'listEventTypes',
+      tags: ['ingest'],
+      summary: 'Registered event types with their Avro and JSON Schemas',
+      description: 'Any valid API key may read them.',
+      responses: {
+        '200': { description: 'Every registered type.', content: json(ref('EventTypeList')) },
+        ...routerProblems,
+        '401': unauthenticated,
+      },
+    },
+  },
+  '/v1/subscriptions': {
+    post: adminOperation(
+      {
+        operationId: 'createSubscription',
+        summary: 'Create a subscription',
+        requestBody: { required: true, content: json(ref('SubscriptionCreate')) },
+      },
+      {
+        '201': {
+          description: 'Created; the signing secret is shown this once.',
+          headers: {
+            Location: stringHeader('The new subscription.', '^/v1/subscriptions/sub_[a-z0-9]+$'),
+            ...noStore,
+          },
+          content: json(ref('SubscriptionWithSecret')),
+        },
+        '400': problem(400, 'No body, or not JSON.'),
+        ...bodyRefusals,
+        '422': problem(
+          422,
+          'Every bad field in `errors`; SLUICE_URL_FORBIDDEN when the SSRF policy is the only one.',
+          {
+            codes: ['SLUICE_INVALID_SUBSCRIPTION', 'SLUICE_URL_FORBIDDEN'],
+          },
+        ),
+      },
+    ),
+    get: adminOperation(
+      { operationId: 'listSubscriptions', summary: 'List subscriptions' },
+      {
+        '200': {
+          description: 'Every subscription.',
+          headers: noStore,
+          content: json(ref('SubscriptionList')),
+        },
+      },
+    ),
+  },
+  '/v1/subscriptions/{id}': {
+    parameters: [subscriptionId],
+    get: adminOperation(
+      { operationId: 'getSubscription', summary: 'Read a subscription' },
+      {
+        '200': { description: 'The subscription.', headers: noStore, content: json(ref('Subscription')) },
+        '404': noSuchSubscription,
+      },
+    ),
+    patch: adminOperation(
+      {
+        operationId: 'updateSubscription',
+        summary: 'Change some fields of a subscription',
+        requestBody: { required: true, content: json(ref('SubscriptionPatch')) },
+      },
+      {
+        '200': {
+          description: 'The updated subscription.',
+          headers: noStore,
+          content: json(ref('Subscription')),
+        },
+        '400': problem(400, 'No body, or not JSON.'),
+        '404': noSuchSubscription,
+        ...bodyRefusals,
+        '422': problem(422, 'Every bad field in `errors`.', {
+          codes: ['SLUICE_INVALID_SUBSCRIPTION', 'SLUICE_URL_FORBIDDEN'],
+        }),
+      },
+    ),
+    delete: adminOperation(
+      { operationId: 'deleteSubscription', summary: 'Delete a subscription' },
+      { '204': { description: 'Deleted.', headers: noStore }, '404': noSuchSubscription },
+    ),
+  },
+  '/v1/subscriptions/{id}/rotate-secret': {
+    parameters: [subscriptionId],
+    post: adminOperation(
+      {
+        operationId: 'rotateSubscriptionSecret',
+        summary: 'Rotate the signing secret',
+        description: 'The previous secret keeps signing alongside the new one until it expires.',
+        requestBody: { required: false, content: json(ref('SecretRotation')) },
+      },
+      {
+        '200': {
+          description: 'The subscription with its new secret, shown this once.',
+          headers: noStore,
+          content: json(ref('SubscriptionWithSecret')),
+        },
+        '400': problem(400, 'Not JSON.'),
+        '404': noSuchSubscription,
+        ...bodyRefusals,
+        '422': problem(422, 'The secret is not a valid whsec_ secret.', {
+          codes: ['SLUICE_INVALID_SUBSCRIPTION'],
+        }),
+      },
+    ),
+  },
+  '/v1/subscriptions/{id}/replay': {
+    parameters: [subscriptionId],
+    post: adminOperation(
+      {
+        operationId: 'replaySubscription',
+        summary: 'Redeliver a time window of events to this subscription',
+        description:
+          'Selects the events Kafka recorded in [from, to) whose type and producer match the subscription now. A dry run counts them and writes nothing; otherwise they are queued on the first retry tier and the answer comes once Kafka acknowledged all of them, within SLUICE_REPLAY_TIMEOUT_MS.',
+        requestBody: { required: true, content: json(ref('ReplayRequest')) },
+      },
+      {
+        '200': {
+          description: 'Dry run: what a replay would queue.',
+          headers: noStore,
+          content: json(ref('ReplayDryRun')),
+        },
+        '202': { description: 'Queued for delivery.', headers: noStore, content: json(ref('ReplayQueued')) },
+        '400': problem(400, 'No body, or not JSON.'),
+        '404': noSuchSubscription,
+        ...bodyRefusals,
+        '422': problem(
+          422,
+          'A bad window or field (`errors`), a disabled subscription, or more events than SLUICE_REPLAY_MAX_EVENTS (`matched`).',
+          { codes: ['SLUICE_INVALID_REPLAY', 'SLUICE_REPLAY_TOO_LARGE'] },
+        ),
+        '503': problem(
+          503,
+          'Shutting down, too many replays at once, Kafka failed (also: the retry topic is missing), or the deadline passed (`replayId`, `queued`).',
+          {
+            codes: [
+              'SLUICE_SHUTTING_DOWN',
+              'SLUICE_OVERLOADED',
+              'SLUICE_KAFKA_UNAVAILABLE',
+              'SLUICE_REPLAY_TIMED_OUT',
+            ],
+          },
+        ),
+      },
+    ),
+  },
+};
+
+/** The admin port's probes: another port, so each path names its own servers. */
+const adminServers = [
+  {
+    url: 'http://{host}:{port}',
+    description: 'Admin port: gateway SLUICE_ADMIN_PORT (8081), delivery worker 8082. No API key.',
+    variables: { host: { default: 'localhost' }, port: { default: '8081', enum: ['8081', '8082'] } },
+  },
+];
+const probe = (operation: OperationObject): PathItemObject => ({ servers: adminServers, get: operation });
+
+export const adminPathItems: Record<string, PathItemObject> = {
+  '/metrics': probe({
+    operationId: 'getMetrics',
+    tags: ['operations'],
+    summary: 'Prometheus metrics',
+    security: [],
+    responses: {
+      '200': {
+        description: 'Prometheus text exposition format.',
+        content: { 'text/plain': { schema: { type: 'string' } } },
+      },
+    },
+  }),
+  '/healthz': probe({
+    operationId: 'getLiveness',
+    tags: ['operations'],
+    summary: 'Liveness: the process runs (never depends on Kafka or Redis)',
+    security: [],
+    responses: {
+      '200': {
+        description: 'Alive.',
+        content: json({
+          type: 'object',
+          required: ['status'],
+          additionalProperties: false,
+          properties: { status: { const: 'ok' } },
+        }),
+      },
+    },
+  }),
+  '/readyz': probe({
+    operationId: 'getReadiness',
+    tags: ['operations'],
+    summary: 'Readiness: the process can do its job',
+    security: [],
+    responses: {
+      '200': {
+        description: 'Ready.',
+        content: json({
+          type: 'object',
+          allOf: [ref('Readiness')],
+          properties: { status: { const: 'ready' } },
+        }),
+      },
+      '503': {
+        description:
+          'Not ready: shutting down, Kafka not acknowledging, subscriptions not loaded, sustained overload.',
+        content: json({
+          type: 'object',
+          allOf: [ref('Readiness')],
+          properties: { status: { const: 'not-ready' }, reasons: { type: 'array', minItems: 1 } },
+        }),
+      },
+    },
+  }),
+};
+
+export const openApiDocument: OpenAPIObject = {
+  openapi: '3.1.1',
+  info: {
+    title: 'Sluice',
+    version: '0.1.0',
+    description: [
+      'Event gateway on Apache Kafka: HTTP ingest, subscriptions, signed webhook delivery.',
+      'Errors are RFC 9457 `application/problem+json` with a stable `code` (the `ErrorCode` schema).',
+      'Every path also answers, before any operation runs: 404 `SLUICE_NOT_FOUND` for an unknown path',
+      '(`#/components/responses/NotFound`) and 405 `SLUICE_METHOD_NOT_ALLOWED` with `Allow` for a method',
+      'the path does not take (`#/components/responses/MethodNotAllowed`).',
+    ].join(' '),
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
+  },
+  servers: [{ url: '/', description: 'The public port that serves this document (SLUICE_PORT, 8080).' }],
+  security: [{ apiKey: [] }],
+  tags: [
+    { name: 'ingest', description: 'Producers send events.' },
+    { name: 'subscriptions', description: 'Admin keys manage webhook subscriptions.' },
+    { name: 'meta', description: 'This description.' },
+    { name: 'operations', description: 'Probes and metrics on the admin port.' },
+  ],
+  paths: { ...paths, ...adminPathItems },
+  components: {
+    securitySchemes: {
+      apiKey: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'An API key (`sluice keys create`): producer keys send events, admin keys also manage subscriptions.',
+      },
+    },
+    schemas,
+    responses: {
+      NotFound: problem(404, 'No route at this path.', { codes: ['SLUICE_NOT_FOUND'] }),
+      MethodNotAllowed: problem(405, 'The path does not take this method.'),
+    },
+  },
+};
