@@ -6,7 +6,7 @@ import { runDlqReplay } from '../consumers/dlq-replay.js';
 import { runDeliver } from '../consumers/main.js';
 import { runGateway } from '../gateway/main.js';
 import { checkSchemas } from '../schemas/check-schemas.js';
-import { runDev } from './dev-command.js';
+import { exitWithParent, runDev } from './dev-command.js';
 import { keysCreate, keysUsage } from './keys-command.js';
 import { stackDown, stackStatus, stackUp } from './stack/stack.js';
 import { topicsEnsure } from './topics-command.js';
@@ -74,6 +74,7 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
+exitWithParent();
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
