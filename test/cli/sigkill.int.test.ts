@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { deadPort, eventually, prepareDelivery } from '../delivery/delivery-fixture.js';
-import { processesWithEnv, spawnCli } from '../support/cli-process.js';
+import { processesWithEnv, sluiceProcessesWithEnv, spawnCli } from '../support/cli-process.js';
 import { prepareGateway } from '../support/gateway-fixture.js';
 
 /** Whether anything accepts a connection at `url` (any HTTP answer counts). */
@@ -22,7 +22,7 @@ async function answers(url: string): Promise<boolean> {
 /** Whatever happens, nothing this test started outlives it, orphans included. */
 function killAllWith(marker: string): void {
   onTestFinished(() => {
-    for (const pid of processesWithEnv(marker)) process.kill(pid, 'SIGKILL');
+    for (const { pid } of processesWithEnv(marker)) process.kill(pid, 'SIGKILL');
   });
 }
 
@@ -52,12 +52,12 @@ describe('SIGKILL of `node bin/sluice.js …` leaves no Sluice process behind', 
     expect(await answers(url)).toBe(true);
     expect(await answers(adminUrl)).toBe(true);
     // One process, the one spawned: no launcher with a child holding the port.
-    expect(processesWithEnv(marker)).toEqual([gateway.pid]);
+    expect(sluiceProcessesWithEnv(marker)).toEqual([gateway.pid]);
 
     gateway.child.kill('SIGKILL');
     await gateway.exited;
     expect(isAlive(gateway.pid)).toBe(false);
-    expect(processesWithEnv(marker)).toEqual([]);
+    expect(sluiceProcessesWithEnv(marker)).toEqual([]);
     expect(await answers(url)).toBe(false);
     expect(await answers(adminUrl)).toBe(false);
   });
@@ -83,7 +83,7 @@ describe('SIGKILL of `node bin/sluice.js …` leaves no Sluice process behind', 
     });
     await dev.waitFor(/Sluice is ready/, 90_000);
     expect(dev.output()).toContain(`events API     http://127.0.0.1:${port}/v1/events`);
-    const devChildren = processesWithEnv(marker).filter((pid) => pid !== dev.pid);
+    const devChildren = sluiceProcessesWithEnv(marker).filter((pid) => pid !== dev.pid);
     expect(devChildren).toHaveLength(2);
     const gatewayUrl = `http://127.0.0.1:${port}/v1/event-types`;
     expect(await answers(gatewayUrl)).toBe(true);
@@ -93,7 +93,7 @@ describe('SIGKILL of `node bin/sluice.js …` leaves no Sluice process behind', 
     // They stop gracefully (in-flight work, commits), which takes a moment; no timing bound here.
     await eventually(
       'no process of that `sluice dev` left',
-      () => processesWithEnv(marker).length === 0,
+      () => sluiceProcessesWithEnv(marker).length === 0,
       60_000,
     );
     for (const pid of devChildren) expect(isAlive(pid)).toBe(false);

@@ -75,22 +75,33 @@ export function spawnCli(args: string[], env: Record<string, string | undefined>
 }
 
 /**
- * The pids of live processes whose environment holds `marker` (a `NAME=value` pair): the way to
- * find every process a test started, children and orphans included, whatever their parent.
- * Linux only (/proc).
+ * The live processes whose environment holds `marker` (a `NAME=value` pair): the way to find every
+ * process a test started, children and orphans included, whatever their parent. Linux only (/proc).
  */
-export function processesWithEnv(marker: string): number[] {
-  const found: number[] = [];
+export function processesWithEnv(marker: string): { pid: number; command: string }[] {
+  const found: { pid: number; command: string }[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     let environ: string;
+    let command: string;
     try {
-      environ = readFileSync(`/proc/${name}/environ`, 'latin1');
       // A zombie (exited, not yet reaped) has an empty environ: it runs nothing.
+      environ = readFileSync(`/proc/${name}/environ`, 'latin1');
+      command = readFileSync(`/proc/${name}/cmdline`, 'latin1').replaceAll('\0', ' ').trim();
     } catch {
       continue; // Gone meanwhile, or another user's.
     }
-    if (environ.split('\0').includes(marker)) found.push(Number(name));
+    if (environ.split('\0').includes(marker)) found.push({ pid: Number(name), command });
   }
   return found;
+}
+
+/**
+ * The Sluice processes among them: node processes. tsx starts an esbuild service as a child when
+ * it has sources to compile; that helper exits when its parent's pipe closes and serves nothing.
+ */
+export function sluiceProcessesWithEnv(marker: string): number[] {
+  return processesWithEnv(marker)
+    .filter(({ command }) => !/\besbuild\b/.test(command.split(' ')[0] ?? ''))
+    .map(({ pid }) => pid);
 }
