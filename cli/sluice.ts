@@ -6,8 +6,9 @@ import { runDlqReplay } from '../consumers/dlq-replay.js';
 import { runDeliver } from '../consumers/main.js';
 import { runGateway } from '../gateway/main.js';
 import { checkSchemas } from '../schemas/check-schemas.js';
-import { runDev } from './dev-command.js';
+import { exitWithParent, runDev } from './dev-command.js';
 import { keysCreate, keysUsage } from './keys-command.js';
+import { runListen } from './listen-command.js';
 import { stackDown, stackStatus, stackUp } from './stack/stack.js';
 import { topicsEnsure } from './topics-command.js';
 
@@ -18,6 +19,8 @@ const usage = `usage: sluice <command>
   dlq replay                 re-send dead letters through the retry tiers (see: sluice dlq replay --help)
   gateway                    the ingest gateway (HTTP → Kafka)
   keys create --producer ID  a new API key (see: sluice keys create --help)
+  listen                     a local webhook receiver: subscribes, verifies and prints deliveries
+                             (see: sluice listen --help)
   schemas check              the schema catalog: manifest, Avro policy, each version reads the previous
   stack up | down | status   local Kafka (KRaft) and Redis for development and tests
   topics ensure              create the events, retry-tier, dead-letter and subscriptions topics
@@ -28,6 +31,8 @@ const say = (line: string) => process.stderr.write(`sluice: ${line}\n`);
 async function main(args: string[]): Promise<number> {
   const [command, sub] = args;
   const env = process.env;
+  // Its flags follow the command directly, so they are not a sub-command.
+  if (command === 'listen') return runListen(args.slice(1), env);
   switch (`${command ?? ''} ${sub ?? ''}`.trim()) {
     case 'gateway':
       return runGateway(env);
@@ -74,6 +79,7 @@ async function main(args: string[]): Promise<number> {
   }
 }
 
+exitWithParent();
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {

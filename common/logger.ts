@@ -1,4 +1,6 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { SluiceError } from './errors.js';
 
 export type { Logger };
 
@@ -22,14 +24,57 @@ const redactPaths = [
   '*.encryptionKey',
 ];
 
-/** Structured JSON logs on stdout; `SLUICE_LOG_LEVEL` picks the level (default info). */
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * `SLUICE_LOG_FORMAT`: `json` (one JSON object a line), `pretty` (for people) or `auto` (the
+ * default: pretty when stdout is a terminal, so a container or a pipe always gets JSON lines).
+ */
+export function logFormat(setting: string | undefined, stdoutIsTty: boolean): LogFormat {
+  const value = (setting ?? '').trim().toLowerCase();
+  if (value === 'json' || value === 'pretty') return value;
+  if (value === '' || value === 'auto') return stdoutIsTty ? 'pretty' : 'json';
+  throw new SluiceError(
+    'SLUICE_CONFIG_INVALID',
+    `SLUICE_LOG_FORMAT must be json, pretty or auto, got ${setting}`,
+  );
+}
+
+/**
+ * One pretty stream per process, shared by every logger. Synchronous and in this thread, not a
+ * pino transport: a transport's worker thread drops what it has not written when the process
+ * calls exit, and the last lines (why it stopped) are the ones that matter.
+ */
+let prettyStream: DestinationStream | undefined;
+
+function destination(format: LogFormat): DestinationStream | undefined {
+  if (format === 'json') return undefined; // pino's own stdout writer
+  prettyStream ??= pretty({
+    sync: true,
+    destination: 1,
+    colorize: process.stdout.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    // Fields after the message on its line; an error's stack still gets lines of its own.
+    singleLine: true,
+    // The logger's name is shown already, in brackets after the level.
+    ignore: 'service',
+  });
+  return prettyStream;
+}
+
+/**
+ * Logs on stdout: JSON lines, or readable lines on a terminal (see `logFormat`). Redaction runs in
+ * pino before either is written. `SLUICE_LOG_LEVEL` picks the level (default info).
+ */
 export function createLogger(name: string, level = process.env.SLUICE_LOG_LEVEL ?? 'info'): Logger {
-  return pino({
+  const options = {
     name,
     level,
     base: { service: name },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: redactPaths, censor: '[redacted]' },
-    formatters: { level: (label) => ({ level: label }) },
-  });
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  const stream = destination(logFormat(process.env.SLUICE_LOG_FORMAT, process.stdout.isTTY === true));
+  return stream === undefined ? pino(options) : pino(options, stream);
 }

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { deadPort, eventually, prepareDelivery } from '../delivery/delivery-fixture.js';
+import { processesWithEnv, sluiceProcessesWithEnv, spawnCli } from '../support/cli-process.js';
+import { prepareGateway } from '../support/gateway-fixture.js';
+
+/** Whether anything accepts a connection at `url` (any HTTP answer counts). */
+async function answers(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `pid` still runs. A zombie does not: it has exited and only waits to be reaped, which
+ * for an orphan is up to whatever adopted it (in a container, possibly nobody).
+ */
+/** Whatever happens, nothing this test started outlives it, orphans included. */
+function killAllWith(marker: string): void {
+  onTestFinished(() => {
+    for (const { pid } of processesWithEnv(marker)) process.kill(pid, 'SIGKILL');
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+describe('SIGKILL of `node bin/sluice.js …` leaves no Sluice process behind', () => {
+  it('gateway: the pid that served is the gateway itself, and after SIGKILL nothing answers', async () => {
+    const setup = await prepareGateway([{ producerId: 'ops', role: 'admin' }]);
+    const marker = `SLUICE_TEST_MARKER=${randomUUID()}`;
+    killAllWith(marker);
+    const gateway = spawnCli(['gateway'], {
+      ...setup.env,
+      SLUICE_LOG_LEVEL: 'info',
+      SLUICE_TEST_MARKER: marker.split('=')[1],
+    });
+    const [listening] = await gateway.waitFor(/\{[^\n]*"msg":"gateway listening"[^\n]*\}/);
+    const { port, adminPort } = JSON.parse(listening) as { port: number; adminPort: number };
+    const url = `http://127.0.0.1:${port}/v1/event-types`;
+    const adminUrl = `http://127.0.0.1:${adminPort}/healthz`;
+    expect(await answers(url)).toBe(true);
+    expect(await answers(adminUrl)).toBe(true);
+    // One process, the one spawned: no launcher with a child holding the port.
+    expect(sluiceProcessesWithEnv(marker)).toEqual([gateway.pid]);
+
+    gateway.child.kill('SIGKILL');
+    await gateway.exited;
+    expect(isAlive(gateway.pid)).toBe(false);
+    expect(sluiceProcessesWithEnv(marker)).toEqual([]);
+    expect(await answers(url)).toBe(false);
+    expect(await answers(adminUrl)).toBe(false);
+  });
+
+  it('dev: its gateway and delivery worker stop when `sluice dev` is SIGKILLed', async () => {
+    const gatewaySetup = await prepareGateway([{ producerId: 'ops', role: 'admin' }]);
+    const deliverySetup = await prepareDelivery({
+      SLUICE_SUBSCRIPTIONS_TOPIC: gatewaySetup.subscriptionsTopic,
+      SLUICE_SECRETS_KEYS: gatewaySetup.env.SLUICE_SECRETS_KEYS!,
+    });
+    // Fixed ports, so that `sluice dev` can wait for their /readyz before it prints "ready".
+    const [port, adminPort] = [await deadPort(), await deadPort()];
+    const marker = `SLUICE_TEST_MARKER=${randomUUID()}`;
+    killAllWith(marker);
+    const dev = spawnCli(['dev'], {
+      ...deliverySetup.env,
+      ...gatewaySetup.env,
+      SLUICE_EVENTS_TOPIC: deliverySetup.eventsTopic,
+      SLUICE_PORT: String(port),
+      SLUICE_ADMIN_PORT: String(adminPort),
+      SLUICE_LOG_LEVEL: 'info',
+      SLUICE_TEST_MARKER: marker.split('=')[1],
+    });
+    await dev.waitFor(/Sluice is ready/, 90_000);
+    expect(dev.output()).toContain(`events API     http://127.0.0.1:${port}/v1/events`);
+    const devChildren = sluiceProcessesWithEnv(marker).filter((pid) => pid !== dev.pid);
+    expect(devChildren).toHaveLength(2);
+    const gatewayUrl = `http://127.0.0.1:${port}/v1/event-types`;
+    expect(await answers(gatewayUrl)).toBe(true);
+
+    dev.child.kill('SIGKILL');
+    await dev.exited;
+    // They stop gracefully (in-flight work, commits), which takes a moment; no timing bound here.
+    await eventually(
+      'no process of that `sluice dev` left',
+      () => sluiceProcessesWithEnv(marker).length === 0,
+      60_000,
+    );
+    for (const pid of devChildren) expect(isAlive(pid)).toBe(false);
+    expect(await answers(gatewayUrl)).toBe(false);
+    expect(await answers(`http://127.0.0.1:${adminPort}/healthz`)).toBe(false);
+    expect(await answers(`http://127.0.0.1:${adminPort + 1}/healthz`)).toBe(false);
+  });
+});
