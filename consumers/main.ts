@@ -9,8 +9,14 @@ import { createSubscriptionStore } from '../common/subscriptions/subscription-st
 import { loadDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
 import { startDeliveryWorker } from './delivery-worker.js';
 
-/** The delivery config and the keyring that decrypts subscription secrets, every problem reported at once. */
-function loadAll(env: NodeJS.ProcessEnv): { config: DeliveryConfig; keyring: SecretsKeyring } {
+/**
+ * The delivery config and the keyring that decrypts subscription secrets, every problem reported at
+ * once. Exported for the chart tests, which run it on the environment the chart renders.
+ */
+export function loadDeliveryProcessConfig(env: NodeJS.ProcessEnv): {
+  config: DeliveryConfig;
+  keyring: SecretsKeyring;
+} {
   const problems: string[] = [];
   let config: DeliveryConfig | undefined;
   try {
@@ -44,7 +50,7 @@ export async function runDeliver(env: NodeJS.ProcessEnv): Promise<number> {
   const logger = createLogger('sluice-deliver');
   let loaded;
   try {
-    loaded = loadAll(env);
+    loaded = loadDeliveryProcessConfig(env);
   } catch (error) {
     logger.fatal(
       isSluiceError(error) ? { code: error.code, detail: error.message } : { err: error },

@@ -1,11 +1,27 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { chartDir, helm, parseManifests, renderChart, type K8sObject } from './helm.js';
+import { loadSchemaCatalog, encodeEvent } from '../../schemas/index.js';
+import {
+  chartDir,
+  decodeStrictly,
+  helm,
+  kubeStrictBinary,
+  parseManifests,
+  renderChart,
+  renderNotes,
+  type K8sObject,
+} from './helm.js';
 
 // Needs the helm binary (scripts/install-helm.sh builds the pinned one), hence *.int.test.ts.
-// Every values file in helm/sluice/ci is linted and rendered, and the rendered objects are parsed
-// (with helm's own YAML parser, see helm.ts) and checked property by property.
+// Every values file in helm/sluice/ci is linted and rendered, the rendered objects are decoded
+// strictly against the Kubernetes, Prometheus Operator and KEDA Go types (kube-strict/, built with
+// Go into the cache on first use), parsed (with helm's own YAML parser, see helm.ts) and checked
+// property by property.
+
+// The first build of kube-strict compiles the Kubernetes API types (minutes on a cold Go cache);
+// later runs find it in the cache.
+beforeAll(() => kubeStrictBinary().then(() => undefined), 15 * 60_000);
 
 interface EnvVar {
   name: string;
@@ -34,8 +50,16 @@ interface Container {
   };
   volumeMounts?: { name: string; mountPath: string }[];
 }
+interface TopologySpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: string;
+  labelSelector?: { matchLabels?: Record<string, string> };
+}
 interface PodSpec {
   containers: Container[];
+  serviceAccountName?: string;
+  topologySpreadConstraints?: TopologySpreadConstraint[];
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string } };
   automountServiceAccountToken?: boolean;
   terminationGracePeriodSeconds?: number;
@@ -97,6 +121,7 @@ function seconds(duration: string | undefined): number {
 }
 
 describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
+  let manifests: string;
   let objects: K8sObject[];
   let gateway: PodTemplate;
   let delivery: PodTemplate;
@@ -106,6 +131,7 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     const rendered = await renderChart(valuesFile);
     expect(rendered.stderr).toBe('');
     expect(rendered.ok).toBe(true);
+    manifests = rendered.stdout;
     objects = await parseManifests(rendered.stdout);
     gateway = podTemplate(find(objects, 'Deployment', '-gateway'));
     delivery = podTemplate(find(objects, 'Deployment', '-delivery'));
@@ -118,6 +144,13 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     expect(lint.ok).toBe(true);
     // helm lint only logs a template's `fail`; it must not have reached one.
     expect(lint.stderr).not.toMatch(/Fail:/);
+  });
+
+  it('renders only objects that decode strictly (no unknown field, duplicate key or bad value)', async () => {
+    const decoded = await decodeStrictly(manifests);
+    expect(decoded.stderr).toBe('');
+    expect(decoded.stdout.trim()).toBe(`kube-strict: ${objects.length} objects decoded strictly`);
+    expect(decoded.ok).toBe(true);
   });
 
   it('runs one image as `sluice gateway` and `sluice deliver`', () => {
@@ -181,9 +214,9 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
   });
 
   it('provisions topics in a hook Job with the same Kafka and topic settings as both Deployments', () => {
-    const hooks = job.metadata.annotations?.['helm.sh/hook']?.split(',') ?? [];
-    expect(hooks).toContain('pre-upgrade');
-    expect(hooks.some((hook) => hook.endsWith('-install'))).toBe(true);
+    // Before the pods, on install too: `helm install --wait`, Flux and Argo CD wait for ready pods,
+    // which need the topics; a post-install hook would only run after that wait timed out.
+    expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
     expect(job.metadata.annotations?.['helm.sh/hook-delete-policy']).toContain('before-hook-creation');
     const jobContainer = podTemplate(job).spec.containers[0]!;
     expect(jobContainer.args).toEqual(['topics', 'ensure']);
@@ -289,8 +322,13 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
       ['-delivery', delivery],
     ] as const) {
       const pdb = find(objects, 'PodDisruptionBudget', suffix);
-      const selector = (pdb.spec as { selector: { matchLabels: Record<string, string> } }).selector;
-      expect(pod.metadata.labels).toMatchObject(selector.matchLabels);
+      const spec = pdb.spec as {
+        selector: { matchLabels: Record<string, string> };
+        unhealthyPodEvictionPolicy?: string;
+      };
+      expect(pod.metadata.labels).toMatchObject(spec.selector.matchLabels);
+      // A crash-looping pod never blocks a node drain.
+      expect(spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
     }
   });
 
@@ -311,18 +349,88 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     });
   }
 
-  if (valuesFile === 'existing-secrets-values.yaml') {
-    it('runs the topics Job before install without the ServiceAccount that does not exist yet', () => {
-      expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
-      const spec = podTemplate(job).spec as PodSpec & { serviceAccountName?: string };
-      expect(spec.serviceAccountName).toBeUndefined();
-      expect(spec.automountServiceAccountToken).toBe(false);
-      // The Deployments keep the chart's ServiceAccount.
-      expect((gateway.spec as PodSpec & { serviceAccountName?: string }).serviceAccountName).toBe(
-        'shop-sluice',
+  it('gives the topics Job what it needs as hooks created before it, since nothing else exists yet', () => {
+    const jobSpec = podTemplate(job).spec;
+    const weight = (o: K8sObject) => Number(o.metadata.annotations?.['helm.sh/hook-weight']);
+    const hooks = objects.filter((o) => o.metadata.annotations?.['helm.sh/hook'] !== undefined);
+    for (const hook of hooks) {
+      expect(hook.metadata.annotations?.['helm.sh/hook'], hook.metadata.name).toBe('pre-install,pre-upgrade');
+      if (hook !== job) expect(weight(hook), `${hook.kind} ${hook.metadata.name}`).toBeLessThan(weight(job));
+    }
+    // Its ServiceAccount: a hook of its own (the release's does not exist before install).
+    const account = hooks.find((o) => o.kind === 'ServiceAccount');
+    expect(account?.metadata.name).toBe(jobSpec.serviceAccountName);
+    expect(gateway.spec.serviceAccountName).not.toBe(jobSpec.serviceAccountName);
+    // Every Secret it reads is a hook of its own or one that exists outside the release.
+    const releaseSecrets = objects
+      .filter((o) => o.kind === 'Secret' && !hooks.includes(o))
+      .map((o) => o.metadata.name);
+    for (const variable of jobSpec.containers[0]!.env ?? []) {
+      const ref = variable.valueFrom?.secretKeyRef;
+      if (ref) expect(releaseSecrets, variable.name).not.toContain(ref.name);
+    }
+    const hookSecret = hooks.find((o) => o.kind === 'Secret');
+    if (valuesFile === 'full-values.yaml') {
+      // Inline SASL credentials: copied into the Job's own Secret.
+      expect(env(jobSpec.containers[0]!, 'SLUICE_KAFKA_SASL_PASSWORD')?.valueFrom?.secretKeyRef?.name).toBe(
+        hookSecret?.metadata.name,
       );
-    });
-  }
+      expect(Object.keys(hookSecret?.data ?? {}).sort()).toEqual([
+        'kafka-sasl-password',
+        'kafka-sasl-username',
+      ]);
+      expect(hooks.map((o) => o.kind).sort()).toEqual(['Job', 'NetworkPolicy', 'Secret', 'ServiceAccount']);
+    } else {
+      expect(hookSecret).toBeUndefined();
+    }
+  });
+
+  it('spreads gateway and delivery replicas over nodes and zones, counting only this release', () => {
+    for (const [component, pod] of [
+      ['gateway', gateway],
+      ['delivery', delivery],
+    ] as const) {
+      const constraints = pod.spec.topologySpreadConstraints ?? [];
+      expect(constraints.map((c) => c.topologyKey).sort(), component).toEqual([
+        'kubernetes.io/hostname',
+        'topology.kubernetes.io/zone',
+      ]);
+      for (const constraint of constraints) {
+        expect(constraint.labelSelector?.matchLabels).toEqual({
+          'app.kubernetes.io/name': 'sluice',
+          'app.kubernetes.io/instance': 'shop',
+          'app.kubernetes.io/component': component,
+        });
+        expect(pod.metadata.labels).toMatchObject(constraint.labelSelector!.matchLabels!);
+        if (constraint.topologyKey === 'kubernetes.io/hostname') {
+          expect(constraint.whenUnsatisfiable).toBe('ScheduleAnyway');
+        }
+      }
+    }
+  });
+
+  it('prints NOTES with URLs whose scheme matches how the gateway is reached, and a curl body the gateway accepts', async () => {
+    const notes = await renderNotes(valuesFile);
+    const body = /-d '([^']*)'/.exec(notes)?.[1];
+    expect(body, notes).toBeDefined();
+    const event = JSON.parse(body!) as { type: string; key: string; data: unknown };
+    const schema = loadSchemaCatalog().latest(event.type);
+    expect(schema, event.type).toBeDefined();
+    expect(encodeEvent(schema!, event.data)).toMatchObject({ ok: true });
+    const urls = [...notes.matchAll(/\bhttps?:\/\/[^\s'"]+/g)].map((m) => new URL(m[0]));
+    expect(urls.length).toBeGreaterThan(0);
+    for (const url of urls) {
+      expect(url.port === '443' && url.protocol === 'http:', url.href).toBe(false);
+      expect(url.port === '80' && url.protocol === 'https:', url.href).toBe(false);
+    }
+    const curlUrl = /-d '[^']*' \\\n\s+(\S+)/.exec(notes)?.[1];
+    if (valuesFile === 'full-values.yaml') {
+      expect(curlUrl).toBe('https://events.example.com/v1/events');
+    } else {
+      expect(curlUrl).toBe('http://127.0.0.1:8080/v1/events');
+      expect(notes).toContain('port-forward svc/shop-sluice-gateway 8080:8080');
+    }
+  });
 
   if (valuesFile === 'full-values.yaml') {
     it('scales delivery with KEDA on the lag of its own consumer group and events topic', () => {
@@ -401,6 +509,26 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
       );
     });
 
+    it('routes the Ingress, with TLS, to the public Service', () => {
+      const ingress = find(objects, 'Ingress', '-gateway');
+      const spec = ingress.spec as {
+        ingressClassName: string;
+        tls: { hosts: string[]; secretName: string }[];
+        rules: {
+          host: string;
+          http: { paths: { path: string; backend: { service: { name: string; port: { name: string } } } }[] };
+        }[];
+      };
+      expect(spec.ingressClassName).toBe('nginx');
+      expect(spec.tls).toEqual([{ hosts: ['events.example.com'], secretName: 'events-example-com-tls' }]);
+      const [rule] = spec.rules;
+      expect(rule!.host).toBe('events.example.com');
+      expect(rule!.http.paths[0]!.backend.service).toEqual({
+        name: find(objects, 'Service', '-gateway').metadata.name,
+        port: { name: 'http' },
+      });
+    });
+
     it('restricts traffic with NetworkPolicies: public port, admin port, and egress to Kafka, Redis, DNS and webhooks', () => {
       const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
       expect(policies.map((p) => p.metadata.name.replace('sluice-full-', '')).sort()).toEqual([
@@ -457,21 +585,60 @@ describe('helm chart values are checked', () => {
   it('lists every missing required value at once', async () => {
     const result = await helm(['template', 'shop', chartDir]);
     expect(result.ok).toBe(false);
-    for (const field of ['kafka.brokers', 'redis.url', 'secretsKeys', 'apiKeys']) {
+    for (const field of ['image.repository', 'kafka.brokers', 'redis.url', 'secretsKeys', 'apiKeys']) {
       expect(result.stderr).toContain(field);
     }
+  });
+
+  it('refuses to install without an image, telling how to build and push one', async () => {
+    // Nobody publishes a Sluice image: a default would resolve to docker.io/library/sluice and
+    // leave the pods in ImagePullBackOff instead of failing the install.
+    const result = await renderChart('minimal-values.yaml', ['image.repository=']);
+    expect(result.ok).toBe(false);
+    expect(result.stderr).toMatch(/image\.repository is required/);
+    expect(result.stderr).toMatch(/docker build -t registry\.example\.com\/sluice:0\.1\.0 \./);
+    expect(result.stderr).toMatch(/docker push registry\.example\.com\/sluice:0\.1\.0/);
+  });
+
+  it('refuses, in kube-strict, a rendered object with an unknown field or a bad label', async () => {
+    const result = await renderChart('minimal-values.yaml', [
+      // Pass-through Kubernetes objects the schema does not check.
+      'gateway.affinity.nodeAfinity.requiredDuringSchedulingIgnoredDuringExecution=x',
+      'delivery.podLabels.team/payments/eu=x',
+    ]);
+    expect(result.ok).toBe(true);
+    const decoded = await decodeStrictly(result.stdout);
+    expect(decoded.ok).toBe(false);
+    expect(decoded.stderr).toContain(
+      'kube-strict: Deployment/shop-sluice-gateway (sluice/templates/gateway-deployment.yaml): strict decoding error: unknown field "spec.template.spec.affinity.nodeAfinity"',
+    );
+    expect(decoded.stderr).toMatch(
+      /Deployment\/shop-sluice-delivery .*spec\.template\.metadata\.labels: Invalid value: "team\/payments\/eu"/,
+    );
+    expect(decoded.stderr).toContain('kube-strict: 2 problem(s) in 11 object(s)');
+  });
+
+  it('keeps the HPA KEDA derives from the ScaledObject within 63 characters for the longest release name', async () => {
+    // Helm allows 53 characters; the full name adds "-sluice", the ScaledObject "-delivery", KEDA "keda-hpa-".
+    const releaseName = 'payments-events-gateway-production-europe-west-prima';
+    const result = await renderChart('full-values.yaml', ['fullnameOverride='], { releaseName });
+    expect(result.ok).toBe(true);
+    const objects = await parseManifests(result.stdout);
+    const scaled = find(objects, 'ScaledObject', '-delivery');
+    expect(`keda-hpa-${scaled.metadata.name}`.length).toBeLessThanOrEqual(63);
+    expect(scaled.metadata.name.startsWith(releaseName.slice(0, 40))).toBe(true);
+    // The Deployment it scales keeps its own (longer) name.
+    const target = (scaled.spec as { scaleTargetRef: { name: string } }).scaleTargetRef.name;
+    expect(find(objects, 'Deployment', '-delivery').metadata.name).toBe(target);
+    expect(target.length).toBeGreaterThan(scaled.metadata.name.length);
+    // kube-strict checks the derived name too.
+    expect((await decodeStrictly(result.stdout)).ok).toBe(true);
   });
 
   it('refuses a termination grace period that would cut the drain short', async () => {
     const result = await renderChart('minimal-values.yaml', ['gateway.terminationGracePeriodSeconds=15']);
     expect(result.ok).toBe(false);
     expect(result.stderr).toMatch(/gateway.terminationGracePeriodSeconds \(15\) must exceed/);
-  });
-
-  it('refuses a pre-install topics Job that would need a Secret the chart has not created yet', async () => {
-    const result = await renderChart('full-values.yaml', ['topicsJob.hooks={pre-install}']);
-    expect(result.ok).toBe(false);
-    expect(result.stderr).toMatch(/pre-install, which runs before the chart creates its Secret/);
   });
 
   it('refuses more KEDA replicas than events partitions', async () => {

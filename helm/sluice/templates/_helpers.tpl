@@ -17,10 +17,12 @@
 {{- end }}
 {{- end }}
 
-{{/* "<fullname>-<suffix>", within the 63 characters of a label value / DNS name. */}}
+{{/* "<fullname>-<suffix>", within the 63 characters of a label value / DNS name, or within
+     `maxLength` when given (the full name loses its tail, the suffix stays). */}}
 {{- define "sluice.componentName" -}}
 {{- $full := include "sluice.fullname" .root }}
-{{- printf "%s-%s" ($full | trunc (int (sub 62 (len .suffix)))) .suffix | trimSuffix "-" }}
+{{- $maxLength := int (default 63 .maxLength) }}
+{{- printf "%s-%s" ($full | trunc (int (sub (sub $maxLength 1) (len .suffix)))) .suffix | trimSuffix "-" }}
 {{- end }}
 
 {{- define "sluice.chart" -}}
@@ -87,6 +89,9 @@ app.kubernetes.io/component: {{ .component }}
 
 {{- define "sluice.validate" -}}
 {{- $problems := list }}
+{{- if not .Values.image.repository }}
+{{- $problems = append $problems (printf "image.repository is required: no public Sluice image exists. Build it from the repository's Dockerfile and push it to a registry your cluster can pull from, e.g.\n      docker build -t registry.example.com/sluice:%s . && docker push registry.example.com/sluice:%s\n    then install with --set image.repository=registry.example.com/sluice (helm/sluice/README.md, \"The image\")" .Chart.AppVersion .Chart.AppVersion) }}
+{{- end }}
 {{- if eq (len .Values.kafka.brokers) 0 }}
 {{- $problems = append $problems "kafka.brokers must name at least one broker (host:port)" }}
 {{- end }}
@@ -116,9 +121,6 @@ app.kubernetes.io/component: {{ .component }}
 {{- $problems = append $problems (printf "%s.autoscaling.minReplicas cannot exceed maxReplicas" $component) }}
 {{- end }}
 {{- end }}
-{{- if and .Values.topicsJob.enabled (has "pre-install" .Values.topicsJob.hooks) (ne .Values.kafka.sasl.mechanism "none") (not .Values.kafka.sasl.existingSecret) }}
-{{- $problems = append $problems "topicsJob.hooks has pre-install, which runs before the chart creates its Secret: use kafka.sasl.existingSecret" }}
-{{- end }}
 {{- with .Values.delivery.keda }}
 {{- if .enabled }}
 {{- if gt (int .maxReplicas) (int $.Values.topics.eventsPartitions) }}
@@ -146,10 +148,35 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
+{{/* Topology spread of one component, (dict "root" $ "component" "gateway" "constraints" list):
+     an entry without a labelSelector selects this release's pods of this component, never another
+     release's (a selector without the instance label would count them). */}}
+{{- define "sluice.topologySpreadConstraints" -}}
+{{- range .constraints }}
+{{- $constraint := deepCopy . }}
+{{- if not (hasKey $constraint "labelSelector") }}
+{{- $_ := set $constraint "labelSelector" (dict "matchLabels" (include "sluice.selectorLabels" $ | fromYaml)) }}
+{{- end }}
+- {{ toYaml $constraint | nindent 2 | trim }}
+{{- end }}
+{{- end }}
+
+{{/* Hook annotations of the topics Job and of what it brings along (weight below the Job's 0, so
+     they exist before it). Deleted once the hooks succeeded (also when the Job fails: Helm then
+     deletes the hooks before it by their hook-succeeded policy), so no credential outlives its use. */}}
+{{- define "sluice.topicsHookAnnotations" -}}
+helm.sh/hook: {{ join "," .root.Values.topicsJob.hooks }}
+helm.sh/hook-weight: {{ .weight | quote }}
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+{{- end }}
+
 {{/* Environment ------------------------------------------------------------------------------- */}}
 
-{{/* Kafka and topics: what every process (and the topics Job) needs. */}}
+{{/* Kafka and topics: what every process (and the topics Job) needs. (dict "root" $ "saslSecret" name):
+     the Secret holding inline SASL credentials; the topics Job has its own, see topics-job.yaml. */}}
 {{- define "sluice.env.kafka" -}}
+{{- $saslSecret := .saslSecret }}
+{{- with .root }}
 - name: SLUICE_KAFKA_BROKERS
   value: {{ join "," .Values.kafka.brokers | quote }}
 - name: SLUICE_KAFKA_TLS
@@ -160,12 +187,12 @@ app.kubernetes.io/component: {{ .component }}
 - name: SLUICE_KAFKA_SASL_USERNAME
   valueFrom:
     secretKeyRef:
-      name: {{ default (include "sluice.secretName" .) .Values.kafka.sasl.existingSecret }}
+      name: {{ default $saslSecret .Values.kafka.sasl.existingSecret }}
       key: {{ ternary .Values.kafka.sasl.usernameKey "kafka-sasl-username" (ne .Values.kafka.sasl.existingSecret "") }}
 - name: SLUICE_KAFKA_SASL_PASSWORD
   valueFrom:
     secretKeyRef:
-      name: {{ default (include "sluice.secretName" .) .Values.kafka.sasl.existingSecret }}
+      name: {{ default $saslSecret .Values.kafka.sasl.existingSecret }}
       key: {{ ternary .Values.kafka.sasl.passwordKey "kafka-sasl-password" (ne .Values.kafka.sasl.existingSecret "") }}
 {{- end }}
 {{- if .Values.kafka.tls.caSecret.name }}
@@ -192,6 +219,7 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.topics.minInsyncReplicas | int64 | quote }}
 - name: SLUICE_RETRY_SCHEDULE
   value: {{ .Values.retrySchedule | quote }}
+{{- end }}
 {{- end }}
 
 {{/* Redis and the secrets keyring: the gateway and the delivery workers. */}}

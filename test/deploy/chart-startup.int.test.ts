@@ -1,0 +1,87 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { chartDir, parseManifests, renderChart, type K8sObject } from './helm.js';
+import { sluiceStartupProblems } from './sluice-startup.js';
+
+// Needs the helm binary, hence *.int.test.ts. Runs Sluice's own config loaders and API-key loader on
+// what the chart renders for each values file of ci/ (see sluice-startup.ts), so a values file
+// whose pods would exit at start-up fails here rather than crash-looping in a cluster.
+
+const valuesFiles = readdirSync(join(chartDir, 'ci')).filter((file) => file.endsWith('.yaml'));
+
+async function rendered(
+  valuesFile: string,
+  set: string[] = [],
+  setJson: string[] = [],
+): Promise<K8sObject[]> {
+  const result = await renderChart(valuesFile, set, { setJson });
+  if (!result.ok) throw new Error(result.stderr);
+  return parseManifests(result.stdout);
+}
+
+describe.each(valuesFiles)('Sluice starts with what the chart renders from ci/%s', (valuesFile) => {
+  it('the gateway, the delivery workers and the topics Job load their config; the gateway its API keys', async () => {
+    const objects = await rendered(valuesFile);
+    const containers = objects
+      .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
+      .flatMap(
+        (o) =>
+          (o.spec as { template: { spec: { containers: { name: string }[] } } }).template.spec.containers,
+      )
+      .map((c) => c.name);
+    expect(containers.sort()).toEqual(['delivery', 'gateway', 'topics']);
+    expect(await sluiceStartupProblems(objects)).toEqual([]);
+  });
+});
+
+describe('the start-up check', () => {
+  it('fails on an API key line the gateway refuses (`hash` instead of `keyHash`, no allowedEventTypes)', async () => {
+    const line = JSON.stringify({
+      hash: `sha256:${'0'.repeat(64)}`,
+      producerId: 'shop-eu',
+      role: 'producer',
+    });
+    const objects = await rendered('full-values.yaml', [], [`apiKeys.lines=${JSON.stringify([line])}`]);
+    const problems = await sluiceStartupProblems(objects);
+    expect(problems).toEqual([
+      { process: 'gateway', problem: 'entry 0 (line 1): unknown field "hash"' },
+      { process: 'gateway', problem: expect.stringMatching(/^entry 0 \(line 1\): keyHash must be/) },
+      {
+        process: 'gateway',
+        problem: expect.stringMatching(/^entry 0 \(line 1\): allowedEventTypes must be/),
+      },
+    ]);
+  });
+
+  it('fails on a pass-through setting a loader refuses, naming the process and the variable', async () => {
+    const objects = await rendered('minimal-values.yaml', [
+      'gateway.config.SLUICE_MAX_BATCH_EVENTS=0',
+      'delivery.config.SLUICE_DELIVERY_ROLES=everything',
+      'config.SLUICE_LOG_LEVEL=loud',
+    ]);
+    const problems = await sluiceStartupProblems(objects);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { process: 'gateway', problem: expect.stringMatching(/SLUICE_MAX_BATCH_EVENTS/) },
+        { process: 'delivery', problem: expect.stringMatching(/SLUICE_DELIVERY_ROLES/) },
+        { process: 'topics', problem: expect.stringMatching(/^SLUICE_LOG_LEVEL loud: /) },
+      ]),
+    );
+  });
+
+  it('fails on a NODE_OPTIONS flag node refuses', async () => {
+    const objects = await rendered('minimal-values.yaml', ['delivery.nodeOptions=--max-old-space-sise=512']);
+    const problems = await sluiceStartupProblems(objects);
+    expect(problems).toEqual([{ process: 'delivery', problem: expect.stringMatching(/max-old-space-sise/) }]);
+  });
+
+  it('fails on an existing Secret it has no stand-in for, rather than passing without checking', async () => {
+    const objects = await rendered('minimal-values.yaml', ['redis.existingSecret=someone-elses-redis']);
+    const problems = await sluiceStartupProblems(objects);
+    expect(problems).toContainEqual({
+      process: 'chart',
+      problem: "Secret someone-elses-redis is neither rendered by the chart nor among the test's stand-ins",
+    });
+  });
+});

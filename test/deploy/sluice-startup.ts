@@ -1,0 +1,244 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { loadTopicsConfig } from '../../cli/topics-command.js';
+import { isSluiceError } from '../../common/errors.js';
+import { createLogger } from '../../common/logger.js';
+import { loadDeliveryProcessConfig } from '../../consumers/main.js';
+import { parseApiKeyStore } from '../../gateway/auth/api-key-store.js';
+import { loadGatewayConfig } from '../../gateway/gateway-config.js';
+import type { K8sObject } from './helm.js';
+
+// What a Sluice process would do first with the pod the chart renders: build its environment the
+// way the kubelet does (values, Secret and ConfigMap references, envFrom), read the files it names
+// from their volumes, and run Sluice's own loaders on them. A values file whose pods would exit at
+// start-up ("invalid configuration", an API keys file the gateway refuses) fails here, not in a
+// cluster as a CrashLoopBackOff.
+
+const run = promisify(execFile);
+
+interface KeyRef {
+  name: string;
+  key: string;
+  optional?: boolean;
+}
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    secretKeyRef?: KeyRef;
+    configMapKeyRef?: KeyRef;
+    fieldRef?: { fieldPath: string };
+    resourceFieldRef?: { resource: string };
+  };
+}
+interface EnvFromSource {
+  prefix?: string;
+  secretRef?: { name: string; optional?: boolean };
+  configMapRef?: { name: string; optional?: boolean };
+}
+interface Container {
+  name: string;
+  env?: EnvVar[];
+  envFrom?: EnvFromSource[];
+  volumeMounts?: { name: string; mountPath: string; subPath?: string }[];
+}
+interface Volume {
+  name: string;
+  secret?: { secretName: string; items?: { key: string; path: string }[] };
+  configMap?: { name: string; items?: { key: string; path: string }[] };
+}
+interface PodSpec {
+  containers: Container[];
+  volumes?: Volume[];
+}
+
+/**
+ * Stand-ins for Secrets that the ci/ values files name but the chart does not create
+ * (`existingSecret`): what an operator puts there, in the form Sluice reads. A values file naming
+ * another Secret fails the check until it is added here.
+ */
+export const existingSecretStandIns: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'sluice-redis': {
+    'redis-url': 'redis://redis.sluice.svc:6379/0',
+    url: 'rediss://:not-a-real-password@redis.sluice.svc:6380/0',
+  },
+  'sluice-secrets-keys': {
+    'secrets-keys': `k2:${Buffer.alloc(32, 2).toString('base64')},k1:${Buffer.alloc(32, 1).toString('base64')}`,
+    keyring: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+  },
+  'sluice-api-keys': {
+    'api-keys.jsonl': `{"keyHash":"sha256:${'a'.repeat(64)}","producerId":"shop-eu","role":"producer","allowedEventTypes":["order.*"]}\n`,
+    'keys.jsonl': `[{"keyHash":"sha256:${'b'.repeat(64)}","producerId":"ops","role":"admin","allowedEventTypes":["*"]}]`,
+  },
+  'sluice-kafka': { user: 'sluice', pass: 'not-a-real-password' },
+};
+
+/** Reads Secret and ConfigMap keys: the rendered ones first, then the stand-ins. */
+class ObjectStore {
+  private readonly secrets = new Map<string, Record<string, string>>();
+  private readonly configMaps = new Map<string, Record<string, string>>();
+
+  constructor(
+    objects: readonly K8sObject[],
+    private readonly problems: string[],
+  ) {
+    for (const object of objects) {
+      if (object.kind === 'Secret') {
+        const data = Object.entries(object.data ?? {}).map(
+          ([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')] as const,
+        );
+        const stringData = Object.entries((object.stringData as Record<string, string>) ?? {});
+        this.secrets.set(object.metadata.name, Object.fromEntries([...data, ...stringData]));
+      } else if (object.kind === 'ConfigMap') {
+        this.configMaps.set(object.metadata.name, { ...object.data });
+      }
+    }
+  }
+
+  all(kind: 'Secret' | 'ConfigMap', name: string, optional = false): Record<string, string> {
+    const rendered = kind === 'Secret' ? this.secrets.get(name) : this.configMaps.get(name);
+    const found = rendered ?? (kind === 'Secret' ? existingSecretStandIns[name] : undefined);
+    if (found === undefined && !optional) {
+      this.problems.push(`${kind} ${name} is neither rendered by the chart nor among the test's stand-ins`);
+    }
+    return { ...found };
+  }
+
+  key(kind: 'Secret' | 'ConfigMap', ref: KeyRef): string | undefined {
+    const value = this.all(kind, ref.name, ref.optional)[ref.key];
+    if (value === undefined && !ref.optional && this.has(kind, ref.name)) {
+      this.problems.push(`${kind} ${ref.name} has no key ${ref.key}`);
+    }
+    return value;
+  }
+
+  private has(kind: 'Secret' | 'ConfigMap', name: string): boolean {
+    return kind === 'Secret'
+      ? this.secrets.has(name) || existingSecretStandIns[name] !== undefined
+      : this.configMaps.has(name);
+  }
+}
+
+/** The container's environment as the kubelet builds it: envFrom first, env over it, `$(VAR)` expanded. */
+function containerEnv(container: Container, store: ObjectStore): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const source of container.envFrom ?? []) {
+    const values = source.secretRef
+      ? store.all('Secret', source.secretRef.name, source.secretRef.optional)
+      : source.configMapRef
+        ? store.all('ConfigMap', source.configMapRef.name, source.configMapRef.optional)
+        : {};
+    for (const [key, value] of Object.entries(values)) env[`${source.prefix ?? ''}${key}`] = value;
+  }
+  for (const variable of container.env ?? []) {
+    const from = variable.valueFrom;
+    let value: string | undefined;
+    if (from?.secretKeyRef) value = store.key('Secret', from.secretKeyRef);
+    else if (from?.configMapKeyRef) value = store.key('ConfigMap', from.configMapKeyRef);
+    else if (from?.fieldRef) value = `<${from.fieldRef.fieldPath}>`;
+    else if (from?.resourceFieldRef) value = '1';
+    else
+      value = (variable.value ?? '').replace(/\$\((\w+)\)|\$\$/g, (ref: string, name?: string) =>
+        name === undefined ? '$' : (env[name] ?? ref),
+      );
+    if (value !== undefined) env[variable.name] = value;
+  }
+  return env;
+}
+
+/** The content of the file at `path` in the container, from the Secret or ConfigMap volume mounted there. */
+function fileIn(pod: PodSpec, container: Container, path: string, store: ObjectStore): string | undefined {
+  const mount = (container.volumeMounts ?? [])
+    .filter((m) => path.startsWith(`${m.mountPath.replace(/\/$/, '')}/`))
+    .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+  const volume = pod.volumes?.find((v) => v.name === mount?.name);
+  if (mount === undefined || volume === undefined) return undefined;
+  const relative = path.slice(mount.mountPath.replace(/\/$/, '').length + 1);
+  const source = volume.secret
+    ? { kind: 'Secret' as const, name: volume.secret.secretName, items: volume.secret.items }
+    : volume.configMap
+      ? { kind: 'ConfigMap' as const, name: volume.configMap.name, items: volume.configMap.items }
+      : undefined;
+  if (source === undefined) return undefined;
+  const key = source.items ? source.items.find((item) => item.path === relative)?.key : relative;
+  return key === undefined ? undefined : store.all(source.kind, source.name)[key];
+}
+
+/** A loader's problems: the list of a SLUICE_CONFIG_INVALID error, or the message of any other. */
+function problemsOf(load: () => unknown): string[] {
+  try {
+    load();
+    return [];
+  } catch (error) {
+    if (isSluiceError(error, 'SLUICE_CONFIG_INVALID')) {
+      return (error.details.problems as string[] | undefined) ?? [error.message];
+    }
+    return [(error as Error).message];
+  }
+}
+
+/** Node refuses to start with an option it does not allow in NODE_OPTIONS. */
+async function nodeOptionsProblems(env: Record<string, string>): Promise<string[]> {
+  if (!env.NODE_OPTIONS) return [];
+  try {
+    await run(process.execPath, ['-e', ''], { env: { NODE_OPTIONS: env.NODE_OPTIONS } });
+    return [];
+  } catch (error) {
+    return [`NODE_OPTIONS ${env.NODE_OPTIONS}: ${(error as { stderr?: string }).stderr?.trim()}`];
+  }
+}
+
+export interface StartupProblem {
+  /** `gateway`, `delivery`, `topics`, or `chart` for a reference the check could not follow. */
+  process: string;
+  problem: string;
+}
+
+const workloads = [
+  { kind: 'Deployment', container: 'gateway' },
+  { kind: 'Deployment', container: 'delivery' },
+  { kind: 'Job', container: 'topics' },
+] as const;
+
+/**
+ * Every problem Sluice's own start-up would report with what the chart rendered: the config loaders
+ * of the gateway, the delivery workers and `sluice topics ensure`, the gateway's API keys file,
+ * the log level and NODE_OPTIONS. Empty when every process would start.
+ */
+export async function sluiceStartupProblems(objects: readonly K8sObject[]): Promise<StartupProblem[]> {
+  const referenceProblems: string[] = [];
+  const store = new ObjectStore(objects, referenceProblems);
+  const found: StartupProblem[] = [];
+  for (const { kind, container: containerName } of workloads) {
+    const pods = objects
+      .filter((o) => o.kind === kind)
+      .map((o) => (o.spec as { template: { spec: PodSpec } }).template.spec)
+      .filter((pod) => pod.containers.some((c) => c.name === containerName));
+    for (const pod of pods) {
+      const container = pod.containers.find((c) => c.name === containerName)!;
+      const env = containerEnv(container, store);
+      const problems: string[] = [];
+      if (containerName === 'gateway') {
+        problems.push(...problemsOf(() => loadGatewayConfig(env)));
+        const keysFile = env.SLUICE_API_KEYS_FILE;
+        const keys = keysFile === undefined ? undefined : fileIn(pod, container, keysFile, store);
+        if (keysFile !== undefined && keys === undefined) {
+          problems.push(`SLUICE_API_KEYS_FILE ${keysFile} is not a file of a mounted Secret or ConfigMap`);
+        } else if (keys !== undefined) {
+          problems.push(...problemsOf(() => parseApiKeyStore(keys, `SLUICE_API_KEYS_FILE ${keysFile}`)));
+        }
+      } else if (containerName === 'delivery') {
+        problems.push(...problemsOf(() => loadDeliveryProcessConfig(env)));
+      } else {
+        problems.push(...problemsOf(() => loadTopicsConfig(env)));
+      }
+      const level = env.SLUICE_LOG_LEVEL ?? 'info';
+      const levelProblems = problemsOf(() => createLogger(`sluice-${containerName}`, level));
+      problems.push(...levelProblems.map((problem) => `SLUICE_LOG_LEVEL ${level}: ${problem}`));
+      problems.push(...(await nodeOptionsProblems(env)));
+      found.push(...problems.map((problem) => ({ process: containerName, problem })));
+    }
+  }
+  found.push(...[...new Set(referenceProblems)].map((problem) => ({ process: 'chart', problem })));
+  return found;
+}
