@@ -1,5 +1,6 @@
 import kafkajs, { type SASLOptions } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { installPendingCheck } from './install-pending-check.js';
 import { installRecordDecoder } from './install-record-decoder.js';
 import { installProduceRequest } from './install-produce-request.js';
 import { installRecordEncoder } from './install-record-encoder.js';
@@ -21,12 +22,14 @@ const levelNames: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
  * "the group is rebalancing" in a heartbeat answer, "not the leader" while a new partition's leader
  * takes over); those are demoted to warn so alerts on error logs mean something. Records are
  * encoded and decoded by Sluice's own code (install-record-encoder.ts, install-produce-request.ts,
- * install-record-decoder.ts).
+ * install-record-decoder.ts), and connections arm their pending-request timer only when a request
+ * waits for it (install-pending-check.ts).
  */
 export function createKafkaClient(settings: KafkaSettings, logger: Logger): KafkaClient {
   installRecordEncoder();
   installProduceRequest();
   installRecordDecoder();
+  installPendingCheck();
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: settings.clientId,

@@ -41,3 +41,38 @@ export function isKafkajsModuleSwapped(module: string): boolean {
   const current = require.cache[require.resolve(module)]?.exports as { [installed]?: true } | undefined;
   return current?.[installed] === true;
 }
+
+export interface MethodSwap {
+  /** The kafkajs module (a package path), whose export is a class. */
+  module: string;
+  /** The method of that class's prototype to replace. */
+  method: string;
+  /** Builds the replacement from kafkajs's own method. */
+  replace: (original: (...args: never[]) => unknown) => (...args: never[]) => unknown;
+}
+
+/**
+ * Replaces a method on the prototype of a class kafkajs (2.2.4, pinned) exports. For a class that
+ * kafkajs takes with `require` as soon as the package is loaded (so swapKafkajsModule would come
+ * too late for every module holding it), this reaches every instance, made before or after, in
+ * whatever order kafkajs and Sluice were loaded. Idempotent; throws if kafkajs changed the class
+ * (no such method).
+ */
+export function swapKafkajsMethod({ module, method, replace }: MethodSwap): void {
+  const exported = require(module) as unknown;
+  const prototype = (typeof exported === 'function' ? exported.prototype : undefined) as
+    Record<string, unknown> | undefined;
+  const original = prototype?.[method];
+  if (!prototype || typeof original !== 'function')
+    throw new Error(`kafkajs changed: ${module} no longer has a method ${method}`);
+  if (isKafkajsMethodSwapped(module, method)) return;
+  prototype[method] = Object.assign(replace(original as (...args: never[]) => unknown), {
+    [installed]: true as const,
+  });
+}
+
+/** Whether `method` of the class `module` of kafkajs exports holds a replacement put there by swapKafkajsMethod. */
+export function isKafkajsMethodSwapped(module: string, method: string): boolean {
+  const exported = require(module) as { prototype?: Record<string, { [installed]?: true } | undefined> };
+  return exported.prototype?.[method]?.[installed] === true;
+}

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../../cli/stack/paths.js';
 import { createApiKey } from '../../gateway/auth/api-key-generator.js';
 
@@ -31,8 +33,8 @@ async function startProcess(
   args: string[],
   env: NodeJS.ProcessEnv,
   isReadyLine: (entry: Record<string, unknown>) => { port: number; adminPort?: number } | undefined,
+  root = repoRoot(),
 ): Promise<BenchProcess> {
-  const root = repoRoot();
   const child = spawn(
     process.execPath,
     [...profilerArgs(), '--import', import.meta.resolve('tsx'), ...args],
@@ -83,27 +85,44 @@ async function startProcess(
   };
 }
 
-export function startGatewayProcess(env: NodeJS.ProcessEnv): Promise<BenchProcess> {
+/** `sluice gateway`, from this checkout or from `checkout` (another one, e.g. to compare with main). */
+export function startGatewayProcess(env: NodeJS.ProcessEnv, checkout = repoRoot()): Promise<BenchProcess> {
   return startProcess(
-    [join(repoRoot(), 'cli', 'sluice.ts'), 'gateway'],
+    [join(checkout, 'cli', 'sluice.ts'), 'gateway'],
     { ...env, SLUICE_LOG_LEVEL: 'info' },
     (entry) =>
       entry.msg === 'gateway listening' && typeof entry.port === 'number'
         ? { port: entry.port, adminPort: entry.adminPort as number }
         : undefined,
+    checkout,
   );
 }
 
 /** `sluice deliver`: it serves only its admin port, which is then both `url` and `adminUrl`. */
-export function startDeliverProcess(env: NodeJS.ProcessEnv): Promise<BenchProcess> {
+export function startDeliverProcess(env: NodeJS.ProcessEnv, checkout = repoRoot()): Promise<BenchProcess> {
   return startProcess(
-    [join(repoRoot(), 'cli', 'sluice.ts'), 'deliver'],
+    [join(checkout, 'cli', 'sluice.ts'), 'deliver'],
     { ...env, SLUICE_LOG_LEVEL: 'info' },
     (entry) =>
       entry.msg === 'delivery worker running' && typeof entry.adminPort === 'number'
         ? { port: entry.adminPort, adminPort: entry.adminPort }
         : undefined,
+    checkout,
   );
+}
+
+/** Resolves once `<adminUrl>/readyz` answers 200 (Kafka and Redis reached, consumers joined). */
+export async function waitReady(adminUrl: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    const status = await fetch(`${adminUrl}/readyz`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    await sleep(200);
+  }
+  throw new Error(`${adminUrl} did not become ready in ${timeoutMs} ms`);
 }
 
 /** The delivery floor (delivery-floor.ts): no port; ready once its consumer has joined. */

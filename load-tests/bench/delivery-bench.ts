@@ -60,6 +60,7 @@ import {
   startDeliverProcess,
   startDeliveryFloorProcess,
   startGatewayProcess,
+  waitReady,
   writeUnlimitedBenchKey,
   type BenchProcess,
 } from './bench-processes.js';
@@ -268,19 +269,6 @@ async function startReceiverProcess(): Promise<ReceiverHandle> {
       await exited;
     },
   };
-}
-
-async function waitReady(adminUrl: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    const status = await fetch(`${adminUrl}/readyz`).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    await sleep(200);
-  }
-  throw new Error(`the delivery worker at ${adminUrl} did not become ready in ${timeoutMs} ms`);
 }
 
 // ---------------------------------------------------------------------------------------------

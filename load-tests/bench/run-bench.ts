@@ -3,7 +3,8 @@
  * (docs/architecture.md#benchmarks). Prints a table and writes JSON to .sluice/bench/. Options:
  *   --duration SECONDS   length of each measured run (default 10)
  *   --rounds N           interleaved rounds per comparison (default 3)
- *   --only NAME          producer | ingest | delivery | overload (default: all of them)
+ *   --only NAME          idle | producer | ingest | delivery | overload (default: all of them)
+ *   --idle-seconds S     idle: window over which an idle gateway's and worker's CPU is read (default 30)
  *   --spike-duration S   each overload spike (3× and 10× capacity; default 60)
  *   --events N           delivery: events the worker drains per round, measured (default 20000)
  *   --warmup-events N    delivery: events drained before those, not measured (default 10000)
@@ -19,6 +20,7 @@ import { stackUp } from '../../cli/stack/stack.js';
 import { stackProcesses } from './stack-processes.js';
 import { writeUnlimitedBenchKey } from './bench-processes.js';
 import { benchDelivery } from './delivery-bench.js';
+import { benchIdleCpu } from './idle-cpu.js';
 import { benchIngest } from './ingest-bench.js';
 import { benchProducer } from './producer-bench.js';
 import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
@@ -31,6 +33,7 @@ const { values } = parseArgs({
     'spike-duration': { type: 'string', default: '60' },
     events: { type: 'string', default: '20000' },
     'warmup-events': { type: 'string', default: '10000' },
+    'idle-seconds': { type: 'string', default: '30' },
   },
 });
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -79,6 +82,17 @@ const env = {
 
 const report: Record<string, unknown> = { startedAt: new Date().toISOString(), durationSeconds, rounds };
 try {
+  if (!values.only || values.only === 'idle') {
+    // First, while nothing else this run starts is running: what Sluice costs doing nothing.
+    report.idle = await benchIdleCpu({
+      env,
+      kafkaBrokers: endpoints.kafkaBrokers,
+      idleSeconds: Number(values['idle-seconds']),
+      settleSeconds: 10,
+      rounds,
+      log,
+    });
+  }
   if (!values.only || values.only === 'producer') {
     // The Kafka client alone, kafkajs's record encoder against Sluice's: the floor under ingest.
     report.producer = await benchProducer({
