@@ -156,10 +156,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   let inFlight = 0;
   // Ready means ready to serve at speed: each producer fetches the events topic's metadata before
   // /readyz says yes (an empty batch writes nothing), not inside the first admitted requests'
-  // produce. In the background, so a missing topic or a broker outage at start-up leaves the
+  // produce. Start-up waits for it up to the produce deadline (it takes milliseconds); past that it
+  // goes on in the background, so a missing topic or a broker outage at start-up leaves the
   // gateway running and not ready, saying why, rather than crash-looping.
   let producersWarm = false;
-  void (async () => {
+  const warmUp = (async () => {
     const warmUpBatch = { topicMessages: [{ topic: config.topics.eventsTopic, messages: [] }], acks: -1 };
     while (accepting) {
       try {
@@ -176,6 +177,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       }
     }
   })();
+  const warmUpWait = new AbortController();
+  await Promise.race([
+    warmUp,
+    sleep(config.produceTimeoutMs, undefined, { signal: warmUpWait.signal }).catch(() => undefined),
+  ]);
+  warmUpWait.abort();
   const ingestDeps = {
     apiKeys,
     shedder,

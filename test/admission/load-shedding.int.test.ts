@@ -76,9 +76,12 @@ describe('admission: load shedding on a real gateway while Kafka stops acknowled
         (await pendingEvents()) === events ? true : undefined,
       );
 
-    // Kafka works: the producer has its connections and metadata.
+    // Kafka works: the producer has its connections and metadata (readiness waits for the
+    // producers' warm-up, which runs beside the first requests).
     expect((await postEvent(gateway.url, keys.normal)).status).toBe(202);
-    expect((await readiness(gateway.adminUrl)).status).toBe(200);
+    await waitFor('readiness', async () =>
+      (await readiness(gateway.adminUrl)).status === 200 ? true : undefined,
+    );
 
     // Kafka stops acknowledging: the events topic is deleted under the running gateway (the
     // broker does not auto-create topics). The idempotent producer retries the send until the
