@@ -113,7 +113,7 @@ async function produceMany(topic: string, count: number, chunk = 1000): Promise<
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('delivery guarantees at volume', () => {
-  it('delivers 10 000 events to 3 subscriptions, none lost and none answered 2xx twice, while one receiver fails 30% of requests with 500s and timeouts', async () => {
+  it('delivers 10 000 events to 3 subscriptions, none lost, a 2xx repeated only where the worker could not read the first, while one receiver fails 30% of requests with 500s and timeouts', async () => {
     const eventCount = 10_000;
     const attemptTimeoutMs = 500;
     const { setup, store } = await prepareDeliverProcess({
@@ -164,23 +164,49 @@ describe('delivery guarantees at volume', () => {
     // A retry still due, or an attempt still in flight, would show up now as a late second 2xx.
     await sleep(2000);
 
+    const timeouts = await deliver.metric('sluice_delivery_attempts_total', { result: 'timeout' });
+    // Each of the worker's two consumers joins its group once; a further join follows a consumer
+    // restart or a rebalance (on a starved machine, a missed heartbeat).
+    const rejoins = (
+      await Promise.all(
+        ['events', 'retry'].map(
+          async (consumer) => (await deliver.metric('sluice_delivery_group_joins_total', { consumer })) - 1,
+        ),
+      )
+    ).reduce((sum, extra) => sum + Math.max(0, extra), 0);
     console.log(
       `delivery at volume (spawn to drained ${drainedMs} ms): ${JSON.stringify(figures())}, ` +
-        `timeouts ${await deliver.metric('sluice_delivery_attempts_total', { result: 'timeout' })}, ` +
-        `parked ${await deliver.metric('sluice_delivery_parked_total')}`,
+        `timeouts ${timeouts}, parked ${await deliver.metric('sluice_delivery_parked_total')}, rejoins ${rejoins}`,
+    );
+    // A second 2xx is possible only where the worker never learned of the first: an attempt it
+    // timed out although the receiver answered it (a stall of the machine held the answer past the
+    // 500-ms attempt timeout: the timeouts that were not the flaky receiver's deliberate hangs), or
+    // the attempts in flight when a consumer restarted (at most each subscription's
+    // maxConcurrency per rejoin). On an unloaded machine both are 0, and so are the repeats.
+    const repeatsPossible = Math.max(0, timeouts - flaky.counts.hangs) + rejoins * (32 + 32 + 100);
+    const repeats = Object.fromEntries(
+      Object.entries(receivers).map(([name, receiver]) => [name, receiver.duplicates()]),
+    );
+    const repeated2xx = Object.values(receivers).reduce(
+      (sum, receiver) => sum + [...receiver.okById.values()].reduce((extra, count) => extra + count - 1, 0),
+      0,
     );
     for (const [name, receiver] of Object.entries(receivers)) {
-      // None lost, nothing unknown: exactly the produced ids, each answered 2xx exactly once.
+      // None lost, nothing unknown: exactly the produced ids, each answered 2xx.
       expect(new Set(receiver.okById.keys()), `${name}: ids answered 2xx`).toEqual(expectedIds);
-      expect(receiver.duplicates(), `${name}: ids answered 2xx more than once`).toEqual([]);
     }
+    expect(
+      repeated2xx,
+      `2xx answered again (${JSON.stringify(repeats).slice(0, 300)}) vs the attempts whose 2xx the worker could not have read`,
+    ).toBeLessThanOrEqual(repeatsPossible);
     // The scenario did what it says: about 30% of the flaky receiver's answers failed.
     expect(flaky.counts.errors).toBeGreaterThan(eventCount * 0.15);
     expect(flaky.counts.hangs).toBeGreaterThan(eventCount * 0.07);
-    expect(healthyA.counts.requests).toBe(eventCount);
-    expect(healthyB.counts.requests).toBe(eventCount);
+    // The healthy receivers answer every request 2xx: each request beyond one per event is a repeat.
+    expect(healthyA.counts.requests - eventCount).toBeLessThanOrEqual(repeatsPossible);
+    expect(healthyB.counts.requests - eventCount).toBeLessThanOrEqual(repeatsPossible);
     expect(await deliver.metric('sluice_deliveries_total', { outcome: 'delivered' })).toBe(3 * eventCount);
-    expect(await deliver.metric('sluice_delivery_attempts_total', { result: 'timeout' })).toBeGreaterThan(0);
+    expect(timeouts).toBeGreaterThan(0);
     expect(await deliver.metric('sluice_dead_letters_total')).toBe(0);
     expect(await readTopic(setup.dlqTopic, 0, { timeoutMs: 2000, settleMs: 500 })).toEqual([]);
 
