@@ -1,5 +1,5 @@
 import type { Logger } from '../../common/logger.js';
-import { retryTopicName, tierName } from '../../common/retry-schedule.js';
+import { retryTopicName, tierName } from '../../common/retry/retry-schedule.js';
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
 import { decodeEvent, type SchemaCatalog } from '../../schemas/index.js';
 import { sleepMs } from './abortable.js';
@@ -7,20 +7,19 @@ import { classifyOutcome, type DeliveryOutcome } from './classify-outcome.js';
 import type { DedupStore, DeliveryIdentity } from './dedup-store.js';
 import type { DeliveryLimiters } from './delivery-limiter.js';
 import type { DeliveryMetrics, DeliveryStepOutcome } from './delivery-metrics.js';
+import { recordPosition, type ConsumedRecord } from '../../common/kafka/consumed-record.js';
 import {
   buildDeadLetter,
   buildRetryRecord,
   parseRetryRecord,
-  recordPosition,
   replayIdHeader,
-  type ConsumedRecord,
   type DeadLetterReason,
-} from './delivery-records.js';
+} from '../../common/retry/retry-records.js';
 import type { BreakerRun, EndpointBreakers } from './endpoint-breakers.js';
 import type { KeyQueue } from './key-queue.js';
 import type { KeySequencer } from './key-sequencer.js';
 import type { RecordWriter } from './record-writer.js';
-import { defaultJitterRatio, nextRetry } from './retry-policy.js';
+import { defaultJitterRatio, nextRetry } from '../../common/retry/retry-policy.js';
 import { buildAttemptHeaders, buildWebhookBody } from './webhook-payload.js';
 import type { AttemptResult, WebhookSender } from './webhook-sender.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultRetrySchedule, parseRetrySchedule } from '../../common/retry-schedule.js';
+import { defaultRetrySchedule, parseRetrySchedule } from './retry-schedule.js';
 import { nextRetry, parseRetryAfter } from './retry-policy.js';
 
 const parsed = parseRetrySchedule(defaultRetrySchedule);

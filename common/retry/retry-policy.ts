@@ -1,4 +1,4 @@
-import { SluiceError } from '../../common/errors.js';
+import { SluiceError } from '../errors.js';
 
 /** ±20%: enough to spread a herd of retries that failed together, small enough to keep tiers apart. */
 export const defaultJitterRatio = 0.2;
