@@ -3,7 +3,7 @@ import { createKafkaClient } from '../common/kafka/kafka-client.js';
 import { ensureTopics, type EnsureTopicsReport } from '../common/kafka/ensure-topics.js';
 import { readKafkaSettings, readTopicSettings } from '../common/kafka/kafka-settings.js';
 import { planTopics } from '../common/kafka/topic-plan.js';
-import { defaultRetrySchedule, parseRetrySchedule } from '../common/retry-schedule.js';
+import { defaultRetrySchedule, parseRetrySchedule } from '../common/retry/retry-schedule.js';
 import type { Logger } from '../common/logger.js';
 
 export function loadTopicsConfig(env: Env) {

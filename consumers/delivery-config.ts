@@ -5,7 +5,7 @@ import {
   type KafkaSettings,
   type TopicSettings,
 } from '../common/kafka/kafka-settings.js';
-import { defaultRetrySchedule, parseRetrySchedule } from '../common/retry-schedule.js';
+import { defaultRetrySchedule, parseRetrySchedule } from '../common/retry/retry-schedule.js';
 import { parseCidr } from '../common/ssrf-guard.js';
 
 /** What one `sluice deliver` process runs: the events consumer, the retry-tier consumer, or both. */

@@ -4,7 +4,7 @@ import { createKafkaClient, type KafkaClient } from '../common/kafka/kafka-clien
 import { SluiceError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
-import { retryTopicName } from '../common/retry-schedule.js';
+import { retryTopicName } from '../common/retry/retry-schedule.js';
 import { createSsrfPolicy, type ResolveAll } from '../common/ssrf-guard.js';
 import type { SubscriptionView } from '../common/subscriptions/subscription.js';
 import { loadSchemaCatalog, type SchemaCatalog } from '../schemas/index.js';
@@ -12,7 +12,7 @@ import type { DeliveryConfig } from './delivery-config.js';
 import { createDedupStore } from './delivery/dedup-store.js';
 import { DeliveryLimiters } from './delivery/delivery-limiter.js';
 import { createDeliveryMetrics } from './delivery/delivery-metrics.js';
-import { retryDueAtMs } from './delivery/delivery-records.js';
+import { retryDueAtMs } from '../common/retry/retry-records.js';
 import { createDeliveryService } from './delivery/delivery-service.js';
 import { createEndpointBreakers } from './delivery/endpoint-breakers.js';
 import { createKeyQueue } from './delivery/key-queue.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildDeadLetter, type ConsumedRecord } from './delivery/delivery-records.js';
+import type { ConsumedRecord } from '../common/kafka/consumed-record.js';
+import { buildDeadLetter } from '../common/retry/retry-records.js';
 import { parseDlqReplayArgs, replayRecordFor } from './dlq-replay.js';
 
 const nowMs = Date.parse('2024-11-05T12:00:00Z');

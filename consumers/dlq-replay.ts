@@ -3,15 +3,14 @@ import { parseDurationMs, type Env } from '../common/config.js';
 import { SluiceError } from '../common/errors.js';
 import { createKafkaClient, type KafkaClient } from '../common/kafka/kafka-client.js';
 import type { Logger } from '../common/logger.js';
-import { retryTopicName } from '../common/retry-schedule.js';
+import { retryTopicName } from '../common/retry/retry-schedule.js';
 import { loadDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
 import {
-  buildRetryRecord,
-  deliveryHeaders,
   fromKafkaMessage,
   type ConsumedRecord,
   type OutgoingRecord,
-} from './delivery/delivery-records.js';
+} from '../common/kafka/consumed-record.js';
+import { buildRetryRecord, deliveryHeaders } from '../common/retry/retry-records.js';
 import { createRecordWriter } from './delivery/record-writer.js';
 import { KeyPartitioner } from '../common/kafka/key-partitioner.js';
 

@@ -1,4 +1,4 @@
-import { retryTopicName } from '../retry-schedule.js';
+import { retryTopicName } from '../retry/retry-schedule.js';
 import type { TopicSettings } from './kafka-settings.js';
 
 export interface TopicSpec {

@@ -1,4 +1,4 @@
-import { parseRetryAfter } from './retry-policy.js';
+import { parseRetryAfter } from '../../common/retry/retry-policy.js';
 import type { AttemptResult } from './webhook-sender.js';
 
 /** Why an attempt will be retried; a closed list so it can label a metric and a dead letter. */

@@ -10,12 +10,8 @@ import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
 import type { DedupClaim, DedupStore, DeliveryIdentity } from './dedup-store.js';
 import { DeliveryLimiters } from './delivery-limiter.js';
 import { createDeliveryMetrics } from './delivery-metrics.js';
-import {
-  buildReplayRecord,
-  buildRetryRecord,
-  type ConsumedRecord,
-  type OutgoingRecord,
-} from './delivery-records.js';
+import type { ConsumedRecord, OutgoingRecord } from '../../common/kafka/consumed-record.js';
+import { buildReplayRecord, buildRetryRecord } from '../../common/retry/retry-records.js';
 import { createDeliveryService, type DeliverySettings } from './delivery-service.js';
 import { createEndpointBreakers } from './endpoint-breakers.js';
 import type { KeyQueue } from './key-queue.js';

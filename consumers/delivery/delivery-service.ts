@@ -1,5 +1,6 @@
+import { recordPosition, type ConsumedRecord } from '../../common/kafka/consumed-record.js';
 import type { Logger } from '../../common/logger.js';
-import { retryTopicName, tierName } from '../../common/retry-schedule.js';
+import { parseRetryRecord, replayIdHeader, type DeadLetterReason } from '../../common/retry/retry-records.js';
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
 import { decodeEvent, type SchemaCatalog } from '../../schemas/index.js';
 import { sleepMs } from './abortable.js';
@@ -7,20 +8,16 @@ import { classifyOutcome, type DeliveryOutcome } from './classify-outcome.js';
 import type { DedupStore, DeliveryIdentity } from './dedup-store.js';
 import type { DeliveryLimiters } from './delivery-limiter.js';
 import type { DeliveryMetrics, DeliveryStepOutcome } from './delivery-metrics.js';
-import {
-  buildDeadLetter,
-  buildRetryRecord,
-  parseRetryRecord,
-  recordPosition,
-  replayIdHeader,
-  type ConsumedRecord,
-  type DeadLetterReason,
-} from './delivery-records.js';
 import type { BreakerRun, EndpointBreakers } from './endpoint-breakers.js';
 import type { KeyQueue } from './key-queue.js';
 import type { KeySequencer } from './key-sequencer.js';
 import type { RecordWriter } from './record-writer.js';
-import { defaultJitterRatio, nextRetry } from './retry-policy.js';
+import {
+  createRetryRouter,
+  type Resolution,
+  type RetrySettings,
+  type RoutedDelivery,
+} from './retry-router.js';
 import { buildAttemptHeaders, buildWebhookBody } from './webhook-payload.js';
 import type { AttemptResult, WebhookSender } from './webhook-sender.js';
 
@@ -35,13 +32,8 @@ export interface DispatchSignals {
   send: AbortSignal;
 }
 
-export interface DeliverySettings {
-  retryDelaysMs: readonly number[];
-  retryTopicPrefix: string;
-  dlqTopic: string;
+export interface DeliverySettings extends RetrySettings {
   dedupFailureMode: 'open' | 'closed';
-  /** A parked delivery older than this (since its first attempt) is dead-lettered as `expired`. */
-  maxDeliveryAgeMs: number;
   /** How long to wait before looking again when another worker holds a delivery's lease. */
   busyRecheckMs: number;
   /**
@@ -92,73 +84,24 @@ interface DecodedEvent {
   replayId: string | undefined;
 }
 
-interface DeliveryJob {
+/** One event on its way to one subscription; what the retry router needs travels with it. */
+interface DeliveryJob extends RoutedDelivery {
   event: DecodedEvent;
-  /** The record a retry or dead letter is built from (carries the event's value, key and headers). */
-  source: ConsumedRecord;
   subscription: Subscription;
-  /** The number of the attempt about to be made (1 = first). */
-  attempt: number;
-  firstAttemptAtMs: number;
-  origin: string;
-  /** Index in the schedule of the tier the job came from; -1 for the events topic. */
-  fromTierIndex: number;
-  lastStatus: number | undefined;
-  lastError: string | undefined;
 }
 
 type AttemptValue = { outcome: DeliveryOutcome; result: AttemptResult };
-
-/**
- * Where a delivery step left the delivery: done with for good (delivered, dead-lettered, dropped,
- * disabled, found delivered before), or waiting in a retry tier for another go.
- */
-type Resolution = 'resolved' | 'pending';
 
 export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryService {
   const nowMs = deps.nowMs ?? Date.now;
   const random = deps.random ?? Math.random;
   const { settings, metrics, logger } = deps;
-  const tierIndexByTopic = new Map(
-    settings.retryDelaysMs.map((delayMs, index) => [
-      retryTopicName(settings.retryTopicPrefix, delayMs),
-      index,
-    ]),
-  );
+  const router = createRetryRouter({ settings, writer: deps.writer, metrics, logger, nowMs, random });
   /** Subscriptions this process saw answer 410, until the store's change reaches the view. */
   const gone = new Set<string>();
 
   function count(subscription: Subscription, outcome: DeliveryStepOutcome): void {
     metrics.deliveries.inc({ subscription_id: subscription.id, outcome });
-  }
-
-  async function deadLetter(
-    source: ConsumedRecord,
-    reason: DeadLetterReason,
-    details: {
-      subscriptionId: string | undefined;
-      attempts: number;
-      lastStatus: number | undefined;
-      lastError: string | undefined;
-      origin: string;
-    },
-    signals: DispatchSignals,
-  ): Promise<void> {
-    const record = buildDeadLetter(settings.dlqTopic, source, { reason, ...details, nowMs: nowMs() });
-    await deps.writer.writeDurably([record], signals.wait);
-    metrics.deadLetters.inc({ reason });
-    logger.warn(
-      {
-        reason,
-        subscriptionId: details.subscriptionId,
-        attempts: details.attempts,
-        lastStatus: details.lastStatus,
-        lastError: details.lastError,
-        origin: details.origin,
-        eventId: source.headers.ce_id,
-      },
-      'dead-lettered',
-    );
   }
 
   function decode(
@@ -187,134 +130,6 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         replayId: record.headers[replayIdHeader] || undefined,
       },
     };
-  }
-
-  /** Writes the job to a retry tier: after a failed attempt (`spent`) or parked without one. */
-  async function toRetryTier(
-    job: DeliveryJob,
-    tierIndex: number,
-    delayMs: number,
-    nextAttempt: number,
-    failure: { lastStatus: number | undefined; lastError: string | undefined },
-    signals: DispatchSignals,
-  ): Promise<void> {
-    const tierDelayMs = settings.retryDelaysMs[tierIndex]!;
-    const topic = retryTopicName(settings.retryTopicPrefix, tierDelayMs);
-    const record = buildRetryRecord(topic, job.source, {
-      subscriptionId: job.subscription.id,
-      attempt: nextAttempt,
-      dueAtMs: nowMs() + delayMs,
-      firstAttemptAtMs: job.firstAttemptAtMs,
-      origin: job.origin,
-      lastStatus: failure.lastStatus,
-      lastError: failure.lastError,
-    });
-    await deps.writer.writeDurably([record], signals.wait);
-  }
-
-  /** Moves a delivery on without spending an attempt (breaker open, Redis down and fail-closed). */
-  async function park(
-    job: DeliveryJob,
-    reason: 'breaker-open' | 'dedup-unavailable' | 'key-queue-unavailable' | 'slot-wait' | 'key-blocked',
-    signals: DispatchSignals,
-  ): Promise<Resolution> {
-    if (nowMs() - job.firstAttemptAtMs > settings.maxDeliveryAgeMs) {
-      await deadLetter(
-        job.source,
-        'expired',
-        {
-          subscriptionId: job.subscription.id,
-          attempts: job.attempt - 1,
-          lastStatus: job.lastStatus,
-          lastError: job.lastError ?? reason,
-          origin: job.origin,
-        },
-        signals,
-      );
-      count(job.subscription, 'dead-lettered');
-      return 'resolved';
-    }
-    const tierIndex = Math.min(job.fromTierIndex + 1, settings.retryDelaysMs.length - 1);
-    const tierDelayMs = settings.retryDelaysMs[tierIndex]!;
-    const jitter = 1 - defaultJitterRatio + 2 * defaultJitterRatio * random();
-    await toRetryTier(
-      job,
-      tierIndex,
-      Math.round(tierDelayMs * jitter),
-      job.attempt,
-      { lastStatus: job.lastStatus, lastError: job.lastError },
-      signals,
-    );
-    metrics.parked.inc({ tier: tierName(tierDelayMs), reason });
-    count(job.subscription, 'parked');
-    logger.info(
-      {
-        subscriptionId: job.subscription.id,
-        eventId: job.event.id,
-        reason,
-        tier: tierName(tierDelayMs),
-        attempt: job.attempt,
-      },
-      'delivery parked without an attempt',
-    );
-    return 'pending';
-  }
-
-  /** After a failed attempt: the next tier, or the dead-letter topic once the schedule is spent. */
-  async function afterFailure(
-    job: DeliveryJob,
-    outcome: Extract<DeliveryOutcome, { kind: 'retry' }>,
-    result: AttemptResult,
-    signals: DispatchSignals,
-  ): Promise<Resolution> {
-    const lastError = 'error' in result ? `${outcome.reason}: ${result.message}` : outcome.reason;
-    const decision = nextRetry({
-      delaysMs: settings.retryDelaysMs,
-      failedAttempt: job.attempt,
-      retryAfterMs: outcome.retryAfterMs,
-      random,
-    });
-    if (decision.kind === 'dead-letter') {
-      await deadLetter(
-        job.source,
-        'retries-exhausted',
-        {
-          subscriptionId: job.subscription.id,
-          attempts: decision.attempts,
-          lastStatus: outcome.status,
-          lastError,
-          origin: job.origin,
-        },
-        signals,
-      );
-      count(job.subscription, 'dead-lettered');
-      return 'resolved';
-    }
-    const tierIndex = job.attempt - 1;
-    await toRetryTier(
-      job,
-      tierIndex,
-      decision.delayMs,
-      decision.nextAttempt,
-      { lastStatus: outcome.status, lastError },
-      signals,
-    );
-    const tier = tierName(decision.tierDelayMs);
-    metrics.retries.inc({ tier });
-    count(job.subscription, 'retry-scheduled');
-    logger.info(
-      {
-        subscriptionId: job.subscription.id,
-        eventId: job.event.id,
-        attempt: job.attempt,
-        reason: outcome.reason,
-        status: outcome.status,
-        tier,
-        delayMs: decision.delayMs,
-      },
-      'delivery failed; retry scheduled',
-    );
-    return 'pending';
   }
 
   /** One HTTP attempt, inside the subscription's breaker. */
@@ -396,9 +211,9 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       if (place === 'unavailable') metrics.keyQueueUnavailable.inc();
       let resolution: Resolution;
       if (place === 'behind') {
-        resolution = await park(job, 'key-blocked', signals);
+        resolution = await router.park(job, 'key-blocked', signals.wait);
       } else if (place === 'unavailable' && settings.dedupFailureMode === 'closed') {
-        resolution = await park(job, 'key-queue-unavailable', signals);
+        resolution = await router.park(job, 'key-queue-unavailable', signals.wait);
       } else {
         // Unavailable and fail-open: delivered now, so it may overtake an earlier event of its key.
         resolution = await deliverToEndpoint(job, signals);
@@ -445,7 +260,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     }
     if (claimed.kind === 'unavailable') {
       metrics.dedupUnavailable.inc();
-      if (settings.dedupFailureMode === 'closed') return park(job, 'dedup-unavailable', signals);
+      if (settings.dedupFailureMode === 'closed') return router.park(job, 'dedup-unavailable', signals.wait);
     }
     const token = claimed.kind === 'acquired' ? claimed.token : undefined;
     let delivered = false;
@@ -456,7 +271,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       });
       const releaseSlot =
         limiter.tryAcquire() ?? (await limiter.acquire(signals.wait, settings.maxSlotWaitMs));
-      if (releaseSlot === undefined) return await park(job, 'slot-wait', signals);
+      if (releaseSlot === undefined) return await router.park(job, 'slot-wait', signals.wait);
       let run: BreakerRun<AttemptValue>;
       try {
         run = await attempt(job, signals);
@@ -465,7 +280,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         // record) talks to Redis and Kafka only, and should not hold one of its slots.
         releaseSlot();
       }
-      if (run.kind === 'open') return await park(job, 'breaker-open', signals);
+      if (run.kind === 'open') return await router.park(job, 'breaker-open', signals.wait);
       const { outcome, result } = run.value;
       recordAttempt(result, outcome);
       if (outcome.kind === 'delivered') {
@@ -493,7 +308,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         );
         return 'resolved';
       }
-      return await afterFailure(job, outcome, result, signals);
+      return await router.afterFailure(job, outcome, result, signals.wait);
     } finally {
       if (token !== undefined && !delivered) await deps.dedup.release(identity, token);
     }
@@ -511,7 +326,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       const origin = recordPosition(record);
       if (!decoded.ok) {
         metrics.records.inc({ consumer: 'events', result: 'poison' });
-        await deadLetter(
+        await router.deadLetter(
           record,
           decoded.reason,
           {
@@ -521,7 +336,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
             lastError: decoded.message,
             origin,
           },
-          signals,
+          signals.wait,
         );
         return;
       }
@@ -556,7 +371,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       const origin = parsed.ok ? parsed.state.origin : recordPosition(record);
       if (!parsed.ok) {
         metrics.records.inc({ consumer: 'retry', result: 'poison' });
-        await deadLetter(
+        await router.deadLetter(
           record,
           'invalid-retry-record',
           {
@@ -566,7 +381,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
             lastError: parsed.problem,
             origin,
           },
-          signals,
+          signals.wait,
         );
         return;
       }
@@ -574,7 +389,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       const decoded = decode(record);
       if (!decoded.ok) {
         metrics.records.inc({ consumer: 'retry', result: 'poison' });
-        await deadLetter(
+        await router.deadLetter(
           record,
           decoded.reason,
           {
@@ -584,7 +399,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
             lastError: decoded.message,
             origin,
           },
-          signals,
+          signals.wait,
         );
         return;
       }
@@ -609,9 +424,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         attempt: state.attempt,
         firstAttemptAtMs: state.firstAttemptAtMs,
         origin,
-        fromTierIndex:
-          tierIndexByTopic.get(record.topic) ??
-          Math.min(state.attempt - 2, settings.retryDelaysMs.length - 1),
+        fromTierIndex: router.tierIndexOf(record, state.attempt),
         lastStatus: state.lastStatus,
         lastError: state.lastError,
       };

@@ -2,7 +2,7 @@ import type { Message, Producer, TopicMessages } from 'kafkajs';
 import { SluiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { sleepMs } from './abortable.js';
-import type { OutgoingRecord } from './delivery-records.js';
+import type { OutgoingRecord } from '../../common/kafka/consumed-record.js';
 import { withTimeout } from '../../common/with-timeout.js';
 
 export interface RecordWriter {

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.js';
 import { createDeliveryMetrics } from './delivery-metrics.js';
-import type { ConsumedRecord } from './delivery-records.js';
+import type { ConsumedRecord } from '../../common/kafka/consumed-record.js';
 import { createTrackedConsumer, type TrackedConsumerOptions } from './tracked-consumer.js';
 
 const events = { GROUP_JOIN: 'group_join', REBALANCING: 'rebalancing', CRASH: 'crash', STOP: 'stop' };

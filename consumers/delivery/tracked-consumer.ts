@@ -3,7 +3,7 @@ import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { Logger } from '../../common/logger.js';
 import { sleepMs } from './abortable.js';
 import type { DeliveryMetrics } from './delivery-metrics.js';
-import { fromKafkaMessage, type ConsumedRecord } from './delivery-records.js';
+import { fromKafkaMessage, type ConsumedRecord } from '../../common/kafka/consumed-record.js';
 import type { DispatchSignals } from './delivery-service.js';
 import { OffsetTracker } from './offset-tracker.js';
 

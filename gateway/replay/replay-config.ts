@@ -1,6 +1,10 @@
 import type { EnvReader } from '../../common/config.js';
 import type { TopicSettings } from '../../common/kafka/kafka-settings.js';
-import { defaultRetrySchedule, parseRetrySchedule, retryTopicName } from '../../common/retry-schedule.js';
+import {
+  defaultRetrySchedule,
+  parseRetrySchedule,
+  retryTopicName,
+} from '../../common/retry/retry-schedule.js';
 
 /** Subscription replay (`POST /v1/subscriptions/{id}/replay`). */
 export interface ReplayConfig {

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Admin, Message, Producer } from 'kafkajs';
 import {
-  buildReplayRecord,
   fromKafkaMessage,
   type ConsumedRecord,
   type OutgoingRecord,
-} from '../../common/delivery-records.js';
+} from '../../common/kafka/consumed-record.js';
+import { buildReplayRecord } from '../../common/retry/retry-records.js';
 import { isSluiceError, SluiceError } from '../../common/errors.js';
 import type { KafkaClient } from '../../common/kafka/kafka-client.js';
 import type { Logger } from '../../common/logger.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { compileEventTypeMatcher } from '../../common/event-type-matcher.js';
 import { createLogger } from '../../common/logger.js';
-import { retryTopicName } from '../../common/retry-schedule.js';
+import { retryTopicName } from '../../common/retry/retry-schedule.js';
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
 import { generateWebhookSecret } from '../../common/webhook-signer.js';
 import { loadDeliveryConfig } from '../../consumers/delivery-config.js';

@@ -1,4 +1,4 @@
-import { parseDurationMs } from './config.js';
+import { parseDurationMs } from '../config.js';
 
 /**
  * The delivery retry schedule as data: attempt n (1-based) that failed waits `delaysMs[n-1]`

@@ -1,4 +1,4 @@
-import { SluiceError } from '../../common/errors.js';
+import { SluiceError } from '../errors.js';
 
 /** ±20%: enough to spread a herd of retries that failed together, small enough to keep tiers apart. */
 export const defaultJitterRatio = 0.2;
@@ -51,8 +51,7 @@ export function nextRetry({
   const scheduledMs = delaysMs[failedAttempt - 1];
   if (scheduledMs === undefined) return { kind: 'dead-letter', attempts: failedAttempt };
 
-  const unit = Math.min(Math.max(random(), 0), 1);
-  const jitteredMs = scheduledMs * (1 - jitterRatio + 2 * jitterRatio * unit);
+  const jitteredMs = jitter(scheduledMs, random, jitterRatio);
   let delayMs = jitteredMs;
   if (retryAfterMs !== undefined) {
     // Jitter may only push a Retry-After wait later: going below what the receiver asked for
@@ -65,6 +64,55 @@ export function nextRetry({
     tierDelayMs: scheduledMs,
     delayMs: Math.round(delayMs),
   };
+}
+
+export type ParkDecision =
+  | {
+      kind: 'park';
+      /** The delay of the tier the delivery is parked in: it names the tier's topic. */
+      tierDelayMs: number;
+      /** How long to wait before the delivery is looked at again, jitter applied. */
+      delayMs: number;
+    }
+  | { kind: 'expire' };
+
+export interface NextParkingInput {
+  /** The retry schedule, ascending (from `parseRetrySchedule`). */
+  delaysMs: readonly number[];
+  /** Index in `delaysMs` of the tier the delivery came from; -1 for the events topic. */
+  fromTierIndex: number;
+  /** How long ago the delivery's first attempt was (or would have been). */
+  ageMs: number;
+  /** A parked delivery older than this is not parked again but dead-lettered. */
+  maxAgeMs: number;
+  /** Uniform in [0, 1); injected so tests are deterministic. */
+  random?: () => number;
+  jitterRatio?: number;
+}
+
+/**
+ * Where a delivery goes that is moved on without an attempt (breaker open, no slot, key blocked,
+ * Redis down and fail-closed): one tier further than it came from, the last tier repeating, with
+ * its attempt number unspent. Parking spends no attempt, so only its age bounds it: past `maxAgeMs`
+ * it expires instead, or a dead endpoint would hold its deliveries for ever.
+ */
+export function nextParking({
+  delaysMs,
+  fromTierIndex,
+  ageMs,
+  maxAgeMs,
+  random = Math.random,
+  jitterRatio = defaultJitterRatio,
+}: NextParkingInput): ParkDecision {
+  if (ageMs > maxAgeMs) return { kind: 'expire' };
+  const tierDelayMs = delaysMs[Math.min(fromTierIndex + 1, delaysMs.length - 1)]!;
+  return { kind: 'park', tierDelayMs, delayMs: Math.round(jitter(tierDelayMs, random, jitterRatio)) };
+}
+
+/** `delayMs` moved by up to ±`jitterRatio` of itself, `random()` choosing where in the band. */
+function jitter(delayMs: number, random: () => number, jitterRatio: number): number {
+  const unit = Math.min(Math.max(random(), 0), 1);
+  return delayMs * (1 - jitterRatio + 2 * jitterRatio * unit);
 }
 
 const httpDatePattern = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s/i;

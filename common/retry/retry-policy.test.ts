@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { defaultRetrySchedule, parseRetrySchedule } from '../../common/retry-schedule.js';
-import { nextRetry, parseRetryAfter } from './retry-policy.js';
+import { defaultRetrySchedule, parseRetrySchedule } from './retry-schedule.js';
+import { nextParking, nextRetry, parseRetryAfter } from './retry-policy.js';
 
 const parsed = parseRetrySchedule(defaultRetrySchedule);
 if (!('delaysMs' in parsed)) throw new Error(parsed.problem);
@@ -93,6 +93,44 @@ describe('nextRetry', () => {
   it('throws on an attempt number that is not a whole number from 1', () => {
     expect(() => nextRetry({ delaysMs, failedAttempt: 0 })).toThrow(/failedAttempt/);
     expect(() => nextRetry({ delaysMs, failedAttempt: 1.5 })).toThrow(/failedAttempt/);
+  });
+});
+
+describe('nextParking', () => {
+  const young = { delaysMs, ageMs: 1_000, maxAgeMs: 60_000 };
+
+  it('parks a delivery from the events topic in the first tier', () => {
+    expect(nextParking({ ...young, fromTierIndex: -1, random: middle })).toEqual({
+      kind: 'park',
+      tierDelayMs: 5_000,
+      delayMs: 5_000,
+    });
+  });
+
+  it('moves a parked delivery one tier on and keeps it in the last tier at the end', () => {
+    expect(nextParking({ ...young, fromTierIndex: 2, random: middle })).toMatchObject({
+      tierDelayMs: 10 * 60_000,
+    });
+    const last = delaysMs.length - 1;
+    expect(nextParking({ ...young, fromTierIndex: last, random: middle })).toMatchObject({
+      tierDelayMs: 12 * 3_600_000,
+    });
+  });
+
+  it.each([
+    ['lowest', lowest, 4_000],
+    ['highest', highest, 6_000],
+  ])('keeps jitter within ±20%% (%s draw)', (_label, random, expectedMs) => {
+    expect(nextParking({ ...young, fromTierIndex: -1, random })).toMatchObject({ delayMs: expectedMs });
+  });
+
+  it('expires a delivery parked longer than maxAgeMs since its first attempt', () => {
+    expect(nextParking({ delaysMs, fromTierIndex: 0, ageMs: 60_001, maxAgeMs: 60_000 })).toEqual({
+      kind: 'expire',
+    });
+    expect(
+      nextParking({ delaysMs, fromTierIndex: 0, ageMs: 60_000, maxAgeMs: 60_000, random: middle }),
+    ).toMatchObject({ kind: 'park' });
   });
 });
 

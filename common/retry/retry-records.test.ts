@@ -6,8 +6,8 @@ import {
   parseRetryRecord,
   replayIdHeader,
   retryDueAtMs,
-  type ConsumedRecord,
-} from './delivery-records.js';
+} from './retry-records.js';
+import type { ConsumedRecord } from '../kafka/consumed-record.js';
 
 const event: ConsumedRecord = {
   topic: 'sluice.events',
