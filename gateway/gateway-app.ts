@@ -8,6 +8,7 @@ import { createMetricsRegistry } from '../common/metrics.js';
 import { createSubscriptionStore } from '../common/subscriptions/subscription-store.js';
 import { encodeEvent } from '../schemas/event-codec.js';
 import { loadSchemaCatalog, type SchemaCatalog } from '../schemas/schema-catalog.js';
+import { createAdmission } from './admission/admission.js';
 import { createAdmissionMetrics } from './admission/admission-metrics.js';
 import { createLoadShedder } from './admission/load-shedder.js';
 import { createRateLimiterFromConfig } from './admission/rate-limiter.js';
@@ -176,11 +177,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       }
     }
   })();
+  const admission = createAdmission({ shedder, rateLimiter, metrics: admissionMetrics, logger });
   const ingestDeps = {
     apiKeys,
-    shedder,
-    rateLimiter,
-    admissionMetrics,
+    admission,
     metrics,
     logger,
     ingest: {
