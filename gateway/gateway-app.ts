@@ -8,6 +8,7 @@ import { createMetricsRegistry } from '../common/metrics.js';
 import { createSubscriptionStore } from '../common/subscriptions/subscription-store.js';
 import { encodeEvent } from '../schemas/event-codec.js';
 import { loadSchemaCatalog, type SchemaCatalog } from '../schemas/schema-catalog.js';
+import { createAdmission } from './admission/admission.js';
 import { createAdmissionMetrics } from './admission/admission-metrics.js';
 import { createLoadShedder } from './admission/load-shedder.js';
 import { createRateLimiterFromConfig } from './admission/rate-limiter.js';
@@ -183,11 +184,10 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     sleep(config.produceTimeoutMs, undefined, { signal: warmUpWait.signal }).catch(() => undefined),
   ]);
   warmUpWait.abort();
+  const admission = createAdmission({ shedder, rateLimiter, metrics: admissionMetrics, logger });
   const ingestDeps = {
     apiKeys,
-    shedder,
-    rateLimiter,
-    admissionMetrics,
+    admission,
     metrics,
     logger,
     ingest: {

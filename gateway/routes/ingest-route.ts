@@ -1,11 +1,6 @@
 import { SluiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
-import type { AdmissionMetrics } from '../admission/admission-metrics.js';
-import type { LoadShedder } from '../admission/load-shedder.js';
-import type { RateLimiter } from '../admission/rate-limiter.js';
-import type { RateLimitedKey } from '../admission/local-rate-limiter.js';
-import { rateLimitHeaders } from '../admission/ratelimit-headers.js';
-import type { TakeResult } from '../admission/token-bucket.js';
+import type { Admission, AdmissionKey, AdmissionOutcome, Refused } from '../admission/admission.js';
 import { isEventTypeAllowed, type ApiKeyRecord, type ApiKeyStore } from '../auth/api-key-store.js';
 import type { GatewayMetrics } from '../gateway-metrics.js';
 import { readBody } from '../http/body-reader.js';
@@ -18,9 +13,8 @@ import { parseBatch, parseSingleEvent, type ParsedItem, type RequestParts } from
 
 export interface IngestRouteDeps {
   apiKeys: ApiKeyStore;
-  shedder: LoadShedder;
-  rateLimiter: RateLimiter;
-  admissionMetrics: AdmissionMetrics;
+  /** Load shedding and the per-key rate limit, metrics and logs included. */
+  admission: Admission;
   metrics: GatewayMetrics;
   logger: Logger;
   /** Everything `ingestEvents` needs except who is sending. */
@@ -66,7 +60,7 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
     exchange: HttpExchange,
     startedNs: bigint,
     error: unknown,
-    headers: Record<string, string> = {},
+    headers: Readonly<Record<string, string>> = {},
   ): void | Promise<void> => {
     const problem = problemResponse(error, { headers });
     if (problem.status >= 500 && problem.error.code === 'SLUICE_INTERNAL') {
@@ -96,72 +90,32 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
     }
     const key = deps.apiKeys.authenticate(exchange.head.headers.authorization);
     if (key instanceof SluiceError) return answerProblem(exchange, startedNs, key);
-    const decision = deps.shedder.admit(key.priority);
-    if (!decision.admit) {
-      deps.admissionMetrics.shed(key.priority, decision.reason);
-      deps.logger.debug(
-        { producer: key.producerId, priority: key.priority, reason: decision.reason },
-        'request shed',
-      );
-      return answerProblem(
-        exchange,
-        startedNs,
-        new SluiceError(
-          'SLUICE_OVERLOADED',
-          `the gateway is shedding ${key.priority} traffic (${decision.reason})`,
-          {
-            retryAfterSeconds: decision.retryAfterSeconds,
-            details: { reason: decision.reason },
-          },
-        ),
-      );
-      return;
-    }
-    const limits: RateLimitedKey = { id: key.producerId, ratePerSecond: key.ratePerSecond, burst: key.burst };
-    const certainRefusal = deps.rateLimiter.precheck(limits, 1);
-    if (certainRefusal) {
-      deps.admissionMetrics.recordRateLimit(key.priority, certainRefusal, limits);
-      return refuseRateLimited(exchange, startedNs, key, certainRefusal, limits);
-    }
+    const admissionKey: AdmissionKey = {
+      id: key.producerId,
+      priority: key.priority,
+      ratePerSecond: key.ratePerSecond,
+      burst: key.burst,
+    };
+    const head = deps.admission.admitHead(admissionKey);
+    if (!head.admitted) return refuse(exchange, startedNs, head);
     const parts = {
       contentType: exchange.head.headers['content-type'] ?? '',
       cloudEventHeaders: cloudEventHeadersOf(exchange.head.headers),
     };
     const body = readBody(exchange, { maxBodyBytes });
     deps.inFlight.enter();
-    return handle(exchange, startedNs, key, limits, parts, body).finally(() => deps.inFlight.leave());
+    return handle(exchange, startedNs, key, admissionKey, parts, body).finally(() => deps.inFlight.leave());
   };
 
-  function refuseRateLimited(
-    exchange: HttpExchange,
-    startedNs: bigint,
-    key: ApiKeyRecord,
-    result: TakeResult & { allowed: false },
-    limits: RateLimitedKey,
-  ) {
-    // Not counted here: callers count each decision once, through recordRateLimit.
-    deps.logger.debug({ producer: key.producerId, reason: result.reason }, 'request rate limited');
-    const headers = headerRecord(rateLimitHeaders(result, limits));
-    const error =
-      result.reason === 'burst-exceeded'
-        ? new SluiceError(
-            'SLUICE_BATCH_TOO_LARGE',
-            `this API key admits at most ${limits.burst} events at once`,
-            {
-              details: { burst: limits.burst },
-            },
-          )
-        : new SluiceError('SLUICE_RATE_LIMITED', `rate limit of ${limits.ratePerSecond} events/s exceeded`, {
-            retryAfterSeconds: Number(headers['retry-after'] ?? 1),
-          });
-    return answerProblem(exchange, startedNs, error, headers);
+  function refuse(exchange: HttpExchange, startedNs: bigint, refused: Refused) {
+    return answerProblem(exchange, startedNs, refused.error, refused.headers);
   }
 
   async function handle(
     exchange: HttpExchange,
     startedNs: bigint,
     key: ApiKeyRecord,
-    limits: RateLimitedKey,
+    admissionKey: AdmissionKey,
     head: Omit<RequestParts, 'body'>,
     bodyPromise: Promise<Buffer>,
   ): Promise<void> {
@@ -170,23 +124,20 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
       const parts: RequestParts = { ...head, body };
       const items: ParsedItem[] =
         mode === 'single' ? [parseSingleEvent(parts)] : parseBatch(parts, deps.maxBatchEvents);
-      const limited =
-        deps.rateLimiter.takeSync(limits, items.length) ??
-        (await deps.rateLimiter.take(limits, items.length));
-      deps.admissionMetrics.recordRateLimit(key.priority, limited, limits);
-      if (!limited.allowed) {
-        await refuseRateLimited(exchange, startedNs, key, limited, limits);
+      // Awaited only when the limiter had to ask Redis: a synchronous decision costs no extra tick.
+      const pending = deps.admission.admitEvents(admissionKey, items.length);
+      const admitted: AdmissionOutcome = pending instanceof Promise ? await pending : pending;
+      if (!admitted.admitted) {
+        await refuse(exchange, startedNs, admitted);
         return;
       }
-      deps.admissionMetrics.admitted(key.priority);
       const results = await ingestEvents(items, {
         ...deps.ingest,
         producerId: key.producerId,
         isTypeAllowed: (type) => isEventTypeAllowed(key, type),
       });
-      const limitHeaders = headerRecord(rateLimitHeaders(limited, limits));
-      if (mode === 'single') answerSingle(exchange, startedNs, results[0]!, limitHeaders);
-      else answerBatch(exchange, startedNs, results, limitHeaders);
+      if (mode === 'single') answerSingle(exchange, startedNs, results[0]!, admitted.headers);
+      else answerBatch(exchange, startedNs, results, admitted.headers);
     } catch (error) {
       if (isRequestAborted(error)) return;
       answerProblem(exchange, startedNs, error);
@@ -197,7 +148,7 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
     exchange: HttpExchange,
     startedNs: bigint,
     result: ItemResult,
-    headers: Record<string, string>,
+    headers: Readonly<Record<string, string>>,
   ) {
     if (result.error) {
       answerProblem(exchange, startedNs, result.error, headers);
@@ -215,7 +166,7 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
     exchange: HttpExchange,
     startedNs: bigint,
     results: ItemResult[],
-    headers: Record<string, string>,
+    headers: Readonly<Record<string, string>>,
   ) {
     const allAccepted = results.every((result) => result.status === 202);
     const body = JSON.stringify({
@@ -239,11 +190,4 @@ function cloudEventHeadersOf(headers: Readonly<Record<string, string>>): Record<
   const ce: Record<string, string> = {};
   for (const name in headers) if (name.startsWith('ce-')) ce[name] = headers[name]!;
   return ce;
-}
-
-function headerRecord(headers: object): Record<string, string> {
-  const lowered: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers))
-    if (typeof value === 'string') lowered[name.toLowerCase()] = value;
-  return lowered;
 }
