@@ -1,4 +1,4 @@
-import type { IHeaders, KafkaMessage } from 'kafkajs';
+import type { IHeaders, KafkaMessage } from './kafka/index.js';
 
 // The record formats of the delivery path (docs/architecture.md#kafka-layout, consumers/README.md):
 // retry-tier records and dead letters. Shared because the gateway writes retry records too

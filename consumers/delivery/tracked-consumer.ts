@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage } from '../../common/kafka/index.js';
 import type { Logger } from '../../common/logger.js';
 import { sleepMs } from './abortable.js';
 import type { DeliveryMetrics } from './delivery-metrics.js';

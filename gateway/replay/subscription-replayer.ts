@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import type { Admin, Message, Producer } from 'kafkajs';
+import {
+  type Admin,
+  type Message,
+  type Producer,
+  type KafkaClient,
+  KeyPartitioner,
+} from '../../common/kafka/index.js';
 import {
   buildReplayRecord,
   fromKafkaMessage,
@@ -7,13 +13,11 @@ import {
   type OutgoingRecord,
 } from '../../common/delivery-records.js';
 import { isSluiceError, SluiceError } from '../../common/errors.js';
-import type { KafkaClient } from '../../common/kafka/kafka-client.js';
 import type { Logger } from '../../common/logger.js';
 import { compileSubscriptionMatcher } from '../../common/subscriptions/subscription-matcher.js';
 import type { Subscription } from '../../common/subscriptions/subscription.js';
 import type { ReplayRequest } from './replay-request.js';
 import { withTimeout } from '../../common/with-timeout.js';
-import { KeyPartitioner } from '../../common/kafka/key-partitioner.js';
 
 export interface SubscriptionReplayerOptions {
   kafka: KafkaClient;
