@@ -1,5 +1,3 @@
-// First, before anything loads kafkajs (see common/kafka/kafkajs-preload.ts).
-import '../common/kafka/kafkajs-preload.js';
 import { isSluiceError } from '../common/errors.js';
 import { createLogger } from '../common/logger.js';
 import { runDlqReplay } from '../consumers/dlq-replay.js';

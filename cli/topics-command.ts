@@ -1,8 +1,12 @@
 import { EnvReader, type Env } from '../common/config.js';
-import { createKafkaClient } from '../common/kafka/kafka-client.js';
-import { ensureTopics, type EnsureTopicsReport } from '../common/kafka/ensure-topics.js';
-import { readKafkaSettings, readTopicSettings } from '../common/kafka/kafka-settings.js';
-import { planTopics } from '../common/kafka/topic-plan.js';
+import {
+  createKafkaClient,
+  ensureTopics,
+  type EnsureTopicsReport,
+  readKafkaSettings,
+  readTopicSettings,
+  planTopics,
+} from '../common/kafka/index.js';
 import { defaultRetrySchedule, parseRetrySchedule } from '../common/retry/retry-schedule.js';
 import type { Logger } from '../common/logger.js';
 

@@ -4,7 +4,7 @@ import {
   readTopicSettings,
   type KafkaSettings,
   type TopicSettings,
-} from '../common/kafka/kafka-settings.js';
+} from '../common/kafka/index.js';
 import { defaultRetrySchedule, parseRetrySchedule } from '../common/retry/retry-schedule.js';
 import { parseCidr } from '../common/ssrf-guard.js';
 

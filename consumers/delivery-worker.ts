@@ -1,6 +1,6 @@
 import { createFailFastRedis } from '../common/fail-fast-redis.js';
 import { startAdminServer } from '../common/admin-server.js';
-import { createKafkaClient, type KafkaClient } from '../common/kafka/kafka-client.js';
+import { createKafkaClient, type KafkaClient, KeyPartitioner } from '../common/kafka/index.js';
 import { SluiceError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
@@ -24,7 +24,6 @@ import {
   type TrackedConsumer,
 } from './delivery/tracked-consumer.js';
 import { createWebhookSender } from './delivery/webhook-sender.js';
-import { KeyPartitioner } from '../common/kafka/key-partitioner.js';
 
 export interface DeliveryWorkerDeps {
   /** The subscriptions, kept current (the Kafka-backed store in production, an in-memory view in tests). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConsumedRecord } from '../common/kafka/consumed-record.js';
+import type { ConsumedRecord } from '../common/kafka/index.js';
 import { buildDeadLetter } from '../common/retry/retry-records.js';
 import { parseDlqReplayArgs, replayRecordFor } from './dlq-replay.js';
 

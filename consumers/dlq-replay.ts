@@ -1,18 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { parseDurationMs, type Env } from '../common/config.js';
 import { SluiceError } from '../common/errors.js';
-import { createKafkaClient, type KafkaClient } from '../common/kafka/kafka-client.js';
+import { createKafkaClient, type KafkaClient, KeyPartitioner } from '../common/kafka/index.js';
 import type { Logger } from '../common/logger.js';
 import { retryTopicName } from '../common/retry/retry-schedule.js';
 import { loadDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
-import {
-  fromKafkaMessage,
-  type ConsumedRecord,
-  type OutgoingRecord,
-} from '../common/kafka/consumed-record.js';
+import { fromKafkaMessage, type ConsumedRecord, type OutgoingRecord } from '../common/kafka/index.js';
 import { buildRetryRecord, deliveryHeaders } from '../common/retry/retry-records.js';
 import { createRecordWriter } from './delivery/record-writer.js';
-import { KeyPartitioner } from '../common/kafka/key-partitioner.js';
 
 export const dlqReplayUsage = `usage: sluice dlq replay [--subscription ID] [--since TIME] [--dry-run]
 

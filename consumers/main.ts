@@ -1,6 +1,6 @@
 import { EnvReader } from '../common/config.js';
 import { isSluiceError, SluiceError } from '../common/errors.js';
-import { createKafkaClient } from '../common/kafka/kafka-client.js';
+import { createKafkaClient } from '../common/kafka/index.js';
 import { createLogger } from '../common/logger.js';
 import { createSsrfPolicy } from '../common/ssrf-guard.js';
 import { onStopSignal } from '../common/stop-signals.js';

@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createFailFastRedis } from '../common/fail-fast-redis.js';
 import { startAdminServer } from '../common/admin-server.js';
-import { createKafkaClient } from '../common/kafka/kafka-client.js';
-import { planTopics } from '../common/kafka/topic-plan.js';
+import { createKafkaClient, planTopics, KeyPartitioner } from '../common/kafka/index.js';
 import type { Logger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import { createSubscriptionStore } from '../common/subscriptions/subscription-store.js';
@@ -23,7 +22,6 @@ import { createIdempotencyStore } from './ingest/idempotency-store.js';
 import type { EventEncoder } from './ingest/prepare-event.js';
 import { createEventPublisher } from './publish/event-publisher.js';
 import { createPublisherMetrics } from './publish/publisher-metrics.js';
-import { KeyPartitioner } from '../common/kafka/key-partitioner.js';
 
 export interface RunningGateway {
   port: number;

@@ -4,8 +4,8 @@ import {
   readTopicSettings,
   type KafkaSettings,
   type TopicSettings,
-} from '../common/kafka/kafka-settings.js';
-import { eventsTopicMaxMessageBytes } from '../common/kafka/topic-plan.js';
+  eventsTopicMaxMessageBytes,
+} from '../common/kafka/index.js';
 import { readSsrfPolicy, type SsrfPolicy } from '../common/ssrf-guard.js';
 import { readSecretsKeyring, type SecretsKeyring } from '../common/subscriptions/secrets-keyring.js';
 import { readAdmissionConfig, type AdmissionConfig } from './admission/admission-config.js';

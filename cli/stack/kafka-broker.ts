@@ -2,7 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import kafkajs from 'kafkajs';
+import { Kafka, logLevel } from '../../common/kafka/index.js';
 import { SluiceError } from '../../common/errors.js';
 import {
   isAlive,
@@ -218,10 +218,10 @@ export async function startKafka(
 async function waitForKafkaReady(options: KafkaBrokerOptions, pid: number): Promise<void> {
   const dirs = brokerDirs(options.paths);
   const deadline = Date.now() + options.readyTimeoutMs;
-  const kafka = new kafkajs.Kafka({
+  const kafka = new Kafka({
     brokers: [`127.0.0.1:${options.port}`],
     clientId: 'sluice-stack',
-    logLevel: kafkajs.logLevel.NOTHING,
+    logLevel: logLevel.NOTHING,
     retry: { retries: 0 },
     connectionTimeout: 1000,
   });

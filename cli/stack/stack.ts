@@ -1,4 +1,4 @@
-import kafkajs from 'kafkajs';
+import { Kafka, logLevel } from '../../common/kafka/index.js';
 import { EnvReader, type Env } from '../../common/config.js';
 import { SluiceError } from '../../common/errors.js';
 import { kafkaPid, kafkaVersion, startKafka, stopKafka, type KafkaBrokerOptions } from './kafka-broker.js';
@@ -114,10 +114,10 @@ export function stackStatus(env: Env): {
 }
 
 async function checkExternalKafka(brokers: string[], timeoutMs: number): Promise<void> {
-  const admin = new kafkajs.Kafka({
+  const admin = new Kafka({
     brokers,
     clientId: 'sluice-stack',
-    logLevel: kafkajs.logLevel.NOTHING,
+    logLevel: logLevel.NOTHING,
     connectionTimeout: Math.min(timeoutMs, 5000),
   }).admin();
   try {

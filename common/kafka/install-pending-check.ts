@@ -1,6 +1,9 @@
 import { swapKafkajsMethod } from './kafkajs-module.js';
 import { schedulePendingCheck } from './pending-check.js';
 
+export const requestQueueModule = 'kafkajs/src/network/requestQueue/index.js';
+export const pendingCheckMethod = 'scheduleCheckPendingRequests';
+
 /**
  * Makes every kafkajs connection arm its pending-request timer only when a request waits for it
  * (pending-check.ts). kafkajs takes the RequestQueue class with `require` when the package itself
@@ -10,8 +13,8 @@ import { schedulePendingCheck } from './pending-check.js';
  */
 export function installPendingCheck(): void {
   swapKafkajsMethod({
-    module: 'kafkajs/src/network/requestQueue/index.js',
-    method: 'scheduleCheckPendingRequests',
+    module: requestQueueModule,
+    method: pendingCheckMethod,
     replace: () => schedulePendingCheck as (...args: never[]) => unknown,
   });
 }

@@ -1,6 +1,8 @@
 import { swapKafkajsModule } from './kafkajs-module.js';
 import { createProduceRequestFactory } from './produce-request.js';
 
+export const produceRequestModule = 'kafkajs/src/protocol/requests/produce/v3/request.js';
+
 /**
  * Makes kafkajs build Produce requests v3–v7 with Sluice's single-buffer encoder
  * (produce-request.ts), keeping kafkajs's own for compressed batches. kafkajs loads a produce
@@ -11,9 +13,10 @@ import { createProduceRequestFactory } from './produce-request.js';
  */
 export function installProduceRequest(): void {
   swapKafkajsModule({
-    module: 'kafkajs/src/protocol/requests/produce/v3/request.js',
+    module: produceRequestModule,
     replace: (kafkajsRequest) =>
       createProduceRequestFactory(kafkajsRequest as Parameters<typeof createProduceRequestFactory>[0]),
     evict: [4, 5, 6, 7].map((version) => `kafkajs/src/protocol/requests/produce/v${version}/request.js`),
+    countCalls: true,
   });
 }

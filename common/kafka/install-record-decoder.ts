@@ -1,6 +1,8 @@
 import { swapKafkajsModule } from './kafkajs-module.js';
 import { decodeRecord } from './record-decoder.js';
 
+export const recordDecoderModule = 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js';
+
 /**
  * Makes kafkajs decode fetched records with `decodeRecord`. The record-batch decoder takes its
  * record decoder with `require` when first loaded, and the fetch responses (v4–v11) take the batch
@@ -9,7 +11,7 @@ import { decodeRecord } from './record-decoder.js';
  */
 export function installRecordDecoder(): void {
   swapKafkajsModule({
-    module: 'kafkajs/src/protocol/recordBatch/record/v0/decoder.js',
+    module: recordDecoderModule,
     replace: () => decodeRecord,
     evict: [
       'kafkajs/src/protocol/recordBatch/v0/decoder.js',

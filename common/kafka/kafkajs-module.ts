@@ -2,6 +2,8 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const installed = Symbol.for('sluice.kafkajsModule');
+/** Calls of the replacements swapped in with `countCalls`, by module. */
+const callCounts = new Map<string, number>();
 
 export interface ModuleSwap {
   /** The kafkajs module (a package path), whose export is a function. */
@@ -10,6 +12,11 @@ export interface ModuleSwap {
   replace: (original: (...args: never[]) => unknown) => (...args: never[]) => unknown;
   /** Modules that took the old export with `require` when loaded: evicted, so they load again. */
   evict?: readonly string[];
+  /**
+   * Count the replacement's calls (kafkajsModuleCalls), so a test can see that kafkajs really goes
+   * through it. Only for replacements called once per request or send, never once per record.
+   */
+  countCalls?: boolean;
 }
 
 /**
@@ -18,15 +25,20 @@ export interface ModuleSwap {
  * next `require` of them loads them again with the new one. Idempotent; throws if kafkajs changed
  * the module's shape (its export is no longer a function).
  */
-export function swapKafkajsModule({ module, replace, evict = [] }: ModuleSwap): void {
+export function swapKafkajsModule({ module, replace, evict = [], countCalls = false }: ModuleSwap): void {
   if (isKafkajsModuleSwapped(module)) return;
   const path = require.resolve(module);
   const original = require(path) as unknown;
   if (typeof original !== 'function')
     throw new Error(`kafkajs changed: ${module} no longer exports a function`);
-  const replacement = Object.assign(replace(original as (...args: never[]) => unknown), {
-    [installed]: true as const,
-  });
+  const built = replace(original as (...args: never[]) => unknown);
+  const counted = countCalls
+    ? function (this: unknown, ...args: never[]) {
+        callCounts.set(module, (callCounts.get(module) ?? 0) + 1);
+        return Reflect.apply(built, this, args) as unknown;
+      }
+    : built;
+  const replacement = Object.assign(counted, { [installed]: true as const });
   require.cache[path]!.exports = replacement;
   for (const name of evict) delete require.cache[require.resolve(name)];
 }
@@ -34,6 +46,11 @@ export function swapKafkajsModule({ module, replace, evict = [] }: ModuleSwap): 
 /** Whether `module` of kafkajs has been loaded in this process. */
 export function isKafkajsModuleLoaded(module: string): boolean {
   return require.cache[require.resolve(module)] !== undefined;
+}
+
+/** How many times the replacement swapKafkajsModule put in `module` (with `countCalls`) has run. */
+export function kafkajsModuleCalls(module: string): number {
+  return callCounts.get(module) ?? 0;
 }
 
 /** Whether `module` of kafkajs holds a replacement put there by swapKafkajsModule. */

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { installMessageGrouping } from './install-message-grouping.js';
+import { isKafkajsModuleSwapped } from './kafkajs-module.js';
 import { KeyPartitioner } from './key-partitioner.js';
 import { groupMessagesPerPartition, type GroupingInput } from './message-grouping.js';
 import { loadKafkajsOriginal, randomSource } from '../../test/support/kafkajs-original.js';
@@ -38,17 +39,21 @@ describe('groupMessagesPerPartition', () => {
     ).toEqual({});
   });
 
-  it('is what kafkajs uses when the CLI’s preload ran before kafkajs was loaded', () => {
-    // A fresh process: this test process may have loaded kafkajs already.
+  it('is what kafkajs uses once the door (index.ts) is imported, with no preload', () => {
+    // A fresh process: this test process has loaded kafkajs already.
     const script = `
-      await import('./common/kafka/kafkajs-preload.ts');
+      await import('./common/kafka/index.ts');
       await import('kafkajs');
       const { createRequire } = await import('node:module');
-      const { groupMessagesPerPartition } = await import('./common/kafka/message-grouping.ts');
       const require = createRequire(process.cwd() + '/');
       const cached = require.cache[require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js')];
       const sendMessages = require.cache[require.resolve('kafkajs/src/producer/sendMessages.js')];
-      console.log(JSON.stringify({ ours: cached?.exports === groupMessagesPerPartition, kafkajsLoaded: !!sendMessages }));
+      // What sendMessages took is a counting wrapper: ours is the code that calls the partitioner.
+      let caller = '';
+      const partitioner = () => ((caller = new Error().stack.split('\\n')[2]), 0);
+      cached.exports({ topic: 't', partitionMetadata: [{ partitionId: 0 }], messages: [{}], partitioner });
+      const ours = caller.includes('groupMessagesPerPartition') && caller.includes('common/kafka/message-grouping.ts');
+      console.log(JSON.stringify({ ours, kafkajsLoaded: !!sendMessages }));
     `;
     const output = execFileSync(
       process.execPath,
@@ -60,5 +65,6 @@ describe('groupMessagesPerPartition', () => {
     expect(kafkajs.Kafka).toBeTypeOf('function');
     expect(installMessageGrouping()).toBe(false);
     expect(require.cache[groupingPath]?.exports).not.toBe(groupMessagesPerPartition);
+    expect(isKafkajsModuleSwapped('kafkajs/src/producer/groupMessagesPerPartition.js')).toBe(false);
   });
 });

@@ -7,7 +7,7 @@ import {
   replayIdHeader,
   retryDueAtMs,
 } from './retry-records.js';
-import type { ConsumedRecord } from '../kafka/consumed-record.js';
+import type { ConsumedRecord } from '../kafka/index.js';
 
 const event: ConsumedRecord = {
   topic: 'sluice.events',

@@ -1,4 +1,4 @@
-import { recordPosition, type ConsumedRecord, type OutgoingRecord } from '../kafka/consumed-record.js';
+import { recordPosition, type ConsumedRecord, type OutgoingRecord } from '../kafka/index.js';
 
 // The record formats of the retry path (docs/architecture.md#kafka-layout, consumers/README.md):
 // retry-tier records and dead letters. In common/ because the gateway writes retry records too

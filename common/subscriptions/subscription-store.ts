@@ -1,12 +1,18 @@
-import { retryRetriable } from '../kafka/retry-retriable.js';
+import {
+  retryRetriable,
+  type Admin,
+  type Consumer,
+  type KafkaMessage,
+  type Producer,
+  ensureTopics,
+  type KafkaClient,
+  type TopicSpec,
+  KeyPartitioner,
+} from '../kafka/index.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Admin, Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { SluiceError } from '../errors.js';
 import { compileEventTypeMatcher, type EventTypeMatcher } from '../event-type-matcher.js';
-import { ensureTopics } from '../kafka/ensure-topics.js';
-import type { KafkaClient } from '../kafka/kafka-client.js';
-import type { TopicSpec } from '../kafka/topic-plan.js';
 import type { Logger } from '../logger.js';
 import type { SsrfPolicy } from '../ssrf-guard.js';
 import { generateWebhookSecret, isValidWebhookSecret } from '../webhook-signer.js';
@@ -26,7 +32,6 @@ import {
 } from './subscription-input.js';
 import type { Subscription, SubscriptionView } from './subscription.js';
 import { withTimeout } from '../with-timeout.js';
-import { KeyPartitioner } from '../kafka/key-partitioner.js';
 
 export interface SubscriptionStoreOptions {
   kafka: KafkaClient;

@@ -10,7 +10,7 @@ import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
 import type { DedupClaim, DedupStore, DeliveryIdentity } from './dedup-store.js';
 import { DeliveryLimiters } from './delivery-limiter.js';
 import { createDeliveryMetrics } from './delivery-metrics.js';
-import type { ConsumedRecord, OutgoingRecord } from '../../common/kafka/consumed-record.js';
+import type { ConsumedRecord, OutgoingRecord } from '../../common/kafka/index.js';
 import { buildReplayRecord, buildRetryRecord } from '../../common/retry/retry-records.js';
 import { createDeliveryService, type DeliverySettings } from './delivery-service.js';
 import { createEndpointBreakers } from './endpoint-breakers.js';

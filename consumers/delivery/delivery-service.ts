@@ -1,4 +1,4 @@
-import { recordPosition, type ConsumedRecord } from '../../common/kafka/consumed-record.js';
+import { recordPosition, type ConsumedRecord } from '../../common/kafka/index.js';
 import type { Logger } from '../../common/logger.js';
 import { parseRetryRecord, replayIdHeader, type DeadLetterReason } from '../../common/retry/retry-records.js';
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';

@@ -1,8 +1,8 @@
-import type { Message, Producer, TopicMessages } from 'kafkajs';
+import type { Message, Producer, TopicMessages } from '../../common/kafka/index.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { sleepMs } from './abortable.js';
-import type { OutgoingRecord } from '../../common/kafka/consumed-record.js';
+import type { OutgoingRecord } from '../../common/kafka/index.js';
 import { withTimeout } from '../../common/with-timeout.js';
 
 export interface RecordWriter {

@@ -1,4 +1,4 @@
-import type { ConsumedRecord } from '../../common/kafka/consumed-record.js';
+import type { ConsumedRecord } from '../../common/kafka/index.js';
 import type { Logger } from '../../common/logger.js';
 import { nextParking, nextRetry } from '../../common/retry/retry-policy.js';
 import {

@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage } from '../../common/kafka/index.js';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.js';
 import { createDeliveryMetrics } from './delivery-metrics.js';
-import type { ConsumedRecord } from '../../common/kafka/consumed-record.js';
+import type { ConsumedRecord } from '../../common/kafka/index.js';
 import { createTrackedConsumer, type TrackedConsumerOptions } from './tracked-consumer.js';
 
 const events = { GROUP_JOIN: 'group_join', REBALANCING: 'rebalancing', CRASH: 'crash', STOP: 'stop' };

@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage } from '../../common/kafka/index.js';
 import type { Logger } from '../../common/logger.js';
 import { sleepMs } from './abortable.js';
 import type { DeliveryMetrics } from './delivery-metrics.js';
-import { fromKafkaMessage, type ConsumedRecord } from '../../common/kafka/consumed-record.js';
+import { fromKafkaMessage, type ConsumedRecord } from '../../common/kafka/index.js';
 import type { DispatchSignals } from './delivery-service.js';
 import { OffsetTracker } from './offset-tracker.js';
 

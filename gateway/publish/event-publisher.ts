@@ -1,4 +1,4 @@
-import type { Message, Producer, TopicMessages } from 'kafkajs';
+import type { Message, Producer, TopicMessages } from '../../common/kafka/index.js';
 import { SluiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import type { PublisherMetrics } from './publisher-metrics.js';

@@ -1,5 +1,5 @@
 import type { EnvReader } from '../../common/config.js';
-import type { TopicSettings } from '../../common/kafka/kafka-settings.js';
+import type { TopicSettings } from '../../common/kafka/index.js';
 import {
   defaultRetrySchedule,
   parseRetrySchedule,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EnvReader } from '../../common/config.js';
 import { isSluiceError } from '../../common/errors.js';
-import { readTopicSettings } from '../../common/kafka/kafka-settings.js';
+import { readTopicSettings } from '../../common/kafka/index.js';
 import { readReplayConfig } from './replay-config.js';
 import { parseRfc3339, validateReplayRequest } from './replay-request.js';
 

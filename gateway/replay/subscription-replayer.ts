@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import type { Admin, Message, Producer } from 'kafkajs';
 import {
-  fromKafkaMessage,
-  type ConsumedRecord,
-  type OutgoingRecord,
-} from '../../common/kafka/consumed-record.js';
+  type Admin,
+  type Message,
+  type Producer,
+  type KafkaClient,
+  KeyPartitioner,
+} from '../../common/kafka/index.js';
+import { fromKafkaMessage, type ConsumedRecord, type OutgoingRecord } from '../../common/kafka/index.js';
 import { buildReplayRecord } from '../../common/retry/retry-records.js';
 import { isSluiceError, SluiceError } from '../../common/errors.js';
-import type { KafkaClient } from '../../common/kafka/kafka-client.js';
 import type { Logger } from '../../common/logger.js';
 import { compileSubscriptionMatcher } from '../../common/subscriptions/subscription-matcher.js';
 import type { Subscription } from '../../common/subscriptions/subscription.js';
 import type { ReplayRequest } from './replay-request.js';
 import { withTimeout } from '../../common/with-timeout.js';
-import { KeyPartitioner } from '../../common/kafka/key-partitioner.js';
 
 export interface SubscriptionReplayerOptions {
   kafka: KafkaClient;

@@ -38,11 +38,10 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import kafkajs from 'kafkajs';
+import { Kafka, type KafkaClient, KeyPartitioner, logLevel, planTopics } from '../../common/kafka/index.js';
 import { Pool } from 'undici';
 import { repoRoot } from '../../cli/stack/paths.js';
 import { loadTopicsConfig, topicsEnsure } from '../../cli/topics-command.js';
-import { planTopics } from '../../common/kafka/topic-plan.js';
 import { createLogger } from '../../common/logger.js';
 import { createSsrfPolicy } from '../../common/ssrf-guard.js';
 import {
@@ -69,7 +68,6 @@ import { runWrk } from './wrk.js';
 import { deleteKeysWithPrefix } from './redis-keys.js';
 import { stackProcesses } from './stack-processes.js';
 import { describeMicros, medianMicros, startCpuMeter, type ProcessRoles } from './process-cpu.js';
-import { KeyPartitioner } from '../../common/kafka/key-partitioner.js';
 
 export interface DeliveryBenchOptions {
   /** Base environment: KAFKA_BROKERS, REDIS_URL, SLUICE_API_KEYS_FILE, SLUICE_SECRETS_KEYS, … */
@@ -283,7 +281,7 @@ function sampleData(): unknown {
 }
 
 /** Writes `count` events as the gateway does (Avro, CloudEvents headers), 1000 per request. */
-async function produceBacklog(kafka: kafkajs.Kafka, topic: string, value: Buffer, count: number) {
+async function produceBacklog(kafka: KafkaClient, topic: string, value: Buffer, count: number) {
   // Idempotent: a resent request must not write records twice (the floor stops at a duplicate).
   const producer = kafka.producer({
     createPartitioner: KeyPartitioner,
@@ -573,7 +571,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     loadTopicsConfig(topicEnv).topics,
     loadTopicsConfig(topicEnv).retryDelaysMs,
   ).map((topic) => topic.name);
-  const kafka = new kafkajs.Kafka({ brokers: options.kafkaBrokers, logLevel: kafkajs.logLevel.NOTHING });
+  const kafka = new Kafka({ brokers: options.kafkaBrokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   const receiver = await startReceiverProcess();

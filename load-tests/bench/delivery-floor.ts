@@ -15,10 +15,9 @@
  *   SLUICE_FLOOR_RECEIVER_URL, SLUICE_FLOOR_SECRET, SLUICE_FLOOR_CONCURRENCY.
  * Prints one JSON line when its consumer has joined; exits on SIGTERM.
  */
-import kafkajs from 'kafkajs';
+import { Kafka, type KafkaMessage, logLevel } from '../../common/kafka/index.js';
 import { Pool } from 'undici';
 import { createFailFastRedis } from '../../common/fail-fast-redis.js';
-import { installRecordDecoder } from '../../common/kafka/install-record-decoder.js';
 import { createDedupStore } from '../../consumers/delivery/dedup-store.js';
 import { buildAttemptHeaders, buildWebhookBody } from '../../consumers/delivery/webhook-payload.js';
 import { decodeEvent } from '../../schemas/event-codec.js';
@@ -67,7 +66,7 @@ async function main(): Promise<void> {
   const pool = new Pool(target.origin, { connections: concurrency });
   const slots = createSlots(concurrency);
 
-  async function deliver(message: kafkajs.KafkaMessage): Promise<void> {
+  async function deliver(message: KafkaMessage): Promise<void> {
     const id = message.headers?.ce_id?.toString() ?? '';
     const decoded = decodeEvent(catalog, message.value!);
     if (!decoded.ok) throw new Error(decoded.message);
@@ -97,11 +96,10 @@ async function main(): Promise<void> {
     await dedup.complete(identity);
   }
 
-  // The worker's record decoder, faster than kafkajs's own (common/kafka/record-decoder.ts).
-  installRecordDecoder();
-  const kafka = new kafkajs.Kafka({
+  // Through the door, as the worker: Sluice's record decoder, faster than kafkajs's own.
+  const kafka = new Kafka({
     brokers: required('KAFKA_BROKERS').split(','),
-    logLevel: kafkajs.logLevel.NOTHING,
+    logLevel: logLevel.NOTHING,
   });
   // The worker's fetch wait (see delivery-worker.ts), so both fetch alike.
   const consumer = kafka.consumer({ groupId: required('SLUICE_FLOOR_GROUP_ID'), maxWaitTimeInMs: 100 });

@@ -16,10 +16,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import kafkajs from 'kafkajs';
+import { Kafka, logLevel, planTopics } from '../../common/kafka/index.js';
 import { repoRoot } from '../../cli/stack/paths.js';
 import { loadTopicsConfig, topicsEnsure } from '../../cli/topics-command.js';
-import { planTopics } from '../../common/kafka/topic-plan.js';
 import { createLogger } from '../../common/logger.js';
 import { generateSecretsKey } from '../../common/subscriptions/secrets-keyring.js';
 import {
@@ -117,9 +116,9 @@ export async function benchIdleCpu(options: IdleCpuOptions): Promise<IdleCpuRepo
       }
     }
   } finally {
-    const admin = new kafkajs.Kafka({
+    const admin = new Kafka({
       brokers: options.kafkaBrokers,
-      logLevel: kafkajs.logLevel.NOTHING,
+      logLevel: logLevel.NOTHING,
     }).admin();
     await admin.connect();
     await admin.deleteGroups(groups).catch(() => undefined);

@@ -30,7 +30,13 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import kafkajs from 'kafkajs';
+import {
+  type Admin,
+  createTopicsWithLeaders,
+  Kafka,
+  type KafkaClient,
+  logLevel,
+} from '../../common/kafka/index.js';
 import { Pool, request } from 'undici';
 import { repoRoot } from '../../cli/stack/paths.js';
 import { shedReasons } from '../../gateway/admission/load-shedder.js';
@@ -46,7 +52,6 @@ import {
   type BenchPriority,
   type OpenLoopResult,
 } from './open-loop-load.js';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 export interface OverloadBenchOptions {
   url: string;
@@ -313,7 +318,7 @@ function shedCounts(metrics: string | undefined): Record<string, number> {
 }
 
 /** Partition → next offset to be written, for a topic. */
-async function endOffsets(admin: kafkajs.Admin, topic: string): Promise<Map<number, bigint>> {
+async function endOffsets(admin: Admin, topic: string): Promise<Map<number, bigint>> {
   const offsets = await admin.fetchTopicOffsets(topic);
   return new Map(offsets.map((entry) => [entry.partition, BigInt(entry.high)]));
 }
@@ -323,7 +328,7 @@ async function endOffsets(admin: kafkajs.Admin, topic: string): Promise<Map<numb
  * and checks that every id answered 202 is there (by the `ce_id` header), once.
  */
 async function verifyInKafka(
-  kafka: kafkajs.Kafka,
+  kafka: KafkaClient,
   topic: string,
   startOffsets: Map<number, bigint>,
   acceptedIds: readonly string[],
@@ -377,10 +382,10 @@ export async function benchOverload(options: OverloadBenchOptions): Promise<Over
   });
   const kafka =
     options.topic !== undefined
-      ? new kafkajs.Kafka({
+      ? new Kafka({
           brokers: options.kafkaBrokers ?? ['127.0.0.1:9092'],
           clientId: 'sluice-overload-bench',
-          logLevel: kafkajs.logLevel.NOTHING,
+          logLevel: logLevel.NOTHING,
         })
       : undefined;
   let startOffsets: Map<number, bigint> | undefined;
@@ -652,7 +657,7 @@ async function main(): Promise<number> {
     writeFileSync(keysFile, `${created.map((key) => key.line).join('\n')}\n`, { mode: 0o600 });
     const topic = `bench.overload.${Date.now()}`;
     const subscriptionsTopic = `${topic}.subscriptions`;
-    const admin = new kafkajs.Kafka({ brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     await createTopicsWithLeaders(admin, [
       {

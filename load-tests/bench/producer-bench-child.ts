@@ -1,7 +1,7 @@
 /**
  * One run of the producer benchmark (producer-bench.ts), in a process of its own: Sluice's kafkajs
- * replacements are installed process-wide, and the message grouping only takes effect before
- * kafkajs is loaded, which is why kafkajs is imported here only after it, and dynamically.
+ * replacements are installed process-wide as soon as the door (common/kafka/index.ts) is imported,
+ * so a run imports either the door (Sluice's path) or kafkajs as shipped, dynamically, never both.
  *
  *   node --import tsx load-tests/bench/producer-bench-child.ts --brokers B --topic T
  *     --encoder kafkajs|sluice --duration S        (prints one JSON line: a ProducerRun)
@@ -9,11 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Message } from 'kafkajs';
-import { installMessageGrouping } from '../../common/kafka/install-message-grouping.js';
-import { installProduceRequest } from '../../common/kafka/install-produce-request.js';
-import { installRecordEncoder } from '../../common/kafka/install-record-encoder.js';
-import { KeyPartitioner } from '../../common/kafka/key-partitioner.js';
+import type { Message } from '../../common/kafka/index.js';
 import type { ProducerEncoder, ProducerRun } from './producer-bench.js';
 
 export const batchSize = 256;
@@ -43,19 +39,21 @@ async function produceFor(
   encoder: ProducerEncoder,
   durationSeconds: number,
 ): Promise<ProducerRun> {
-  if (encoder === 'sluice') {
-    // The grouping first: kafkajs takes it when it is loaded, which happens just below.
-    if (!installMessageGrouping()) throw new Error('kafkajs was loaded before the message grouping');
-    installRecordEncoder();
-    installProduceRequest();
-  }
-  const { Kafka, Partitioners, logLevel } = await import('kafkajs');
+  const { Kafka, logLevel, createPartitioner } =
+    encoder === 'sluice'
+      ? await import('../../common/kafka/index.js').then((door) => ({
+          Kafka: door.Kafka,
+          logLevel: door.logLevel,
+          createPartitioner: door.KeyPartitioner,
+        }))
+      : // The baseline: kafkajs as shipped, its own modules and partitioner (see eslint.config.js).
+        await import('kafkajs').then((kafkajs) => ({
+          Kafka: kafkajs.Kafka,
+          logLevel: kafkajs.logLevel,
+          createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+        }));
   const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING });
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 5,
-    createPartitioner: encoder === 'sluice' ? KeyPartitioner : Partitioners.DefaultPartitioner,
-  });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, createPartitioner });
   await producer.connect();
   // Warm up connections, metadata and the JIT before measuring.
   for (let i = 0; i < 20; i++) {

@@ -10,8 +10,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import kafkajs from 'kafkajs';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
+import { createTopicsWithLeaders, Kafka, logLevel } from '../../common/kafka/index.js';
 import { median } from './open-loop-load.js';
 import { batchSize } from './producer-bench-child.js';
 
@@ -69,9 +68,9 @@ export async function benchProducer(options: {
   log: (line: string) => void;
 }): Promise<ProducerBenchReport> {
   const topic = `bench.producer.${Date.now()}`;
-  const admin = new kafkajs.Kafka({
+  const admin = new Kafka({
     brokers: options.kafkaBrokers,
-    logLevel: kafkajs.logLevel.NOTHING,
+    logLevel: logLevel.NOTHING,
   }).admin();
   await admin.connect();
   await createTopicsWithLeaders(admin, [{ topic, numPartitions: 12, replicationFactor: 1 }]);

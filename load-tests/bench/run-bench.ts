@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import kafkajs from 'kafkajs';
+import { createTopicsWithLeaders, Kafka, logLevel } from '../../common/kafka/index.js';
 import { generateSecretsKey } from '../../common/subscriptions/secrets-keyring.js';
 import { repoRoot } from '../../cli/stack/paths.js';
 import { stackUp } from '../../cli/stack/stack.js';
@@ -23,7 +23,6 @@ import { benchDelivery } from './delivery-bench.js';
 import { benchIdleCpu } from './idle-cpu.js';
 import { benchIngest } from './ingest-bench.js';
 import { benchProducer } from './producer-bench.js';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 const { values } = parseArgs({
   options: {
@@ -54,9 +53,9 @@ log(
 );
 
 const eventsTopic = `bench.events.${Date.now()}`;
-const admin = new kafkajs.Kafka({
+const admin = new Kafka({
   brokers: endpoints.kafkaBrokers,
-  logLevel: kafkajs.logLevel.NOTHING,
+  logLevel: logLevel.NOTHING,
 }).admin();
 await admin.connect();
 await createTopicsWithLeaders(admin, [

@@ -10,7 +10,7 @@ import {
   waitFor,
   type GatewayAnswer,
 } from './admission-helpers.js';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
+import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 
 const maxPendingEvents = 20;
 

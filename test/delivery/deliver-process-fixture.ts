@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { onTestFinished } from 'vitest';
 import { spawnSluice } from '../support/sluice-process.js';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
+import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 import { createLogger } from '../../common/logger.js';
 import { createSsrfPolicy } from '../../common/ssrf-guard.js';
 import {

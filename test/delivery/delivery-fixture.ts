@@ -14,7 +14,7 @@ import { startDeliveryWorker, type RunningDeliveryWorker } from '../../consumers
 import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
 import { connectedAdmin, testProducer } from '../support/kafka-fixture.js';
 import { testKafkaBrokers, testRedisUrl, uniqueName } from '../support/stack-env.js';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
+import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 import { scrapeMetric } from '../support/prometheus-text.js';
 
 export const catalog = loadSchemaCatalog();

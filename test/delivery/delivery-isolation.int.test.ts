@@ -1,7 +1,7 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import kafkajs from 'kafkajs';
+import { Partitioners } from '../../common/kafka/index.js';
 import { describe, expect, it } from 'vitest';
 import { encodeEvent } from '../../schemas/index.js';
 import { testKafka } from '../support/kafka-fixture.js';
@@ -82,7 +82,7 @@ async function produceAtRate(
 ): Promise<Map<string, number>> {
   const encoded = encodeEvent(catalog.latest('order.created')!, fixtureData('order.created'));
   if (!encoded.ok) throw new Error(encoded.message);
-  const producer = testKafka().producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  const producer = testKafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const times = new Map<string, number>();
   const sends: Array<Promise<unknown>> = [];

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import kafkajs from 'kafkajs';
+import { Partitioners } from '../../common/kafka/index.js';
 import { describe, expect, it } from 'vitest';
 import { encodeEvent } from '../../schemas/index.js';
 import {
@@ -69,7 +69,7 @@ function orderCreated(id = `evt_${randomUUID()}`) {
 async function writeAgain(topic: string, event: ReturnType<typeof orderCreated>, producerId: string) {
   const encoded = encodeEvent(catalog.latest(event.type)!, event.data);
   if (!encoded.ok) throw new Error(encoded.message);
-  const producer = testKafka().producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+  const producer = testKafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     await producer.send({

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin } from 'kafkajs';
+import { type Admin, createTopicsWithLeaders } from '../../common/kafka/index.js';
 import { describe, expect, it } from 'vitest';
 import { startTestGateway } from '../support/gateway-fixture.js';
 import { connectedAdmin, readTopic } from '../support/kafka-fixture.js';
@@ -15,7 +15,6 @@ import {
   validEvent,
   type HttpAnswer,
 } from './ingest-client.js';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 // README.md#ingest-api: 503 when Kafka is unavailable, always with Retry-After; the process stays up.
 //

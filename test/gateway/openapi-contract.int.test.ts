@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
+import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 import { openApiDocument } from '../../gateway/openapi/openapi-document.js';
 import { startTestGateway } from '../support/gateway-fixture.js';
 import { connectedAdmin } from '../support/kafka-fixture.js';

@@ -1,6 +1,5 @@
-import kafkajs from 'kafkajs';
+import { createTopicsWithLeaders, Partitioners } from '../../common/kafka/index.js';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 import { connectedAdmin, testKafka } from '../support/kafka-fixture.js';
 import { uniqueName } from '../support/stack-env.js';
 
@@ -31,7 +30,7 @@ describe('createTopicsWithLeaders', () => {
       for (const partition of topic.partitions) expect(partition.leader).toBeGreaterThanOrEqual(0);
     }
     // Every partition takes an acks=all write.
-    const producer = testKafka().producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
+    const producer = testKafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
     onTestFinished(() => producer.disconnect());
     await producer.sendBatch({

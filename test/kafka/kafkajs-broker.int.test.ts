@@ -1,13 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import kafkajs from 'kafkajs';
+import { Partitioners } from '../../common/kafka/index.js';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { kafkaVersion } from '../../cli/stack/kafka-broker.js';
 import { stackPaths } from '../../cli/stack/paths.js';
 import { connectedAdmin, createTestTopic, testKafka } from '../support/kafka-fixture.js';
 import { uniqueName } from '../support/stack-env.js';
-
-const { Partitioners } = kafkajs;
 
 /** Resolves when `predicate` holds, polling; rejects after `timeoutMs` with `what` in the message. */
 async function eventually(what: string, predicate: () => boolean | Promise<boolean>, timeoutMs = 30_000) {

@@ -2,8 +2,7 @@ import { createRequire } from 'node:module';
 import { createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { installPendingCheck } from '../../common/kafka/install-pending-check.js';
-import { createKafkaClient } from '../../common/kafka/kafka-client.js';
+import { createKafkaClient } from '../../common/kafka/index.js';
 import { createLogger } from '../../common/logger.js';
 import { createTestTopic } from '../support/kafka-fixture.js';
 import { loadKafkajsOriginal } from '../support/kafkajs-original.js';
@@ -26,11 +25,11 @@ interface Connection {
 }
 type ConnectionClass = new (options: object) => Connection;
 
-// kafkajs's Connection with its own RequestQueue, and the one every kafkajs client here uses.
+// kafkajs's Connection with its own RequestQueue, and the one every kafkajs client here uses
+// (whose RequestQueue has Sluice's check: importing common/kafka/index.ts installed it).
 const KafkajsConnection = loadKafkajsOriginal<ConnectionClass>(connectionModule, [
   'kafkajs/src/network/requestQueue/index.js',
 ]);
-installPendingCheck();
 const SluiceConnection = require(connectionModule) as ConnectionClass;
 
 const { LEVELS, createLogger: createKafkajsLogger } = require('kafkajs/src/loggers') as {

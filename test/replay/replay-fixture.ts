@@ -9,7 +9,7 @@ import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
 import { prepareGateway, startTestGateway, type TestGatewaySetup } from '../support/gateway-fixture.js';
 import { connectedAdmin, testKafka, testProducer } from '../support/kafka-fixture.js';
 import { fixtureData } from '../delivery/delivery-fixture.js';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
+import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 
 const catalog = loadSchemaCatalog();
 

@@ -1,4 +1,4 @@
-import type { Admin } from 'kafkajs';
+import { type Admin, createTopicsWithLeaders } from '../../common/kafka/index.js';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isSluiceError } from '../../common/errors.js';
 import { createLogger } from '../../common/logger.js';
@@ -16,7 +16,6 @@ import {
 import { generateWebhookSecret } from '../../common/webhook-signer.js';
 import { connectedAdmin, createTestTopic, readTopic, testKafka } from '../support/kafka-fixture.js';
 import { uniqueName } from '../support/stack-env.js';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 const logger = createLogger('test-subscriptions', process.env.SLUICE_LOG_LEVEL ?? 'warn');
 const dayMs = 86_400_000;

@@ -11,7 +11,7 @@ import { startGateway, type RunningGateway } from '../../gateway/gateway-app.js'
 import { loadGatewayConfig } from '../../gateway/gateway-config.js';
 import { connectedAdmin } from './kafka-fixture.js';
 import { testKafkaBrokers, testRedisUrl, uniqueName } from './stack-env.js';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
+import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 
 export type TestKeySpec = Omit<CreateApiKeyOptions, 'allowedEventTypes'> & { allowedEventTypes?: string[] };
 

@@ -1,10 +1,15 @@
-import kafkajs, { type Admin } from 'kafkajs';
+import {
+  type Admin,
+  createTopicsWithLeaders,
+  Kafka,
+  logLevel,
+  Partitioners,
+} from '../../common/kafka/index.js';
 import { onTestFinished } from 'vitest';
 import { testKafkaBrokers, uniqueName } from './stack-env.js';
-import { createTopicsWithLeaders } from '../../common/kafka/create-topics.js';
 
 export function testKafka(clientId = uniqueName('test')) {
-  return new kafkajs.Kafka({ brokers: testKafkaBrokers, clientId, logLevel: kafkajs.logLevel.NOTHING });
+  return new Kafka({ brokers: testKafkaBrokers, clientId, logLevel: logLevel.NOTHING });
 }
 
 /**
@@ -14,7 +19,7 @@ export function testKafka(clientId = uniqueName('test')) {
  */
 export function testProducer() {
   return testKafka().producer({
-    createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
   });
