@@ -62,7 +62,11 @@ export interface RunConfig {
 const durationPattern = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
 const unitMs: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** Parses a k6 (Go) duration such as `90s`, `1m30s` or `250ms` into ms; undefined if malformed. */
+/**
+ * Parses a k6 (Go) duration such as `90s`, `1m30s` or `250ms` into ms; undefined if malformed.
+ * Not common/duration.ts's parser: k6 loads this file as it is, so it may import only types, and
+ * it reads what k6 itself accepts (compound `1m30s`, no days, no bare numbers).
+ */
 export function parseDurationMs(text: string): number | undefined {
   if (!durationPattern.test(text)) return undefined;
   let total = 0;
