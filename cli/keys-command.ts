@@ -1,7 +1,8 @@
 import { appendFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createApiKey } from '../gateway/auth/api-key-generator.js';
-import type { ApiKeyRole, PriorityClass } from '../gateway/auth/api-key-store.js';
+import type { Priority } from '../gateway/admission/priority.js';
+import type { ApiKeyRole } from '../gateway/auth/api-key-store.js';
 
 export const keysUsage = `usage: sluice keys create --producer ID [--types 'order.*,payment.succeeded'] [--role producer|admin]
                          [--rate EVENTS_PER_S] [--burst EVENTS] [--priority critical|normal|bulk]
@@ -36,7 +37,8 @@ export function keysCreate(args: string[]): number {
     allowedEventTypes: values.types.split(',').map((type) => type.trim()),
     ratePerSecond: values.rate === undefined ? undefined : Number(values.rate),
     burst: values.burst === undefined ? undefined : Number(values.burst),
-    priority: values.priority as PriorityClass | undefined,
+    // createApiKey validates it with the keys file's rules and names a bad value.
+    priority: values.priority as Priority | undefined,
     description: values.description,
   });
   process.stderr.write(`API key for ${values.producer} (shown once, store it now): ${created.apiKey}\n`);

@@ -11,6 +11,7 @@ import {
   type PrintedDelivery,
   type SignatureVerdict,
 } from './listen-output.js';
+import { devSsrfAllowedCidrs } from './dev-command.js';
 import { listenerUrl, listenUsage, parseListenArgs, type ListenOptions } from './listen-options.js';
 import { repoRoot } from './stack/paths.js';
 
@@ -311,7 +312,7 @@ export function describeProblem(response: { status: number; body: unknown }): st
   if (problem.errors?.length) text += `: ${problem.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`;
   const hints: Record<string, string> = {
     SLUICE_URL_FORBIDDEN:
-      'the gateway and the delivery workers must allow this address: SLUICE_SSRF_ALLOWED_CIDRS=127.0.0.0/8,::1/128 ' +
+      `the gateway and the delivery workers must allow this address: SLUICE_SSRF_ALLOWED_CIDRS=${devSsrfAllowedCidrs} ` +
       '(`sluice dev` sets it when unset)',
     SLUICE_UNAUTHENTICATED: 'the API key is not one the gateway knows (--api-key, SLUICE_API_KEY)',
     SLUICE_FORBIDDEN: 'managing subscriptions needs an admin API key',

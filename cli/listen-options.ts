@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Env } from '../common/config.js';
 import { eventTypeGlobPattern } from '../common/event-type-matcher.js';
+import { devSsrfAllowedCidrs } from './dev-command.js';
 
 export const listenUsage = `usage: sluice listen [options]
 
@@ -32,7 +33,7 @@ A delivery whose signature does not verify is answered 400, as a receiver should
 number is how many times this listener has received that webhook-id.
 
 The gateway must let webhooks reach this machine: \`sluice dev\` sets
-SLUICE_SSRF_ALLOWED_CIDRS=127.0.0.0/8,::1/128 when it is unset; elsewhere set it yourself.`;
+SLUICE_SSRF_ALLOWED_CIDRS=${devSsrfAllowedCidrs} when it is unset; elsewhere set it yourself.`;
 
 export interface ListenOptions {
   port: number;

@@ -1,21 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EnvReader, parseBytes, parseDurationMs } from './config.js';
+import { EnvReader, parseBytes } from './config.js';
 import { isSluiceError } from './errors.js';
-
-describe('parseDurationMs', () => {
-  it.each([
-    ['250ms', 250],
-    ['15s', 15_000],
-    ['2m', 120_000],
-    ['1h', 3_600_000],
-    ['1.5s', 1500],
-    ['42', 42],
-  ])('reads %s as %d ms', (text, expected) => expect(parseDurationMs(text)).toBe(expected));
-
-  it.each(['', 'soon', '-1s', '5 parsecs'])('refuses %j', (text) =>
-    expect(parseDurationMs(text)).toBeUndefined(),
-  );
-});
 
 describe('parseBytes', () => {
   it.each([

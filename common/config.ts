@@ -1,8 +1,8 @@
+import { parseDurationMs } from './duration.js';
 import { SluiceError } from './errors.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
-const durationUnitsMs: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const byteUnits: Record<string, number> = {
   b: 1,
   kb: 1000,
@@ -12,14 +12,6 @@ const byteUnits: Record<string, number> = {
   mib: 1024 ** 2,
   gib: 1024 ** 3,
 };
-
-/** Parses `250ms`, `15s`, `2m`, `1h`, `1d` or a bare number of milliseconds. */
-export function parseDurationMs(text: string): number | undefined {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text);
-  if (!match) return undefined;
-  const unit = (match[2] ?? 'ms').toLowerCase();
-  return Math.round(Number(match[1]) * (durationUnitsMs[unit] ?? 1));
-}
 
 /** Parses `256KiB`, `1MiB`, `5MB` or a bare number of bytes. */
 export function parseBytes(text: string): number | undefined {

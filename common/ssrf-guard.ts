@@ -1,5 +1,15 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import type { IPv6 } from 'ipaddr.js';
+import type { LookupFunction } from 'node:net';
+import {
+  createCidrMatcher,
+  invalidCidrs,
+  invalidCidrsMessage,
+  parseCidr,
+  parseIpAddress,
+  type Cidr,
+  type IpAddress,
+} from './cidr.js';
 import type { EnvReader } from './config.js';
 import { SluiceError } from './errors.js';
 
@@ -29,14 +39,8 @@ export type UrlCheck = { ok: true } | { ok: false; reason: UrlRefusal; message: 
 export interface SsrfPolicy {
   /** CIDRs allowed even inside a refused range (tests allow `127.0.0.0/8`). */
   readonly allowedCidrs: readonly string[];
-  readonly allowList: BlockList;
-}
-
-type Family = 'ipv4' | 'ipv6';
-interface Cidr {
-  address: string;
-  prefix: number;
-  family: Family;
+  /** The allowlist compiled: the entry holding an address, or undefined. */
+  readonly allowed: (address: IpAddress) => Cidr | undefined;
 }
 
 // Order matters: the first matching row names the reason, so narrow rows precede the ranges
@@ -90,37 +94,18 @@ const metadataHostNames = new Set([
   'instance-data.ec2.internal',
 ]);
 
-// One BlockList per row, because a BlockList answers only "listed or not" and we want the reason.
-const refusedRules = refusedRanges.map(([text, reason]) => {
-  const cidr = parseCidr(text);
-  if (cidr === undefined) throw new Error(`bad built-in CIDR ${text}`);
-  const list = new BlockList();
-  list.addSubnet(cidr.address, cidr.prefix, cidr.family);
-  return { family: cidr.family, list, reason, text };
-});
-
-/** Parses `10.1.0.0/16`, `fd00::/8` or a bare address (a single host); undefined when invalid. */
-export function parseCidr(text: string): Cidr | undefined {
-  const [address = '', prefixText, ...rest] = text.trim().split('/');
-  const version = isIP(address);
-  if (version === 0 || rest.length > 0) return undefined;
-  const maxPrefix = version === 4 ? 32 : 128;
-  if (prefixText !== undefined && !/^\d{1,3}$/.test(prefixText)) return undefined;
-  const prefix = prefixText === undefined ? maxPrefix : Number(prefixText);
-  if (prefix > maxPrefix) return undefined;
-  return { address, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
-}
+const refusedRule = createCidrMatcher(
+  refusedRanges.map(([text, reason]) => {
+    const cidr = parseCidr(text);
+    if (cidr === undefined) throw new Error(`bad built-in CIDR ${text}`);
+    return { ...cidr, reason, text };
+  }),
+);
 
 /** Compiles the policy; throws SLUICE_CONFIG_INVALID naming every CIDR that does not parse. */
 export function createSsrfPolicy(options: { allowedCidrs?: readonly string[] } = {}): SsrfPolicy {
   const allowedCidrs = [...(options.allowedCidrs ?? [])];
-  const allowList = new BlockList();
-  const bad: string[] = [];
-  for (const text of allowedCidrs) {
-    const cidr = parseCidr(text);
-    if (cidr === undefined) bad.push(text);
-    else allowList.addSubnet(cidr.address, cidr.prefix, cidr.family);
-  }
+  const bad = invalidCidrs(allowedCidrs);
   if (bad.length > 0) {
     throw new SluiceError(
       'SLUICE_CONFIG_INVALID',
@@ -128,7 +113,8 @@ export function createSsrfPolicy(options: { allowedCidrs?: readonly string[] } =
       { details: { field: 'allowedCidrs', invalid: bad } },
     );
   }
-  return Object.freeze({ allowedCidrs: Object.freeze(allowedCidrs), allowList });
+  const allowList = allowedCidrs.map((text) => parseCidr(text)).filter((cidr) => cidr !== undefined);
+  return Object.freeze({ allowedCidrs: Object.freeze(allowedCidrs), allowed: createCidrMatcher(allowList) });
 }
 
 /**
@@ -138,11 +124,9 @@ export function createSsrfPolicy(options: { allowedCidrs?: readonly string[] } =
  */
 export function readSsrfPolicy(reader: EnvReader): SsrfPolicy {
   const allowedCidrs = reader.list('SLUICE_SSRF_ALLOWED_CIDRS', []);
-  const bad = allowedCidrs.filter((text) => parseCidr(text) === undefined);
+  const bad = invalidCidrs(allowedCidrs);
   if (bad.length > 0) {
-    reader.problem(
-      `SLUICE_SSRF_ALLOWED_CIDRS entries must be CIDRs such as 10.1.0.0/16 or fd00::/8, got ${bad.map((b) => JSON.stringify(b)).join(', ')}`,
-    );
+    reader.problem(invalidCidrsMessage('SLUICE_SSRF_ALLOWED_CIDRS', bad));
     return createSsrfPolicy();
   }
   return createSsrfPolicy({ allowedCidrs });
@@ -150,28 +134,23 @@ export function readSsrfPolicy(reader: EnvReader): SsrfPolicy {
 
 /** Whether a webhook may connect to this IP address. */
 export function checkIpAddress(address: string, policy: SsrfPolicy): AddressCheck {
-  // A zone id (`fe80::1%eth0`) picks an interface; it never changes which range an address is in.
-  const bare = address.split('%')[0] ?? '';
-  const version = isIP(bare);
-  if (version === 0) return refuse('not-an-ip', `${address} is not an IP address`);
-  const family: Family = version === 4 ? 'ipv4' : 'ipv6';
-  if (policy.allowList.check(bare, family)) return { ok: true };
+  const parsed = parseIpAddress(address);
+  if (parsed === undefined) return refuse('not-an-ip', `${address} is not an IP address`);
+  if (policy.allowed(parsed) !== undefined) return { ok: true };
 
-  if (family === 'ipv6') {
+  if (parsed.kind() === 'ipv6') {
     // These forms carry an IPv4 address that the packet ends up at: judge that address, or
     // ::ffff:169.254.169.254 would walk past every IPv4 rule.
-    const embedded = embeddedIpv4(bare);
+    const embedded = embeddedIpv4(parsed as IPv6);
     if (embedded !== undefined) {
       const inner = checkIpAddress(embedded, policy);
       return inner.ok ? inner : refuse(inner.reason, `${address} embeds ${embedded}: ${inner.message}`);
     }
   }
-  for (const rule of refusedRules) {
-    if (rule.family === family && rule.list.check(bare, family)) {
-      return refuse(rule.reason, `${address} is in ${rule.text} (${rule.reason})`);
-    }
-  }
-  return { ok: true };
+  const rule = refusedRule(parsed);
+  return rule === undefined
+    ? { ok: true }
+    : refuse(rule.reason, `${address} is in ${rule.text} (${rule.reason})`);
 }
 
 /**
@@ -195,7 +174,7 @@ export function checkWebhookUrl(url: string, policy: SsrfPolicy): UrlCheck {
   const host = normaliseHostName(parsed.hostname);
   if (host === '') return refuse('invalid-url', 'webhook URL has no host');
   // The WHATWG parser already rewrote 0x7f.1, 2130706433 and friends to dotted decimal.
-  if (isIP(host) !== 0) return checkIpAddress(host, policy);
+  if (parseIpAddress(host) !== undefined) return checkIpAddress(host, policy);
   if (metadataHostNames.has(host)) return refuse('metadata', `${host} is a cloud metadata host`);
   // RFC 6761: localhost names resolve to loopback whatever DNS says; answer now rather than at connect.
   if (host === 'localhost' || host.endsWith('.localhost')) {
@@ -282,43 +261,16 @@ function normaliseHostName(hostname: string): string {
  * their inner address rather than refused outright, so IPv6-only clusters behind DNS64 still
  * reach public IPv4 receivers.
  */
-function embeddedIpv4(address: string): string | undefined {
-  const h = ipv6Hextets(address);
-  if (h === undefined) return undefined;
+function embeddedIpv4(address: IPv6): string | undefined {
+  const h: readonly number[] = address.parts;
   const zeros = (from: number, to: number) => h.slice(from, to).every((value) => value === 0);
-  const mapped = zeros(0, 5) && h[5] === 0xffff;
   const translated = zeros(0, 4) && h[4] === 0xffff && h[5] === 0;
   const nat64 = h[0] === 0x64 && h[1] === 0xff9b && zeros(2, 6);
-  if (mapped || translated || nat64) return ipv4FromHextets(h[6] ?? 0, h[7] ?? 0);
+  if (address.isIPv4MappedAddress() || translated || nat64) return ipv4FromHextets(h[6] ?? 0, h[7] ?? 0);
   if (h[0] === 0x2002) return ipv4FromHextets(h[1] ?? 0, h[2] ?? 0);
   return undefined;
 }
 
 function ipv4FromHextets(high: number, low: number): string {
   return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
-}
-
-/** The eight 16-bit groups of a valid IPv6 address (callers check validity with net.isIP). */
-function ipv6Hextets(address: string): number[] | undefined {
-  let text = address;
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (dotted) {
-    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head = '', tail, ...more] = text.split('::');
-  if (more.length > 0) return undefined;
-  const parse = (part: string) => (part === '' ? [] : part.split(':').map((group) => parseInt(group, 16)));
-  const headGroups = parse(head);
-  const tailGroups = tail === undefined ? [] : parse(tail);
-  const missing = 8 - headGroups.length - tailGroups.length;
-  if (tail === undefined ? missing !== 0 : missing < 1) return undefined;
-  const groups = [
-    ...headGroups,
-    ...new Array<number>(tail === undefined ? 0 : missing).fill(0),
-    ...tailGroups,
-  ];
-  return groups.every((group) => Number.isInteger(group) && group >= 0 && group <= 0xffff)
-    ? groups
-    : undefined;
 }

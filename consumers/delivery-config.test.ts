@@ -55,7 +55,9 @@ describe('loadDeliveryConfig', () => {
     expect(message).toContain('SLUICE_RETRY_SCHEDULE must be strictly ascending, got 5s,1s');
     expect(message).toContain('SLUICE_DELIVERY_ROLES');
     expect(message).toContain('SLUICE_DEDUP_FAILURE_MODE must be one of open, closed');
-    expect(message).toContain('SLUICE_SSRF_ALLOWED_CIDRS entries must be CIDRs');
+    expect(message).toContain(
+      'SLUICE_SSRF_ALLOWED_CIDRS entries must be CIDRs such as 10.1.0.0/16 or fd00::/8, got "10.0.0.0/99"',
+    );
     expect(message).toContain('SLUICE_DEDUP_LEASE_MS (5000) must exceed SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS');
     expect(message).toContain('SLUICE_DEDUP_TTL_MS (3600000) must be at least SLUICE_EVENTS_RETENTION_MS');
   });

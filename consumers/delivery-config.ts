@@ -6,7 +6,7 @@ import {
   type TopicSettings,
 } from '../common/kafka/index.js';
 import { defaultRetrySchedule, parseRetrySchedule } from '../common/retry/retry-schedule.js';
-import { parseCidr } from '../common/ssrf-guard.js';
+import { readSsrfPolicy } from '../common/ssrf-guard.js';
 
 /** What one `sluice deliver` process runs: the events consumer, the retry-tier consumer, or both. */
 export type DeliveryRole = 'events' | 'retry';
@@ -108,12 +108,8 @@ export function loadDeliveryConfig(env: Env): Readonly<DeliveryConfig> {
       `SLUICE_DELIVERY_ROLES must list one or more of ${deliveryRoles.join(', ')}, got ${roleNames.join(',')}`,
     );
   }
-  const ssrfAllowedCidrs = reader.list('SLUICE_SSRF_ALLOWED_CIDRS', []);
-  for (const cidr of ssrfAllowedCidrs) {
-    if (parseCidr(cidr) === undefined) {
-      reader.problem(`SLUICE_SSRF_ALLOWED_CIDRS entries must be CIDRs such as 10.1.0.0/16, got ${cidr}`);
-    }
-  }
+  // Read as the gateway reads it, so both processes accept and refuse the same lists.
+  const ssrfAllowedCidrs = readSsrfPolicy(reader).allowedCidrs;
   const groupId = reader.string('SLUICE_DELIVERY_GROUP_ID', 'sluice-delivery');
   const topics = readTopicSettings(reader);
   const config: DeliveryConfig = {

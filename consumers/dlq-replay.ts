@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { parseDurationMs, type Env } from '../common/config.js';
+import type { Env } from '../common/config.js';
+import { parseDurationMs } from '../common/duration.js';
 import { SluiceError } from '../common/errors.js';
 import { createKafkaClient, type KafkaClient, KeyPartitioner } from '../common/kafka/index.js';
 import type { Logger } from '../common/logger.js';

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, logLevel } from '../../common/kafka/index.js';
@@ -259,14 +259,6 @@ export async function stopKafka(options: KafkaBrokerOptions): Promise<boolean> {
   await waitForPortClosed(options.controllerPort, 10_000);
   options.log(`stopped Apache Kafka (pid ${pid})`);
   return true;
-}
-
-/** Deletes the broker's data so the next start formats fresh storage. */
-export function wipeKafkaData(paths: StackPaths): void {
-  const { dataDir } = brokerDirs(paths);
-  if (existsSync(dataDir)) {
-    for (const entry of readdirSync(dataDir)) rmSync(join(dataDir, entry), { recursive: true, force: true });
-  }
 }
 
 export function kafkaJarDir(paths: StackPaths): string {

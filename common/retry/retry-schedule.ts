@@ -1,4 +1,4 @@
-import { parseDurationMs } from '../config.js';
+import { formatDurationMs, parseDurationMs } from '../duration.js';
 
 /**
  * The delivery retry schedule as data: attempt n (1-based) that failed waits `delaysMs[n-1]`
@@ -30,18 +30,12 @@ export function parseRetrySchedule(text: string): { delaysMs: number[] } | { pro
   return { delaysMs };
 }
 
-/** A tier's short name used in topic names and metric labels: 5000 → `5s`, 120000 → `2m`. */
+/**
+ * A tier's short name used in topic names and metric labels: 5000 → `5s`, 120000 → `2m`. Topic
+ * names outlive releases, so this must keep formatting a delay as it always has.
+ */
 export function tierName(delayMs: number): string {
-  const units: Array<[string, number]> = [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ];
-  for (const [unit, sizeMs] of units) {
-    if (delayMs % sizeMs === 0) return `${delayMs / sizeMs}${unit}`;
-  }
-  return `${delayMs}ms`;
+  return formatDurationMs(delayMs);
 }
 
 export function retryTopicName(prefix: string, delayMs: number): string {

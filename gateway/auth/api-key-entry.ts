@@ -1,12 +1,9 @@
 import { keyHashPrefix } from './api-key-hash.js';
 import { eventTypeGlobPattern } from '../../common/event-type-matcher.js';
+import { isPriority, priorities, type Priority } from '../admission/priority.js';
 
 export const apiKeyRoles = ['producer', 'admin'] as const;
 export type ApiKeyRole = (typeof apiKeyRoles)[number];
-
-/** Load-shedding classes: `bulk` is shed first, `critical` last. */
-export const priorityClasses = ['critical', 'normal', 'bulk'] as const;
-export type PriorityClass = (typeof priorityClasses)[number];
 
 /** Defaults for the optional fields of a keys-file entry. */
 export const apiKeyDefaults = {
@@ -14,7 +11,7 @@ export const apiKeyDefaults = {
   ratePerSecond: 1000,
   /** When `burst` is absent it is this many seconds' worth of `ratePerSecond`. */
   burstSeconds: 2,
-  priority: 'normal' as PriorityClass,
+  priority: 'normal' as Priority,
 } as const;
 
 /** One API key as loaded: every field present, defaults applied. */
@@ -30,7 +27,8 @@ export interface ApiKeyRecord {
   readonly ratePerSecond: number;
   /** Token-bucket capacity, in events: the largest burst (or batch) admitted at once. */
   readonly burst: number;
-  readonly priority: PriorityClass;
+  /** The load-shedding class of every request made with this key. */
+  readonly priority: Priority;
   /** Free text for operators; never used for decisions. */
   readonly description?: string;
   /** When the key was created (RFC 3339), for rotation audits. */
@@ -126,9 +124,9 @@ export function validateApiKeyEntry(
     problem(`burst must be a number of events of at least 1, got ${describe(burst)}`);
   }
 
-  const priority = oneOf(entry.priority, priorityClasses, apiKeyDefaults.priority);
-  if (priority === undefined) {
-    problem(`priority must be one of ${priorityClasses.join(', ')}, got ${describe(entry.priority)}`);
+  const priority = entry.priority === undefined ? apiKeyDefaults.priority : entry.priority;
+  if (!isPriority(priority)) {
+    problem(`priority must be one of ${priorities.join(', ')}, got ${describe(entry.priority)}`);
   }
 
   const { description, createdAt } = entry;
@@ -150,7 +148,7 @@ export function validateApiKeyEntry(
     allowedEventTypes: [...(allowedEventTypes as string[])],
     ratePerSecond: ratePerSecond as number,
     burst: burst as number,
-    priority: priority as PriorityClass,
+    priority: priority as Priority,
     ...(description === undefined ? {} : { description: description as string }),
     ...(createdAt === undefined ? {} : { createdAt: createdAt as string }),
   };

@@ -1,11 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { SluiceError } from '../../common/errors.js';
-import {
-  validateApiKeyEntry,
-  type ApiKeyRecord,
-  type ApiKeyRole,
-  type PriorityClass,
-} from './api-key-entry.js';
+import type { Priority } from '../admission/priority.js';
+import { validateApiKeyEntry, type ApiKeyRecord, type ApiKeyRole } from './api-key-entry.js';
 import { hashApiKey } from './api-key-hash.js';
 
 /** Marks Sluice keys so secret scanners and people recognise a leaked one. */
@@ -20,7 +16,7 @@ export interface CreateApiKeyOptions {
   allowedEventTypes: readonly string[];
   ratePerSecond?: number;
   burst?: number;
-  priority?: PriorityClass;
+  priority?: Priority;
   description?: string;
   /** Creation time written to the entry; defaults to now. */
   now?: Date;

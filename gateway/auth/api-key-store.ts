@@ -5,7 +5,7 @@ import { validateApiKeyEntry, type ApiKeyRecord } from './api-key-entry.js';
 import { apiKeyDigest } from './api-key-hash.js';
 import { compileEventTypeMatcher, type EventTypeMatcher } from '../../common/event-type-matcher.js';
 
-export type { ApiKeyRecord, ApiKeyRole, PriorityClass } from './api-key-entry.js';
+export type { ApiKeyRecord, ApiKeyRole } from './api-key-entry.js';
 
 /** Longest bearer token accepted; real keys are 51 characters, and hashing is bounded per request. */
 const maxTokenChars = 256;

@@ -1,3 +1,4 @@
+import { formatDurationMs } from '../../common/duration.js';
 import { SluiceError } from '../../common/errors.js';
 
 /** A checked `POST /v1/subscriptions/{id}/replay` body: the window in ms, `from` inclusive, `to` exclusive. */
@@ -67,7 +68,7 @@ export function validateReplayRequest(raw: unknown, limits: ReplayWindowLimits):
     } else if (fromMs < earliestMs) {
       problems.push({
         field: 'from',
-        message: `from must lie within the events topic's retention (${durationText(limits.maxAgeMs)}): no earlier than ${iso(earliestMs)}, got ${iso(fromMs)}`,
+        message: `from must lie within the events topic's retention (${formatDurationMs(limits.maxAgeMs)}): no earlier than ${iso(earliestMs)}, got ${iso(fromMs)}`,
       });
     }
   }
@@ -123,19 +124,6 @@ function rejection(problems: FieldProblem[]): SluiceError {
 
 function mapDefined<T, U>(value: T | undefined, map: (value: T) => U): U | undefined {
   return value === undefined ? undefined : map(value);
-}
-
-/** 604800000 → `7d`, 5400000 → `90m`. */
-function durationText(ms: number): string {
-  for (const [unit, sizeMs] of [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ] as const) {
-    if (ms % sizeMs === 0) return `${ms / sizeMs}${unit}`;
-  }
-  return `${ms}ms`;
 }
 
 function iso(ms: number): string {

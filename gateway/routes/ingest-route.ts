@@ -86,7 +86,6 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
         startedNs,
         new SluiceError('SLUICE_SHUTTING_DOWN', 'the gateway is shutting down', { retryAfterSeconds: 1 }),
       );
-      return;
     }
     const key = deps.apiKeys.authenticate(exchange.head.headers.authorization);
     if (key instanceof SluiceError) return answerProblem(exchange, startedNs, key);

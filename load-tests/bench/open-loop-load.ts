@@ -1,10 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'undici';
-
-/** Priority classes of the API keys the load is spread over (docs/architecture.md#admission-control). */
-export const benchPriorities = ['critical', 'normal', 'bulk'] as const;
-export type BenchPriority = (typeof benchPriorities)[number];
+import { priorities, type Priority } from '../../gateway/admission/priority.js';
 
 /** What one open-loop phase sends. */
 export interface OpenLoopPlan {
@@ -12,10 +9,10 @@ export interface OpenLoopPlan {
   ratePerSecond: number;
   durationMs: number;
   /** Share of arrivals per priority (normalised); arrivals are interleaved, not random. */
-  mix: Readonly<Record<BenchPriority, number>>;
+  mix: Readonly<Record<Priority, number>>;
   /** Builds request i's body (one event, with a unique partition key). */
   body: (index: number) => string;
-  headers: Readonly<Record<BenchPriority, Record<string, string>>>;
+  headers: Readonly<Record<Priority, Record<string, string>>>;
   path: string;
   /**
    * Requests outstanding at once, at most. Beyond it an arrival is not sent and is counted as
@@ -40,7 +37,7 @@ export interface PriorityOutcome {
 }
 
 export interface OpenLoopResult {
-  byPriority: Record<BenchPriority, PriorityOutcome>;
+  byPriority: Record<Priority, PriorityOutcome>;
   /** Ids the gateway answered 202 for (each must end up in Kafka). */
   acceptedIds: string[];
   /** Arrivals not sent because `maxInFlight` requests were already outstanding. */
@@ -83,15 +80,15 @@ function emptyOutcome(): PriorityOutcome {
 }
 
 /** Arrival i's priority: a fixed interleaving matching the mix (e.g. 1 critical, 3 normal, 6 bulk in 10). */
-export function priorityPattern(mix: Readonly<Record<BenchPriority, number>>, length = 100): BenchPriority[] {
-  const total = benchPriorities.reduce((sum, priority) => sum + Math.max(0, mix[priority]), 0);
+export function priorityPattern(mix: Readonly<Record<Priority, number>>, length = 100): Priority[] {
+  const total = priorities.reduce((sum, priority) => sum + Math.max(0, mix[priority]), 0);
   if (!(total > 0)) throw new RangeError('the priority mix must give some traffic to at least one class');
-  const pattern: BenchPriority[] = [];
-  const credit: Record<BenchPriority, number> = { critical: 0, normal: 0, bulk: 0 };
+  const pattern: Priority[] = [];
+  const credit: Record<Priority, number> = { critical: 0, normal: 0, bulk: 0 };
   // Smooth weighted round robin: every class shows up at its share in any window, not in blocks.
   for (let i = 0; i < length; i++) {
-    let best: BenchPriority = 'critical';
-    for (const priority of benchPriorities) {
+    let best: Priority = 'critical';
+    for (const priority of priorities) {
       credit[priority] += Math.max(0, mix[priority]) / total;
       if (credit[priority] > credit[best]) best = priority;
     }
@@ -113,7 +110,7 @@ function bump(counts: Record<string, number>, key: string): void {
  * queues while the server sheds as it should (in flight ≈ rate × latency).
  */
 export async function runOpenLoop(pool: Pool, plan: OpenLoopPlan): Promise<OpenLoopResult> {
-  const byPriority: Record<BenchPriority, PriorityOutcome> = {
+  const byPriority: Record<Priority, PriorityOutcome> = {
     critical: emptyOutcome(),
     normal: emptyOutcome(),
     bulk: emptyOutcome(),

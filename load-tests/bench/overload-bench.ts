@@ -43,13 +43,12 @@ import { shedReasons } from '../../gateway/admission/load-shedder.js';
 import { createApiKey } from '../../gateway/auth/api-key-generator.js';
 import { rssBytes, startGatewayProcess } from './bench-processes.js';
 import { cpuSeconds } from './process-cpu.js';
+import { priorities, type Priority } from '../../gateway/admission/priority.js';
 import {
-  benchPriorities,
   openConnections,
   percentile,
   runClosedLoop,
   runOpenLoop,
-  type BenchPriority,
   type OpenLoopResult,
 } from './open-loop-load.js';
 
@@ -62,7 +61,7 @@ export interface OverloadBenchOptions {
   /** Events topic and brokers, to check that every 202 is in Kafka. Optional. */
   topic?: string;
   kafkaBrokers?: string[];
-  keys: Readonly<Record<BenchPriority, string>>;
+  keys: Readonly<Record<Priority, string>>;
   /** Measured capacity in requests/s (single events, 202 after the Kafka ack), or `auto`. */
   capacity: number | 'auto';
   spikeDurationSeconds: number;
@@ -72,7 +71,7 @@ export interface OverloadBenchOptions {
   capacityProbeConcurrency: number;
   /** Offered load as multiples of capacity, one spike each. */
   multipliers: readonly number[];
-  mix: Readonly<Record<BenchPriority, number>>;
+  mix: Readonly<Record<Priority, number>>;
   connections: number;
   /**
    * Requests in flight at most; an arrival beyond it is not sent (counted as "not sent"). Default:
@@ -107,7 +106,7 @@ export interface PhaseReport {
   errors: Record<string, number>;
   generatorDropped: number;
   /** Share of offered requests admitted, per class. */
-  admittedShare: Record<BenchPriority, number>;
+  admittedShare: Record<Priority, number>;
   criticalVsBulkAdmission: number;
   /** Shed counters from /metrics (delta over the phase), by reason. */
   shedByReason: Record<string, number>;
@@ -258,7 +257,7 @@ function phaseReport(
     drainSeconds: number;
   },
 ): PhaseReport {
-  const outcomes = benchPriorities.map((priority) => result.byPriority[priority]);
+  const outcomes = priorities.map((priority) => result.byPriority[priority]);
   const sum = (pick: (outcome: (typeof outcomes)[number]) => number) =>
     outcomes.reduce((total, outcome) => total + pick(outcome), 0);
   const acceptedLatency = outcomes.flatMap((outcome) => outcome.acceptedLatencyMs);
@@ -273,11 +272,11 @@ function phaseReport(
   // Admitted throughput over the whole phase, answers after the last arrival included.
   const elapsedSeconds = result.elapsedMs / 1000;
   const admittedShare = Object.fromEntries(
-    benchPriorities.map((priority) => [
+    priorities.map((priority) => [
       priority,
       share(result.byPriority[priority].accepted, result.byPriority[priority].sent),
     ]),
-  ) as Record<BenchPriority, number>;
+  ) as Record<Priority, number>;
   const p99 = percentile(acceptedLatency, 99);
   return {
     name,
@@ -399,8 +398,8 @@ export async function benchOverload(options: OverloadBenchOptions): Promise<Over
   const runId = Date.now().toString(36);
   const acceptedIds: string[] = [];
   const headers = Object.fromEntries(
-    benchPriorities.map((priority) => [priority, headersFor(options.keys[priority])]),
-  ) as Record<BenchPriority, Record<string, string>>;
+    priorities.map((priority) => [priority, headersFor(options.keys[priority])]),
+  ) as Record<Priority, Record<string, string>>;
 
   try {
     const rssBeforeMiB = sampler.take().rssMaxMiB;
@@ -587,14 +586,14 @@ export function formatOverloadTable(report: OverloadReport): string {
   return lines.join('\n');
 }
 
-function parseMix(text: string): Record<BenchPriority, number> {
-  const mix: Record<BenchPriority, number> = { critical: 0, normal: 0, bulk: 0 };
+function parseMix(text: string): Record<Priority, number> {
+  const mix: Record<Priority, number> = { critical: 0, normal: 0, bulk: 0 };
   for (const part of text.split(',')) {
     const [name, weight] = part.split('=');
-    if (!benchPriorities.includes(name as BenchPriority) || !(Number(weight) >= 0)) {
+    if (!priorities.includes(name as Priority) || !(Number(weight) >= 0)) {
       throw new Error(`--mix must look like critical=1,normal=3,bulk=6, got ${text}`);
     }
-    mix[name as BenchPriority] = Number(weight);
+    mix[name as Priority] = Number(weight);
   }
   return mix;
 }
@@ -636,7 +635,7 @@ async function main(): Promise<number> {
     adminUrl?: string;
     pid?: number;
     topic?: string;
-    keys: Record<BenchPriority, string>;
+    keys: Record<Priority, string>;
   };
   const cleanups: Array<() => Promise<unknown>> = [];
 
@@ -644,7 +643,7 @@ async function main(): Promise<number> {
     const workDir = join(repoRoot(), '.sluice', 'bench', `overload-${Date.now()}`);
     mkdirSync(workDir, { recursive: true });
     const rate = Number(values['rate-per-key']);
-    const created = benchPriorities.map((priority) =>
+    const created = priorities.map((priority) =>
       createApiKey({
         producerId: `bench-${priority}`,
         allowedEventTypes: ['*'],
@@ -700,7 +699,7 @@ async function main(): Promise<number> {
       pid: gateway.pid,
       topic,
       keys: Object.fromEntries(created.map((key) => [key.record.priority, key.apiKey])) as Record<
-        BenchPriority,
+        Priority,
         string
       >,
     };
@@ -720,7 +719,7 @@ async function main(): Promise<number> {
       adminUrl: values['admin-url'],
       pid: values.pid !== undefined ? Number(values.pid) : undefined,
       topic: values.topic,
-      keys: keys as Record<BenchPriority, string>,
+      keys: keys as Record<Priority, string>,
     };
   }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
 import { prepareGateway, startTestGateway } from '../../test/support/gateway-fixture.js';
 import { readTopic, type ReadRecord } from '../../test/support/kafka-fixture.js';
+import type { Priority } from '../../gateway/admission/priority.js';
 import {
   batchFormats,
   batchRequest,
@@ -11,7 +12,6 @@ import {
   singleEventRequest,
   singleFormats,
   type IngestRequest,
-  type PriorityClass,
   type SluiceEvent,
 } from './payloads.js';
 
@@ -97,7 +97,7 @@ describe('payload builders against a live gateway', () => {
   });
 
   it('sends each flash-sale event with the API key of its priority class', async () => {
-    const classes: PriorityClass[] = ['critical', 'normal', 'bulk'];
+    const classes: Priority[] = ['critical', 'normal', 'bulk'];
     const setup = await prepareGateway(
       classes.map((priority) => ({ producerId: `shop-${priority}`, priority })),
     );

@@ -1,10 +1,13 @@
 // Deterministic, realistic ingest payloads for every event type of the catalog (schemas/), in every
 // form the ingest API accepts. Loaded as-is by both k6 and Node, hence the rules of this file:
-// - no imports at all: k6 resolves import paths literally, so a NodeNext-style `./x.js` import of a
-//   sibling `.ts` file would fail there, and neither `node:*` nor `k6/*` exists on the other side;
+// - type imports only, with `.ts` paths: k6 resolves import paths literally, so a NodeNext-style
+//   `./x.js` import of a sibling `.ts` file would fail there, and neither `node:*` nor `k6/*`
+//   exists on the other side; `import type` is erased before either runs the file;
 // - no Math.random or Date.now: every value is a pure function of (seed, vu, iteration, index), so a
 //   run is reproducible whatever order k6 schedules its iterations in;
 // - ES2020 and nothing host-specific (no Buffer, TextEncoder, structuredClone).
+
+import type { Priority } from '../../gateway/admission/priority.ts';
 
 /** Event types of the catalog; builders always write the latest version of each. */
 export const eventTypes = [
@@ -21,15 +24,12 @@ export const eventTypes = [
 
 export type EventType = (typeof eventTypes)[number];
 
-/** Load-shedding classes of the gateway: `bulk` is shed first, `critical` last. */
-export type PriorityClass = 'critical' | 'normal' | 'bulk';
-
 /**
  * The priority class a producer of each type would hold its API key in: money movements are
  * critical, orders normal, stock and account bookkeeping bulk. The gateway takes the class from the
  * API key, so a load test sends each class with its own key.
  */
-export const priorityClassOfType: Readonly<Record<EventType, PriorityClass>> = {
+export const priorityClassOfType: Readonly<Record<EventType, Priority>> = {
   'payment.succeeded': 'critical',
   'payment.failed': 'critical',
   'refund.created': 'critical',
@@ -526,7 +526,7 @@ export interface PayloadFactoryOptions {
 /** An event of a weighted mix, with the priority class its producer's API key holds. */
 export interface MixedEvent {
   event: SluiceEvent;
-  priority: PriorityClass;
+  priority: Priority;
 }
 
 /** Relative weights of event types; types left out are never picked. */

@@ -1,7 +1,8 @@
 // Settings of the k6 scripts, read from `__ENV`. Pure and import-free like payloads.ts (k6 loads it
 // as-is), so vitest checks the parsing and the spike profile without k6.
 
-import type { BatchFormat, PriorityClass, SingleFormat } from './payloads.ts';
+import type { Priority } from '../../gateway/admission/priority.ts';
+import type { BatchFormat, SingleFormat } from './payloads.ts';
 
 /** What a script may default differently; everything else has one default for all scripts. */
 export interface RunDefaults {
@@ -22,7 +23,7 @@ export interface RunConfig {
   /** `SLUICE_API_KEY` (required). */
   apiKey: string;
   /** `SLUICE_API_KEY_CRITICAL` / `_NORMAL` / `_BULK`: one key per priority class; default `apiKey`. */
-  apiKeys: Readonly<Record<PriorityClass, string>>;
+  apiKeys: Readonly<Record<Priority, string>>;
   /** `RATE`: requests per second (a batch is one request). */
   ratePerSecond: number;
   /** `DURATION`, e.g. `60s`, `2m30s`. */
@@ -62,7 +63,11 @@ export interface RunConfig {
 const durationPattern = /^(\d+(\.\d+)?(ms|s|m|h))+$/;
 const unitMs: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** Parses a k6 (Go) duration such as `90s`, `1m30s` or `250ms` into ms; undefined if malformed. */
+/**
+ * Parses a k6 (Go) duration such as `90s`, `1m30s` or `250ms` into ms; undefined if malformed.
+ * Not common/duration.ts's parser: k6 loads this file as it is, so it may import only types, and
+ * it reads what k6 itself accepts (compound `1m30s`, no days, no bare numbers).
+ */
 export function parseDurationMs(text: string): number | undefined {
   if (!durationPattern.test(text)) return undefined;
   let total = 0;
