@@ -142,6 +142,19 @@ export function createRetryRouter(deps: RetryRouterDeps): RetryRouter {
     await deps.writer.writeDurably([record], signal);
   }
 
+  /** Dead-letters one subscription's delivery and counts it as resolved that way. */
+  async function deadLetterDelivery(
+    delivery: RoutedDelivery,
+    reason: DeadLetterReason,
+    attempts: number,
+    last: { lastStatus: number | undefined; lastError: string | undefined },
+    signal: AbortSignal,
+  ): Promise<void> {
+    const details = { subscriptionId: delivery.subscription.id, attempts, origin: delivery.origin, ...last };
+    await deadLetter(delivery.source, reason, details, signal);
+    countDelivery(delivery, 'dead-lettered');
+  }
+
   function countDelivery(
     delivery: RoutedDelivery,
     outcome: 'dead-lettered' | 'parked' | 'retry-scheduled',
@@ -163,19 +176,8 @@ export function createRetryRouter(deps: RetryRouterDeps): RetryRouter {
         random,
       });
       if (decision.kind === 'dead-letter') {
-        await deadLetter(
-          delivery.source,
-          'retries-exhausted',
-          {
-            subscriptionId: delivery.subscription.id,
-            attempts: decision.attempts,
-            lastStatus: outcome.status,
-            lastError,
-            origin: delivery.origin,
-          },
-          signal,
-        );
-        countDelivery(delivery, 'dead-lettered');
+        const last = { lastStatus: outcome.status, lastError };
+        await deadLetterDelivery(delivery, 'retries-exhausted', decision.attempts, last, signal);
         return 'resolved';
       }
       await toRetryTier(
@@ -213,19 +215,8 @@ export function createRetryRouter(deps: RetryRouterDeps): RetryRouter {
         random,
       });
       if (decision.kind === 'expire') {
-        await deadLetter(
-          delivery.source,
-          'expired',
-          {
-            subscriptionId: delivery.subscription.id,
-            attempts: delivery.attempt - 1,
-            lastStatus: delivery.lastStatus,
-            lastError: delivery.lastError ?? reason,
-            origin: delivery.origin,
-          },
-          signal,
-        );
-        countDelivery(delivery, 'dead-lettered');
+        const last = { lastStatus: delivery.lastStatus, lastError: delivery.lastError ?? reason };
+        await deadLetterDelivery(delivery, 'expired', delivery.attempt - 1, last, signal);
         return 'resolved';
       }
       await toRetryTier(
