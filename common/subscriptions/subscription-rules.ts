@@ -1,0 +1,73 @@
+import type { SubscriptionPatch, ValidSubscriptionCreate } from './subscription-input.js';
+import { newSubscriptionId } from './subscription-input.js';
+import type { Subscription } from './subscription.js';
+
+// What create, update and disable mean for a subscription, apart from validation (done before,
+// by subscription-input.ts) and storage (done after, by the store). Pure: nowMs is given.
+
+/** A new subscription from a validated create request; disabled at birth means `manual`. */
+export function newSubscription(
+  valid: ValidSubscriptionCreate,
+  secrets: Subscription['secrets'],
+  nowMs: number,
+): Subscription {
+  const now = new Date(nowMs).toISOString();
+  return {
+    id: newSubscriptionId(),
+    url: valid.url,
+    eventTypes: valid.eventTypes,
+    description: valid.description,
+    enabled: valid.enabled,
+    disabledReason: valid.enabled ? undefined : 'manual',
+    secrets,
+    rateLimitPerSecond: valid.rateLimitPerSecond,
+    maxConcurrency: valid.maxConcurrency,
+    ordering: valid.ordering,
+    producerIds: valid.producerIds,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/**
+ * `current` with the given fields changed. Enabling clears `disabledReason`; disabling sets it to
+ * `manual`; null clears `rateLimitPerSecond` and `producerIds`.
+ */
+export function patchedSubscription(
+  current: Subscription,
+  valid: SubscriptionPatch,
+  nowMs: number,
+): Subscription {
+  let disabledReason = current.disabledReason;
+  if (valid.enabled === true) {
+    disabledReason = undefined;
+  } else if (valid.enabled === false && current.enabled) {
+    disabledReason = 'manual';
+  }
+  return {
+    ...current,
+    url: valid.url ?? current.url,
+    eventTypes: valid.eventTypes ?? current.eventTypes,
+    description: valid.description ?? current.description,
+    enabled: valid.enabled ?? current.enabled,
+    disabledReason,
+    rateLimitPerSecond:
+      valid.rateLimitPerSecond === undefined
+        ? current.rateLimitPerSecond
+        : (valid.rateLimitPerSecond ?? undefined),
+    maxConcurrency: valid.maxConcurrency ?? current.maxConcurrency,
+    ordering: valid.ordering ?? current.ordering,
+    producerIds: valid.producerIds === undefined ? current.producerIds : (valid.producerIds ?? undefined),
+    updatedAt: new Date(nowMs).toISOString(),
+  };
+}
+
+/** `current` disabled for `reason`, or undefined when it already is (nothing to write). */
+export function disabledSubscription(
+  current: Subscription,
+  reason: 'manual' | 'gone',
+  nowMs: number,
+): Subscription | undefined {
+  if (!current.enabled && current.disabledReason === reason) return undefined;
+  return { ...current, enabled: false, disabledReason: reason, updatedAt: new Date(nowMs).toISOString() };
+}
