@@ -24,6 +24,9 @@ export default defineConfig({
           name: 'unit',
           include: ['**/*.test.ts'],
           exclude: ['**/*.int.test.ts', ...notOurs],
+          // A few unit tests start a fresh Node process (with tsx) to see what a process does from
+          // its first import: about a second on a quiet machine, past vitest's 5-s default on a busy one.
+          testTimeout: 30_000,
           sequence: { groupOrder: 0 },
         },
       },
