@@ -1,9 +1,33 @@
+import { createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { deadPort, eventually, prepareDelivery } from '../delivery/delivery-fixture.js';
+import { eventually, prepareDelivery } from '../delivery/delivery-fixture.js';
 import { processesWithEnv, sluiceProcessesWithEnv, spawnCli } from '../support/cli-process.js';
 import { prepareGateway } from '../support/gateway-fixture.js';
+
+/**
+ * `count` consecutive free ports (the first, then `sluice dev`'s gateway admin and worker admin),
+ * chosen below Linux's ephemeral range (32768–60999): a port picked with `listen(0)` comes from
+ * that range, where any test's outgoing connection or port-0 server can take it, or the one after
+ * it, before the process binds it.
+ */
+async function freePortsBelowEphemeral(count: number): Promise<number[]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const first = 20_000 + Math.floor(Math.random() * 12_000);
+    const ports = Array.from({ length: count }, (_, i) => first + i);
+    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return ports;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
 
 /** Whether anything accepts a connection at `url` (any HTTP answer counts). */
 async function answers(url: string): Promise<boolean> {
@@ -68,8 +92,9 @@ describe('SIGKILL of `node bin/sluice.js …` leaves no Sluice process behind', 
       SLUICE_SUBSCRIPTIONS_TOPIC: gatewaySetup.subscriptionsTopic,
       SLUICE_SECRETS_KEYS: gatewaySetup.env.SLUICE_SECRETS_KEYS!,
     });
-    // Fixed ports, so that `sluice dev` can wait for their /readyz before it prints "ready".
-    const [port, adminPort] = [await deadPort(), await deadPort()];
+    // Fixed ports, so that `sluice dev` can wait for their /readyz before it prints "ready"; the
+    // worker's admin port is the one after the gateway's, so both must be free.
+    const [port, adminPort] = (await freePortsBelowEphemeral(3)) as [number, number, number];
     const marker = `SLUICE_TEST_MARKER=${randomUUID()}`;
     killAllWith(marker);
     const dev = spawnCli(['dev'], {
