@@ -270,8 +270,9 @@ export function createLoadShedder(
     admit: evaluate,
     isShedding: (priority) => !evaluate(priority).admit,
     sustainedOverload() {
-      updateClasses(pressure(ratios(options.signals())), nowMs());
-      return overload.observe(classes.normal.shedSinceMs !== undefined, nowMs());
+      const now = nowMs();
+      updateClasses(pressure(ratios(options.signals())), now);
+      return overload.observe(classes.normal.shedSinceMs !== undefined, now);
     },
   };
 }
