@@ -37,3 +37,11 @@ export {
   type ConsumedRecord,
   type OutgoingRecord,
 } from './consumed-record.js';
+export {
+  CompactedTopicView,
+  type CompactedTopicViewOptions,
+  type DecodedTopicRecord,
+  type TopicChange,
+  type TopicChangeListener,
+  type TopicRecordToWrite,
+} from './compacted-topic-view.js';

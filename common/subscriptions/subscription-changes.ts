@@ -1,5 +1,5 @@
 import type { Logger } from '../logger.js';
-import type { CompactedTopicView, TopicChange } from './compacted-topic-view.js';
+import type { CompactedTopicView, TopicChange } from '../kafka/index.js';
 import type { SubscriptionIndex } from './subscription-index.js';
 import type { Subscription } from './subscription.js';
 

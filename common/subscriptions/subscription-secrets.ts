@@ -1,7 +1,7 @@
 import type { KafkaMessage } from '../kafka/index.js';
 import { SluiceError } from '../errors.js';
 import { generateWebhookSecret, isValidWebhookSecret } from '../webhook-signer.js';
-import type { DecodedTopicRecord } from './compacted-topic-view.js';
+import type { DecodedTopicRecord } from '../kafka/index.js';
 import type { SecretsKeyring } from './secrets-keyring.js';
 import {
   decodeSubscriptionRecord,

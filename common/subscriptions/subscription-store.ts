@@ -1,6 +1,6 @@
 import { SluiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { CompactedTopicView } from './compacted-topic-view.js';
+import { CompactedTopicView } from '../kafka/index.js';
 import { encodeSubscriptionTombstone } from './subscription-codec.js';
 import { SubscriptionChanges } from './subscription-changes.js';
 import { freezeSubscription, SubscriptionIndex } from './subscription-index.js';

@@ -51,6 +51,11 @@ export class CompactedTopicState<V> {
     return this.caughtUp;
   }
 
+  /** The next offset to apply in `partition`: every record below it is in the view. */
+  position(partition: number): bigint {
+    return this.nextOffsets.get(partition) ?? 0n;
+  }
+
   /**
    * Sets the end to reach from the offsets found at start. Returns true when that already makes
    * the view caught up (every partition empty or fully compacted).

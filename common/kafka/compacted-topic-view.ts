@@ -1,20 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import {
-  retryRetriable,
-  type Admin,
-  type Consumer,
-  type KafkaMessage,
-  type Producer,
-  ensureTopics,
-  type KafkaClient,
-  type TopicSpec,
-  KeyPartitioner,
-} from '../kafka/index.js';
+import type { Admin, Consumer, KafkaMessage, Producer } from 'kafkajs';
 import { SluiceError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { withTimeout } from '../with-timeout.js';
 import { CompactedTopicState, type DecodedTopicRecord, type TopicChange } from './compacted-topic-state.js';
+import { ensureTopics } from './ensure-topics.js';
+import type { KafkaClient } from './kafka-client.js';
+import { KeyPartitioner } from './key-partitioner.js';
+import { retryRetriable } from './retry-retriable.js';
+import type { TopicSpec } from './topic-plan.js';
 
 export type { DecodedTopicRecord, TopicChange } from './compacted-topic-state.js';
 
@@ -49,6 +44,11 @@ export interface CompactedTopicViewOptions<V> {
   maxWaitTimeMs: number;
   /** Called once if the consumer stops for good. */
   onFatalError?: ((error: unknown) => void) | undefined;
+  /**
+   * Default true: a write is applied once Kafka acknowledged it. False: writes reach the view only
+   * through the consumer, so listeners see every record, own ones included, in offset order.
+   */
+  applyOwnWrites?: boolean | undefined;
 }
 
 /**
@@ -75,6 +75,7 @@ export class CompactedTopicView<V> {
   private consumer: Consumer | undefined;
   private crashed = false;
   private onCaughtUp: (() => void) | undefined;
+  private waiters: Array<{ partition: number; offset: bigint; resolve: () => void }> = [];
   private onStartFailure: ((error: unknown) => void) | undefined;
 
   constructor(options: CompactedTopicViewOptions<V>) {
@@ -174,7 +175,10 @@ export class CompactedTopicView<V> {
    * view). A write that times out may still land later; the consumer then applies it like anyone
    * else's.
    */
-  async write(record: TopicRecordToWrite, value: V | undefined): Promise<void> {
+  async write(
+    record: TopicRecordToWrite,
+    value: V | undefined,
+  ): Promise<{ partition: number; offset: bigint } | undefined> {
     const producer = this.producer;
     const { changeName, writeTimeoutMs } = this.options;
     if (producer === undefined)
@@ -200,11 +204,68 @@ export class CompactedTopicView<V> {
         ),
     );
     const written = metadata[0];
-    const change =
+    const position =
       written === undefined
+        ? undefined
+        : { partition: written.partition, offset: BigInt(written.baseOffset ?? '0') };
+    if (this.options.applyOwnWrites === false) return position;
+    const change =
+      position === undefined
         ? this.state.applyUnplaced(record.key, value)
-        : this.state.applyWritten(record.key, value, written.partition, BigInt(written.baseOffset ?? '0'));
+        : this.state.applyWritten(record.key, value, position.partition, position.offset);
     if (change !== undefined) this.notify(change);
+    return position;
+  }
+
+  /**
+   * Resolves once the consumer has passed `offset` of `partition` (every listener has seen the
+   * record there); fails with SLUICE_KAFKA_UNAVAILABLE after `timeoutMs`.
+   */
+  async waitForOffset(partition: number, offset: bigint, timeoutMs: number): Promise<void> {
+    if (this.state.position(partition) > offset) return;
+    let waiter: { partition: number; offset: bigint; resolve: () => void } | undefined;
+    const passed = new Promise<void>((resolve) => {
+      waiter = { partition, offset, resolve };
+      this.waiters.push(waiter);
+    });
+    try {
+      await withTimeout(
+        passed,
+        timeoutMs,
+        () =>
+          new SluiceError(
+            'SLUICE_KAFKA_UNAVAILABLE',
+            `the ${this.options.topicRole} topic was not read up to offset ${offset} within ${timeoutMs} ms`,
+            { retryAfterSeconds: 1 },
+          ),
+      );
+    } finally {
+      this.waiters = this.waiters.filter((w) => w !== waiter);
+    }
+  }
+
+  /** Resolves once the view holds everything the topic holds now (its current high watermarks). */
+  async syncToEnd(timeoutMs: number): Promise<void> {
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    let offsets: Array<{ partition: number; low: string; high: string }>;
+    try {
+      offsets = await retryRetriable(() => admin.fetchTopicOffsets(this.options.topic));
+    } finally {
+      await admin.disconnect();
+    }
+    await Promise.all(
+      offsets
+        .filter((p) => BigInt(p.high) > BigInt(p.low))
+        .map((p) => this.waitForOffset(p.partition, BigInt(p.high) - 1n, timeoutMs)),
+    );
+  }
+
+  private releaseWaiters(): void {
+    if (this.waiters.length === 0) return;
+    for (const waiter of this.waiters) {
+      if (this.state.position(waiter.partition) > waiter.offset) waiter.resolve();
+    }
   }
 
   private notify(change: TopicChange<V>): void {
@@ -300,6 +361,7 @@ export class CompactedTopicView<V> {
     consumer.on(events.END_BATCH_PROCESS, ({ payload }) => {
       if (payload.topic !== topic) return;
       if (this.state.advance(payload.partition, BigInt(payload.lastOffset) + 1n)) this.markCaughtUp();
+      this.releaseWaiters();
     });
     consumer.on(events.CRASH, ({ payload }) => {
       if (payload.restart) {
@@ -329,6 +391,7 @@ export class CompactedTopicView<V> {
     );
     if (!wasCaughtUp && this.state.isCaughtUp()) this.markCaughtUp();
     if (change !== undefined) this.notify(change);
+    this.releaseWaiters();
   }
 
   private async disconnect(): Promise<void> {
