@@ -11,6 +11,8 @@ const timingSensitive = [
   'test/admission/cold-start.int.test.ts',
 ];
 const notOurs = ['node_modules/**', 'dist/**', '.sluice/**'];
+/** Registers the example event types, as `sluice dev` does: event types are data in the registry topic. */
+const exampleSchemasSetup = 'test/support/import-example-schemas.ts';
 
 // Unit tests sit beside the code (*.test.ts); suites that need the local stack (Kafka, Redis)
 // or spawn processes are named *.int.test.ts and run after the unit tests. Each integration test
@@ -36,6 +38,7 @@ export default defineConfig({
           include: ['**/*.int.test.ts'],
           exclude: [...timingSensitive, ...notOurs],
           maxWorkers: 3,
+          globalSetup: [exampleSchemasSetup],
           testTimeout: 90_000,
           hookTimeout: 90_000,
           sequence: { groupOrder: 1 },
@@ -46,6 +49,7 @@ export default defineConfig({
           name: 'timing',
           include: timingSensitive,
           fileParallelism: false,
+          globalSetup: [exampleSchemasSetup],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           sequence: { groupOrder: 2 },

@@ -7,6 +7,7 @@ import { generateSecretsKey } from '../common/subscriptions/secrets-keyring.js';
 import { createApiKey } from '../gateway/auth/api-key-generator.js';
 import { repoRoot } from './stack/paths.js';
 import { stackUp } from './stack/stack.js';
+import { schemasImport } from './schemas-command.js';
 import { topicsEnsure } from './topics-command.js';
 
 /**
@@ -20,7 +21,7 @@ const slowReadyNoticeMs = 30_000;
 
 /**
  * `sluice dev`: the whole of Sluice on one machine. Brings up the local stack, ensures the
- * topics, then runs each Sluice process as a child until Ctrl-C (or until one of them dies,
+ * topics, imports the example event types, then runs each Sluice process as a child until Ctrl-C (or until one of them dies,
  * which stops the others so the failure is not missed), and prints one "ready" block once they
  * all answer /readyz. The stack is left running for the next run.
  */
@@ -41,6 +42,8 @@ export async function runDev(env: Env, logger: Logger, roles: readonly string[])
   const ssrfDefaulted = !childEnv.SLUICE_SSRF_ALLOWED_CIDRS;
   if (ssrfDefaulted) childEnv.SLUICE_SSRF_ALLOWED_CIDRS = devSsrfAllowedCidrs;
   await topicsEnsure(childEnv, logger);
+  // The examples are event types like any other: registered (idempotently) before the gateway starts.
+  await schemasImport([], childEnv, logger);
   const entry = join(repoRoot(), 'bin', 'sluice.js');
   const children = new Map<string, ChildProcess>();
   let stopping = false;

@@ -7,6 +7,7 @@ import { checkSchemas } from '../schemas/check-schemas.js';
 import { exitWithParent, runDev } from './dev-command.js';
 import { keysCreate, keysUsage } from './keys-command.js';
 import { runListen } from './listen-command.js';
+import { schemasImport, schemasImportUsage } from './schemas-command.js';
 import { stackDown, stackStatus, stackUp } from './stack/stack.js';
 import { topicsEnsure } from './topics-command.js';
 
@@ -19,9 +20,10 @@ const usage = `usage: sluice <command>
   keys create --producer ID  a new API key (see: sluice keys create --help)
   listen                     a local webhook receiver: subscribes, verifies and prints deliveries
                              (see: sluice listen --help)
-  schemas check              the schema catalog: manifest, Avro policy, each version reads the previous
+  schemas check              the example catalog: manifest, Avro policy, each version reads the previous
+  schemas import [DIR]       register a folder of .avsc files in the schema registry (see --help)
   stack up | down | status   local Kafka (KRaft) and Redis for development and tests
-  topics ensure              create the events, retry-tier, dead-letter and subscriptions topics
+  topics ensure              create the events, retry-tier, dead-letter, subscriptions and schemas topics
 `;
 
 const say = (line: string) => process.stderr.write(`sluice: ${line}\n`);
@@ -68,6 +70,13 @@ async function main(args: string[]): Promise<number> {
       if (problems.length === 0) say('schema catalog is consistent and every version reads the previous one');
       return problems.length === 0 ? 0 : 1;
     }
+    case 'schemas import':
+      if (args.includes('--help')) {
+        process.stderr.write(`${schemasImportUsage}\n`);
+        return 0;
+      }
+      await schemasImport(args.slice(2), env, createLogger('sluice-schemas'));
+      return 0;
     case 'topics ensure':
       await topicsEnsure(env, createLogger('sluice-topics'));
       return 0;

@@ -19,6 +19,11 @@ export const errorCatalog = {
   SLUICE_BATCH_TOO_LARGE: { status: 413, retryable: false, title: 'Too many events in one batch' },
   SLUICE_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, title: 'Unsupported content type' },
   SLUICE_UNKNOWN_EVENT_TYPE: { status: 422, retryable: false, title: 'Unknown event type' },
+  SLUICE_EVENT_TYPE_DEPRECATED: {
+    status: 422,
+    retryable: false,
+    title: 'Event type deprecated: new events are refused',
+  },
   SLUICE_SCHEMA_INVALID: { status: 422, retryable: false, title: 'Event does not match its schema' },
   SLUICE_INVALID_SUBSCRIPTION: { status: 422, retryable: false, title: 'Invalid subscription' },
   SLUICE_URL_FORBIDDEN: { status: 422, retryable: false, title: 'Webhook URL refused by the SSRF policy' },

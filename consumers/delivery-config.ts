@@ -1,5 +1,9 @@
 import { EnvReader, type Env } from '../common/config.js';
 import {
+  readSchemaRegistrySettings,
+  type SchemaRegistrySettings,
+} from '../schemas/registry/registry-settings.js';
+import {
   readKafkaSettings,
   readTopicSettings,
   type KafkaSettings,
@@ -91,6 +95,7 @@ export interface DeliveryConfig {
   readonly breaker: BreakerConfig;
   readonly kafka: KafkaSettings;
   readonly topics: TopicSettings;
+  readonly schemaRegistry: SchemaRegistrySettings;
 }
 
 const dayMs = 86_400_000;
@@ -160,6 +165,7 @@ export function loadDeliveryConfig(env: Env): Readonly<DeliveryConfig> {
     },
     kafka: readKafkaSettings(reader, 'sluice-delivery'),
     topics,
+    schemaRegistry: readSchemaRegistrySettings(reader),
   };
   crossCheck(reader, config);
   return reader.finish(config);

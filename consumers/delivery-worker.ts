@@ -7,7 +7,9 @@ import { createMetricsRegistry } from '../common/metrics.js';
 import { retryTopicName } from '../common/retry/retry-schedule.js';
 import { createSsrfPolicy, type ResolveAll } from '../common/ssrf-guard.js';
 import type { SubscriptionView } from '../common/subscriptions/subscription.js';
-import { loadSchemaCatalog, type SchemaCatalog } from '../schemas/index.js';
+import type { SchemaCatalog } from '../schemas/index.js';
+import { createSchemaRegistry } from '../schemas/registry/create-schema-registry.js';
+import { createRegistryMetrics } from '../schemas/registry/registry-metrics.js';
 import type { DeliveryConfig } from './delivery-config.js';
 import { createDedupStore } from './delivery/dedup-store.js';
 import { DeliveryLimiters } from './delivery/delivery-limiter.js';
@@ -61,8 +63,17 @@ export async function startDeliveryWorker(
   await requireTopics(kafkaClient, config);
   const registry = createMetricsRegistry('delivery');
   const metrics = createDeliveryMetrics(registry);
-  const catalog = deps.catalog ?? loadSchemaCatalog();
   const kafka = kafkaClient;
+  // Event types are data: read the registry to its end, then follow it (new types show in seconds).
+  const schemaRegistry = createSchemaRegistry({
+    kafka,
+    settings: config.schemaRegistry,
+    topic: config.topics.schemasTopic,
+    metrics: createRegistryMetrics(registry),
+    logger,
+  });
+  await schemaRegistry.start();
+  const catalog = deps.catalog ?? schemaRegistry.state;
 
   // Not idempotent: kafkajs then allows several requests in flight and gives up after a few
   // retries, and a duplicate retry record is harmless (deduplication stops a second success).
@@ -106,6 +117,7 @@ export async function startDeliveryWorker(
   const service = createDeliveryService({
     view: deps.subscriptions,
     catalog,
+    resolveSchemaId: (id) => schemaRegistry.resolveId(id),
     sender,
     dedup: createDedupStore({
       redis,
@@ -200,6 +212,7 @@ export async function startDeliveryWorker(
   const ready = () =>
     !stopping &&
     producerConnected &&
+    schemaRegistry.isCaughtUp() &&
     consumers.every((consumer) => consumer.ready()) &&
     (deps.subscriptionsReady?.() ?? true);
   const admin = await startAdminServer({
@@ -213,6 +226,7 @@ export async function startDeliveryWorker(
       if (!consumers.every((consumer) => consumer.ready()))
         reasons.push('not a member of its consumer groups');
       if (!(deps.subscriptionsReady?.() ?? true)) reasons.push('subscriptions not loaded');
+      if (!schemaRegistry.isCaughtUp()) reasons.push('schema registry not loaded');
       if (config.dedup.failureMode === 'closed' && redis.status !== 'ready')
         reasons.push('Redis unavailable');
       return { ready: reasons.length === 0, reasons };
@@ -240,6 +254,7 @@ export async function startDeliveryWorker(
       clearInterval(pruneTimer);
       await writer.close();
       await producer.disconnect();
+      await schemaRegistry.stop();
       breakers.shutdown();
       await sender.close();
       redis.disconnect();
@@ -254,6 +269,7 @@ async function requireTopics(kafka: KafkaClient, config: DeliveryConfig): Promis
   const needed = [
     config.topics.eventsTopic,
     config.topics.dlqTopic,
+    ...(config.schemaRegistry.url === undefined ? [config.topics.schemasTopic] : []),
     ...config.retryDelaysMs.map((delayMs) => retryTopicName(config.topics.retryTopicPrefix, delayMs)),
   ];
   const admin = kafka.admin();

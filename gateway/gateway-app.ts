@@ -6,7 +6,9 @@ import type { Logger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import { createSubscriptionStore } from '../common/subscriptions/subscription-store.js';
 import { encodeEvent } from '../schemas/event-codec.js';
-import { loadSchemaCatalog, type SchemaCatalog } from '../schemas/schema-catalog.js';
+import type { SchemaCatalog } from '../schemas/schema-catalog.js';
+import { createSchemaRegistry } from '../schemas/registry/create-schema-registry.js';
+import { createRegistryMetrics } from '../schemas/registry/registry-metrics.js';
 import { createAdmission } from './admission/admission.js';
 import { createAdmissionMetrics } from './admission/admission-metrics.js';
 import { createLoadShedder } from './admission/load-shedder.js';
@@ -33,7 +35,7 @@ export interface RunningGateway {
 function encoderFor(catalog: SchemaCatalog): EventEncoder {
   return (type, data) => {
     const schema = catalog.latest(type);
-    if (!schema) return { ok: false, reason: 'unknown-type' };
+    if (!schema) return { ok: false, reason: catalog.deprecated(type) ? 'deprecated' : 'unknown-type' };
     const encoded = encodeEvent(schema, data);
     if (!encoded.ok) return { ok: false, reason: 'invalid', path: encoded.path, message: encoded.message };
     return { ok: true, value: encoded.value };
@@ -44,10 +46,21 @@ function encoderFor(catalog: SchemaCatalog): EventEncoder {
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<RunningGateway> {
   const registry = createMetricsRegistry('gateway');
   const apiKeys = await loadApiKeyStore(config.apiKeysFile);
-  const catalog = loadSchemaCatalog();
-  logger.info({ keys: apiKeys.size, eventTypes: catalog.types().length }, 'loaded API keys and schemas');
+  logger.info({ keys: apiKeys.size }, 'loaded API keys');
 
   const kafka = createKafkaClient(config.kafka, logger);
+  // Read to the end of the registry topic before listening: event types are data (created when missing).
+  const schemaRegistry = createSchemaRegistry({
+    kafka,
+    settings: config.schemaRegistry,
+    topic: config.topics.schemasTopic,
+    createTopic: planTopics(config.topics, []).find((t) => t.name === config.topics.schemasTopic),
+    metrics: createRegistryMetrics(registry),
+    logger,
+  });
+  await schemaRegistry.start();
+  const catalog = schemaRegistry.state;
+  logger.info({ eventTypes: catalog.types().length }, 'loaded event types');
   // Read to the end of the compacted topic before listening; created (compacted) when missing.
   const subscriptions = createSubscriptionStore({
     kafka,
@@ -224,6 +237,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const router = createGatewayRouter({
     ingest: ingestDeps,
     catalog,
+    schemaRegistry,
     apiKeys,
     subscriptions: { ...adminRouteDeps, ssrfPolicy: config.ssrfPolicy },
     replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
@@ -248,6 +262,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       if (disconnected.size > 0) reasons.push('Kafka producer disconnected');
       if (!publisher.kafkaAcknowledging()) reasons.push('Kafka is not acknowledging produce requests');
       if (!subscriptions.isCaughtUp()) reasons.push('subscriptions not loaded from Kafka');
+      if (!schemaRegistry.isCaughtUp()) reasons.push('schema registry not loaded');
       if (shedder.sustainedOverload()) reasons.push('sustained overload');
       return { ready: reasons.length === 0, reasons };
     },
@@ -271,6 +286,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await publisher.close();
       await Promise.all(producers.map((producer) => producer.disconnect()));
       await subscriptions.stop();
+      await schemaRegistry.stop();
       await rateLimiter.close();
       runtimeSignals.stop();
       redis.disconnect();

@@ -10,6 +10,10 @@ import { readSsrfPolicy, type SsrfPolicy } from '../common/ssrf-guard.js';
 import { readSecretsKeyring, type SecretsKeyring } from '../common/subscriptions/secrets-keyring.js';
 import { readAdmissionConfig, type AdmissionConfig } from './admission/admission-config.js';
 import { readReplayConfig, type ReplayConfig } from './replay/replay-config.js';
+import {
+  readSchemaRegistrySettings,
+  type SchemaRegistrySettings,
+} from '../schemas/registry/registry-settings.js';
 
 /** Everything `sluice gateway` reads from its environment, fully defaulted, in ms and bytes. */
 export interface GatewayConfig {
@@ -57,6 +61,7 @@ export interface GatewayConfig {
   /** `SLUICE_SSRF_ALLOWED_CIDRS`, default none: refused ranges a subscription URL may still use. */
   ssrfPolicy: SsrfPolicy;
   replay: ReplayConfig;
+  schemaRegistry: SchemaRegistrySettings;
 }
 
 export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
@@ -93,6 +98,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     secretsKeyring: readSecretsKeyring(reader),
     ssrfPolicy: readSsrfPolicy(reader),
     replay: readReplayConfig(reader, topics),
+    schemaRegistry: readSchemaRegistrySettings(reader),
   };
   // Every limit must sit below what Kafka accepts, or an accepted event could never be written.
   if (config.maxEventBytes > config.maxBatchBytes) {

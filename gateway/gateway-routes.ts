@@ -1,4 +1,5 @@
 import type { SchemaCatalog } from '../schemas/schema-catalog.js';
+import type { SchemaRegistry } from '../schemas/registry/schema-registry.js';
 import type { ApiKeyStore } from './auth/api-key-store.js';
 import { createRouter, type Router, type RouterOptions } from './http/router.js';
 import { openApiDocument } from './openapi/openapi-document.js';
@@ -11,6 +12,7 @@ import { addSubscriptionRoutes, type SubscriptionsRouteDeps } from './routes/sub
 export interface GatewayRouteDeps {
   ingest: IngestRouteDeps;
   catalog: SchemaCatalog;
+  schemaRegistry: SchemaRegistry;
   apiKeys: ApiKeyStore;
   subscriptions: SubscriptionsRouteDeps;
   replay: ReplayRouteDeps;

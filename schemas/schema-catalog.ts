@@ -42,6 +42,8 @@ export interface SchemaCatalog {
   types(): string[];
   /** The highest version of `type`: the one producers' events are written with. */
   latest(type: string): RegisteredSchema | undefined;
+  /** True for a type that was deprecated: new events are refused, old records still decode. */
+  deprecated(type: string): boolean;
   byId(id: number): RegisteredSchema | undefined;
   /** Every version of `type`, oldest first. */
   versions(type: string): readonly RegisteredSchema[];
@@ -83,7 +85,7 @@ export function createSchemaCatalog(
     if (byType.get(source.type)?.some((other) => other.version === source.version)) {
       problems.push(`${label}: ${source.type} v${source.version} is registered twice`);
     }
-    const registered = register(source, (problem) => problems.push(`${label}: ${problem}`));
+    const registered = toRegisteredSchema(source, (problem) => problems.push(`${label}: ${problem}`));
     if (registered === undefined) continue;
     byId.set(registered.id, registered);
     byType.set(registered.type, [...(byType.get(registered.type) ?? []), registered]);
@@ -97,13 +99,21 @@ export function createSchemaCatalog(
     dir: options.dir,
     types: () => [...types],
     latest: (type: string) => byType.get(type)?.at(-1),
+    deprecated: () => false,
     byId: (id: number) => byId.get(id),
     versions: (type: string) => byType.get(type) ?? [],
     all: () => all,
   });
 }
 
-function register(source: SchemaSource, report: (problem: string) => void): RegisteredSchema | undefined {
+/**
+ * Builds one catalog entry: the avsc Type (checked against the Avro policy) and its JSON Schema.
+ * Reports each problem and returns undefined when the schema cannot be used.
+ */
+export function toRegisteredSchema(
+  source: SchemaSource,
+  report: (problem: string) => void,
+): RegisteredSchema | undefined {
   let avroType: Type;
   try {
     avroType = createAvroType(source.avroSchema as Schema);

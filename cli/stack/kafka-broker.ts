@@ -117,6 +117,8 @@ function writeConfig(options: KafkaBrokerOptions): void {
       // Tests create and join groups constantly; the default 3 s delay would dominate them.
       'group.initial.rebalance.delay.ms=0',
       'auto.create.topics.enable=false',
+      // Compaction tests wait for the log cleaner; its 15-s default pause between passes would dominate them.
+      'log.cleaner.backoff.ms=1000',
       'message.max.bytes=8388608',
       'log.flush.interval.messages=9223372036854775807',
       '',

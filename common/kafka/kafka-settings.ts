@@ -30,6 +30,8 @@ export interface TopicSettings {
   dlqTopic: string;
   /** `SLUICE_SUBSCRIPTIONS_TOPIC`, default `sluice.subscriptions` (compacted, one partition). */
   subscriptionsTopic: string;
+  /** `SLUICE_SCHEMAS_TOPIC`, default `sluice.schemas`: the schema registry (compacted, one partition). */
+  schemasTopic: string;
   /** `SLUICE_TOPIC_REPLICATION_FACTOR`, default 1 (a single dev broker); 3 in production. */
   replicationFactor: number;
   /** `SLUICE_TOPIC_MIN_INSYNC_REPLICAS`, default 1; 2 in production with acks=all. */
@@ -85,6 +87,7 @@ export function readTopicSettings(reader: EnvReader): TopicSettings {
     retryPartitions: reader.integer('SLUICE_RETRY_PARTITIONS', 6, { min: 1, max: 10_000 }),
     dlqTopic: reader.string('SLUICE_DLQ_TOPIC', 'sluice.dlq'),
     subscriptionsTopic: reader.string('SLUICE_SUBSCRIPTIONS_TOPIC', 'sluice.subscriptions'),
+    schemasTopic: reader.string('SLUICE_SCHEMAS_TOPIC', 'sluice.schemas'),
     replicationFactor,
     minInsyncReplicas,
     eventsRetentionMs: reader.durationMs('SLUICE_EVENTS_RETENTION_MS', 7 * 86_400_000, { min: 60_000 }),

@@ -4,7 +4,7 @@ import { readTopicSettings } from './kafka-settings.js';
 import { planTopics } from './topic-plan.js';
 
 describe('planTopics', () => {
-  it('plans the events topic, one topic per retry tier, the dead letters and the compacted subscriptions', () => {
+  it('plans the events topic, one topic per retry tier, the dead letters, the compacted subscriptions and schemas', () => {
     const settings = readTopicSettings(
       new EnvReader({ SLUICE_TOPIC_REPLICATION_FACTOR: '3', SLUICE_TOPIC_MIN_INSYNC_REPLICAS: '2' }),
     );
@@ -15,12 +15,16 @@ describe('planTopics', () => {
       'sluice.retry.30s',
       'sluice.dlq',
       'sluice.subscriptions',
+      'sluice.schemas',
     ]);
     expect(plan.every((topic) => topic.replicationFactor === 3)).toBe(true);
     expect(plan.every((topic) => topic.configs['min.insync.replicas'] === '2')).toBe(true);
     const subscriptions = plan.find((topic) => topic.name === 'sluice.subscriptions')!;
     expect(subscriptions.numPartitions).toBe(1);
     expect(subscriptions.configs['cleanup.policy']).toBe('compact');
+    const schemas = plan.find((topic) => topic.name === 'sluice.schemas')!;
+    expect(schemas.numPartitions).toBe(1);
+    expect(schemas.configs['cleanup.policy']).toBe('compact');
   });
 
   it('refuses min.insync.replicas above the replication factor', () => {

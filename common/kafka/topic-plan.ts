@@ -73,6 +73,17 @@ export function planTopics(settings: TopicSettings, retryDelaysMs: readonly numb
         'min.compaction.lag.ms': String(60_000),
       },
     },
+    {
+      ...base,
+      name: settings.schemasTopic,
+      // One partition orders every registry change: all replicas derive the same ids from it.
+      numPartitions: 1,
+      configs: {
+        'cleanup.policy': 'compact',
+        'min.insync.replicas': minIsr,
+        'min.compaction.lag.ms': String(60_000),
+      },
+    },
   );
   return topics;
 }

@@ -47,6 +47,12 @@ export interface DeliverySettings extends RetrySettings {
 export interface DeliveryServiceDeps {
   view: SubscriptionView;
   catalog: Pick<SchemaCatalog, 'byId'>;
+  /**
+   * Reads the registry again for a schema id the catalog does not hold: a record can name an id
+   * registered a moment ago that this worker has not read yet. Throws when the registry cannot be
+   * read (the record is then not resolved, never dead-lettered for it).
+   */
+  resolveSchemaId?: (id: number) => Promise<unknown>;
   sender: Pick<WebhookSender, 'send'>;
   dedup: DedupStore;
   breakers: EndpointBreakers;
@@ -106,14 +112,16 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
 
   function decode(
     record: ConsumedRecord,
-  ): { ok: true; event: DecodedEvent } | { ok: false; reason: DeadLetterReason; message: string } {
+  ):
+    | { ok: true; event: DecodedEvent }
+    | { ok: false; reason: DeadLetterReason; message: string; schemaId?: number } {
     const id = record.headers.ce_id;
     const type = record.headers.ce_type;
     if (!id || !type || record.value === null) {
       return { ok: false, reason: 'missing-headers', message: 'the record lacks ce_id, ce_type or a value' };
     }
     const decoded = decodeEvent(deps.catalog, record.value);
-    if (!decoded.ok) return { ok: false, reason: decoded.reason, message: decoded.message };
+    if (!decoded.ok) return decoded;
     const time = record.headers.ce_time;
     const parsedTimeMs = time === undefined ? Number.NaN : Date.parse(time);
     const eventTimeMs = Number.isFinite(parsedTimeMs) ? parsedTimeMs : record.timestampMs;
@@ -130,6 +138,15 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         replayId: record.headers[replayIdHeader] || undefined,
       },
     };
+  }
+
+  async function decodeRecord(record: ConsumedRecord): Promise<ReturnType<typeof decode>> {
+    const decoded = decode(record);
+    if (decoded.ok || decoded.reason !== 'unknown-schema-id' || decoded.schemaId === undefined)
+      return decoded;
+    if (deps.resolveSchemaId === undefined) return decoded;
+    await deps.resolveSchemaId(decoded.schemaId);
+    return decode(record);
   }
 
   /** One HTTP attempt, inside the subscription's breaker. */
@@ -322,7 +339,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
 
   return {
     async handleEventRecord(record, signals) {
-      const decoded = decode(record);
+      const decoded = await decodeRecord(record);
       const origin = recordPosition(record);
       if (!decoded.ok) {
         metrics.records.inc({ consumer: 'events', result: 'poison' });
@@ -386,7 +403,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         return;
       }
       const { state } = parsed;
-      const decoded = decode(record);
+      const decoded = await decodeRecord(record);
       if (!decoded.ok) {
         metrics.records.inc({ consumer: 'retry', result: 'poison' });
         await router.deadLetter(

@@ -9,7 +9,7 @@ export type EventEncoder = (
   data: unknown,
 ) =>
   | { ok: true; value: Buffer }
-  | { ok: false; reason: 'unknown-type' }
+  | { ok: false; reason: 'unknown-type' | 'deprecated' }
   | { ok: false; reason: 'invalid'; path: string; message: string };
 
 export interface PrepareContext {
@@ -120,27 +120,7 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
   if (candidate.data === undefined) return failure(reportedId, invalid('data', 'data is required'));
 
   const encoded = context.encode(type, candidate.data);
-  if (!encoded.ok && encoded.reason === 'unknown-type') {
-    return failure(
-      reportedId,
-      // `field` as for every other 422: the part of the event that failed is its type.
-      new SluiceError('SLUICE_UNKNOWN_EVENT_TYPE', `no schema is registered for event type ${type}`, {
-        details: { type, field: 'type' },
-      }),
-    );
-  }
-  if (!encoded.ok) {
-    return failure(
-      reportedId,
-      new SluiceError(
-        'SLUICE_SCHEMA_INVALID',
-        `data does not match the schema of ${type}: ${encoded.message}`,
-        {
-          details: { type, field: encoded.path },
-        },
-      ),
-    );
-  }
+  if (!encoded.ok) return failure(reportedId, encodeError(type, encoded));
   if (encoded.value.length > context.maxEventBytes) {
     return failure(
       reportedId,
@@ -175,4 +155,28 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
       },
     },
   };
+}
+
+function encodeError(type: string, encoded: Exclude<ReturnType<EventEncoder>, { ok: true }>): SluiceError {
+  // `field` as for every other 422: for an unknown or deprecated type, the part that failed is its type.
+  switch (encoded.reason) {
+    case 'deprecated':
+      return new SluiceError(
+        'SLUICE_EVENT_TYPE_DEPRECATED',
+        `event type ${type} is deprecated: new events are refused (records already written still decode)`,
+        { details: { type, field: 'type' } },
+      );
+    case 'unknown-type':
+      return new SluiceError('SLUICE_UNKNOWN_EVENT_TYPE', `no schema is registered for event type ${type}`, {
+        details: { type, field: 'type' },
+      });
+    case 'invalid':
+      return new SluiceError(
+        'SLUICE_SCHEMA_INVALID',
+        `data does not match the schema of ${type}: ${encoded.message}`,
+        {
+          details: { type, field: encoded.path },
+        },
+      );
+  }
 }

@@ -15,6 +15,7 @@ function registeredRoutes(): string[] {
   const deps: GatewayRouteDeps = {
     ingest: { maxRequestBytes: 1024, maxBatchBytes: 1024 } as never,
     catalog: loadSchemaCatalog(),
+    schemaRegistry: absent,
     apiKeys: absent,
     subscriptions: absent,
     replay: absent,

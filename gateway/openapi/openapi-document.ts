@@ -214,6 +214,7 @@ const batchItemErrorCodes: ErrorCode[] = [
   'SLUICE_IDEMPOTENCY_IN_FLIGHT',
   'SLUICE_EVENT_TOO_LARGE',
   'SLUICE_UNKNOWN_EVENT_TYPE',
+  'SLUICE_EVENT_TYPE_DEPRECATED',
   'SLUICE_SCHEMA_INVALID',
 ];
 
@@ -587,10 +588,11 @@ function ingestOperation(mode: 'single' | 'batch'): OperationObject {
       '415': problem(415, 'A content type this route does not take.'),
       ...(single
         ? {
-            '422': limited(422, 'No schema for the type, or the data does not match it (`field`).', [
-              'SLUICE_UNKNOWN_EVENT_TYPE',
-              'SLUICE_SCHEMA_INVALID',
-            ]),
+            '422': limited(
+              422,
+              'No schema for the type, the type is deprecated, or the data does not match it (`field`).',
+              ['SLUICE_UNKNOWN_EVENT_TYPE', 'SLUICE_EVENT_TYPE_DEPRECATED', 'SLUICE_SCHEMA_INVALID'],
+            ),
           }
         : {}),
       '429': problem(429, 'The API key’s token bucket is empty.', { headers: { ...rateLimitHeaders } }),

@@ -213,6 +213,28 @@ helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
   value: {{ .Values.topics.dlq | quote }}
 - name: SLUICE_SUBSCRIPTIONS_TOPIC
   value: {{ .Values.topics.subscriptions | quote }}
+- name: SLUICE_SCHEMAS_TOPIC
+  value: {{ .Values.topics.schemas | quote }}
+{{- with .Values.schemaRegistry }}
+{{- if .url }}
+- name: SLUICE_SCHEMA_REGISTRY_URL
+  value: {{ .url | quote }}
+{{- end }}
+{{- if and .existingSecret .basicAuthUserInfoKey }}
+- name: SLUICE_SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .basicAuthUserInfoKey }}
+{{- end }}
+{{- if and .existingSecret .bearerTokenKey }}
+- name: SLUICE_SCHEMA_REGISTRY_BEARER_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .bearerTokenKey }}
+{{- end }}
+{{- end }}
 - name: SLUICE_TOPIC_REPLICATION_FACTOR
   value: {{ .Values.topics.replicationFactor | int64 | quote }}
 - name: SLUICE_TOPIC_MIN_INSYNC_REPLICAS
