@@ -2,6 +2,7 @@ import type { KafkaClient, TopicSpec } from '../../common/kafka/index.js';
 import type { Logger } from '../../common/logger.js';
 import type { RegistryMetrics } from './registry-metrics.js';
 import type { SchemaRegistrySettings } from './registry-settings.js';
+import { RemoteSchemaRegistry } from './remote-schema-registry.js';
 import { KafkaSchemaRegistry, type SchemaRegistry } from './schema-registry.js';
 
 export interface CreateSchemaRegistryOptions {
@@ -18,8 +19,13 @@ export interface CreateSchemaRegistryOptions {
 
 /** Sluice's own registry, or the Confluent-compatible one SLUICE_SCHEMA_REGISTRY_URL names. */
 export function createSchemaRegistry(options: CreateSchemaRegistryOptions): SchemaRegistry {
-  if (options.settings.url !== undefined) {
-    throw new Error('SLUICE_SCHEMA_REGISTRY_URL: remote registries are not wired yet');
+  const { url } = options.settings;
+  if (url !== undefined) {
+    return new RemoteSchemaRegistry({
+      settings: { ...options.settings, url },
+      logger: options.logger,
+      metrics: options.metrics,
+    });
   }
   return new KafkaSchemaRegistry({
     kafka: options.kafka,

@@ -74,6 +74,22 @@ export class RegistryState implements SchemaCatalog {
     return { applied: true };
   }
 
+  /**
+   * Applies a change another registry already decided (SLUICE_SCHEMA_REGISTRY_URL): no basis, its
+   * ids and versions taken as they are. A version already held, or a delete of an unknown subject,
+   * changes nothing.
+   */
+  mirror(change: RegistryChange): void {
+    if (
+      change.kind === 'register' &&
+      this.subjectStates.get(change.subject)?.versions.some((v) => v.version === change.version)
+    )
+      return;
+    if (change.kind === 'delete' && this.conflict(change) !== undefined) return;
+    this.change(change);
+    this.cachedAll = undefined;
+  }
+
   /** The offset a writer names as its basis: the last change in effect (-1 for none). */
   lastEffectiveOffset(): bigint {
     return this.lastEffective;
@@ -247,6 +263,9 @@ export class RegistryState implements SchemaCatalog {
       registered,
     });
     state.versions.push(version);
+    // In offset order versions only grow; a mirrored registry may report them in any order.
+    if (state.versions.length > 1 && state.versions.at(-2)!.version > version.version)
+      state.versions.sort((a, b) => a.version - b.version);
     const entry = this.ids.get(change.id);
     if (entry === undefined) {
       this.ids.set(change.id, {
