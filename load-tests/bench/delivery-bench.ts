@@ -27,8 +27,9 @@
  * --smoke: 3000 events after 1000 of warm-up, 1 round, 3 s of latency (proves it runs; the
  * figures mean little).
  *
- * Standalone it assumes the stack is up (KAFKA_BROKERS / REDIS_URL or the local defaults) and
- * creates its own topics, API key and secrets key; `npm run bench` calls `benchDelivery`.
+ * Standalone it assumes the stack is up (KAFKA_BROKERS / REDIS_URL or the local defaults) and, unless
+ * --ingest-capacity is given, wrk on the PATH (scripts/bench.sh installs it); it creates its own
+ * topics, API key and secrets key. `npm run bench` calls `benchDelivery`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -63,7 +64,7 @@ import {
   writeUnlimitedBenchKey,
   type BenchProcess,
 } from './bench-processes.js';
-import { median, percentile, runClosedLoop } from './open-loop-load.js';
+import { median, oneClass, percentile, runOpenLoop } from './open-loop-load.js';
 import { runWrk } from './wrk.js';
 import { deleteKeysWithPrefix } from './redis-keys.js';
 import { stackProcesses } from './stack-processes.js';
@@ -126,7 +127,7 @@ export interface DeliveryBenchReport {
   };
   latency: {
     ingestRequestsPerSecond: number;
-    ingestMeasuredBy: 'ingest bench' | 'wrk' | 'undici closed loop';
+    ingestMeasuredBy: 'ingest bench' | 'wrk';
     deliveryCapacityPerSecond: number;
     /** Events/s through gateway, Kafka, worker and receiver running together; half is offered. */
     pipelineCapacityPerSecond: number;
@@ -449,13 +450,15 @@ async function startRawLoopProcess(job: RawLoopJob): Promise<RawLoopProcess> {
 // (b) Latency at half capacity.
 
 interface PostedAtRate {
+  /** Wall-clock ms at which each accepted id's 202 arrived, comparable with the receiver's clock. */
   acceptedAtMs: Map<string, number>;
+  /** Arrivals not answered 202, by status and code or by error. */
   notAccepted: Record<string, number>;
   answerMs: number[];
   sendLagMs: number[];
 }
 
-/** Posts single events open loop: arrival i is due at start + i / rate, whatever the answers do. */
+/** Posts single events open loop (open-loop-load.ts): arrival i is due at start + i / rate. */
 async function postAtRate(
   gatewayUrl: string,
   apiKey: string,
@@ -464,90 +467,48 @@ async function postAtRate(
   data: unknown,
 ): Promise<PostedAtRate> {
   const pool = new Pool(gatewayUrl, { connections: 64 });
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
-  const acceptedAtMs = new Map<string, number>();
-  const notAccepted: Record<string, number> = {};
-  const answerMs: number[] = [];
-  const sendLagMs: number[] = [];
-  const outstanding = new Set<Promise<void>>();
-  const total = Math.floor((ratePerSecond * durationMs) / 1000);
-  const intervalMs = 1000 / ratePerSecond;
-  const startMs = performance.now();
-  const bump = (key: string) => (notAccepted[key] = (notAccepted[key] ?? 0) + 1);
-  const send = (index: number) => {
-    const sentMs = performance.now();
-    sendLagMs.push(sentMs - (startMs + index * intervalMs));
-    const done = pool
-      .request({
-        path: '/v1/events',
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ type: eventType, key: `order-${index}`, data }),
-      })
-      .then(async (response) => {
-        const answeredMs = performance.now();
-        const text = await response.body.text();
-        if (response.statusCode !== 202) {
-          bump(String(response.statusCode));
-          return;
-        }
-        answerMs.push(answeredMs - sentMs);
-        acceptedAtMs.set((JSON.parse(text) as { id: string }).id, performance.timeOrigin + answeredMs);
-      })
-      .catch((error: unknown) => {
-        bump(error instanceof Error ? error.name : 'error');
-      })
-      .finally(() => outstanding.delete(done));
-    outstanding.add(done);
+  const result = await runOpenLoop(pool, {
+    ratePerSecond,
+    durationMs,
+    ...oneClass({ 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }),
+    path: '/v1/events',
+    body: (index) => JSON.stringify({ type: eventType, key: `order-${index}`, data }),
+    maxInFlight: Infinity,
+  }).finally(() => pool.close());
+  const { rateLimited, shed, otherStatuses, errors, acceptedLatencyMs } = result.byPriority.critical;
+  const notAccepted: Record<string, number> = { ...otherStatuses, ...errors };
+  if (rateLimited > 0) notAccepted['429'] = rateLimited;
+  if (shed > 0) notAccepted['503 SLUICE_OVERLOADED'] = shed;
+  return {
+    acceptedAtMs: new Map(
+      result.acceptedIds.map((id, i) => [id, performance.timeOrigin + result.acceptedAtMs[i]!]),
+    ),
+    notAccepted,
+    answerMs: acceptedLatencyMs,
+    sendLagMs: result.sendLagMs,
   };
-  try {
-    let next = 0;
-    while (next < total) {
-      const due = Math.min(total, Math.floor((performance.now() - startMs) / intervalMs) + 1);
-      while (next < due) send(next++);
-      await sleep(1);
-    }
-    while (outstanding.size > 0) await Promise.all([...outstanding]);
-  } finally {
-    await pool.close();
-  }
-  return { acceptedAtMs, notAccepted, answerMs, sendLagMs };
 }
 
+/** Single-event ingest capacity with wrk (scripts/bench.sh installs it), closed loop. */
 async function measureIngestCapacity(
   gatewayUrl: string,
   apiKey: string,
   data: unknown,
   seconds: number,
   workDir: string,
-): Promise<{ requestsPerSecond: number; by: 'wrk' | 'undici closed loop' }> {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
-  const body = JSON.stringify({ type: eventType, key: 'order-1001', data });
-  try {
-    const result = await runWrk({
-      url: `${gatewayUrl}/v1/events`,
-      request: { method: 'POST', headers, body },
-      connections: 128,
-      durationSeconds: seconds,
-      scriptPath: join(workDir, 'delivery-ingest.lua'),
-    });
-    return { requestsPerSecond: result.okRequestsPerSecond, by: 'wrk' };
-  } catch {
-    // No wrk here: undici tops out below uWS, so this underestimates a fast gateway.
-    const pool = new Pool(gatewayUrl, { connections: 128 });
-    try {
-      const run = await runClosedLoop(pool, {
-        concurrency: 128,
-        durationMs: seconds * 1000,
-        path: '/v1/events',
-        headers,
-        body: () => body,
-      });
-      return { requestsPerSecond: run.accepted / (run.elapsedMs / 1000), by: 'undici closed loop' };
-    } finally {
-      await pool.close();
-    }
-  }
+): Promise<number> {
+  const result = await runWrk({
+    url: `${gatewayUrl}/v1/events`,
+    request: {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify({ type: eventType, key: 'order-1001', data }),
+    },
+    connections: 128,
+    durationSeconds: seconds,
+    scriptPath: join(workDir, 'delivery-ingest.lua'),
+  });
+  return result.okRequestsPerSecond;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -709,13 +670,16 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     if (options.ingestRequestsPerSecond !== undefined) {
       ingest = { requestsPerSecond: options.ingestRequestsPerSecond, by: 'ingest bench' };
     } else {
-      ingest = await measureIngestCapacity(
-        gateway.url,
-        options.apiKey,
-        data,
-        Math.min(options.latencySeconds, 5),
-        options.workDir,
-      );
+      ingest = {
+        requestsPerSecond: await measureIngestCapacity(
+          gateway.url,
+          options.apiKey,
+          data,
+          Math.min(options.latencySeconds, 5),
+          options.workDir,
+        ),
+        by: 'wrk',
+      };
       log(`delivery: ingest capacity ${Math.round(ingest.requestsPerSecond)} req/s (${ingest.by})`);
     }
     // The worker of (b) starts at the end of the topic: the backlog of (a) and the probe are not its.
