@@ -33,7 +33,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,6 +57,7 @@ import { decodeEvent, encodeEvent } from '../../schemas/event-codec.js';
 import { loadSchemaCatalog } from '../../schemas/schema-catalog.js';
 import { startMockReceiver, type MockReceiverStats } from '../lib/mock-receiver.js';
 import {
+  benchEvent,
   startDeliverProcess,
   startDeliveryFloorProcess,
   startGatewayProcess,
@@ -273,13 +274,7 @@ async function startReceiverProcess(): Promise<ReceiverHandle> {
 // ---------------------------------------------------------------------------------------------
 // (a) Throughput.
 
-const eventType = 'order.created';
-
-function sampleData(): unknown {
-  return JSON.parse(
-    readFileSync(new URL(`../../schemas/fixtures/${eventType}/v2.json`, import.meta.url), 'utf8'),
-  ) as unknown;
-}
+const eventType = benchEvent.type;
 
 /** Writes `count` events as the gateway does (Avro, CloudEvents headers), 1000 per request. */
 async function produceBacklog(kafka: KafkaClient, topic: string, value: Buffer, count: number) {
@@ -558,7 +553,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     await store.stop();
 
     const catalog = loadSchemaCatalog();
-    const data = sampleData();
+    const data = benchEvent.data;
     const encoded = encodeEvent(catalog.latest(eventType)!, data);
     if (!encoded.ok) throw new Error(encoded.message);
     const decoded = decodeEvent(catalog, encoded.value);

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { kafkaJarDir } from '../../cli/stack/kafka-broker.js';
 import { stackPaths } from '../../cli/stack/paths.js';
 import { encodeEvent } from '../../schemas/event-codec.js';
 import { loadSchemaCatalog } from '../../schemas/schema-catalog.js';
-import { startBareServer, startGatewayProcess, type BenchProcess } from './bench-processes.js';
+import { benchEvent, startBareServer, startGatewayProcess, type BenchProcess } from './bench-processes.js';
 import { runWrk, type WrkResult } from './wrk.js';
 import { median, oneClass, percentile, runOpenLoop, type OpenLoopResult } from './open-loop-load.js';
 import { readBuckets, windowQuantile } from './histogram-quantile.js';
@@ -56,20 +55,13 @@ function summarize(results: MeteredRun[]) {
   };
 }
 
-function sampleEvent(): { type: string; key: string; data: unknown } {
-  const data = JSON.parse(
-    readFileSync(new URL('../../schemas/fixtures/order.created/v2.json', import.meta.url), 'utf8'),
-  ) as unknown;
-  return { type: 'order.created', key: 'order-1001', data };
-}
-
 /**
  * Single-event ingest against the bare uWS baseline, interleaved round by round so both see the
  * same machine; then latency at half the measured capacity (open loop); then batch ingest
  * against Kafka's own kafka-producer-perf-test with the same record size and acks=all.
  */
 export async function benchIngest(options: IngestBenchOptions) {
-  const event = sampleEvent();
+  const event = { ...benchEvent, key: 'order-1001' };
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${options.apiKey}` };
   const singleBody = JSON.stringify(event);
   const withIdBody = JSON.stringify({ ...event, id: 'evt-{{n}}' });
