@@ -20,36 +20,22 @@
  * The receiver runs in a child process of its own (this file with --receiver-child, over IPC),
  * so neither the worker nor the baseline loop shares an event loop with it.
  *
- *   node --import tsx load-tests/bench/delivery-bench.ts [--events 20000] [--warmup-events 10000]
- *     [--rounds 3] [--concurrency 64] [--duration 10] [--ingest-capacity REQ_PER_S] [--smoke]
- *     [--json FILE]
- *
- * --smoke: 3000 events after 1000 of warm-up, 1 round, 3 s of latency (proves it runs; the
- * figures mean little).
- *
- * Standalone it assumes the stack is up (KAFKA_BROKERS / REDIS_URL or the local defaults) and, unless
- * --ingest-capacity is given, wrk on the PATH (scripts/bench.sh installs it); it creates its own
- * topics, API key and secrets key. `npm run bench` calls `benchDelivery`.
+ * `npm run bench -- --only delivery` runs it (options at the top of run-bench.ts); a quick check
+ * that it runs: `--events 3000 --warmup-events 1000 --rounds 1 --duration 3`. It creates its own
+ * topics and subscription; without the ingest bench's capacity it measures one with wrk.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Kafka, type KafkaClient, KeyPartitioner, logLevel, planTopics } from '../../common/kafka/index.js';
 import { Pool } from 'undici';
-import { repoRoot } from '../../cli/stack/paths.js';
 import { loadTopicsConfig, topicsEnsure } from '../../cli/topics-command.js';
 import { createLogger } from '../../common/logger.js';
 import { createSsrfPolicy } from '../../common/ssrf-guard.js';
-import {
-  generateSecretsKey,
-  parseSecretsKeys,
-  SecretsKeyring,
-} from '../../common/subscriptions/secrets-keyring.js';
+import { parseSecretsKeys, SecretsKeyring } from '../../common/subscriptions/secrets-keyring.js';
 import { createSubscriptionStore } from '../../common/subscriptions/subscription-store.js';
 import type { Subscription } from '../../common/subscriptions/subscription.js';
 import { buildAttemptHeaders, buildWebhookBody } from '../../consumers/delivery/webhook-payload.js';
@@ -62,13 +48,11 @@ import {
   startDeliveryFloorProcess,
   startGatewayProcess,
   waitReady,
-  writeUnlimitedBenchKey,
   type BenchProcess,
 } from './bench-processes.js';
 import { median, oneClass, percentile, runOpenLoop } from './open-loop-load.js';
 import { runWrk } from './wrk.js';
 import { deleteKeysWithPrefix } from './redis-keys.js';
-import { stackProcesses } from './stack-processes.js';
 import { describeMicros, medianMicros, startCpuMeter, type ProcessRoles } from './process-cpu.js';
 
 export interface DeliveryBenchOptions {
@@ -778,73 +762,19 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
 }
 
 // ---------------------------------------------------------------------------------------------
-// Standalone.
-
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      events: { type: 'string' },
-      'warmup-events': { type: 'string' },
-      rounds: { type: 'string' },
-      concurrency: { type: 'string', default: '64' },
-      duration: { type: 'string' },
-      'ingest-capacity': { type: 'string' },
-      smoke: { type: 'boolean', default: false },
-      json: { type: 'string' },
-    },
-  });
-  const log = (line: string) => process.stderr.write(`delivery-bench: ${line}\n`);
-  const smoke = values.smoke;
-  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const workDir = join(repoRoot(), '.sluice', 'bench', `delivery-${Date.now()}`);
-  mkdirSync(workDir, { recursive: true });
-  const { apiKey, keysFile } = writeUnlimitedBenchKey(workDir);
-  const report = await benchDelivery({
-    env: {
-      KAFKA_BROKERS: brokers.join(','),
-      REDIS_URL: redisUrl,
-      SLUICE_HOST: '127.0.0.1',
-      SLUICE_PORT: '0',
-      SLUICE_ADMIN_PORT: '0',
-      SLUICE_API_KEYS_FILE: keysFile,
-      SLUICE_LOG_LEVEL: 'warn',
-      SLUICE_SECRETS_KEYS: generateSecretsKey('bench'),
-    },
-    apiKey,
-    kafkaBrokers: brokers,
-    rounds: Number(values.rounds ?? (smoke ? 1 : 3)),
-    events: Number(values.events ?? (smoke ? 3000 : 20_000)),
-    warmupEvents: Number(values['warmup-events'] ?? (smoke ? 1000 : 10_000)),
-    concurrency: Number(values.concurrency),
-    latencySeconds: Number(values.duration ?? (smoke ? 3 : 10)),
-    ingestRequestsPerSecond:
-      values['ingest-capacity'] === undefined ? undefined : Number(values['ingest-capacity']),
-    workDir,
-    stackProcesses: await stackProcesses({ redisUrl }),
-    log,
-  });
-  const output = JSON.stringify(report, null, 2);
-  process.stdout.write(`${output}\n`);
-  if (values.json !== undefined) writeFileSync(values.json, output);
-  return 0;
-}
+// The children: this file again, forked by forkThisFile.
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const run = process.argv.includes('--receiver-child')
-    ? receiverChild().then(() => undefined)
-    : process.argv.includes('--raw-loop-child')
-      ? Promise.resolve(rawLoopChild())
-      : main();
-  run.then(
-    (code) => {
-      if (code !== undefined) process.exit(code);
-    },
-    (error: unknown) => {
+  if (process.argv.includes('--raw-loop-child')) rawLoopChild();
+  else if (process.argv.includes('--receiver-child')) {
+    receiverChild().catch((error: unknown) => {
       process.stderr.write(
         `delivery-bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
       );
       process.exit(1);
-    },
-  );
+    });
+  } else {
+    process.stderr.write('delivery-bench: run it with npm run bench -- --only delivery\n');
+    process.exit(2);
+  }
 }
