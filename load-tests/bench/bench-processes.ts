@@ -139,6 +139,17 @@ export function startBareServer(): Promise<BenchProcess> {
 }
 
 /**
+ * The one event every benchmark sends: the latest `order.created` fixture as this bench was
+ * written (v2, a 180-byte Avro record), pinned so figures stay comparable when the schema moves on.
+ */
+export const benchEvent = {
+  type: 'order.created',
+  data: JSON.parse(
+    readFileSync(new URL('../../schemas/fixtures/order.created/v2.json', import.meta.url), 'utf8'),
+  ) as unknown,
+} as const;
+
+/**
  * An admin key for every event type whose rate limit never binds, written as the only line of
  * `<workDir>/api-keys.jsonl`: the benchmarks measure Sluice, not its limiter.
  */

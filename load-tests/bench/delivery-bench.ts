@@ -20,35 +20,22 @@
  * The receiver runs in a child process of its own (this file with --receiver-child, over IPC),
  * so neither the worker nor the baseline loop shares an event loop with it.
  *
- *   node --import tsx load-tests/bench/delivery-bench.ts [--events 20000] [--warmup-events 10000]
- *     [--rounds 3] [--concurrency 64] [--duration 10] [--ingest-capacity REQ_PER_S] [--smoke]
- *     [--json FILE]
- *
- * --smoke: 3000 events after 1000 of warm-up, 1 round, 3 s of latency (proves it runs; the
- * figures mean little).
- *
- * Standalone it assumes the stack is up (KAFKA_BROKERS / REDIS_URL or the local defaults) and
- * creates its own topics, API key and secrets key; `npm run bench` calls `benchDelivery`.
+ * `npm run bench -- --only delivery` runs it (options at the top of run-bench.ts); a quick check
+ * that it runs: `--events 3000 --warmup-events 1000 --rounds 1 --duration 3`. It creates its own
+ * topics and subscription; without the ingest bench's capacity it measures one with wrk.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { Kafka, type KafkaClient, KeyPartitioner, logLevel, planTopics } from '../../common/kafka/index.js';
 import { Pool } from 'undici';
-import { repoRoot } from '../../cli/stack/paths.js';
 import { loadTopicsConfig, topicsEnsure } from '../../cli/topics-command.js';
 import { createLogger } from '../../common/logger.js';
 import { createSsrfPolicy } from '../../common/ssrf-guard.js';
-import {
-  generateSecretsKey,
-  parseSecretsKeys,
-  SecretsKeyring,
-} from '../../common/subscriptions/secrets-keyring.js';
+import { parseSecretsKeys, SecretsKeyring } from '../../common/subscriptions/secrets-keyring.js';
 import { createSubscriptionStore } from '../../common/subscriptions/subscription-store.js';
 import type { Subscription } from '../../common/subscriptions/subscription.js';
 import { buildAttemptHeaders, buildWebhookBody } from '../../consumers/delivery/webhook-payload.js';
@@ -56,17 +43,16 @@ import { decodeEvent, encodeEvent } from '../../schemas/event-codec.js';
 import { loadSchemaCatalog } from '../../schemas/schema-catalog.js';
 import { startMockReceiver, type MockReceiverStats } from '../lib/mock-receiver.js';
 import {
+  benchEvent,
   startDeliverProcess,
   startDeliveryFloorProcess,
   startGatewayProcess,
   waitReady,
-  writeUnlimitedBenchKey,
   type BenchProcess,
 } from './bench-processes.js';
-import { median, percentile, runClosedLoop } from './open-loop-load.js';
+import { median, oneClass, percentile, runOpenLoop } from './open-loop-load.js';
 import { runWrk } from './wrk.js';
 import { deleteKeysWithPrefix } from './redis-keys.js';
-import { stackProcesses } from './stack-processes.js';
 import { describeMicros, medianMicros, startCpuMeter, type ProcessRoles } from './process-cpu.js';
 
 export interface DeliveryBenchOptions {
@@ -126,7 +112,7 @@ export interface DeliveryBenchReport {
   };
   latency: {
     ingestRequestsPerSecond: number;
-    ingestMeasuredBy: 'ingest bench' | 'wrk' | 'undici closed loop';
+    ingestMeasuredBy: 'ingest bench' | 'wrk';
     deliveryCapacityPerSecond: number;
     /** Events/s through gateway, Kafka, worker and receiver running together; half is offered. */
     pipelineCapacityPerSecond: number;
@@ -272,13 +258,7 @@ async function startReceiverProcess(): Promise<ReceiverHandle> {
 // ---------------------------------------------------------------------------------------------
 // (a) Throughput.
 
-const eventType = 'order.created';
-
-function sampleData(): unknown {
-  return JSON.parse(
-    readFileSync(new URL(`../../schemas/fixtures/${eventType}/v2.json`, import.meta.url), 'utf8'),
-  ) as unknown;
-}
+const eventType = benchEvent.type;
 
 /** Writes `count` events as the gateway does (Avro, CloudEvents headers), 1000 per request. */
 async function produceBacklog(kafka: KafkaClient, topic: string, value: Buffer, count: number) {
@@ -449,13 +429,15 @@ async function startRawLoopProcess(job: RawLoopJob): Promise<RawLoopProcess> {
 // (b) Latency at half capacity.
 
 interface PostedAtRate {
+  /** Wall-clock ms at which each accepted id's 202 arrived, comparable with the receiver's clock. */
   acceptedAtMs: Map<string, number>;
+  /** Arrivals not answered 202, by status and code or by error. */
   notAccepted: Record<string, number>;
   answerMs: number[];
   sendLagMs: number[];
 }
 
-/** Posts single events open loop: arrival i is due at start + i / rate, whatever the answers do. */
+/** Posts single events open loop (open-loop-load.ts): arrival i is due at start + i / rate. */
 async function postAtRate(
   gatewayUrl: string,
   apiKey: string,
@@ -464,90 +446,48 @@ async function postAtRate(
   data: unknown,
 ): Promise<PostedAtRate> {
   const pool = new Pool(gatewayUrl, { connections: 64 });
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
-  const acceptedAtMs = new Map<string, number>();
-  const notAccepted: Record<string, number> = {};
-  const answerMs: number[] = [];
-  const sendLagMs: number[] = [];
-  const outstanding = new Set<Promise<void>>();
-  const total = Math.floor((ratePerSecond * durationMs) / 1000);
-  const intervalMs = 1000 / ratePerSecond;
-  const startMs = performance.now();
-  const bump = (key: string) => (notAccepted[key] = (notAccepted[key] ?? 0) + 1);
-  const send = (index: number) => {
-    const sentMs = performance.now();
-    sendLagMs.push(sentMs - (startMs + index * intervalMs));
-    const done = pool
-      .request({
-        path: '/v1/events',
-        method: 'POST',
-        headers,
-        body: JSON.stringify({ type: eventType, key: `order-${index}`, data }),
-      })
-      .then(async (response) => {
-        const answeredMs = performance.now();
-        const text = await response.body.text();
-        if (response.statusCode !== 202) {
-          bump(String(response.statusCode));
-          return;
-        }
-        answerMs.push(answeredMs - sentMs);
-        acceptedAtMs.set((JSON.parse(text) as { id: string }).id, performance.timeOrigin + answeredMs);
-      })
-      .catch((error: unknown) => {
-        bump(error instanceof Error ? error.name : 'error');
-      })
-      .finally(() => outstanding.delete(done));
-    outstanding.add(done);
+  const result = await runOpenLoop(pool, {
+    ratePerSecond,
+    durationMs,
+    ...oneClass({ 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }),
+    path: '/v1/events',
+    body: (index) => JSON.stringify({ type: eventType, key: `order-${index}`, data }),
+    maxInFlight: Infinity,
+  }).finally(() => pool.close());
+  const { rateLimited, shed, otherStatuses, errors, acceptedLatencyMs } = result.byPriority.critical;
+  const notAccepted: Record<string, number> = { ...otherStatuses, ...errors };
+  if (rateLimited > 0) notAccepted['429'] = rateLimited;
+  if (shed > 0) notAccepted['503 SLUICE_OVERLOADED'] = shed;
+  return {
+    acceptedAtMs: new Map(
+      result.acceptedIds.map((id, i) => [id, performance.timeOrigin + result.acceptedAtMs[i]!]),
+    ),
+    notAccepted,
+    answerMs: acceptedLatencyMs,
+    sendLagMs: result.sendLagMs,
   };
-  try {
-    let next = 0;
-    while (next < total) {
-      const due = Math.min(total, Math.floor((performance.now() - startMs) / intervalMs) + 1);
-      while (next < due) send(next++);
-      await sleep(1);
-    }
-    while (outstanding.size > 0) await Promise.all([...outstanding]);
-  } finally {
-    await pool.close();
-  }
-  return { acceptedAtMs, notAccepted, answerMs, sendLagMs };
 }
 
+/** Single-event ingest capacity with wrk (scripts/bench.sh installs it), closed loop. */
 async function measureIngestCapacity(
   gatewayUrl: string,
   apiKey: string,
   data: unknown,
   seconds: number,
   workDir: string,
-): Promise<{ requestsPerSecond: number; by: 'wrk' | 'undici closed loop' }> {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` };
-  const body = JSON.stringify({ type: eventType, key: 'order-1001', data });
-  try {
-    const result = await runWrk({
-      url: `${gatewayUrl}/v1/events`,
-      request: { method: 'POST', headers, body },
-      connections: 128,
-      durationSeconds: seconds,
-      scriptPath: join(workDir, 'delivery-ingest.lua'),
-    });
-    return { requestsPerSecond: result.okRequestsPerSecond, by: 'wrk' };
-  } catch {
-    // No wrk here: undici tops out below uWS, so this underestimates a fast gateway.
-    const pool = new Pool(gatewayUrl, { connections: 128 });
-    try {
-      const run = await runClosedLoop(pool, {
-        concurrency: 128,
-        durationMs: seconds * 1000,
-        path: '/v1/events',
-        headers,
-        body: () => body,
-      });
-      return { requestsPerSecond: run.accepted / (run.elapsedMs / 1000), by: 'undici closed loop' };
-    } finally {
-      await pool.close();
-    }
-  }
+): Promise<number> {
+  const result = await runWrk({
+    url: `${gatewayUrl}/v1/events`,
+    request: {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+      body: JSON.stringify({ type: eventType, key: 'order-1001', data }),
+    },
+    connections: 128,
+    durationSeconds: seconds,
+    scriptPath: join(workDir, 'delivery-ingest.lua'),
+  });
+  return result.okRequestsPerSecond;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -597,7 +537,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     await store.stop();
 
     const catalog = loadSchemaCatalog();
-    const data = sampleData();
+    const data = benchEvent.data;
     const encoded = encodeEvent(catalog.latest(eventType)!, data);
     if (!encoded.ok) throw new Error(encoded.message);
     const decoded = decodeEvent(catalog, encoded.value);
@@ -709,13 +649,16 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     if (options.ingestRequestsPerSecond !== undefined) {
       ingest = { requestsPerSecond: options.ingestRequestsPerSecond, by: 'ingest bench' };
     } else {
-      ingest = await measureIngestCapacity(
-        gateway.url,
-        options.apiKey,
-        data,
-        Math.min(options.latencySeconds, 5),
-        options.workDir,
-      );
+      ingest = {
+        requestsPerSecond: await measureIngestCapacity(
+          gateway.url,
+          options.apiKey,
+          data,
+          Math.min(options.latencySeconds, 5),
+          options.workDir,
+        ),
+        by: 'wrk',
+      };
       log(`delivery: ingest capacity ${Math.round(ingest.requestsPerSecond)} req/s (${ingest.by})`);
     }
     // The worker of (b) starts at the end of the topic: the backlog of (a) and the probe are not its.
@@ -819,73 +762,19 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
 }
 
 // ---------------------------------------------------------------------------------------------
-// Standalone.
-
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      events: { type: 'string' },
-      'warmup-events': { type: 'string' },
-      rounds: { type: 'string' },
-      concurrency: { type: 'string', default: '64' },
-      duration: { type: 'string' },
-      'ingest-capacity': { type: 'string' },
-      smoke: { type: 'boolean', default: false },
-      json: { type: 'string' },
-    },
-  });
-  const log = (line: string) => process.stderr.write(`delivery-bench: ${line}\n`);
-  const smoke = values.smoke;
-  const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
-  const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const workDir = join(repoRoot(), '.sluice', 'bench', `delivery-${Date.now()}`);
-  mkdirSync(workDir, { recursive: true });
-  const { apiKey, keysFile } = writeUnlimitedBenchKey(workDir);
-  const report = await benchDelivery({
-    env: {
-      KAFKA_BROKERS: brokers.join(','),
-      REDIS_URL: redisUrl,
-      SLUICE_HOST: '127.0.0.1',
-      SLUICE_PORT: '0',
-      SLUICE_ADMIN_PORT: '0',
-      SLUICE_API_KEYS_FILE: keysFile,
-      SLUICE_LOG_LEVEL: 'warn',
-      SLUICE_SECRETS_KEYS: generateSecretsKey('bench'),
-    },
-    apiKey,
-    kafkaBrokers: brokers,
-    rounds: Number(values.rounds ?? (smoke ? 1 : 3)),
-    events: Number(values.events ?? (smoke ? 3000 : 20_000)),
-    warmupEvents: Number(values['warmup-events'] ?? (smoke ? 1000 : 10_000)),
-    concurrency: Number(values.concurrency),
-    latencySeconds: Number(values.duration ?? (smoke ? 3 : 10)),
-    ingestRequestsPerSecond:
-      values['ingest-capacity'] === undefined ? undefined : Number(values['ingest-capacity']),
-    workDir,
-    stackProcesses: await stackProcesses({ redisUrl }),
-    log,
-  });
-  const output = JSON.stringify(report, null, 2);
-  process.stdout.write(`${output}\n`);
-  if (values.json !== undefined) writeFileSync(values.json, output);
-  return 0;
-}
+// The children: this file again, forked by forkThisFile.
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const run = process.argv.includes('--receiver-child')
-    ? receiverChild().then(() => undefined)
-    : process.argv.includes('--raw-loop-child')
-      ? Promise.resolve(rawLoopChild())
-      : main();
-  run.then(
-    (code) => {
-      if (code !== undefined) process.exit(code);
-    },
-    (error: unknown) => {
+  if (process.argv.includes('--raw-loop-child')) rawLoopChild();
+  else if (process.argv.includes('--receiver-child')) {
+    receiverChild().catch((error: unknown) => {
       process.stderr.write(
         `delivery-bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
       );
       process.exit(1);
-    },
-  );
+    });
+  } else {
+    process.stderr.write('delivery-bench: run it with npm run bench -- --only delivery\n');
+    process.exit(2);
+  }
 }

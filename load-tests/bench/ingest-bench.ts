@@ -1,13 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import autocannon from 'autocannon';
+import { Pool } from 'undici';
 import { kafkaJarDir } from '../../cli/stack/kafka-broker.js';
 import { stackPaths } from '../../cli/stack/paths.js';
 import { encodeEvent } from '../../schemas/event-codec.js';
 import { loadSchemaCatalog } from '../../schemas/schema-catalog.js';
-import { startBareServer, startGatewayProcess, type BenchProcess } from './bench-processes.js';
+import { benchEvent, startBareServer, startGatewayProcess, type BenchProcess } from './bench-processes.js';
 import { runWrk, type WrkResult } from './wrk.js';
-import { median } from './open-loop-load.js';
+import { median, oneClass, percentile, runOpenLoop, type OpenLoopResult } from './open-loop-load.js';
 import { readBuckets, windowQuantile } from './histogram-quantile.js';
 import { describeMicros, medianMicros, runMetered, startCpuMeter, type ProcessRoles } from './process-cpu.js';
 
@@ -56,20 +55,13 @@ function summarize(results: MeteredRun[]) {
   };
 }
 
-function sampleEvent(): { type: string; key: string; data: unknown } {
-  const data = JSON.parse(
-    readFileSync(new URL('../../schemas/fixtures/order.created/v2.json', import.meta.url), 'utf8'),
-  ) as unknown;
-  return { type: 'order.created', key: 'order-1001', data };
-}
-
 /**
  * Single-event ingest against the bare uWS baseline, interleaved round by round so both see the
  * same machine; then latency at half the measured capacity (open loop); then batch ingest
  * against Kafka's own kafka-producer-perf-test with the same record size and acks=all.
  */
 export async function benchIngest(options: IngestBenchOptions) {
-  const event = sampleEvent();
+  const event = { ...benchEvent, key: 'order-1001' };
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${options.apiKey}` };
   const singleBody = JSON.stringify(event);
   const withIdBody = JSON.stringify({ ...event, id: 'evt-{{n}}' });
@@ -135,26 +127,38 @@ export async function benchIngest(options: IngestBenchOptions) {
     const withIds = summarize(gatewayWithIdRuns);
 
     // Open-loop latency at half of the measured capacity, seen by the client and by the gateway
-    // itself (its request-duration histogram). autocannon shares the cores, and its own delays are
-    // in every client figure: the bare server at the same rate shows how much (the generator floor).
+    // itself (its request-duration histogram). The generator shares the cores, and its own delays
+    // are in every client figure: the bare server at the same rate shows how much (the generator floor).
     const halfRate = Math.max(100, Math.round(single.requestsPerSecond / 2));
-    const openLoop = (url: string) =>
-      autocannon({
-        url: `${url}/v1/events`,
-        method: 'POST',
-        headers,
-        body: singleBody,
-        connections: 64,
-        overallRate: halfRate,
-        duration: options.durationSeconds,
-      });
+    const openLoop = async (url: string, beforeMeasuring?: () => Promise<void>) => {
+      const pool = new Pool(url, { connections: 64 });
+      const plan = {
+        ratePerSecond: halfRate,
+        durationMs: options.durationSeconds * 1000,
+        ...oneClass(headers),
+        path: '/v1/events',
+        body: () => singleBody,
+        maxInFlight: Infinity,
+      };
+      try {
+        // One unmeasured second first: the pool opens its connections as load needs them, and the
+        // generator's JIT warms, both of which would otherwise be the measured tail.
+        await runOpenLoop(pool, { ...plan, durationMs: 1000 });
+        await beforeMeasuring?.();
+        return answersOf(await runOpenLoop(pool, plan));
+      } finally {
+        await pool.close();
+      }
+    };
     const bareHalfCapacity = await openLoop(bare.url);
-    const serverBefore = await requestDurations(gateway);
-    const halfCapacity = await openLoop(gateway.url);
+    let serverBefore = new Map<number, number>();
+    const halfCapacity = await openLoop(gateway.url, async () => {
+      serverBefore = await requestDurations(gateway);
+    });
     const serverAfter = await requestDurations(gateway);
     const serverMs = (q: number) => Math.round(windowQuantile(serverBefore, serverAfter, q) * 1e4) / 10;
     options.log(
-      `half capacity (${halfRate} req/s offered): client p99 ${halfCapacity.latency.p99} ms (bare server at the same rate: ${bareHalfCapacity.latency.p99} ms), gateway-side p99 ${serverMs(0.99)} ms`,
+      `half capacity (${halfRate} req/s offered): client p99 ${halfCapacity.p99Ms} ms (bare server at the same rate: ${bareHalfCapacity.p99Ms} ms), gateway-side p99 ${serverMs(0.99)} ms; generator send lag p99 ${halfCapacity.sendLagP99Ms} ms, queued at most ${halfCapacity.clientQueuedMax}`,
     );
 
     const batch = await benchBatch(options, gateway, headers, event);
@@ -170,15 +174,15 @@ export async function benchIngest(options: IngestBenchOptions) {
       },
       halfCapacity: {
         offeredRequestsPerSecond: halfRate,
-        achievedRequestsPerSecond: halfCapacity.requests.average,
-        p50Ms: halfCapacity.latency.p50,
-        p99Ms: halfCapacity.latency.p99,
+        achievedRequestsPerSecond: halfCapacity.answersPerSecond,
+        p50Ms: halfCapacity.p50Ms,
+        p99Ms: halfCapacity.p99Ms,
         /** From the gateway's sluice_http_request_duration_seconds (arrival to answer written). */
         serverP50Ms: serverMs(0.5),
         serverP99Ms: serverMs(0.99),
         /** The bare server under the same open loop: what the generator alone adds. */
-        bareP50Ms: bareHalfCapacity.latency.p50,
-        bareP99Ms: bareHalfCapacity.latency.p99,
+        bareP50Ms: bareHalfCapacity.p50Ms,
+        bareP99Ms: bareHalfCapacity.p99Ms,
         non2xx: halfCapacity.non2xx,
         errors: halfCapacity.errors,
       },
@@ -188,6 +192,28 @@ export async function benchIngest(options: IngestBenchOptions) {
     await gateway.stop();
     await bare.stop();
   }
+}
+
+/** What an open-loop run got back, every answer counted whatever its status (ms, answers/s). */
+function answersOf(result: OpenLoopResult) {
+  const outcomes = Object.values(result.byPriority);
+  const refusedMs = outcomes.flatMap((outcome) => outcome.refusedLatencyMs);
+  const latencyMs = [...outcomes.flatMap((outcome) => outcome.acceptedLatencyMs), ...refusedMs];
+  const round = (ms: number) => Math.round(ms * 100) / 100;
+  return {
+    answersPerSecond: Math.round((latencyMs.length * 1000) / result.elapsedMs),
+    p50Ms: round(percentile(latencyMs, 50)),
+    p99Ms: round(percentile(latencyMs, 99)),
+    /** Answers other than 202. */
+    non2xx: refusedMs.length,
+    sendLagP99Ms: round(percentile(result.sendLagMs, 99)),
+    clientQueuedMax: result.clientQueuedMax,
+    /** Network errors and timeouts. */
+    errors: outcomes.reduce(
+      (sum, outcome) => sum + Object.values(outcome.errors).reduce((a, b) => a + b, 0),
+      0,
+    ),
+  };
 }
 
 /** The gateway's request-duration buckets for single-event ingest, from its admin port. */

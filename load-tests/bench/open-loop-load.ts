@@ -17,8 +17,17 @@ export interface OpenLoopPlan {
   /**
    * Requests outstanding at once, at most. Beyond it an arrival is not sent and is counted as
    * `generatorDropped`: the generator's memory must stay bounded when the server stops answering.
+   * `Infinity` hands every arrival to the pool, which queues what its connections cannot take.
    */
   maxInFlight: number;
+}
+
+/** One API key for every arrival: the mix and headers of a plan that does not compare classes. */
+export function oneClass(headers: Record<string, string>): Pick<OpenLoopPlan, 'mix' | 'headers'> {
+  return {
+    mix: { critical: 1, normal: 0, bulk: 0 },
+    headers: { critical: headers, normal: headers, bulk: headers },
+  };
 }
 
 /** Per priority: what came back. Latencies are from the moment the request was handed to undici. */
@@ -40,6 +49,8 @@ export interface OpenLoopResult {
   byPriority: Record<Priority, PriorityOutcome>;
   /** Ids the gateway answered 202 for (each must end up in Kafka). */
   acceptedIds: string[];
+  /** `performance.now()` when each of `acceptedIds` was answered, in the same order. */
+  acceptedAtMs: number[];
   /** Arrivals not sent because `maxInFlight` requests were already outstanding. */
   generatorDropped: number;
   /** How late the generator handed requests to undici, relative to their schedule (ms). */
@@ -117,6 +128,7 @@ export async function runOpenLoop(pool: Pool, plan: OpenLoopPlan): Promise<OpenL
   };
   const pattern = priorityPattern(plan.mix);
   const acceptedIds: string[] = [];
+  const acceptedAtMs: number[] = [];
   const sendLagMs: number[] = [];
   const outstanding = new Set<Promise<void>>();
   let generatorDropped = 0;
@@ -142,11 +154,13 @@ export async function runOpenLoop(pool: Pool, plan: OpenLoopPlan): Promise<OpenL
       .request({ path: plan.path, method: 'POST', headers: plan.headers[priority], body: plan.body(index) })
       .then(async (response) => {
         const text = await response.body.text();
-        const latencyMs = performance.now() - sentMs;
+        const answeredMs = performance.now();
+        const latencyMs = answeredMs - sentMs;
         if (response.statusCode === 202) {
           outcome.accepted++;
           outcome.acceptedLatencyMs.push(latencyMs);
           acceptedIds.push((JSON.parse(text) as { id: string }).id);
+          acceptedAtMs.push(answeredMs);
           return;
         }
         outcome.refusedLatencyMs.push(latencyMs);
@@ -185,6 +199,7 @@ export async function runOpenLoop(pool: Pool, plan: OpenLoopPlan): Promise<OpenL
   return {
     byPriority,
     acceptedIds,
+    acceptedAtMs,
     generatorDropped,
     sendLagMs,
     clientQueuedMax,

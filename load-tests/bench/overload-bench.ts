@@ -5,20 +5,18 @@
  * critical vs bulk admission, gateway RSS and CPU, backlog drain time, and whether every 202 is in
  * Kafka.
  *
- *   node --import tsx load-tests/bench/overload-bench.ts --spawn --smoke
- *   node --import tsx load-tests/bench/overload-bench.ts --url http://127.0.0.1:8080 \
- *     --admin-url http://127.0.0.1:8081 --pid 1234 --topic sluice.events \
- *     --key-critical sk_… --key-normal sk_… --key-bulk sk_… --capacity 3000
+ *   node --import tsx load-tests/bench/overload-bench.ts --smoke
  *
+ * It creates a topic and keys of every priority class and runs its own `sluice gateway` (stack
+ * assumed up: KAFKA_BROKERS / REDIS_URL or the local defaults), whose RSS and CPU it reads from
+ * /proc and whose topic it reads back; k6/flash-sale-spike.ts is the spike for a gateway you run.
  * Options: --capacity REQ_PER_S|auto (auto: closed loop of --probe-concurrency critical requests,
- * default 256), --duration S
- * (each spike, default 60), --unloaded-duration S (default 10), --multipliers 3,10,
- * --mix critical=1,normal=3,bulk=6, --connections N (default 512, opened before each phase),
- * --max-in-flight N (default: --connections; arrivals beyond it are counted, not queued),
- * --smoke (5 s spikes, 2 s unloaded, 3 s capacity probe), --json FILE.
- * With --spawn it creates a topic and keys and runs its own `sluice gateway` (stack assumed up:
- * KAFKA_BROKERS / REDIS_URL or the local defaults); --rate-per-key N gives those keys a rate limit
- * (default: none in practice), --gateway-env NAME=VALUE (repeatable) tunes the gateway.
+ * default 256), --duration S (each spike, default 60), --unloaded-duration S (default 10),
+ * --multipliers 3,10, --mix critical=1,normal=3,bulk=6, --connections N (default 512, opened before
+ * each phase), --max-in-flight N (default: --connections; arrivals beyond it are counted, not
+ * queued), --smoke (5 s spikes, 2 s unloaded, 3 s capacity probe), --json FILE, --rate-per-key N
+ * (a rate limit for the keys; default: none in practice), --gateway-env NAME=VALUE (repeatable)
+ * tunes the gateway.
  *
  * The generator is one Node process (undici): on a shared two-core machine it tops out at a few
  * thousand requests per second, so check "offered" against the target and the generator's CPU.
@@ -41,7 +39,7 @@ import { Pool, request } from 'undici';
 import { repoRoot } from '../../cli/stack/paths.js';
 import { shedReasons } from '../../gateway/admission/load-shedder.js';
 import { createApiKey } from '../../gateway/auth/api-key-generator.js';
-import { rssBytes, startGatewayProcess } from './bench-processes.js';
+import { benchEvent, rssBytes, startGatewayProcess, type BenchProcess } from './bench-processes.js';
 import { cpuSeconds } from './process-cpu.js';
 import { priorities, type Priority } from '../../gateway/admission/priority.js';
 import {
@@ -54,13 +52,13 @@ import {
 
 export interface OverloadBenchOptions {
   url: string;
-  /** Admin port: shed counters by reason and the producer backlog (drain time). Optional. */
-  adminUrl?: string;
-  /** Gateway process id, for RSS and CPU from /proc. Optional. */
-  pid?: number;
-  /** Events topic and brokers, to check that every 202 is in Kafka. Optional. */
-  topic?: string;
-  kafkaBrokers?: string[];
+  /** Admin port: shed counters by reason and the producer backlog (drain time). */
+  adminUrl: string;
+  /** Gateway process id, for RSS and CPU from /proc. */
+  pid: number;
+  /** Events topic and brokers, to check that every 202 is in Kafka. */
+  topic: string;
+  kafkaBrokers: string[];
   keys: Readonly<Record<Priority, string>>;
   /** Measured capacity in requests/s (single events, 202 after the Kafka ack), or `auto`. */
   capacity: number | 'auto';
@@ -129,7 +127,7 @@ export interface OverloadReport {
   capacityRequestsPerSecond: number;
   rssBeforeMiB: number;
   phases: PhaseReport[];
-  kafka: { admitted: number; found: number; missing: number; duplicates: number } | undefined;
+  kafka: { admitted: number; found: number; missing: number; duplicates: number };
   /**
    * Correctness checks; a failure means an event was lost or a request failed in a way the
    * flash-sale criteria forbid (docs/architecture.md#benchmarks).
@@ -137,13 +135,9 @@ export interface OverloadReport {
   failures: string[];
 }
 
-const eventData: unknown = JSON.parse(
-  readFileSync(new URL('../../schemas/fixtures/order.created/v2.json', import.meta.url), 'utf8'),
-);
-
 /** One `order.created` event per request, with a unique partition key; the gateway assigns the id. */
 function eventBody(prefix: string): (index: number) => string {
-  const data = JSON.stringify(eventData);
+  const data = JSON.stringify(benchEvent.data);
   return (index) => `{"type":"order.created","key":"${prefix}-${index}","data":${data}}`;
 }
 
@@ -151,8 +145,8 @@ function headersFor(apiKey: string): Record<string, string> {
   return { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
 }
 
-async function scrape(adminUrl: string | undefined): Promise<string | undefined> {
-  if (adminUrl === undefined) return undefined;
+/** The gateway's /metrics text; undefined once it no longer answers (its phase shows errors). */
+async function scrape(adminUrl: string): Promise<string | undefined> {
   try {
     const response = await request(`${adminUrl}/metrics`);
     return await response.body.text();
@@ -180,12 +174,11 @@ function sampleSum(text: string | undefined, name: string, labels: Record<string
  * Samples the gateway every 250 ms: RSS (VmRSS) and CPU, for the maximum RSS and the busiest
  * second of CPU since the last `take()`.
  */
-function processSampler(pid: number | undefined) {
+function processSampler(pid: number) {
   let rssMax = 0;
   let cpuMax = 0;
   const recent: Array<{ atMs: number; cpuSeconds: number }> = [];
   const sample = () => {
-    if (pid === undefined) return;
     try {
       rssMax = Math.max(rssMax, rssBytes(pid));
       recent.push({ atMs: performance.now(), cpuSeconds: cpuSeconds(pid) });
@@ -225,8 +218,7 @@ function listenOverflows(): number {
 }
 
 /** Waits until the gateway has nothing pending for Kafka (or 2 minutes passed). */
-async function waitForDrain(adminUrl: string | undefined): Promise<void> {
-  if (adminUrl === undefined) return;
+async function waitForDrain(adminUrl: string): Promise<void> {
   const deadline = performance.now() + 120_000;
   while (performance.now() < deadline) {
     const pending = sampleSum(await scrape(adminUrl), 'sluice_producer_pending_events');
@@ -379,21 +371,15 @@ export async function benchOverload(options: OverloadBenchOptions): Promise<Over
     keepAliveTimeout: 60_000,
     keepAliveMaxTimeout: 600_000,
   });
-  const kafka =
-    options.topic !== undefined
-      ? new Kafka({
-          brokers: options.kafkaBrokers ?? ['127.0.0.1:9092'],
-          clientId: 'sluice-overload-bench',
-          logLevel: logLevel.NOTHING,
-        })
-      : undefined;
-  let startOffsets: Map<number, bigint> | undefined;
-  if (kafka !== undefined && options.topic !== undefined) {
-    const admin = kafka.admin();
-    await admin.connect();
-    startOffsets = await endOffsets(admin, options.topic);
-    await admin.disconnect();
-  }
+  const kafka = new Kafka({
+    brokers: options.kafkaBrokers,
+    clientId: 'sluice-overload-bench',
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  const startOffsets = await endOffsets(admin, options.topic);
+  await admin.disconnect();
   const sampler = processSampler(options.pid);
   const runId = Date.now().toString(36);
   const acceptedIds: string[] = [];
@@ -448,7 +434,7 @@ export async function benchOverload(options: OverloadBenchOptions): Promise<Over
       log(`${plan.name}: offering ${Math.round(plan.rate)} req/s for ${plan.seconds} s`);
       await openConnections(pool, options.connections);
       const metricsBefore = await scrape(options.adminUrl);
-      const cpuBefore = options.pid !== undefined ? cpuSeconds(options.pid) : Number.NaN;
+      const cpuBefore = cpuSeconds(options.pid);
       const overflowsBefore = listenOverflows();
       sampler.take();
       const result = await runOpenLoop(pool, {
@@ -462,7 +448,7 @@ export async function benchOverload(options: OverloadBenchOptions): Promise<Over
       });
       await waitForDrain(options.adminUrl);
       const drainSeconds = (performance.now() - (result.startedAtMs + result.arrivalsMs)) / 1000;
-      const cpuAfter = options.pid !== undefined ? cpuSeconds(options.pid) : Number.NaN;
+      const cpuAfter = cpuSeconds(options.pid);
       const metricsAfter = await scrape(options.adminUrl);
       const { rssMaxMiB, cpuMaxCores } = sampler.take();
       const sampled = { rssMaxMiB, gatewayCpuMaxCores: cpuMaxCores };
@@ -492,10 +478,7 @@ export async function benchOverload(options: OverloadBenchOptions): Promise<Over
       await sleep(2000);
     }
 
-    const kafkaCheck =
-      kafka !== undefined && options.topic !== undefined && startOffsets !== undefined
-        ? await verifyInKafka(kafka, options.topic, startOffsets, acceptedIds, log)
-        : undefined;
+    const kafkaCheck = await verifyInKafka(kafka, options.topic, startOffsets, acceptedIds, log);
     const failures: string[] = [];
     for (const phase of phases) {
       if (Object.keys(phase.otherStatuses).length > 0) {
@@ -506,10 +489,10 @@ export async function benchOverload(options: OverloadBenchOptions): Promise<Over
       if (Object.keys(phase.errors).length > 0)
         failures.push(`${phase.name}: errors ${JSON.stringify(phase.errors)}`);
     }
-    if (kafkaCheck !== undefined && kafkaCheck.missing > 0) {
+    if (kafkaCheck.missing > 0) {
       failures.push(`${kafkaCheck.missing} of ${kafkaCheck.admitted} events answered 202 are not in Kafka`);
     }
-    if (kafkaCheck !== undefined && kafkaCheck.duplicates > 0) {
+    if (kafkaCheck.duplicates > 0) {
       failures.push(`${kafkaCheck.duplicates} events answered 202 are in Kafka more than once`);
     }
     return { capacityRequestsPerSecond: capacity, rssBeforeMiB, phases, kafka: kafkaCheck, failures };
@@ -572,12 +555,10 @@ export function formatOverloadTable(report: OverloadReport): string {
     line(header),
     ...body.map(line),
   ];
-  if (report.kafka !== undefined) {
-    const k = report.kafka;
-    lines.push(
-      `Kafka: ${k.found} of ${k.admitted} events answered 202 found by ce_id (${k.missing} missing, ${k.duplicates} duplicated)`,
-    );
-  }
+  const k = report.kafka;
+  lines.push(
+    `Kafka: ${k.found} of ${k.admitted} events answered 202 found by ce_id (${k.missing} missing, ${k.duplicates} duplicated)`,
+  );
   lines.push(
     report.failures.length === 0
       ? 'checks: no lost event, no error, only 429/503 refusals'
@@ -601,17 +582,10 @@ function parseMix(text: string): Record<Priority, number> {
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
-      url: { type: 'string' },
-      'admin-url': { type: 'string' },
-      pid: { type: 'string' },
-      topic: { type: 'string' },
       brokers: {
         type: 'string',
         default: process.env.KAFKA_BROKERS ?? process.env.SLUICE_KAFKA_BROKERS ?? '127.0.0.1:9092',
       },
-      'key-critical': { type: 'string', default: process.env.SLUICE_BENCH_KEY_CRITICAL },
-      'key-normal': { type: 'string', default: process.env.SLUICE_BENCH_KEY_NORMAL },
-      'key-bulk': { type: 'string', default: process.env.SLUICE_BENCH_KEY_BULK },
       capacity: { type: 'string', default: 'auto' },
       duration: { type: 'string' },
       'unloaded-duration': { type: 'string' },
@@ -621,7 +595,8 @@ async function main(): Promise<number> {
       'probe-concurrency': { type: 'string', default: '256' },
       'max-in-flight': { type: 'string' },
       smoke: { type: 'boolean', default: false },
-      spawn: { type: 'boolean', default: false },
+      // Chose this mode when the bench could also drive a gateway it had not started; still accepted.
+      spawn: { type: 'boolean', default: true },
       'rate-per-key': { type: 'string', default: '10000000' },
       'gateway-env': { type: 'string', multiple: true, default: [] },
       json: { type: 'string' },
@@ -630,34 +605,33 @@ async function main(): Promise<number> {
   const log = (line: string) => process.stderr.write(`overload-bench: ${line}\n`);
   const smoke = values.smoke;
   const brokers = values.brokers.split(',');
-  let target: {
-    url: string;
-    adminUrl?: string;
-    pid?: number;
-    topic?: string;
-    keys: Record<Priority, string>;
-  };
-  const cleanups: Array<() => Promise<unknown>> = [];
-
-  if (values.spawn) {
-    const workDir = join(repoRoot(), '.sluice', 'bench', `overload-${Date.now()}`);
-    mkdirSync(workDir, { recursive: true });
-    const rate = Number(values['rate-per-key']);
-    const created = priorities.map((priority) =>
-      createApiKey({
-        producerId: `bench-${priority}`,
-        allowedEventTypes: ['*'],
-        ratePerSecond: rate,
-        burst: Math.ceil(rate),
-        priority,
-      }),
-    );
-    const keysFile = join(workDir, 'api-keys.jsonl');
-    writeFileSync(keysFile, `${created.map((key) => key.line).join('\n')}\n`, { mode: 0o600 });
-    const topic = `bench.overload.${Date.now()}`;
-    const subscriptionsTopic = `${topic}.subscriptions`;
-    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
+  const extraEnv = Object.fromEntries(
+    values['gateway-env'].map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new Error(`--gateway-env must be NAME=VALUE, got ${pair}`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+  const workDir = join(repoRoot(), '.sluice', 'bench', `overload-${Date.now()}`);
+  mkdirSync(workDir, { recursive: true });
+  const rate = Number(values['rate-per-key']);
+  const created = priorities.map((priority) =>
+    createApiKey({
+      producerId: `bench-${priority}`,
+      allowedEventTypes: ['*'],
+      ratePerSecond: rate,
+      burst: Math.ceil(rate),
+      priority,
+    }),
+  );
+  const keysFile = join(workDir, 'api-keys.jsonl');
+  writeFileSync(keysFile, `${created.map((key) => key.line).join('\n')}\n`, { mode: 0o600 });
+  const topic = `bench.overload.${Date.now()}`;
+  const subscriptionsTopic = `${topic}.subscriptions`;
+  const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  let gateway: BenchProcess | undefined;
+  try {
     await createTopicsWithLeaders(admin, [
       {
         topic,
@@ -666,18 +640,7 @@ async function main(): Promise<number> {
         configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
       },
     ]);
-    cleanups.push(async () => {
-      await admin.deleteTopics({ topics: [topic, subscriptionsTopic] }).catch(() => undefined);
-      await admin.disconnect();
-    });
-    const extraEnv = Object.fromEntries(
-      values['gateway-env'].map((pair) => {
-        const at = pair.indexOf('=');
-        if (at < 1) throw new Error(`--gateway-env must be NAME=VALUE, got ${pair}`);
-        return [pair.slice(0, at), pair.slice(at + 1)];
-      }),
-    );
-    const gateway = await startGatewayProcess({
+    gateway = await startGatewayProcess({
       KAFKA_BROKERS: brokers.join(','),
       SLUICE_HOST: '127.0.0.1',
       SLUICE_PORT: '0',
@@ -691,42 +654,17 @@ async function main(): Promise<number> {
       SLUICE_LOG_LEVEL: 'warn',
       ...extraEnv,
     });
-    cleanups.unshift(() => gateway.stop());
     log(`spawned gateway ${gateway.url} (pid ${gateway.pid}), topic ${topic}`);
-    target = {
+    const report = await benchOverload({
       url: gateway.url,
-      adminUrl: gateway.adminUrl,
+      adminUrl: gateway.adminUrl!,
       pid: gateway.pid,
       topic,
+      kafkaBrokers: brokers,
       keys: Object.fromEntries(created.map((key) => [key.record.priority, key.apiKey])) as Record<
         Priority,
         string
       >,
-    };
-  } else {
-    const keys = { critical: values['key-critical'], normal: values['key-normal'], bulk: values['key-bulk'] };
-    if (
-      values.url === undefined ||
-      keys.critical === undefined ||
-      keys.normal === undefined ||
-      keys.bulk === undefined
-    ) {
-      log('needs --url and --key-critical/--key-normal/--key-bulk (or --spawn)');
-      return 2;
-    }
-    target = {
-      url: values.url,
-      adminUrl: values['admin-url'],
-      pid: values.pid !== undefined ? Number(values.pid) : undefined,
-      topic: values.topic,
-      keys: keys as Record<Priority, string>,
-    };
-  }
-
-  try {
-    const report = await benchOverload({
-      ...target,
-      kafkaBrokers: brokers,
       capacity: values.capacity === 'auto' ? 'auto' : Number(values.capacity),
       spikeDurationSeconds: Number(values.duration ?? (smoke ? 5 : 60)),
       unloadedDurationSeconds: Number(values['unloaded-duration'] ?? (smoke ? 2 : 10)),
@@ -742,7 +680,9 @@ async function main(): Promise<number> {
     if (values.json !== undefined) writeFileSync(values.json, JSON.stringify(report, null, 2));
     return report.failures.length === 0 ? 0 : 1;
   } finally {
-    for (const cleanup of cleanups) await cleanup();
+    await gateway?.stop();
+    await admin.deleteTopics({ topics: [topic, subscriptionsTopic] }).catch(() => undefined);
+    await admin.disconnect();
   }
 }
 

@@ -5,11 +5,10 @@
  * (README, "The Kafka client"), interleaved, each run in a fresh process (producer-bench-child.ts)
  * because the replacements are installed process-wide.
  *
- * Run alone: `npx tsx load-tests/bench/producer-bench.ts --brokers 127.0.0.1:9092`.
+ * `npm run bench -- --only producer` runs it (KAFKA_BROKERS for a broker other than the stack's).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { createTopicsWithLeaders, Kafka, logLevel } from '../../common/kafka/index.js';
 import { median } from './open-loop-load.js';
 import { batchSize } from './producer-bench-child.js';
@@ -105,22 +104,4 @@ export async function benchProducer(options: {
     },
     speedup: Number((medianEventsPerSecond.sluice / medianEventsPerSecond.kafkajs).toFixed(2)),
   };
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({
-    options: {
-      brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
-      duration: { type: 'string', default: '10' },
-      rounds: { type: 'string', default: '3' },
-    },
-  });
-  const brokers = values.brokers.split(',');
-  const report = await benchProducer({
-    kafkaBrokers: brokers,
-    rounds: Number(values.rounds),
-    durationSeconds: Number(values.duration),
-    log: (line) => process.stderr.write(`bench: ${line}\n`),
-  });
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 }

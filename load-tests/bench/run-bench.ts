@@ -142,7 +142,6 @@ try {
         '--import',
         import.meta.resolve('tsx'),
         join(repoRoot(), 'load-tests', 'bench', 'overload-bench.ts'),
-        '--spawn',
         '--duration',
         values['spike-duration'],
         '--json',

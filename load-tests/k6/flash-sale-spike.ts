@@ -8,7 +8,8 @@
 import exec from 'k6/execution';
 import http from 'k6/http';
 import type { Options } from 'k6/options';
-import { catalogMix, flashSaleMix, singleEventRequest } from '../lib/payloads.ts';
+import { singleEventRequest } from '../lib/ingest-request.ts';
+import { mixes } from '../lib/payloads.ts';
 import { loadRunConfig, spikeProfile } from '../lib/run-config.ts';
 import {
   currentSlot,
@@ -20,7 +21,7 @@ import {
 } from './ingest-client.ts';
 
 const config = loadRunConfig(__ENV, { ratePerSecond: 200, duration: '60s', mix: 'flash-sale', p99Ms: 10 });
-const mix = config.mix === 'catalog' ? catalogMix : flashSaleMix;
+const mix = mixes[config.mix];
 const profile = spikeProfile(config);
 
 // 429 and 503 are how Sluice refuses excess: they are expected, so http_req_failed counts only

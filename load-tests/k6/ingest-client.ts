@@ -5,8 +5,13 @@ import exec from 'k6/execution';
 import http, { type RefinedResponse, type ResponseType } from 'k6/http';
 import { Counter, Rate, Trend } from 'k6/metrics';
 import type { ConstantArrivalRateScenario } from 'k6/options';
-import { createPayloadFactory, type IngestRequest, type PayloadFactory, type Slot } from '../lib/payloads.ts';
+import type { IngestRequest } from '../lib/ingest-request.ts';
+import { createPayloadFactory, loadFixtures, type PayloadFactory, type Slot } from '../lib/payloads.ts';
 import type { RunConfig } from '../lib/run-config.ts';
+
+// The schema fixtures every payload starts from, read in the init context (the only place k6 lets
+// `open` run); import.meta.resolve makes the path relative to this file, not to the working directory.
+const fixtures = loadFixtures((path) => JSON.parse(open(import.meta.resolve(`../../${path}`))));
 
 /** Events the gateway accepted (a 202 batch of 100 counts 100; duplicates included). */
 export const eventsAccepted = new Counter('sluice_events_accepted');
@@ -35,7 +40,8 @@ let factory: PayloadFactory | undefined;
 
 /** The payload factory of this VU, created on its first iteration (it needs setup()'s run id). */
 export function payloadFactory(config: RunConfig, data: RunData): PayloadFactory {
-  if (factory === undefined) factory = createPayloadFactory({ seed: config.seed, runId: data.runId });
+  if (factory === undefined)
+    factory = createPayloadFactory({ fixtures, seed: config.seed, runId: data.runId });
   return factory;
 }
 

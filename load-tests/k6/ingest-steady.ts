@@ -4,7 +4,8 @@
 // Every request should be accepted: at a rate below capacity, a 429 or 503 counts as a failure.
 import http from 'k6/http';
 import type { Options } from 'k6/options';
-import { catalogMix, flashSaleMix, singleEventRequest } from '../lib/payloads.ts';
+import { singleEventRequest } from '../lib/ingest-request.ts';
+import { mixes } from '../lib/payloads.ts';
 import { loadRunConfig } from '../lib/run-config.ts';
 import {
   constantArrivalScenario,
@@ -17,7 +18,7 @@ import {
 } from './ingest-client.ts';
 
 const config = loadRunConfig(__ENV, { ratePerSecond: 200, duration: '60s', mix: 'catalog', p99Ms: 10 });
-const mix = config.mix === 'catalog' ? catalogMix : flashSaleMix;
+const mix = mixes[config.mix];
 
 http.setResponseCallback(http.expectedStatuses(202));
 

@@ -1,25 +1,26 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseBatch, parseSingleEvent, type ParsedItem } from '../../gateway/ingest/parse-request.js';
 import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
 import {
-  batchFormats,
-  batchRequest,
   catalogMix,
   createPayloadFactory,
   createPrng,
   eventTypes,
+  fixtureVersions,
   flashSaleMix,
   hashInts,
   priorityClassOfType,
-  singleEventRequest,
-  singleFormats,
   type EventType,
-  type IngestRequest,
-  type SluiceEvent,
+  type PayloadFactoryOptions,
 } from './payloads.js';
+import { readFixtures } from './read-fixtures.js';
 
 const catalog = loadSchemaCatalog();
+const fixtures = readFixtures();
+/** A factory over the schema fixtures. */
+const factoryOf = (options: Omit<PayloadFactoryOptions, 'fixtures'> = {}) =>
+  createPayloadFactory({ fixtures, ...options });
+const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 // The gateway's rules for ids and keys (gateway/ingest/prepare-event.ts).
 const gatewayIdPattern = /^[\x21-\x7e]{1,128}$/;
 const maxKeyBytes = 1024;
@@ -33,33 +34,28 @@ function slots(vus: number, iterations: number, indexes = 1) {
   return all;
 }
 
-/** What the gateway's own parser reads from a request built here. */
-function parse(request: IngestRequest): ParsedItem[] {
-  const parts = {
-    contentType: request.headers['content-type'] ?? '',
-    cloudEventHeaders: Object.fromEntries(
-      Object.entries(request.headers).filter(([name]) => name.startsWith('ce-')),
-    ),
-    body: Buffer.from(request.body, 'utf8'),
-  };
-  return request.path === '/v1/events' ? [parseSingleEvent(parts)] : parseBatch(parts, 1000);
-}
-
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
 describe('payload factory', () => {
-  it('builds one builder per event type of the catalog', () => {
+  it('starts from every fixture of every event type of the catalog', () => {
     expect([...eventTypes].sort()).toEqual(catalog.types());
-    const factory = createPayloadFactory();
+    for (const type of eventTypes) {
+      const files = readdirSync(new URL(`../../schemas/fixtures/${type}/`, import.meta.url));
+      expect(
+        fixtureVersions[type].map((version) => `v${version}.json`).sort(),
+        `fixtureVersions in payloads.ts lists schemas/fixtures/${type}/`,
+      ).toEqual(files.sort());
+    }
+    const factory = factoryOf();
     for (const type of eventTypes) expect(factory.build(type, { vu: 1, iteration: 0 }).type).toBe(type);
   });
 
   it('builds the same events for the same seed, whatever order the slots are built in', () => {
     const grid = slots(4, 25);
-    const forward = createPayloadFactory({ seed: 42 });
-    const backward = createPayloadFactory({ seed: 42 });
+    const forward = factoryOf({ seed: 42 });
+    const backward = factoryOf({ seed: 42 });
     const built = grid.map((slot) => eventTypes.map((type) => forward.build(type, slot)));
     const rebuilt = [...grid]
       .reverse()
@@ -70,8 +66,8 @@ describe('payload factory', () => {
   });
 
   it('changes the data but not the ids when only the seed changes', () => {
-    const one = createPayloadFactory({ seed: 1 });
-    const two = createPayloadFactory({ seed: 2 });
+    const one = factoryOf({ seed: 1 });
+    const two = factoryOf({ seed: 2 });
     const slot = { vu: 3, iteration: 7 };
     const a = eventTypes.map((type) => one.build(type, slot));
     const b = eventTypes.map((type) => two.build(type, slot));
@@ -82,7 +78,7 @@ describe('payload factory', () => {
   });
 
   it('gives every event a unique id per (vu, iteration, index) and type, within the gateway rules', () => {
-    const factory = createPayloadFactory({ runId: 'k6-m3x9q2a1' });
+    const factory = factoryOf({ runId: 'k6-m3x9q2a1' });
     const ids = new Set<string>();
     let count = 0;
     for (const slot of slots(8, 30, 3)) {
@@ -100,15 +96,15 @@ describe('payload factory', () => {
 
   it('keeps the ids of separate runs apart through runId', () => {
     const slot = { vu: 1, iteration: 0 };
-    const first = createPayloadFactory({ runId: 'a' }).orderCreated(slot);
-    const second = createPayloadFactory({ runId: 'b' }).orderCreated(slot);
+    const first = factoryOf({ runId: 'a' }).build('order.created', slot);
+    const second = factoryOf({ runId: 'b' }).build('order.created', slot);
     expect(second.id).not.toBe(first.id);
     expect(second.data.orderId).not.toBe(first.data.orderId);
     expect(second.data.items).toEqual(first.data.items);
   });
 
   it('writes data that the latest schema of every type accepts', () => {
-    const factory = createPayloadFactory({ seed: 7 });
+    const factory = factoryOf({ seed: 7 });
     for (const type of catalog.types()) {
       const schema = catalog.latest(type)!;
       for (const slot of slots(10, 40)) {
@@ -120,59 +116,81 @@ describe('payload factory', () => {
     }
   });
 
-  it('fills optional fields both ways, so the whole schema is exercised', () => {
-    // Fields every event of the type sets on purpose: the payment, refund and order belong together.
-    const alwaysSet = new Set([
-      'payment.succeeded.orderId',
-      'payment.failed.orderId',
-      'refund.created.orderId',
-    ]);
-    const factory = createPayloadFactory({ seed: 3 });
+  it('sends each fixture of a type, changing only its ids, times and amounts', () => {
+    // What the factory may change, replaced by a placeholder: the rest must be a fixture's.
+    const fixed = (value: unknown, name = ''): unknown => {
+      if (Array.isArray(value)) return value.map((item) => fixed(item, name));
+      if (typeof value === 'object' && value !== null) {
+        return Object.fromEntries(
+          Object.entries(value).map(([field, inner]) => [field, fixed(inner, field)]),
+        );
+      }
+      if (typeof value === 'string' && rfc3339.test(value)) return 'time';
+      if (typeof value === 'string' && name.endsWith('Id') && /^[a-z]+_/.test(value)) return 'id';
+      if (typeof value === 'number' && name.endsWith('Minor')) return 'amount';
+      return value;
+    };
+    const factory = factoryOf({ seed: 3 });
     for (const type of eventTypes) {
-      const schema = catalog.latest(type)!;
-      const fields = (schema.avroSchema.fields as { name: string; type: unknown }[]).filter(
-        (field) => Array.isArray(field.type) && field.type.includes('null'),
+      const expected = fixtures[type].map((fixture) => fixed(fixture));
+      const seen = new Set<string>();
+      for (const slot of slots(5, 20)) {
+        const sent = fixed(factory.build(type, slot).data);
+        expect(expected, type).toContainEqual(sent);
+        seen.add(JSON.stringify(sent));
+      }
+      expect(seen.size, `${type}: every fixture is sent`).toBe(
+        new Set(expected.map((e) => JSON.stringify(e))).size,
       );
-      const seen = new Map(fields.map((field) => [field.name, { null: false, value: false }]));
-      for (const slot of slots(20, 100)) {
-        const data = new Map(Object.entries(factory.build(type, slot).data));
-        for (const [name, state] of seen) {
-          if (data.get(name) === null) state.null = true;
-          else state.value = true;
-        }
-      }
-      for (const [name, state] of seen) {
-        expect(state.value, `${type}.${name} is set sometimes`).toBe(true);
-        if (!alwaysSet.has(`${type}.${name}`))
-          expect(state.null, `${type}.${name} is null sometimes`).toBe(true);
-      }
     }
   });
 
-  it('keeps the money of an order and of its payment consistent', () => {
-    const factory = createPayloadFactory({ seed: 11 });
+  it('gives a slot one order: its payment, refund and cancellation name it and share its key', () => {
+    const factory = factoryOf({ seed: 11 });
+    const orderIds = new Set<unknown>();
+    const totals = new Set<unknown>();
     for (const slot of slots(5, 60)) {
-      const order = factory.orderCreated(slot).data;
-      const subtotal = order.items.reduce((sum, item) => sum + item.quantity * item.unitPriceMinor, 0);
-      expect(order.subtotalMinor).toBe(subtotal);
-      expect(order.totalMinor).toBe(
-        order.subtotalMinor - order.discountMinor + order.taxMinor + order.shippingMinor,
+      const order = factory.build('order.created', slot);
+      const items = order.data.items as { quantity: number; unitPriceMinor: number }[];
+      const data = order.data as Record<string, number>;
+      // Amounts scale by a whole factor, so an order's sums still add up.
+      expect(data.subtotalMinor).toBe(
+        items.reduce((sum, item) => sum + item.quantity * item.unitPriceMinor, 0),
       );
-      expect(new Set(order.items.map((item) => item.sku)).size).toBe(order.items.length);
+      expect(data.totalMinor).toBe(
+        data.subtotalMinor! - (data.discountMinor ?? 0) + data.taxMinor! + data.shippingMinor!,
+      );
+      expect(order.key).toBe(order.data.orderId);
+      orderIds.add(order.data.orderId);
+      totals.add(data.totalMinor);
 
-      const payment = factory.paymentSucceeded(slot);
-      expect(payment.data.orderId).toBe(order.orderId);
-      expect(payment.data.amountMinor).toBe(order.totalMinor);
-      expect(payment.data.currency).toBe(order.currency);
-      expect(payment.key).toBe(order.orderId);
-      expect(payment.data.card === null).toBe(payment.data.method !== 'CARD');
-      expect(Date.parse(payment.data.capturedAt)).toBeGreaterThan(Date.parse(order.placedAt));
+      const payment = factory.build('payment.succeeded', slot);
+      if (payment.data.orderId === null) expect(payment.key).toBe(payment.data.paymentId);
+      else expect([payment.data.orderId, payment.key]).toEqual([order.data.orderId, order.key]);
+      const refund = factory.build('refund.created', slot);
+      expect([refund.data.orderId, refund.data.paymentId]).toEqual([
+        order.data.orderId,
+        payment.data.paymentId,
+      ]);
+      expect(factory.build('order.cancelled', slot).key).toBe(order.key);
+      const stock = factory.build('inventory.adjusted', slot);
+      expect(stock.key).toBe(`${String(stock.data.warehouseId)}/${String(stock.data.sku)}`);
+    }
+    expect(orderIds.size).toBe(300);
+    expect(totals.size).toBeGreaterThan(2);
+  });
 
-      const stock = factory.inventoryAdjusted(slot).data;
-      expect(order.items.map((item) => item.sku)).toContain(stock.sku);
-      if (stock.reason === 'SALE') {
-        expect(stock.quantityDelta).toBeLessThan(0);
-        expect(stock.referenceId).toBe(order.orderId);
+  it('moves every time to its slot, from Black Friday 2026 on, iterations a second apart', () => {
+    const factory = factoryOf();
+    const placedAt = (iteration: number) =>
+      Date.parse(String(factory.build('order.created', { vu: 1, iteration }).data.placedAt));
+    expect(placedAt(60) - placedAt(0)).toBeGreaterThan(58_000);
+    expect(placedAt(60) - placedAt(0)).toBeLessThan(62_000);
+    // The earliest time of any fixture lands on the epoch; the others keep their distance to it.
+    expect(placedAt(0)).toBeGreaterThanOrEqual(Date.UTC(2026, 10, 27, 9));
+    for (const type of eventTypes) {
+      for (const value of Object.values(factory.build(type, { vu: 2, iteration: 5 }).data)) {
+        if (typeof value === 'string' && rfc3339.test(value)) expect(value).toMatch(/^2026-1[12]-\d\dT.*Z$/);
       }
     }
   });
@@ -181,7 +199,7 @@ describe('payload factory', () => {
     vi.spyOn(Math, 'random').mockImplementation(() => {
       throw new Error('Math.random called');
     });
-    const factory = createPayloadFactory();
+    const factory = factoryOf();
     for (const slot of slots(3, 10)) {
       for (const type of eventTypes) factory.build(type, slot);
       factory.flashSale(slot);
@@ -190,13 +208,18 @@ describe('payload factory', () => {
   });
 
   it('refuses bad options and slots, naming every problem', () => {
-    expect(() => createPayloadFactory({ seed: 1.5, runId: 'has space', epochMs: Number.NaN })).toThrow(
+    expect(() => factoryOf({ seed: 1.5, runId: 'has space', epochMs: Number.NaN })).toThrow(
       /seed must be an integer, got 1\.5; runId must be .*"has space"; epochMs must be a finite number/,
     );
-    const factory = createPayloadFactory();
-    expect(() => factory.orderCreated({ vu: -1, iteration: 0 })).toThrow(/slot\.vu must be a non-negative/);
+    expect(() => createPayloadFactory({ fixtures: { ...fixtures, 'order.created': [] } })).toThrow(
+      /fixtures must hold one order\.created at least/,
+    );
+    const factory = factoryOf();
+    expect(() => factory.build('order.created', { vu: -1, iteration: 0 })).toThrow(
+      /slot\.vu must be a non-negative/,
+    );
     expect(() => factory.build('order.shipped' as EventType, { vu: 1, iteration: 0 })).toThrow(
-      /no builder for event type "order.shipped"/,
+      /no fixture for event type "order.shipped"/,
     );
     expect(() => factory.batch({ vu: 1, iteration: 0 }, 0)).toThrow(/batch size must be a positive integer/);
     expect(() => factory.fromMix({}, { vu: 1, iteration: 0 })).toThrow(/at least one type/);
@@ -205,7 +228,7 @@ describe('payload factory', () => {
 
 describe('flash-sale mix', () => {
   it('is mostly orders, payments and stock updates, in the configured proportions', () => {
-    const factory = createPayloadFactory({ seed: 5 });
+    const factory = factoryOf({ seed: 5 });
     const counts = new Map<string, number>();
     const grid = slots(20, 500);
     for (const slot of grid) {
@@ -230,66 +253,12 @@ describe('flash-sale mix', () => {
   });
 
   it('builds batches whose events have their index in the slot', () => {
-    const factory = createPayloadFactory();
+    const factory = factoryOf();
     const batch = factory.batch({ vu: 2, iteration: 9 }, 100);
     expect(batch).toHaveLength(100);
     expect(new Set(batch.map((event) => event.id)).size).toBe(100);
     expect(batch[37]).toEqual(factory.fromMix(flashSaleMix, { vu: 2, iteration: 9, index: 37 }).event);
     expect(factory.batch({ vu: 2, iteration: 9 }, 100, catalogMix)).not.toEqual(batch);
-  });
-});
-
-describe('wire forms', () => {
-  const factory = createPayloadFactory({ seed: 9 });
-  const events: SluiceEvent[] = eventTypes.map((type, index) =>
-    factory.build(type, { vu: 1, iteration: index }),
-  );
-  const expectRead = (items: ParsedItem[], sent: readonly SluiceEvent[]) => {
-    expect(items).toHaveLength(sent.length);
-    items.forEach((item, i) => {
-      if (!item.ok) throw item.error;
-      const { type, id, key, data } = sent[i]!;
-      expect(item.event).toMatchObject({ type, id, key, data });
-    });
-  };
-
-  it('sends exactly the Sluice envelope fields as application/json', () => {
-    const event = { ...events[0]!, extra: 'never sent' };
-    const request = singleEventRequest(event, 'json');
-    expect(Object.keys(JSON.parse(request.body))).toEqual(['type', 'key', 'id', 'data']);
-    expect(request).toMatchObject({ method: 'POST', path: '/v1/events', eventCount: 1 });
-  });
-
-  it.each(singleFormats)('reads back each event sent singly as %s through the gateway parser', (format) => {
-    for (const event of events) expectRead(parse(singleEventRequest(event, format)), [event]);
-  });
-
-  it.each(batchFormats)('reads back a %s batch through the gateway parser, in order', (format) => {
-    const request = batchRequest(events, format);
-    expect(request).toMatchObject({ path: '/v1/events/batch', eventCount: events.length });
-    expectRead(parse(request), events);
-  });
-
-  it('writes CloudEvents with the key as partitionkey and no time unless asked', () => {
-    const structured = JSON.parse(singleEventRequest(events[0]!, 'cloudevents').body);
-    expect(structured).toMatchObject({ specversion: '1.0', partitionkey: events[0]!.key });
-    expect(structured).not.toHaveProperty('time');
-    const binary = singleEventRequest(events[0]!, 'cloudevents-binary', {
-      source: '/shops/eu',
-      time: '2026-11-27T09:00:00Z',
-    });
-    expect(binary.headers).toMatchObject({
-      'ce-source': '/shops/eu',
-      'ce-time': '2026-11-27T09:00:00Z',
-      'ce-partitionkey': events[0]!.key,
-    });
-    expect(JSON.parse(binary.body)).toEqual(events[0]!.data);
-  });
-
-  it('ends every NDJSON line with a newline', () => {
-    const body = batchRequest(events.slice(0, 3), 'ndjson').body;
-    expect(body.split('\n')).toHaveLength(4);
-    expect(body.endsWith('\n')).toBe(true);
   });
 });
 
@@ -309,7 +278,7 @@ describe('seeded randomness', () => {
 });
 
 describe('k6 compatibility', () => {
-  it.each(['payloads.ts', 'run-config.ts'])(
+  it.each(['payloads.ts', 'ingest-request.ts', 'run-config.ts'])(
     '%s imports nothing but types, so k6 can load it as it is',
     (file) => {
       const source = readFileSync(new URL(file, import.meta.url), 'utf8');

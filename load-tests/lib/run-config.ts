@@ -2,7 +2,8 @@
 // as-is), so vitest checks the parsing and the spike profile without k6.
 
 import type { Priority } from '../../gateway/admission/priority.ts';
-import type { BatchFormat, SingleFormat } from './payloads.ts';
+import type { BatchFormat, SingleFormat } from './ingest-request.ts';
+import type { MixName } from './payloads.ts';
 
 /** What a script may default differently; everything else has one default for all scripts. */
 export interface RunDefaults {
@@ -13,8 +14,6 @@ export interface RunDefaults {
   /** p99 latency threshold of admitted requests, in ms. */
   p99Ms: number;
 }
-
-export type MixName = 'catalog' | 'flash-sale';
 
 /** Every setting of a run, defaults applied. Durations are kept as k6 strings and in ms. */
 export interface RunConfig {
