@@ -16,6 +16,8 @@ import { parseArgs } from 'node:util';
 import { createTopicsWithLeaders, Kafka, logLevel } from '../../common/kafka/index.js';
 import { generateSecretsKey } from '../../common/subscriptions/secrets-keyring.js';
 import { repoRoot } from '../../cli/stack/paths.js';
+import { createLogger } from '../../common/logger.js';
+import { schemasImport } from '../../cli/schemas-command.js';
 import { stackUp } from '../../cli/stack/stack.js';
 import { stackProcesses } from './stack-processes.js';
 import { writeUnlimitedBenchKey } from './bench-processes.js';
@@ -40,6 +42,12 @@ const durationSeconds = Number(values.duration);
 const rounds = Number(values.rounds);
 
 const endpoints = await stackUp(process.env, log);
+// The benches send the example event types: registered (idempotently) as `sluice dev` does.
+await schemasImport(
+  [],
+  { ...process.env, KAFKA_BROKERS: endpoints.kafkaBrokers.join(',') },
+  createLogger('bench', 'warn'),
+);
 const workDir = join(repoRoot(), '.sluice', 'bench');
 mkdirSync(workDir, { recursive: true });
 
