@@ -19,7 +19,7 @@ import { createDeliveryService } from './delivery/delivery-service.js';
 import { createEndpointBreakers } from './delivery/endpoint-breakers.js';
 import { createKeyQueue } from './delivery/key-queue.js';
 import { KeySequencer } from './delivery/key-sequencer.js';
-import { createRecordWriter } from './delivery/record-writer.js';
+import { createRetryWriter } from './delivery/retry-writer.js';
 import {
   createTrackedConsumer,
   type InFlightBudget,
@@ -113,7 +113,7 @@ export async function startDeliveryWorker(
     const log = state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
     log({ subscriptionId, state }, `circuit breaker ${state}`);
   });
-  const writer = createRecordWriter({ producer, timeoutMs: config.produceTimeoutMs, logger });
+  const writer = createRetryWriter({ producer, timeoutMs: config.produceTimeoutMs, logger });
   const service = createDeliveryService({
     view: deps.subscriptions,
     catalog,

@@ -8,7 +8,7 @@ import { retryTopicName } from '../common/retry/retry-schedule.js';
 import { loadDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
 import { fromKafkaMessage, type ConsumedRecord, type OutgoingRecord } from '../common/kafka/index.js';
 import { buildRetryRecord, deliveryHeaders } from '../common/retry/retry-records.js';
-import { createRecordWriter } from './delivery/record-writer.js';
+import { createRetryWriter } from './delivery/retry-writer.js';
 
 export const dlqReplayUsage = `usage: sluice dlq replay [--subscription ID] [--since TIME] [--dry-run]
 
@@ -142,7 +142,7 @@ export async function replayDeadLetters(
 
     const producer = kafka.producer({ createPartitioner: KeyPartitioner });
     await producer.connect();
-    const writer = createRecordWriter({ producer, timeoutMs: config.produceTimeoutMs, logger });
+    const writer = createRetryWriter({ producer, timeoutMs: config.produceTimeoutMs, logger });
     const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
     await consumer.connect();
     try {

@@ -15,14 +15,6 @@ export interface ConsumedRecord {
   readonly timestampMs: number;
 }
 
-/** One record to write to a retry tier or the dead-letter topic. */
-export interface OutgoingRecord {
-  readonly topic: string;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-  readonly headers: Record<string, string>;
-}
-
 export function fromKafkaMessage(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
   return {
     topic,

@@ -35,7 +35,6 @@ export {
   headersToStrings,
   recordPosition,
   type ConsumedRecord,
-  type OutgoingRecord,
 } from './consumed-record.js';
 export {
   CompactedTopicView,
@@ -45,3 +44,14 @@ export {
   type TopicChangeListener,
   type TopicRecordToWrite,
 } from './compacted-topic-view.js';
+export {
+  createRecordWriter,
+  outgoingRecordBytes,
+  type OutgoingRecord,
+  type RecordWriter,
+  type RecordWriterHooks,
+  type RecordWriterOptions,
+  type WriteFailureReason,
+  type WriteListener,
+  type WriteOutcome,
+} from './record-writer.js';

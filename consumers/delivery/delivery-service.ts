@@ -11,7 +11,7 @@ import type { DeliveryMetrics, DeliveryStepOutcome } from './delivery-metrics.js
 import type { BreakerRun, EndpointBreakers } from './endpoint-breakers.js';
 import type { KeyQueue } from './key-queue.js';
 import type { KeySequencer } from './key-sequencer.js';
-import type { RecordWriter } from './record-writer.js';
+import type { RetryWriter } from './retry-writer.js';
 import {
   createRetryRouter,
   type Resolution,
@@ -60,7 +60,7 @@ export interface DeliveryServiceDeps {
   sequencer: KeySequencer;
   /** `ordering: key` across retries (Redis): who of a key's unresolved deliveries may go. */
   keyQueue: KeyQueue;
-  writer: Pick<RecordWriter, 'writeDurably'>;
+  writer: Pick<RetryWriter, 'writeDurably'>;
   metrics: DeliveryMetrics;
   logger: Logger;
   /** A receiver answered 410: disable the subscription (the subscription store's write API). */

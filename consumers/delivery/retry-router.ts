@@ -9,7 +9,7 @@ import {
 import { retryTopicName, tierName } from '../../common/retry/retry-schedule.js';
 import type { DeliveryOutcome } from './classify-outcome.js';
 import type { DeliveryMetrics } from './delivery-metrics.js';
-import type { RecordWriter } from './record-writer.js';
+import type { RetryWriter } from './retry-writer.js';
 import type { AttemptResult } from './webhook-sender.js';
 
 /**
@@ -56,7 +56,7 @@ export interface DeadLetterDetails {
 
 export interface RetryRouterDeps {
   settings: RetrySettings;
-  writer: Pick<RecordWriter, 'writeDurably'>;
+  writer: Pick<RetryWriter, 'writeDurably'>;
   metrics: DeliveryMetrics;
   logger: Logger;
   nowMs: () => number;

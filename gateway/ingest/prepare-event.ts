@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { SluiceError } from '../../common/errors.js';
-import type { OutgoingRecord } from '../publish/event-publisher.js';
+import type { OutgoingRecord } from '../../common/kafka/index.js';
 import type { CandidateEvent } from './parse-request.js';
 
 /** Encodes `data` with the newest schema of `type`, in the Confluent wire format. */

@@ -1,9 +1,9 @@
-import type { Producer } from '../../common/kafka/index.js';
+import type { OutgoingRecord, Producer } from '../../common/kafka/index.js';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isSluiceError } from '../../common/errors.js';
 import { createLogger } from '../../common/logger.js';
-import { createEventPublisher, type OutgoingRecord, type PublishOutcome } from './event-publisher.js';
+import { createEventPublisher, type PublishOutcome } from './event-publisher.js';
 import { createPublisherMetrics } from './publisher-metrics.js';
 
 type SendBatchArgs = Parameters<Producer['sendBatch']>[0];
