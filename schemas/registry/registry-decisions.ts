@@ -9,7 +9,7 @@ import type { ParsedSchema } from './schema-text.js';
 // What a write means, decided on the writer's current state. The change it yields is written with
 // that state's basis; if another change took effect first, the writer decides again on the new state.
 
-/** A subject is an event type (the subject naming strategy of README.md#event-types). */
+/** A subject is an event type (the subject naming strategy of README.md#event-types-a-schema-registry). */
 export function checkSubject(subject: string): void {
   if (!EVENT_TYPE_PATTERN.test(subject) || subject.length > 200) {
     throw new RegistryError(
