@@ -236,9 +236,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   };
   const router = createGatewayRouter({
     ingest: ingestDeps,
-    catalog,
     schemaRegistry,
     apiKeys,
+    eventTypes: adminRouteDeps,
     subscriptions: { ...adminRouteDeps, ssrfPolicy: config.ssrfPolicy },
     replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
     onUnexpectedError: (error, head) =>

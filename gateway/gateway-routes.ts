@@ -1,8 +1,8 @@
-import type { SchemaCatalog } from '../schemas/schema-catalog.js';
 import type { SchemaRegistry } from '../schemas/registry/schema-registry.js';
 import type { ApiKeyStore } from './auth/api-key-store.js';
 import { createRouter, type Router, type RouterOptions } from './http/router.js';
 import { openApiDocument } from './openapi/openapi-document.js';
+import { addEventTypeAdminRoutes, type EventTypeRoutesDeps } from './routes/event-type-admin-route.js';
 import { createEventTypesRoute } from './routes/event-types-route.js';
 import { createIngestRoute, type IngestRouteDeps } from './routes/ingest-route.js';
 import { createOpenApiRoute } from './routes/openapi-route.js';
@@ -11,9 +11,10 @@ import { addSubscriptionRoutes, type SubscriptionsRouteDeps } from './routes/sub
 
 export interface GatewayRouteDeps {
   ingest: IngestRouteDeps;
-  catalog: SchemaCatalog;
+  /** Read by `GET /v1/event-types` (its state) and written by the event type API. */
   schemaRegistry: SchemaRegistry;
   apiKeys: ApiKeyStore;
+  eventTypes: Omit<EventTypeRoutesDeps, 'registry'>;
   subscriptions: SubscriptionsRouteDeps;
   replay: ReplayRouteDeps;
   onUnexpectedError: RouterOptions['onUnexpectedError'];
@@ -29,7 +30,8 @@ export function createGatewayRouter(deps: GatewayRouteDeps): Router {
     .route('GET', '/openapi.json', createOpenApiRoute(openApiDocument))
     .route('POST', '/v1/events', createIngestRoute('single', deps.ingest))
     .route('POST', '/v1/events/batch', createIngestRoute('batch', deps.ingest))
-    .route('GET', '/v1/event-types', createEventTypesRoute(deps.catalog, deps.apiKeys));
+    .route('GET', '/v1/event-types', createEventTypesRoute(deps.schemaRegistry.state, deps.apiKeys));
+  addEventTypeAdminRoutes(router, { ...deps.eventTypes, registry: deps.schemaRegistry });
   addSubscriptionRoutes(router, deps.subscriptions);
   return addReplayRoute(router, deps.replay);
 }

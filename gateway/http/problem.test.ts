@@ -86,6 +86,12 @@ describe('problemResponse', () => {
     ).toBeUndefined();
   });
 
+  it('gives no Retry-After to a 409 that no retry can fix', () => {
+    expect(
+      documentOf(new SluiceError('SLUICE_SCHEMA_INCOMPATIBLE', 'breaks data.total')).headers['retry-after'],
+    ).toBeUndefined();
+  });
+
   it('adds WWW-Authenticate to 401 and keeps extra headers', () => {
     const { headers } = documentOf(new SluiceError('SLUICE_UNAUTHENTICATED', 'unknown key'), {
       headers: { 'x-extra': 'yes' },

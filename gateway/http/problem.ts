@@ -33,7 +33,10 @@ export interface ProblemOptions {
 
 /** Clients are told to wait at least this long on 503 (and 409/429) when the error gives no figure. */
 const defaultRetryAfterSeconds = 1;
-/** Statuses that promise a `Retry-After` (README.md#ingest-api: 409 in flight, 429, 503 always). */
+/**
+ * Statuses that promise a `Retry-After` to a retryable code (README.md#ingest-api: 409 in flight,
+ * 429, 503 always). A 409 no retry can fix (an incompatible schema) gets none.
+ */
 const statusesWithRetryAfter = new Set([409, 429, 503]);
 /** Members the problem document owns; details cannot overwrite them. */
 const reservedMembers = new Set(['type', 'title', 'status', 'detail', 'code', 'instance']);
@@ -102,5 +105,5 @@ export function respondProblem(
 function retryAfterFor(error: SluiceError, status: number): number | undefined {
   const seconds = error.retryAfterSeconds;
   if (seconds !== undefined && Number.isFinite(seconds)) return Math.max(1, Math.ceil(seconds));
-  return statusesWithRetryAfter.has(status) ? defaultRetryAfterSeconds : undefined;
+  return error.retryable && statusesWithRetryAfter.has(status) ? defaultRetryAfterSeconds : undefined;
 }

@@ -2,21 +2,20 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { describe, expect, it } from 'vitest';
 import { adminPaths } from '../../common/admin-server.js';
 import { errorCatalog, SluiceError, type ErrorCode } from '../../common/errors.js';
-import { loadSchemaCatalog } from '../../schemas/schema-catalog.js';
+import { RegistryState } from '../../schemas/registry/registry-state.js';
 import { createGatewayRouter, type GatewayRouteDeps } from '../gateway-routes.js';
 import { toClientError } from '../http/problem.js';
 import { adminPathItems, openApiDocument } from './openapi-document.js';
 
 /** `METHOD /path/{param}` of every route the gateway registers, read from its real route table. */
 function registeredRoutes(): string[] {
-  // Registering a route calls none of its dependencies (the event types route renders the catalog,
-  // which is real here), so the services can be absent.
+  // Registering a route calls none of its dependencies, so the services can be absent.
   const absent = {} as never;
   const deps: GatewayRouteDeps = {
     ingest: { maxRequestBytes: 1024, maxBatchBytes: 1024 } as never,
-    catalog: loadSchemaCatalog(),
-    schemaRegistry: absent,
+    schemaRegistry: { state: new RegistryState() } as never,
     apiKeys: absent,
+    eventTypes: absent,
     subscriptions: absent,
     replay: absent,
     onUnexpectedError: undefined,

@@ -11,6 +11,9 @@ import type {
 } from 'openapi3-ts/oas31';
 import { errorCatalog, type ErrorCode } from '../../common/errors.js';
 import { subscriptionLimits } from '../../common/subscriptions/subscription-input.js';
+import { EVENT_TYPE_PATTERN } from '../../schemas/manifest.js';
+import { COMPATIBILITY_LEVELS } from '../../schemas/registry/compatibility-level.js';
+import { eventTypeLimits } from '../event-types/event-type-input.js';
 import { problemContentType, problemTypeBase } from '../http/problem.js';
 
 /**
@@ -55,15 +58,19 @@ const rateLimitPolicy = stringHeader(
 const rateLimitHeaders = { RateLimit: rateLimit, 'RateLimit-Policy': rateLimitPolicy };
 const optional = (header: HeaderObject): HeaderObject => ({ ...header, required: false });
 
-/** Headers every problem of a status carries (problem.ts adds them). */
-function problemHeaders(status: number): Record<string, HeaderObject> {
+/** Headers every problem of a status carries (problem.ts adds them; Retry-After only to retryable codes). */
+function problemHeaders(status: number, codes: readonly ErrorCode[]): Record<string, HeaderObject> {
   if (status === 401) {
     return { 'WWW-Authenticate': stringHeader('The accepted scheme.', '^Bearer realm="sluice"$') };
   }
   if (status === 405) {
     return { Allow: stringHeader('The methods this path takes, comma-separated.', '^[A-Z]+(, [A-Z]+)*$') };
   }
-  if (status === 409 || status === 429 || status === 503) return { 'Retry-After': retryAfter };
+  if (status === 409 || status === 429 || status === 503) {
+    const retryable = codes.filter((code) => errorCatalog[code].retryable);
+    if (retryable.length === codes.length) return { 'Retry-After': retryAfter };
+    if (retryable.length > 0) return { 'Retry-After': optional(retryAfter) };
+  }
   return {};
 }
 
@@ -84,7 +91,7 @@ function problem(
   }
   return {
     description,
-    headers: { ...problemHeaders(status), ...options.headers },
+    headers: { ...problemHeaders(status, codes), ...options.headers },
     content: {
       [problemContentType]: {
         schema: {
@@ -124,6 +131,24 @@ const webhookSecret: SchemaObject = {
   description: 'A Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 random bytes.',
 };
 const count: SchemaObject = { type: 'integer', minimum: 0 };
+const compatibilityLevel: SchemaObject = {
+  enum: [...COMPATIBILITY_LEVELS],
+  description:
+    "Confluent's levels. BACKWARD (the default): the new schema reads data written with the latest version; FORWARD: the latest version reads data written with the new one; FULL: both; _TRANSITIVE: against every version; NONE: no check.",
+};
+const registeredTypeName: SchemaObject = {
+  type: 'string',
+  pattern: EVENT_TYPE_PATTERN.source,
+  maxLength: eventTypeLimits.maxTypeChars,
+  description: 'Lowercase words joined by dots.',
+  examples: ['shipment.delayed'],
+};
+const schemaId: SchemaObject = {
+  type: 'integer',
+  minimum: 1,
+  description: 'The id in the Confluent wire header; global, stable, never reused.',
+};
+const avroSchemaJson: SchemaObject = { type: 'object', description: 'An Avro record schema (JSON).' };
 
 const fieldProblem: SchemaObject = {
   type: 'object',
@@ -245,7 +270,17 @@ const schemas: Record<string, SchemaObject> = {
         description: 'The failing field, e.g. `id`, `type` or a data path such as `data.items[2].sku`.',
       },
       reason: { type: 'string', description: 'Why a request was refused (401: the key; 503: the signal).' },
-      errors: { type: 'array', items: fieldProblem, description: 'Every bad field of the request.' },
+      errors: {
+        type: 'array',
+        items: fieldProblem,
+        description:
+          'Every bad field of the request; for a refused schema every problem found, each with the field it concerns (`data.total`).',
+      },
+      eventType: { type: 'string', description: 'The event type a schema was refused for.' },
+      compatibility: {
+        ...compatibilityLevel,
+        description: 'The level an incompatible schema was checked at.',
+      },
       maxBodyBytes: count,
       maxEventBytes: count,
       maxBatchEvents: count,
@@ -354,11 +389,32 @@ const schemas: Record<string, SchemaObject> = {
         type: 'array',
         items: {
           type: 'object',
-          required: ['type', 'version', 'schemaId', 'versions', 'avroSchema', 'jsonSchema'],
+          required: [
+            'type',
+            'description',
+            'deprecated',
+            'deprecatedAt',
+            'version',
+            'schemaId',
+            'versions',
+            'avroSchema',
+            'jsonSchema',
+          ],
           additionalProperties: false,
           properties: {
             type: eventTypeName,
-            version: { type: 'integer', minimum: 1, description: 'The version new events are written with.' },
+            description: { type: ['string', 'null'] },
+            deprecated: {
+              type: 'boolean',
+              description: 'New events of a deprecated type are refused; its records still decode.',
+            },
+            deprecatedAt: { type: ['string', 'null'], format: 'date-time' },
+            version: {
+              type: 'integer',
+              minimum: 1,
+              description:
+                'The version new events are written with (for a deprecated type: the last one there was).',
+            },
             schemaId: { type: 'integer', minimum: 0, description: 'Its id in the Confluent wire header.' },
             versions: {
               type: 'array',
@@ -369,10 +425,129 @@ const schemas: Record<string, SchemaObject> = {
                 properties: { version: { type: 'integer', minimum: 1 }, schemaId: { type: 'integer' } },
               },
             },
-            avroSchema: { description: 'The Avro schema (JSON) of the current version.' },
+            avroSchema: { description: 'The Avro schema (JSON) of that version.' },
             jsonSchema: { type: 'object', description: 'The equivalent JSON Schema (2020-12) of `data`.' },
           },
         },
+      },
+    },
+  },
+  EventTypeRegistration: {
+    type: 'object',
+    required: ['type', 'schema'],
+    additionalProperties: false,
+    properties: {
+      type: registeredTypeName,
+      schema: {
+        oneOf: [{ type: 'object' }, { type: 'string' }],
+        description:
+          'An Avro record schema, as an object or its JSON text (at most 256 KiB). Its record name must not be the record name of another type.',
+      },
+      description: {
+        type: ['string', 'null'],
+        maxLength: eventTypeLimits.maxDescriptionChars,
+        description: "The schema's `doc` when absent.",
+      },
+      example: { description: 'Valid `data` of the type: checked against the schema.' },
+      compatibility: {
+        ...compatibilityLevel,
+        description:
+          "Stored as the type's own level, and the schema is checked at it. Absent: the type's level, else the global one (BACKWARD).",
+      },
+    },
+  },
+  EventTypeRegistered: {
+    type: 'object',
+    required: ['type', 'version', 'schemaId', 'created', 'compatibility'],
+    additionalProperties: false,
+    properties: {
+      type: registeredTypeName,
+      version: { type: 'integer', minimum: 1 },
+      schemaId,
+      created: { type: 'boolean', description: 'False: the type already held this schema.' },
+      compatibility: compatibilityLevel,
+    },
+  },
+  EventType: {
+    type: 'object',
+    required: [
+      'type',
+      'description',
+      'example',
+      'compatibility',
+      'deprecated',
+      'deprecatedAt',
+      'version',
+      'schemaId',
+      'avroSchema',
+      'jsonSchema',
+      'versions',
+    ],
+    additionalProperties: false,
+    properties: {
+      type: registeredTypeName,
+      description: { type: ['string', 'null'] },
+      example: { description: 'Valid `data` registered with the shown version; null when none was.' },
+      compatibility: { ...compatibilityLevel, description: 'The level the next version is checked at.' },
+      deprecated: { type: 'boolean' },
+      deprecatedAt: { type: ['string', 'null'], format: 'date-time' },
+      version: {
+        type: 'integer',
+        minimum: 1,
+        description: 'The version new events are written with (deprecated: the last one there was).',
+      },
+      schemaId,
+      avroSchema: avroSchemaJson,
+      jsonSchema: {
+        type: ['object', 'null'],
+        description: 'The equivalent JSON Schema (2020-12) of `data`.',
+      },
+      versions: {
+        type: 'array',
+        description: 'Every version, oldest first.',
+        items: {
+          type: 'object',
+          required: ['version', 'schemaId', 'registeredAt', 'deleted'],
+          additionalProperties: false,
+          properties: {
+            version: { type: 'integer', minimum: 1 },
+            schemaId,
+            registeredAt: dateTime,
+            deleted: { type: 'boolean', description: 'Deprecated; records written with it still decode.' },
+          },
+        },
+      },
+    },
+  },
+  CompatibilityChange: {
+    type: 'object',
+    required: ['compatibility'],
+    additionalProperties: false,
+    properties: {
+      compatibility: {
+        enum: [...COMPATIBILITY_LEVELS, null],
+        description: 'null: follow the global level again.',
+      },
+    },
+  },
+  CompatibilitySetting: {
+    type: 'object',
+    required: ['type', 'compatibility'],
+    additionalProperties: false,
+    properties: { type: registeredTypeName, compatibility: compatibilityLevel },
+  },
+  EventTypeDeprecated: {
+    type: 'object',
+    required: ['type', 'deprecated', 'deprecatedAt', 'versions'],
+    additionalProperties: false,
+    properties: {
+      type: registeredTypeName,
+      deprecated: { const: true },
+      deprecatedAt: dateTime,
+      versions: {
+        type: 'array',
+        items: { type: 'integer', minimum: 1 },
+        description: 'The versions this request deprecated; empty when the type already was.',
       },
     },
   },
@@ -488,6 +663,20 @@ const bodyRefusals: ResponsesObject = {
   '415': problem(415, 'The body is not `application/json`.'),
 };
 const noSuchSubscription = problem(404, 'No subscription with this id.');
+const noSuchEventType = problem(404, 'No event type of this name was ever registered.', {
+  codes: ['SLUICE_NOT_FOUND'],
+});
+const eventTypeParameter: ParameterObject = {
+  name: 'type',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  examples: { type: { value: 'shipment.delayed' } },
+};
+const eventTypeOperation = (
+  operation: Omit<OperationObject, 'responses'>,
+  responses: ResponsesObject,
+): OperationObject => adminOperation({ tags: ['event types'], ...operation }, responses);
 const subscriptionId: ParameterObject = {
   name: 'id',
   in: 'path',
@@ -496,6 +685,7 @@ const subscriptionId: ParameterObject = {
   examples: { id: { value: 'sub_7k2m4q6s8u2w4y6a8c2e4g6i8k' } },
 };
 const noStore = { 'Cache-Control': stringHeader('Never cached.', '^no-store$') };
+const eventTypeLocation = stringHeader('The event type.', '^/v1/event-types/[a-z0-9_.]+$');
 
 function ingestOperation(mode: 'single' | 'batch'): OperationObject {
   const single = mode === 'single';
@@ -643,15 +833,116 @@ const paths: Record<string, PathItemObject> = {
   '/v1/event-types': {
     get: {
       operationId: 'listEventTypes',
-      tags: ['ingest'],
+      tags: ['event types'],
       summary: 'Registered event types with their Avro and JSON Schemas',
-      description: 'Any valid API key may read them.',
+      description:
+        'Any valid API key may read them. Deprecated types are listed too (`deprecated: true`): their records still decode.',
       responses: {
         '200': { description: 'Every registered type.', content: json(ref('EventTypeList')) },
         ...routerProblems,
         '401': unauthenticated,
       },
     },
+    post: eventTypeOperation(
+      {
+        operationId: 'registerEventType',
+        summary: 'Register an event type, or a new version of it',
+        description:
+          "The schema is checked against the type's earlier versions at its compatibility level (BACKWARD unless set). Registering into a deprecated type brings it back: the new version is checked against no earlier one. Every gateway accepts events of the new version within seconds, without a restart.",
+        requestBody: { required: true, content: json(ref('EventTypeRegistration')) },
+      },
+      {
+        '200': {
+          description: 'The type already holds this schema: its version and id, nothing written.',
+          headers: { Location: eventTypeLocation, ...noStore },
+          content: json({
+            type: 'object',
+            allOf: [ref('EventTypeRegistered')],
+            properties: { created: { const: false } },
+          }),
+        },
+        '201': {
+          description: 'Registered: a new type or a new version of it.',
+          headers: { Location: eventTypeLocation, ...noStore },
+          content: json({
+            type: 'object',
+            allOf: [ref('EventTypeRegistered')],
+            properties: { created: { const: true } },
+          }),
+        },
+        '400': problem(400, 'No body, or not JSON.'),
+        '409': problem(
+          409,
+          'The schema is not compatible with earlier versions at the type’s level: `field` names the field that breaks (`data.total`), `errors` every problem.',
+          { codes: ['SLUICE_SCHEMA_INCOMPATIBLE'] },
+        ),
+        '413': problem(413, `The body exceeds ${eventTypeLimits.maxBodyBytes / 1024} KiB.`, {
+          codes: ['SLUICE_BODY_TOO_LARGE'],
+        }),
+        '415': bodyRefusals['415']!,
+        '422': problem(
+          422,
+          'A bad field (`errors`: the type name, an example that does not match the schema…), or a schema refused (`SLUICE_SCHEMA_REFUSED`: not JSON or Avro, not a record, against the policy, larger than 256 KiB, or the record name of another type).',
+          { codes: ['SLUICE_INVALID_EVENT_TYPE', 'SLUICE_SCHEMA_REFUSED'] },
+        ),
+      },
+    ),
+  },
+  '/v1/event-types/{type}': {
+    parameters: [eventTypeParameter],
+    get: {
+      operationId: 'getEventType',
+      tags: ['event types'],
+      summary: 'An event type: every version, its compatibility level and current schema',
+      description: 'Any valid API key may read it, deprecated or not.',
+      responses: {
+        '200': { description: 'The event type.', headers: noStore, content: json(ref('EventType')) },
+        ...routerProblems,
+        '401': unauthenticated,
+        '404': noSuchEventType,
+        '503': problem(503, 'Shutting down.', { codes: ['SLUICE_SHUTTING_DOWN'] }),
+      },
+    },
+    delete: eventTypeOperation(
+      {
+        operationId: 'deprecateEventType',
+        summary: 'Deprecate an event type',
+        description:
+          'A soft delete of every version: new events of the type are refused with 422 `SLUICE_EVENT_TYPE_DEPRECATED`; records already written keep their schema ids, which still resolve, so they decode and are delivered. Registering a new version brings the type back.',
+      },
+      {
+        '200': {
+          description: 'Deprecated (or it already was).',
+          headers: noStore,
+          content: json(ref('EventTypeDeprecated')),
+        },
+        '404': noSuchEventType,
+      },
+    ),
+  },
+  '/v1/event-types/{type}/compatibility': {
+    parameters: [eventTypeParameter],
+    put: eventTypeOperation(
+      {
+        operationId: 'setEventTypeCompatibility',
+        summary: 'Set the compatibility level of an event type',
+        description: 'Applies to versions registered from now on; the versions already registered stay.',
+        requestBody: { required: true, content: json(ref('CompatibilityChange')) },
+      },
+      {
+        '200': {
+          description: 'The level the next version is checked at.',
+          headers: noStore,
+          content: json(ref('CompatibilitySetting')),
+        },
+        '400': problem(400, 'No body, or not JSON.'),
+        '404': noSuchEventType,
+        ...bodyRefusals,
+        '422': problem(422, 'Not a compatibility level (`errors`).', {
+          codes: ['SLUICE_INVALID_EVENT_TYPE'],
+        }),
+      },
+    ),
   },
   '/v1/subscriptions': {
     post: adminOperation(
@@ -876,6 +1167,11 @@ export const openApiDocument: OpenAPIObject = {
   security: [{ apiKey: [] }],
   tags: [
     { name: 'ingest', description: 'Producers send events.' },
+    {
+      name: 'event types',
+      description:
+        'Event types and their schemas, kept in the schema registry: any key reads them, admin keys register, evolve and deprecate them.',
+    },
     { name: 'subscriptions', description: 'Admin keys manage webhook subscriptions.' },
     { name: 'meta', description: 'This description.' },
     { name: 'operations', description: 'Probes and metrics on the admin port.' },
@@ -887,7 +1183,7 @@ export const openApiDocument: OpenAPIObject = {
         type: 'http',
         scheme: 'bearer',
         description:
-          'An API key (`sluice keys create`): producer keys send events, admin keys also manage subscriptions.',
+          'An API key (`sluice keys create`): producer keys send events, admin keys also manage event types and subscriptions.',
       },
     },
     schemas,

@@ -215,6 +215,16 @@ export type AdminHandlerDeps = Pick<
   'apiKeys' | 'logger' | 'metrics' | 'maxBodyBytes' | 'accepting' | 'inFlight'
 >;
 
+/** How one route of an admin API differs from the defaults. */
+export interface AdminHandlerOptions {
+  /** Any valid API key may call it (a read), not only admin keys. */
+  anyKey?: boolean;
+  /** The 403 detail for a producer key: what needs an admin key. */
+  forbiddenDetail?: string;
+  /** Largest request body of this route; default `deps.maxBodyBytes`. */
+  maxBodyBytes?: number;
+}
+
 /**
  * Authentication, the admin check and the body read happen synchronously (uWS drops body chunks
  * that arrive before `readBody`); the action runs after the body arrived.
@@ -224,8 +234,10 @@ export function createAdminHandler(
   route: string,
   readsBody: boolean,
   action: Action,
+  options: AdminHandlerOptions = {},
 ): RouteHandler {
-  const maxBodyBytes = deps.maxBodyBytes ?? defaultMaxBodyBytes;
+  const maxBodyBytes = options.maxBodyBytes ?? deps.maxBodyBytes ?? defaultMaxBodyBytes;
+  const forbiddenDetail = options.forbiddenDetail ?? 'managing subscriptions needs an admin API key';
 
   const answer = (exchange: HttpExchange, startedNs: bigint, reply: Reply) => {
     const headers: Record<string, string> = { 'cache-control': 'no-store', ...reply.headers };
@@ -239,7 +251,7 @@ export function createAdminHandler(
   const answerProblem = (exchange: HttpExchange, startedNs: bigint, error: unknown) => {
     const problem = problemResponse(error);
     if (problem.error.code === 'SLUICE_INTERNAL') {
-      deps.logger.error({ err: error, route }, 'subscription request failed unexpectedly');
+      deps.logger.error({ err: error, route }, 'admin API request failed unexpectedly');
     }
     if (exchange.respond(problem.status, problem.headers, problem.body)) record(startedNs, problem.status);
   };
@@ -263,12 +275,8 @@ export function createAdminHandler(
       answerProblem(exchange, startedNs, key);
       return;
     }
-    if (key.role !== 'admin') {
-      answerProblem(
-        exchange,
-        startedNs,
-        new SluiceError('SLUICE_FORBIDDEN', 'managing subscriptions needs an admin API key'),
-      );
+    if (key.role !== 'admin' && options.anyKey !== true) {
+      answerProblem(exchange, startedNs, new SluiceError('SLUICE_FORBIDDEN', forbiddenDetail));
       return;
     }
     const contentType = exchange.head.headers['content-type'];

@@ -27,6 +27,14 @@ export interface VersionToCheck {
   type: Type;
 }
 
+/** One reason a candidate is incompatible. */
+export interface CompatibilityProblem {
+  /** The data path that breaks, e.g. `data.total`. */
+  field: string;
+  /** A sentence naming the version, the direction and the field. */
+  message: string;
+}
+
 /**
  * Checks `candidate` against the earlier versions (oldest first) at `level`, with avsc's schema
  * resolution. BACKWARD: the candidate reads data written with the latest version; FORWARD: the
@@ -39,21 +47,36 @@ export function compatibilityProblems(
   candidate: Type,
   previous: readonly VersionToCheck[],
 ): string[] {
+  return findCompatibilityProblems(level, candidate, previous).map((problem) => problem.message);
+}
+
+/** compatibilityProblems, each with the field it concerns (for answers that name it apart). */
+export function findCompatibilityProblems(
+  level: CompatibilityLevel,
+  candidate: Type,
+  previous: readonly VersionToCheck[],
+): CompatibilityProblem[] {
   if (level === 'NONE' || previous.length === 0) return [];
   const against = level.endsWith('_TRANSITIVE') ? previous : previous.slice(-1);
   const backward = level.startsWith('BACKWARD') || level.startsWith('FULL');
   const forward = level.startsWith('FORWARD') || level.startsWith('FULL');
-  const problems: string[] = [];
+  const problems: CompatibilityProblem[] = [];
   for (const { version, type } of [...against].reverse()) {
     if (backward) {
-      const problem = readProblem(candidate, type);
+      const problem = readFieldProblem(candidate, type);
       if (problem !== undefined)
-        problems.push(`the new schema cannot read data written with version ${version}: ${problem}`);
+        problems.push({
+          field: problem.field,
+          message: `the new schema cannot read data written with version ${version}: ${problem.message}`,
+        });
     }
     if (forward) {
-      const problem = readProblem(type, candidate);
+      const problem = readFieldProblem(type, candidate);
       if (problem !== undefined)
-        problems.push(`version ${version} cannot read data written with the new schema: ${problem}`);
+        problems.push({
+          field: problem.field,
+          message: `version ${version} cannot read data written with the new schema: ${problem.message}`,
+        });
     }
   }
   return problems;
@@ -61,6 +84,10 @@ export function compatibilityProblems(
 
 /** Why `reader` cannot read data written with `writer`, naming the field; undefined when it can. */
 export function readProblem(reader: Type, writer: Type): string | undefined {
+  return readFieldProblem(reader, writer)?.message;
+}
+
+function readFieldProblem(reader: Type, writer: Type): CompatibilityProblem | undefined {
   const error = resolveError(reader, writer);
   return error === undefined ? undefined : locate(reader, writer, 'data', error);
 }
@@ -75,18 +102,25 @@ function resolveError(reader: Type, writer: Type): Error | undefined {
 }
 
 /** Walks both schemas to the first field whose types do not resolve, for a message that names it. */
-function locate(reader: Type, writer: Type, path: string, error: Error): string {
+function locate(reader: Type, writer: Type, path: string, error: Error): CompatibilityProblem {
+  const at = (field: string, message: string) => ({ field, message });
   const r = underlying(reader);
   const w = underlying(writer);
   if (r instanceof avro.types.RecordType && w instanceof avro.types.RecordType) {
     if (r.name !== w.name && !(r.aliases ?? []).includes(w.name ?? '')) {
-      return `${path}: record ${w.name} cannot be read as ${r.name} (the names differ and no alias matches)`;
+      return at(
+        path,
+        `${path}: record ${w.name} cannot be read as ${r.name} (the names differ and no alias matches)`,
+      );
     }
     for (const field of r.fields) {
       const written = w.field(field.name) ?? field.aliases.map((alias) => w.field(alias)).find(Boolean);
       if (written === undefined) {
         if (field.defaultValue() === undefined)
-          return `${path}.${field.name} is required by the reader but missing from the writer's schema, and has no default`;
+          return at(
+            `${path}.${field.name}`,
+            `${path}.${field.name} is required by the reader but missing from the writer's schema, and has no default`,
+          );
         continue;
       }
       const fieldError = resolveError(field.type, written.type);
@@ -100,11 +134,11 @@ function locate(reader: Type, writer: Type, path: string, error: Error): string 
   } else if (r instanceof avro.types.EnumType && w instanceof avro.types.EnumType) {
     const missing = w.symbols.filter((symbol) => !r.symbols.includes(symbol));
     if (missing.length > 0 && (r as { default?: string }).default === undefined)
-      return `${path}: the reader's enum lacks symbol ${missing.join(', ')} and has no default`;
+      return at(path, `${path}: the reader's enum lacks symbol ${missing.join(', ')} and has no default`);
   } else if (!(r instanceof avro.types.UnwrappedUnionType) && !(w instanceof avro.types.UnwrappedUnionType)) {
-    return `${path}: ${typeLabel(w)} cannot be read as ${typeLabel(r)}`;
+    return at(path, `${path}: ${typeLabel(w)} cannot be read as ${typeLabel(r)}`);
   }
-  return `${path}: ${error.message}`;
+  return at(path, `${path}: ${error.message}`);
 }
 
 function underlying(type: Type): Type {

@@ -1,6 +1,10 @@
 import { EVENT_TYPE_PATTERN } from '../manifest.js';
 import { findSchemaViolation } from '../schema-violation.js';
-import { compatibilityProblems, type CompatibilityLevel } from './compatibility-level.js';
+import {
+  compatibilityProblems,
+  findCompatibilityProblems,
+  type CompatibilityLevel,
+} from './compatibility-level.js';
 import { RegistryError } from './registry-error.js';
 import type { RegistryChange } from './registry-records.js';
 import type { RegistryState, SubjectVersion } from './registry-state.js';
@@ -25,6 +29,8 @@ export interface RegistrationInput {
   description?: string | undefined;
   example?: unknown;
   nowIso: string;
+  /** Decide as if the subject had this level (a check before the level itself is written). */
+  level?: CompatibilityLevel | undefined;
 }
 
 /** The version already holding this schema, or the change that registers it. */
@@ -38,23 +44,23 @@ export function decideRegistration(
   if (existing !== undefined) return { existing };
   const owner = state.ownerOf(schema.fullName);
   if (owner !== undefined && owner !== subject) {
-    throw new RegistryError(
-      'INVALID_SCHEMA',
-      `Invalid schema: the record name ${schema.fullName} belongs to event type ${owner}; each event type needs a record name of its own`,
-    );
+    const message = `Invalid schema: the record name ${schema.fullName} belongs to event type ${owner}; each event type needs a record name of its own`;
+    throw new RegistryError('INVALID_SCHEMA', message, { problems: [{ field: 'schema.name', message }] });
   }
   if (input.example !== undefined) {
-    const violation = findSchemaViolation(schema.avroType, input.example);
+    const violation = findSchemaViolation(schema.avroType, input.example, 'example');
     if (violation !== undefined)
-      throw new RegistryError('INVALID_SCHEMA', `Invalid example: ${violation.message}`);
+      throw new RegistryError('INVALID_SCHEMA', `Invalid example: ${violation.message}`, {
+        problems: [{ field: violation.path, message: violation.message }],
+      });
   }
-  const level = state.effectiveCompatibility(subject);
-  const problems = compatibilityProblems(level, schema.avroType, liveVersions(state, subject));
+  const level = input.level ?? state.effectiveCompatibility(subject);
+  const problems = findCompatibilityProblems(level, schema.avroType, liveVersions(state, subject));
   if (problems.length > 0) {
     throw new RegistryError(
       'INCOMPATIBLE_SCHEMA',
-      `Schema being registered is incompatible with an earlier schema for subject "${subject}" (${level}): ${problems[0]}`,
-      { details: problems },
+      `Schema being registered is incompatible with an earlier schema for subject "${subject}" (${level}): ${problems[0]!.message}`,
+      { details: problems.map((problem) => problem.message), problems },
     );
   }
   return {

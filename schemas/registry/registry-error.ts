@@ -20,20 +20,29 @@ export const registryErrorCatalog = {
 
 export type RegistryErrorKind = keyof typeof registryErrorCatalog;
 
+/** One problem with the place it concerns, e.g. `{ field: 'data.total', message: '…' }`. */
+export interface RegistryProblem {
+  field: string;
+  message: string;
+}
+
 export class RegistryError extends Error {
   readonly kind: RegistryErrorKind;
   /** More lines, e.g. every compatibility problem found. */
   readonly details: readonly string[];
+  /** The problems with the field each concerns, when known (`data.total`, `example.sku`). */
+  readonly problems: readonly RegistryProblem[];
 
   constructor(
     kind: RegistryErrorKind,
     message: string,
-    options: { cause?: unknown; details?: string[] } = {},
+    options: { cause?: unknown; details?: string[]; problems?: RegistryProblem[] } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'RegistryError';
     this.kind = kind;
     this.details = options.details ?? [];
+    this.problems = options.problems ?? [];
   }
 
   get status(): number {

@@ -5,6 +5,7 @@ import { openApiDocument } from '../../gateway/openapi/openapi-document.js';
 import { startTestGateway } from '../support/gateway-fixture.js';
 import { connectedAdmin } from '../support/kafka-fixture.js';
 import { createOpenApiValidator } from '../support/openapi-validator.js';
+import { createRegistryTopic } from '../support/registry-topic.js';
 import {
   prepareIngestGateway,
   send,
@@ -23,6 +24,8 @@ describe('the OpenAPI document describes real answers', () => {
     const validator = createOpenApiValidator(openApiDocument);
     const base = `openapi-${randomUUID().slice(0, 8)}`;
     const retryTopic = `${base}.retry.1s`;
+    // The event type API changes the registry: a topic of this test's own, with the examples.
+    const registryTopic = await createRegistryTopic({ withExamples: true });
     const setup = await prepareIngestGateway(
       [
         { producerId: 'ops', role: 'admin' },
@@ -35,6 +38,7 @@ describe('the OpenAPI document describes real answers', () => {
         SLUICE_RETRY_SCHEDULE: '1s',
         SLUICE_RETRY_TOPIC_PREFIX: `${base}.retry.`,
         SLUICE_DLQ_TOPIC: `${base}.dlq`,
+        SLUICE_SCHEMAS_TOPIC: registryTopic,
         // Sheds `bulk` keys at once (the heap is always above this share of its limit), so a 503
         // SLUICE_OVERLOADED can be observed; normal and critical keys keep their defaults.
         SLUICE_SHED_FRACTION_BULK: '0.000001',
@@ -175,6 +179,61 @@ describe('the OpenAPI document describes real answers', () => {
     const types = await expectDocumented(200, { method: 'GET', path: '/v1/event-types', apiKey: keys.shop });
     expect((types.json as { eventTypes: unknown[] }).eventTypes.length).toBeGreaterThan(0);
     await expectDocumented(401, { method: 'GET', path: '/v1/event-types' });
+
+    // ---- the event type API
+    const eventTypes = '/v1/event-types';
+    const schema = {
+      type: 'record',
+      name: 'ShipmentDelayed',
+      namespace: 'dev.sluice.test',
+      fields: [{ name: 'id', type: 'string' }],
+    };
+    const shipment = { type: 'shipment.delayed', schema, description: 'Late.', example: { id: 's-1' } };
+    const asOps = { ...json, apiKey: keys.ops };
+    await expectDocumented(201, { ...asOps, path: eventTypes, body: shipment });
+    await expectDocumented(200, { ...asOps, path: eventTypes, body: shipment });
+    await expectDocumented(400, { ...asOps, path: eventTypes, body: '{' });
+    await expectDocumented(401, { ...json, path: eventTypes, body: shipment });
+    await expectDocumented(403, { ...json, apiKey: keys.shop, path: eventTypes, body: shipment });
+    const breaking = { ...schema, fields: [...schema.fields, { name: 'total', type: 'long' }] };
+    await expectDocumented(409, {
+      ...asOps,
+      path: eventTypes,
+      body: { type: shipment.type, schema: breaking },
+    });
+    await expectDocumented(413, { ...asOps, path: eventTypes, body: `"${'x'.repeat(520 * 1024)}"` });
+    await expectDocumented(415, { apiKey: keys.ops, contentType: 'text/plain', path: eventTypes, body: 'x' });
+    await expectDocumented(422, { ...asOps, path: eventTypes, body: { ...shipment, type: 'Shipment' } });
+    await expectDocumented(422, {
+      ...asOps,
+      path: eventTypes,
+      body: { ...shipment, schema: { type: 'int' } },
+    });
+    const shipmentPath = `${eventTypes}/shipment.delayed`;
+    await expectDocumented(200, { method: 'GET', path: shipmentPath, apiKey: keys.shop });
+    await expectDocumented(401, { method: 'GET', path: shipmentPath });
+    await expectDocumented(404, { method: 'GET', path: `${eventTypes}/no.such.type`, apiKey: keys.shop });
+    await expectDocumented(405, { method: 'PATCH', path: shipmentPath, apiKey: keys.ops });
+    const compatibility = { ...asOps, method: 'PUT' as const, path: `${shipmentPath}/compatibility` };
+    await expectDocumented(200, { ...compatibility, body: { compatibility: 'FULL' } });
+    await expectDocumented(400, { ...compatibility, body: '{' });
+    await expectDocumented(403, { ...compatibility, apiKey: keys.shop, body: { compatibility: 'FULL' } });
+    await expectDocumented(404, {
+      ...compatibility,
+      path: `${eventTypes}/no.such.type/compatibility`,
+      body: { compatibility: 'FULL' },
+    });
+    await expectDocumented(422, { ...compatibility, body: { compatibility: 'SOMETIMES' } });
+    await expectDocumented(200, { method: 'DELETE', path: shipmentPath, apiKey: keys.ops });
+    await expectDocumented(200, { method: 'DELETE', path: shipmentPath, apiKey: keys.ops });
+    await expectDocumented(404, { method: 'DELETE', path: `${eventTypes}/no.such.type`, apiKey: keys.ops });
+    const deprecated = await expectDocumented(422, {
+      ...json,
+      apiKey: keys.ops,
+      body: { type: 'shipment.delayed', data: { id: 's-2' } },
+    });
+    expect(code(deprecated)).toBe('SLUICE_EVENT_TYPE_DEPRECATED');
+    await expectDocumented(200, { method: 'GET', path: eventTypes, apiKey: keys.shop });
 
     // ---- what the router answers itself
     await expectDocumented(404, { method: 'GET', path: '/v2/nothing', apiKey: keys.ops });
