@@ -6,6 +6,7 @@ import { openApiDocument } from './openapi/openapi-document.js';
 import { createEventTypesRoute } from './routes/event-types-route.js';
 import { createIngestRoute, type IngestRouteDeps } from './routes/ingest-route.js';
 import { createOpenApiRoute } from './routes/openapi-route.js';
+import { addRegistryRoutes, type RegistryRouteDeps } from './registry/registry-routes.js';
 import { addReplayRoute, type ReplayRouteDeps } from './routes/replay-route.js';
 import { addSubscriptionRoutes, type SubscriptionsRouteDeps } from './routes/subscriptions-route.js';
 
@@ -16,6 +17,8 @@ export interface GatewayRouteDeps {
   apiKeys: ApiKeyStore;
   subscriptions: SubscriptionsRouteDeps;
   replay: ReplayRouteDeps;
+  /** Confluent's Schema Registry API under /registry. */
+  registryApi: RegistryRouteDeps;
   onUnexpectedError: RouterOptions['onUnexpectedError'];
 }
 
@@ -31,5 +34,6 @@ export function createGatewayRouter(deps: GatewayRouteDeps): Router {
     .route('POST', '/v1/events/batch', createIngestRoute('batch', deps.ingest))
     .route('GET', '/v1/event-types', createEventTypesRoute(deps.catalog, deps.apiKeys));
   addSubscriptionRoutes(router, deps.subscriptions);
+  addRegistryRoutes(router, deps.registryApi);
   return addReplayRoute(router, deps.replay);
 }

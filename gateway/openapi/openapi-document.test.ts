@@ -19,6 +19,7 @@ function registeredRoutes(): string[] {
     apiKeys: absent,
     subscriptions: absent,
     replay: absent,
+    registryApi: absent,
     onUnexpectedError: undefined,
   };
   return createGatewayRouter(deps)

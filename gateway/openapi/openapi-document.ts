@@ -12,6 +12,7 @@ import type {
 import { errorCatalog, type ErrorCode } from '../../common/errors.js';
 import { subscriptionLimits } from '../../common/subscriptions/subscription-input.js';
 import { problemContentType, problemTypeBase } from '../http/problem.js';
+import { registryPathItems, registrySecuritySchemes, registryTag } from './registry-paths.js';
 
 /**
  * The OpenAPI 3.1 description of every HTTP route: the gateway's public port and the admin port's
@@ -879,8 +880,9 @@ export const openApiDocument: OpenAPIObject = {
     { name: 'subscriptions', description: 'Admin keys manage webhook subscriptions.' },
     { name: 'meta', description: 'This description.' },
     { name: 'operations', description: 'Probes and metrics on the admin port.' },
+    registryTag,
   ],
-  paths: { ...paths, ...adminPathItems },
+  paths: { ...paths, ...registryPathItems, ...adminPathItems },
   components: {
     securitySchemes: {
       apiKey: {
@@ -889,6 +891,7 @@ export const openApiDocument: OpenAPIObject = {
         description:
           'An API key (`sluice keys create`): producer keys send events, admin keys also manage subscriptions.',
       },
+      ...registrySecuritySchemes,
     },
     schemas,
     responses: {
