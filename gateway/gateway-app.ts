@@ -49,13 +49,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   logger.info({ keys: apiKeys.size }, 'loaded API keys');
 
   const kafka = createKafkaClient(config.kafka, logger);
+  const registryMetrics = createRegistryMetrics(registry);
   // Read to the end of the registry topic before listening: event types are data (created when missing).
   const schemaRegistry = createSchemaRegistry({
     kafka,
     settings: config.schemaRegistry,
     topic: config.topics.schemasTopic,
     createTopic: planTopics(config.topics, []).find((t) => t.name === config.topics.schemasTopic),
-    metrics: createRegistryMetrics(registry),
+    metrics: registryMetrics,
     logger,
   });
   await schemaRegistry.start();
@@ -241,6 +242,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     eventTypes: adminRouteDeps,
     subscriptions: { ...adminRouteDeps, ssrfPolicy: config.ssrfPolicy },
     replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
+    registryApi: {
+      registry: schemaRegistry,
+      apiKeys,
+      logger,
+      metrics: registryMetrics,
+      requestMetrics: metrics,
+      accepting: ingestDeps.accepting,
+      inFlight: ingestDeps.inFlight,
+    },
     onUnexpectedError: (error, head) =>
       logger.error({ err: error, method: head?.method, path: head?.path }, 'unexpected error'),
   });

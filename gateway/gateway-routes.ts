@@ -6,6 +6,7 @@ import { addEventTypeAdminRoutes, type EventTypeRoutesDeps } from './routes/even
 import { createEventTypesRoute } from './routes/event-types-route.js';
 import { createIngestRoute, type IngestRouteDeps } from './routes/ingest-route.js';
 import { createOpenApiRoute } from './routes/openapi-route.js';
+import { addRegistryRoutes, type RegistryRouteDeps } from './registry/registry-routes.js';
 import { addReplayRoute, type ReplayRouteDeps } from './routes/replay-route.js';
 import { addSubscriptionRoutes, type SubscriptionsRouteDeps } from './routes/subscriptions-route.js';
 
@@ -17,6 +18,8 @@ export interface GatewayRouteDeps {
   eventTypes: Omit<EventTypeRoutesDeps, 'registry'>;
   subscriptions: SubscriptionsRouteDeps;
   replay: ReplayRouteDeps;
+  /** Confluent's Schema Registry API under /registry. */
+  registryApi: RegistryRouteDeps;
   onUnexpectedError: RouterOptions['onUnexpectedError'];
 }
 
@@ -33,5 +36,6 @@ export function createGatewayRouter(deps: GatewayRouteDeps): Router {
     .route('GET', '/v1/event-types', createEventTypesRoute(deps.schemaRegistry.state, deps.apiKeys));
   addEventTypeAdminRoutes(router, { ...deps.eventTypes, registry: deps.schemaRegistry });
   addSubscriptionRoutes(router, deps.subscriptions);
+  addRegistryRoutes(router, deps.registryApi);
   return addReplayRoute(router, deps.replay);
 }

@@ -12,6 +12,8 @@ bash scripts/ensure-node-modules.sh || exit 1
 bash scripts/ensure-debian-packages.sh promtool:prometheus prometheus:prometheus || exit 1
 # The pinned helm for the chart tests (test/deploy): built once into the cache, silent afterwards.
 helm_bin=$(bash scripts/install-helm.sh --print-path) || exit 1; export PATH="$(dirname "$helm_bin"):$PATH"
+# Confluent's Python client for the registry compatibility test (test/registry): a pinned venv in the cache.
+bash scripts/ensure-python-packages.sh || exit 1
 
 stack_was_running=no
 if node bin/sluice.js stack status 2>/dev/null | grep -q '^kafka.*running'; then stack_was_running=yes; fi

@@ -212,6 +212,33 @@ describe('ApiKeyStore.authenticate', () => {
     expectUnauthenticated(store.authenticate(`Bearer ${shopKey}, Bearer ${adminKey}`), 'malformed');
     expectUnauthenticated(store.authenticate('Bearer key with spaces'), 'malformed');
   });
+
+  describe('with HTTP Basic allowed (the /registry routes)', () => {
+    const both = ['bearer', 'basic'] as const;
+    const basic = (userInfo: string) => `Basic ${Buffer.from(userInfo).toString('base64')}`;
+
+    it('takes the password as the key, whatever the user, and still takes Bearer', () => {
+      expect((store.authenticate(basic(`shop-eu:${shopKey}`), both) as ApiKeyRecord).producerId).toBe(
+        'shop-eu',
+      );
+      expect((store.authenticate(basic(`anyone:${adminKey}`), both) as ApiKeyRecord).role).toBe('admin');
+      expect((store.authenticate(basic(`:${adminKey}`), both) as ApiKeyRecord).role).toBe('admin');
+      expect((store.authenticate(`Bearer ${shopKey}`, both) as ApiKeyRecord).producerId).toBe('shop-eu');
+    });
+
+    it('answers 401 unknown-key for a wrong password and malformed for credentials without one', () => {
+      expectUnauthenticated(store.authenticate(basic(`shop-eu:${shopKey}x`), both), 'unknown-key');
+      expectUnauthenticated(store.authenticate(basic(shopKey), both), 'malformed');
+      expectUnauthenticated(store.authenticate(basic('shop-eu:'), both), 'malformed');
+      expectUnauthenticated(store.authenticate('Basic not*base64', both), 'malformed');
+      expectUnauthenticated(store.authenticate('Basic', both), 'malformed');
+      expectUnauthenticated(store.authenticate(`Digest ${shopKey}`, both), 'wrong-scheme');
+    });
+
+    it('stays refused where only Bearer is accepted', () => {
+      expectUnauthenticated(store.authenticate(basic(`shop-eu:${shopKey}`)), 'wrong-scheme');
+    });
+  });
 });
 
 describe('isEventTypeAllowed', () => {

@@ -11,11 +11,16 @@ export type { ApiKeyRecord, ApiKeyRole } from './api-key-entry.js';
 const maxTokenChars = 256;
 /** RFC 6750 `b64token`; base64url keys (`sk_live_…`) fit it. */
 const tokenFormat = /^[A-Za-z0-9\-._~+/]+=*$/;
+const base64Format = /^[A-Za-z0-9+/]+={0,2}$/;
 /** Compared against when no stored key matches, so both outcomes do the same work. */
 const decoyDigest = Buffer.alloc(32);
 
 /** Globs compiled once per record: at load for stored records, on first use for any other. */
 const matchers = new WeakMap<ApiKeyRecord, EventTypeMatcher>();
+
+/** How a request may present its API key: `Bearer <key>`, or HTTP Basic with the key as password. */
+export type AuthScheme = 'bearer' | 'basic';
+const bearerOnly: readonly AuthScheme[] = ['bearer'];
 
 interface StoredKey {
   readonly record: ApiKeyRecord;
@@ -62,13 +67,21 @@ export class ApiKeyStore {
    * The key's record for an `Authorization` header value, or a 401 SluiceError (returned, not
    * thrown: an unknown key is an expected outcome). The key is never logged nor echoed.
    *
+   * `schemes` names what the route accepts: `Bearer <key>` everywhere; HTTP Basic with the key as
+   * the password only where clients can send nothing else (Confluent's registry clients and their
+   * `basic.auth.user.info`). The user part of Basic is not checked: the key alone identifies.
+   *
    * Timing: the presented key is hashed first, so the map lookup works on SHA-256 output; how long
    * it takes can tell an attacker about hashes of keys they chose, never about a stored key (that
    * would need a SHA-256 preimage). The final check compares the 32-byte digests with
-   * `timingSafeEqual`, and a miss does the same comparison against a decoy.
+   * `timingSafeEqual`, and a miss does the same comparison against a decoy. Both schemes end in
+   * this one comparison.
    */
-  authenticate(authorization: string | undefined): ApiKeyRecord | SluiceError {
-    const token = bearerToken(authorization);
+  authenticate(
+    authorization: string | undefined,
+    schemes: readonly AuthScheme[] = bearerOnly,
+  ): ApiKeyRecord | SluiceError {
+    const token = presentedKey(authorization, schemes);
     if (token instanceof SluiceError) return token;
     const digest = apiKeyDigest(token);
     const stored = this.byHexDigest.get(digest.toString('hex'));
@@ -163,23 +176,54 @@ function entriesOf(text: string, problems: string[]): Array<{ value: unknown; la
   return entries;
 }
 
-/** The token of `Bearer <token>`, or the 401 explaining why there is none. */
-function bearerToken(authorization: string | undefined): string | SluiceError {
+/** The key an `Authorization` header presents in one of `schemes`, or the 401 explaining why there is none. */
+function presentedKey(
+  authorization: string | undefined,
+  schemes: readonly AuthScheme[],
+): string | SluiceError {
+  const basic = schemes.includes('basic');
+  const expected = basic
+    ? 'Authorization: Basic (the API key as the password) or Bearer <API key>'
+    : 'Authorization: Bearer <API key>';
   if (authorization === undefined || authorization.trim() === '') {
-    return unauthenticated(
-      'the Authorization header is missing; send Authorization: Bearer <API key>',
-      'missing',
-    );
+    return unauthenticated(`the Authorization header is missing; send ${expected}`, 'missing');
   }
   const match = /^([^\s]+)(?:\s+(.*))?$/.exec(authorization.trim());
-  const scheme = match?.[1] ?? '';
   // Auth schemes are case-insensitive (RFC 9110 §11.1).
-  if (scheme.toLowerCase() !== 'bearer') {
-    return unauthenticated('the Authorization header must use the Bearer scheme', 'wrong-scheme');
+  const scheme = (match?.[1] ?? '').toLowerCase();
+  const credentials = match?.[2];
+  if (scheme === 'basic' && basic) return basicPassword(credentials);
+  if (scheme !== 'bearer' || !schemes.includes('bearer')) {
+    const message = basic
+      ? 'the Authorization header must use the Basic or Bearer scheme'
+      : 'the Authorization header must use the Bearer scheme';
+    return unauthenticated(message, 'wrong-scheme');
   }
-  const token = match?.[2];
+  const malformed = basic
+    ? 'the Authorization header is malformed; expected Basic base64(user:API key) or Bearer <API key>'
+    : 'the Authorization header is malformed; expected Bearer <API key>';
+  return checkedKey(credentials, malformed);
+}
+
+/** The password of HTTP Basic credentials (RFC 7617 `base64(user:password)`): the API key. */
+function basicPassword(credentials: string | undefined): string | SluiceError {
+  const message = 'the Authorization header is malformed; expected Basic base64(user:API key)';
+  // base64 of `user:key` stays within twice the longest key, whatever the user.
+  if (
+    credentials === undefined ||
+    credentials.length > 2 * maxTokenChars ||
+    !base64Format.test(credentials)
+  ) {
+    return unauthenticated(message, 'malformed');
+  }
+  const decoded = Buffer.from(credentials, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon < 0 ? unauthenticated(message, 'malformed') : checkedKey(decoded.slice(colon + 1), message);
+}
+
+function checkedKey(token: string | undefined, message: string): string | SluiceError {
   if (token === undefined || token.length > maxTokenChars || !tokenFormat.test(token)) {
-    return unauthenticated('the Authorization header is malformed; expected Bearer <API key>', 'malformed');
+    return unauthenticated(message, 'malformed');
   }
   return token;
 }

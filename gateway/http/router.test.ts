@@ -38,7 +38,20 @@ router
   })
   .route('GET', '/forgets', async () => {
     await sleep(1);
-  });
+  })
+  .route('GET', '/other-api/things', (exchange) => {
+    exchange.respond(200, {}, 'ok');
+  })
+  .route('GET', '/other-api/fails', () => {
+    throw new Error('nobody may see this');
+  })
+  .errorFormat('/other-api', (exchange, error, options) =>
+    exchange.respond(
+      error instanceof SluiceError ? error.status : 500,
+      { ...options?.headers, 'content-type': 'application/x-other' },
+      JSON.stringify({ other: error instanceof SluiceError ? error.code : 'fault' }),
+    ),
+  );
 
 let server: HttpServer;
 let base: string;
@@ -74,6 +87,25 @@ describe('startHttpServer', () => {
 });
 
 describe('router over real sockets', () => {
+  it("answers the router's own errors under an error-format prefix in that format, and only there", async () => {
+    const notFound = await get('/other-api/nothing');
+    expect([notFound.status, notFound.headers['content-type'], notFound.text]).toEqual([
+      404,
+      'application/x-other',
+      '{"other":"SLUICE_NOT_FOUND"}',
+    ]);
+    const wrongMethod = await get('/other-api/things', { method: 'PUT' });
+    expect([wrongMethod.status, wrongMethod.headers.allow, wrongMethod.text]).toEqual([
+      405,
+      'GET',
+      '{"other":"SLUICE_METHOD_NOT_ALLOWED"}',
+    ]);
+    expect((await get('/other-api/fails')).text).toBe('{"other":"fault"}');
+    // A path that merely starts with the same letters keeps problem documents.
+    const beside = await get('/other-apis');
+    expect([beside.status, beside.headers['content-type']]).toEqual([404, 'application/problem+json']);
+  });
+
   it('captures the request head: upper-case method, raw path and query, lower-cased joined headers, decoded params', async () => {
     const { status, text } = await get('/echo/order%2F1?x=1&y=a%20b', {
       headers: { 'X-Custom-Header': 'Value', 'x-repeat': ['one', 'two'] },

@@ -1,5 +1,5 @@
 import { SluiceError } from '../../common/errors.js';
-import { HttpExchange, isRequestAborted } from './http-exchange.js';
+import { HttpExchange, isRequestAborted, type ResponseHeaders } from './http-exchange.js';
 import { respondProblem } from './problem.js';
 import type { RequestHead } from './request-head.js';
 import type { UwsApp } from './uws.js';
@@ -10,6 +10,16 @@ import type { UwsApp } from './uws.js';
  * request is left hanging. Errors thrown or rejected become problem responses.
  */
 export type RouteHandler = (exchange: HttpExchange) => void | Promise<void>;
+
+/**
+ * Answers a refusal or fault on an exchange (false when it can no longer be answered). The default
+ * is `respondProblem`; a path prefix may speak another API's error format (see `errorFormat`).
+ */
+export type ErrorResponder = (
+  exchange: HttpExchange,
+  error: unknown,
+  options?: { headers?: ResponseHeaders },
+) => boolean;
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'OPTIONS';
 
@@ -44,6 +54,7 @@ interface Route {
 /** A small route table: exact segments and `:id` parameters, checked in registration order. */
 export class Router {
   private readonly routes: Route[] = [];
+  private readonly errorFormats: Array<{ prefix: string; respond: ErrorResponder }> = [];
 
   constructor(private readonly options: RouterOptions = {}) {}
 
@@ -58,6 +69,25 @@ export class Router {
     if (route.handlers.has(method)) throw new Error(`route ${method} ${pattern} is registered twice`);
     route.handlers.set(method, handler);
     return this;
+  }
+
+  /**
+   * Paths at or under `prefix` answer errors the router gives itself (404, 405, oversized headers,
+   * a handler that failed or never answered) with `respond` instead of a problem document: an API
+   * whose clients expect another error format, such as Confluent's registry API under /registry.
+   */
+  errorFormat(prefix: string, respond: ErrorResponder): this {
+    if (!prefix.startsWith('/') || prefix.endsWith('/')) {
+      throw new Error(`error format prefix must start and not end with /, got ${prefix}`);
+    }
+    this.errorFormats.push({ prefix, respond });
+    return this;
+  }
+
+  /** The responder for errors at `path`: the first matching prefix's, else problem documents. */
+  responderFor(path: string): ErrorResponder {
+    const format = this.errorFormats.find(({ prefix }) => path === prefix || path.startsWith(`${prefix}/`));
+    return format?.respond ?? respondProblem;
   }
 
   /** Every registered method and pattern, in registration order (the OpenAPI document is checked against it). */
@@ -90,7 +120,7 @@ export class Router {
         exchange = new HttpExchange(res, req);
         if (maxHeaderBytes !== undefined && exchange.head.headerBytes > maxHeaderBytes) {
           const message = `request headers exceed ${maxHeaderBytes} bytes`;
-          respondProblem(
+          this.responderFor(exchange.head.path)(
             exchange,
             new SluiceError('SLUICE_MALFORMED_REQUEST', message, { details: { maxHeaderBytes } }),
           );
@@ -102,7 +132,7 @@ export class Router {
         this.reportUnexpected(error, exchange?.head);
         try {
           if (exchange === undefined) res.close();
-          else if (exchange.open) respondProblem(exchange, error);
+          else if (exchange.open) this.responderFor(exchange.head.path)(exchange, error);
         } catch {
           // The connection is already gone.
         }
@@ -121,7 +151,7 @@ export class Router {
       }
       if (match.kind === 'method-not-allowed') {
         const allow = match.allow.join(', ');
-        respondProblem(
+        this.responderFor(head.path)(
           exchange,
           new SluiceError('SLUICE_METHOD_NOT_ALLOWED', `${head.method} is not allowed here; use ${allow}`),
           { headers: { allow } },
@@ -170,7 +200,7 @@ export class Router {
       `handler for ${exchange.head.method} ${exchange.head.path} finished without responding`,
     );
     this.reportUnexpected(error, exchange.head);
-    respondProblem(exchange, error);
+    this.responderFor(exchange.head.path)(exchange, error);
   }
 
   private fail(exchange: HttpExchange, error: unknown): void {
@@ -179,7 +209,7 @@ export class Router {
     if (!(error instanceof SluiceError) || (error.status >= 500 && error.status !== 503)) {
       this.reportUnexpected(error, exchange.head);
     }
-    respondProblem(exchange, error);
+    this.responderFor(exchange.head.path)(exchange, error);
   }
 
   private reportUnexpected(error: unknown, head: RequestHead | undefined): void {

@@ -15,6 +15,7 @@ import { EVENT_TYPE_PATTERN } from '../../schemas/manifest.js';
 import { COMPATIBILITY_LEVELS } from '../../schemas/registry/compatibility-level.js';
 import { eventTypeLimits } from '../event-types/event-type-input.js';
 import { problemContentType, problemTypeBase } from '../http/problem.js';
+import { registryPathItems, registrySecuritySchemes, registryTag } from './registry-paths.js';
 
 /**
  * The OpenAPI 3.1 description of every HTTP route: the gateway's public port and the admin port's
@@ -1175,8 +1176,9 @@ export const openApiDocument: OpenAPIObject = {
     { name: 'subscriptions', description: 'Admin keys manage webhook subscriptions.' },
     { name: 'meta', description: 'This description.' },
     { name: 'operations', description: 'Probes and metrics on the admin port.' },
+    registryTag,
   ],
-  paths: { ...paths, ...adminPathItems },
+  paths: { ...paths, ...registryPathItems, ...adminPathItems },
   components: {
     securitySchemes: {
       apiKey: {
@@ -1185,6 +1187,7 @@ export const openApiDocument: OpenAPIObject = {
         description:
           'An API key (`sluice keys create`): producer keys send events, admin keys also manage event types and subscriptions.',
       },
+      ...registrySecuritySchemes,
     },
     schemas,
     responses: {

@@ -13,6 +13,8 @@ export const registryErrorCatalog = {
   INVALID_SCHEMA: { status: 422, errorCode: 42201 },
   INVALID_VERSION: { status: 422, errorCode: 42202 },
   INVALID_COMPATIBILITY_LEVEL: { status: 422, errorCode: 42203 },
+  /** E.g. a permanent delete: Sluice never removes a schema, so ids stay resolvable forever. */
+  OPERATION_NOT_PERMITTED: { status: 422, errorCode: 42205 },
   INVALID_SUBJECT: { status: 422, errorCode: 42208 },
   STORE_ERROR: { status: 500, errorCode: 50001 },
   OPERATION_TIMEOUT: { status: 500, errorCode: 50002 },

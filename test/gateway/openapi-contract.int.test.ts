@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 import { openApiDocument } from '../../gateway/openapi/openapi-document.js';
+import { registryPrefix } from '../../gateway/registry/registry-routes.js';
 import { startTestGateway } from '../support/gateway-fixture.js';
 import { connectedAdmin } from '../support/kafka-fixture.js';
 import { createOpenApiValidator } from '../support/openapi-validator.js';
@@ -307,8 +308,13 @@ describe('the OpenAPI document describes real answers', () => {
     await expectDocumented(200, { method: 'GET', path: '/readyz' }, adminUrl);
     await expectDocumented(200, { method: 'GET', path: '/metrics' }, adminUrl);
 
+    // The /registry operations change the registry, so they run against a registry topic of their
+    // own: test/registry/registry-api.int.test.ts checks each of their answers against this
+    // document and sees every one of them succeed.
     const withoutSuccess = validator.operations.filter(
-      (operation) => ![...validator.seen].some((seen) => seen.startsWith(`${operation} 2`)),
+      (operation) =>
+        !operation.includes(` ${registryPrefix}/`) &&
+        ![...validator.seen].some((seen) => seen.startsWith(`${operation} 2`)),
     );
     expect(withoutSuccess).toEqual([]);
   });
