@@ -20,18 +20,24 @@ export interface ImportReport {
 
 /**
  * The `.avsc` files of a folder, in registration order. Layouts: Sluice's `schemas/` (with
- * `manifest.json`, whose ids give the order, and `fixtures/` for examples), `<type>/v<N>.avsc`
- * and `<type>.avsc`. The subject is the event type the path names.
+ * `manifest.json`, whose ids give the order, and `fixtures/` for examples), `<type>/v<N>.avsc`,
+ * `<type>.avsc`, and the flat `<type>__v<N>.avsc` for folders that cannot hold subfolders (a
+ * Kubernetes ConfigMap: its keys cannot contain `/`). The subject is the event type the path
+ * names; N only orders a type's files (the registry numbers the versions it creates). Entries
+ * whose names start with `.` are skipped: a mounted ConfigMap keeps a second copy of its files in
+ * a hidden, timestamped folder.
  */
 export function readSchemaFolder(dir: string): SchemaFile[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`);
-  const files = existsSync(join(dir, MANIFEST_FILE))
-    ? manifestFiles(dir)
-    : walk(dir).sort(byTypeAndVersion(dir));
-  return files.map((path) => {
+  const paths = existsSync(join(dir, MANIFEST_FILE)) ? manifestFiles(dir) : folderFiles(dir);
+  return paths.map((path) => {
     const file = relative(dir, path).split(sep).join('/');
-    const subject = subjectOf(file);
-    return { subject, file, schema: readFileSync(path, 'utf8'), example: exampleFor(dir, file) };
+    return {
+      subject: nameOf(file).subject,
+      file,
+      schema: readFileSync(path, 'utf8'),
+      example: exampleFor(dir, file),
+    };
   });
 }
 
@@ -41,7 +47,7 @@ export function readSchemaFolder(dir: string): SchemaFile[] {
  * schema), naming the file.
  */
 export async function importSchemas(
-  registry: SchemaRegistry,
+  registry: Pick<SchemaRegistry, 'register'>,
   files: readonly SchemaFile[],
 ): Promise<ImportReport> {
   const report: ImportReport = { created: [], existing: [] };
@@ -81,37 +87,57 @@ function manifestFiles(dir: string): string[] {
   return [...entries].sort((a, b) => a.id - b.id).map((entry) => join(dir, entry.file));
 }
 
+/** The `.avsc` files under `dir`, by type then version; two files naming one version are refused. */
+function folderFiles(dir: string): string[] {
+  const files = walk(dir).map((path) => {
+    const file = relative(dir, path).split(sep).join('/');
+    return { path, file, ...nameOf(file) };
+  });
+  if (files.length === 0) {
+    throw new Error(
+      `${dir} holds no .avsc file (<type>.avsc, <type>__v<N>.avsc, <type>/v<N>.avsc or a schemas/ folder with ${MANIFEST_FILE})`,
+    );
+  }
+  files.sort((a, b) => a.subject.localeCompare(b.subject) || a.version - b.version);
+  for (let i = 1; i < files.length; i += 1) {
+    const [previous, current] = [files[i - 1]!, files[i]!];
+    if (previous.subject === current.subject && previous.version === current.version) {
+      throw new Error(
+        `${previous.file} and ${current.file} both name version ${current.version} of ${current.subject}`,
+      );
+    }
+  }
+  return files.map((f) => f.path);
+}
+
 function walk(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    if (entry.name.startsWith('.')) return [];
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return walk(path);
+    // A mounted ConfigMap's files are symbolic links (into its hidden folder): read through them.
     return entry.name.endsWith('.avsc') ? [path] : [];
   });
 }
 
-function subjectOf(file: string): string {
+/**
+ * The event type and version a path names: `<type>/v<N>.avsc` (possibly under `avro/`),
+ * `<type>__v<N>.avsc`, else `<type>.avsc` (version 1). Event types may contain `_`, so in a file
+ * name a final `__v<N>` is always the version, never part of the type.
+ */
+function nameOf(file: string): { subject: string; version: number } {
   const parts = file.replace(/\.avsc$/, '').split('/');
-  // `<type>/v<N>.avsc` (possibly under avro/), else `<type>.avsc`.
   const last = parts.at(-1) ?? '';
-  const subject = /^v\d+$/.test(last) ? (parts.at(-2) ?? '') : last;
-  if (!EVENT_TYPE_PATTERN.test(subject)) {
+  const nested = /^v(\d+)$/.exec(last);
+  const flat = /^(.+)__v(\d+)$/.exec(last);
+  const subject = nested ? (parts.at(-2) ?? '') : flat ? flat[1]! : last;
+  const version = Number(nested?.[1] ?? flat?.[2] ?? 1);
+  if (!EVENT_TYPE_PATTERN.test(subject) || version < 1) {
     throw new Error(
-      `${file}: the path must name an event type such as order.created (<type>.avsc or <type>/v<N>.avsc)`,
+      `${file}: the name must give an event type such as order.created and an optional version ≥ 1 (<type>.avsc, <type>__v<N>.avsc or <type>/v<N>.avsc)`,
     );
   }
-  return subject;
-}
-
-function versionOf(file: string): number {
-  return Number(/\/v(\d+)\.avsc$/.exec(file)?.[1] ?? 1);
-}
-
-function byTypeAndVersion(dir: string) {
-  return (a: string, b: string) => {
-    const fa = relative(dir, a).split(sep).join('/');
-    const fb = relative(dir, b).split(sep).join('/');
-    return subjectOf(fa).localeCompare(subjectOf(fb)) || versionOf(fa) - versionOf(fb);
-  };
+  return { subject, version };
 }
 
 function exampleFor(dir: string, file: string): unknown {
