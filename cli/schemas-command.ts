@@ -8,30 +8,61 @@ import {
 import type { Logger } from '../common/logger.js';
 import { findSchemasDir } from '../schemas/manifest.js';
 import { createSchemaRegistry } from '../schemas/registry/create-schema-registry.js';
-import { importSchemas, readSchemaFolder, type ImportReport } from '../schemas/registry/import-schemas.js';
+import {
+  importSchemas,
+  readSchemaFolder,
+  type ImportReport,
+  type SchemaFile,
+} from '../schemas/registry/import-schemas.js';
 import { readSchemaRegistrySettings } from '../schemas/registry/registry-settings.js';
 
-export const schemasImportUsage = `usage: sluice schemas import [<dir>]
+export const schemasImportUsage = `usage: sluice schemas import [--examples] [<dir>…]
 
-Registers every .avsc file of <dir> (default: the example catalog, schemas/) in the schema
+Registers every .avsc file of each <dir> (default: the example catalog, schemas/) in the schema
 registry: Sluice's own (the SLUICE_SCHEMAS_TOPIC topic on KAFKA_BROKERS), or the one
 SLUICE_SCHEMA_REGISTRY_URL names. Safe to repeat: a schema already registered keeps its id.
-Layouts: <type>.avsc, <type>/v<N>.avsc, or Sluice's schemas/ (manifest.json gives the order).`;
+  --examples   the example catalog too, before the folders named
+Layouts: <type>.avsc, <type>__v<N>.avsc (flat, e.g. the keys of a ConfigMap), <type>/v<N>.avsc,
+or Sluice's schemas/ (manifest.json gives the order). N orders a type's files; the registry
+numbers the versions it creates.`;
 
-/** `sluice schemas import [dir]`: registers a folder of schemas; returns what it registered. */
-export async function schemasImport(args: string[], env: Env, logger: Logger): Promise<ImportReport> {
+/** What `sluice schemas import` reads from its environment, every problem at once. */
+export function loadSchemasImportConfig(env: Env) {
   const reader = new EnvReader(env);
   const kafka = readKafkaSettings(reader, 'sluice-schemas');
   const topics = readTopicSettings(reader);
-  const settings = readSchemaRegistrySettings(reader);
-  reader.finish({});
-  const dir = args[0] ?? findSchemasDir();
-  const files = readSchemaFolder(dir);
+  const schemaRegistry = readSchemaRegistrySettings(reader);
+  return reader.finish({ kafka, topics, schemaRegistry });
+}
+
+/**
+ * The folders `sluice schemas import` reads, in order: the example catalog first when asked for
+ * (or when no folder is named), so a folder's versions of an example type come after it.
+ */
+export function schemasImportFolders(args: readonly string[]): string[] {
+  const unknown = args.filter((arg) => arg.startsWith('-') && arg !== '--examples');
+  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(', ')}\n\n${schemasImportUsage}`);
+  const dirs = args.filter((arg) => !arg.startsWith('-'));
+  return dirs.length === 0 || args.includes('--examples') ? [findSchemasDir(), ...dirs] : dirs;
+}
+
+/** Every schema file of the folders, in registration order; a folder that cannot be read fails first. */
+export function readSchemaFolders(dirs: readonly string[]): SchemaFile[] {
+  return dirs.flatMap((dir) =>
+    readSchemaFolder(dir).map((file) => ({ ...file, file: `${dir.replace(/\/+$/, '')}/${file.file}` })),
+  );
+}
+
+/** `sluice schemas import [--examples] [dir…]`: registers folders of schemas; returns what it registered. */
+export async function schemasImport(args: string[], env: Env, logger: Logger): Promise<ImportReport> {
+  const config = loadSchemasImportConfig(env);
+  const dirs = schemasImportFolders(args);
+  const files = readSchemaFolders(dirs);
   const registry = createSchemaRegistry({
-    kafka: createKafkaClient(kafka, logger),
-    settings,
-    topic: topics.schemasTopic,
-    createTopic: planTopics(topics, []).find((t) => t.name === topics.schemasTopic),
+    kafka: createKafkaClient(config.kafka, logger),
+    settings: config.schemaRegistry,
+    topic: config.topics.schemasTopic,
+    createTopic: planTopics(config.topics, []).find((t) => t.name === config.topics.schemasTopic),
     logger,
   });
   await registry.start();
@@ -39,7 +70,7 @@ export async function schemasImport(args: string[], env: Env, logger: Logger): P
     const report = await importSchemas(registry, files);
     for (const row of report.created) logger.info(row, 'registered');
     logger.info(
-      { dir, created: report.created.length, alreadyRegistered: report.existing.length },
+      { dirs, created: report.created.length, alreadyRegistered: report.existing.length },
       'schemas imported',
     );
     return report;

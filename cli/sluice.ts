@@ -21,7 +21,7 @@ const usage = `usage: sluice <command>
   listen                     a local webhook receiver: subscribes, verifies and prints deliveries
                              (see: sluice listen --help)
   schemas check              the example catalog: manifest, Avro policy, each version reads the previous
-  schemas import [DIR]       register a folder of .avsc files in the schema registry (see --help)
+  schemas import [DIR…]      register folders of .avsc files in the schema registry (see --help)
   stack up | down | status   local Kafka (KRaft) and Redis for development and tests
   topics ensure              create the events, retry-tier, dead-letter, subscriptions and schemas topics
 `;
