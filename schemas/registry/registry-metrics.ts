@@ -1,9 +1,22 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+/** The label values of the registry's counters: closed lists, every series created at zero. */
+export const registrationOutcomes = ['created', 'existing', 'refused'] as const;
+export const refusalReasons = [
+  'incompatible',
+  'invalid-schema',
+  'invalid-subject',
+  'not-found',
+  'unauthorized',
+  'forbidden',
+  'other',
+] as const;
+export const idLookupResults = ['hit', 'miss'] as const;
+
 export interface RegistryMetrics {
-  /** outcome: created | existing | refused */
+  /** outcome: one of registrationOutcomes */
   registrations: Counter<'outcome'>;
-  /** reason: incompatible | invalid-schema | invalid-subject | not-found | unauthorized | forbidden | other */
+  /** reason: one of refusalReasons */
   refusals: Counter<'reason'>;
   /** Lost races: a write decided on a state another writer changed first, tried again. */
   writeConflicts: Counter;
@@ -13,10 +26,17 @@ export interface RegistryMetrics {
   propagation: Histogram;
   subjects: Gauge;
   schemas: Gauge;
+  /** 1 once the registry was read to its end, 0 before and after its consumer stopped for good. */
+  caughtUp: Gauge;
 }
 
+/**
+ * Registered on the given registry (never the global one). Every labelled series exists at zero
+ * from the start, so `increase()` sees the first registration or refusal and dashboards show a
+ * flat line rather than no data.
+ */
 export function createRegistryMetrics(registry: Registry): RegistryMetrics {
-  return {
+  const metrics: RegistryMetrics = {
     registrations: new Counter({
       name: 'sluice_schema_registrations_total',
       help: 'Schema registrations by outcome: created (a new version), existing (already registered), refused.',
@@ -56,5 +76,14 @@ export function createRegistryMetrics(registry: Registry): RegistryMetrics {
       help: 'Schema ids this process holds.',
       registers: [registry],
     }),
+    caughtUp: new Gauge({
+      name: 'sluice_schema_registry_caught_up',
+      help: 'Whether this process has read the schema registry to its end and follows it (1) or not (0: loading, or its consumer stopped and /readyz fails).',
+      registers: [registry],
+    }),
   };
+  for (const outcome of registrationOutcomes) metrics.registrations.inc({ outcome }, 0);
+  for (const reason of refusalReasons) metrics.refusals.inc({ reason }, 0);
+  for (const result of idLookupResults) metrics.idLookups.inc({ result }, 0);
+  return metrics;
 }

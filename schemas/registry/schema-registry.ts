@@ -109,7 +109,11 @@ export class KafkaSchemaRegistry implements SchemaRegistry {
       startTimeoutMs: options.startTimeoutMs ?? 60_000,
       writeTimeoutMs: this.writeTimeoutMs,
       maxWaitTimeMs: options.maxWaitTimeMs ?? 500,
-      onFatalError: options.onFatalError,
+      onFatalError: (error) => {
+        // The view is stale from now on: the gauge says so before the caller hears of it.
+        this.updateGauges();
+        options.onFatalError?.(error);
+      },
       applyOwnWrites: false,
     });
     this.view.onChange((change) => {
@@ -229,6 +233,7 @@ export class KafkaSchemaRegistry implements SchemaRegistry {
   private updateGauges(): void {
     this.options.metrics?.subjects.set(this.state.subjects({ deleted: true }).length);
     this.options.metrics?.schemas.set(this.state.all().length);
+    this.options.metrics?.caughtUp.set(this.isCaughtUp() ? 1 : 0);
   }
 
   /**
