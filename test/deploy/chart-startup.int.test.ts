@@ -1,12 +1,18 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { findSchemasDir } from '../../schemas/manifest.js';
 import { chartDir, parseManifests, renderChart, type K8sObject } from './helm.js';
 import { sluiceStartupProblems } from './sluice-startup.js';
 
 // Needs the helm binary, hence *.int.test.ts. Runs Sluice's own config loaders and API-key loader on
 // what the chart renders for each values file of ci/ (see sluice-startup.ts), so a values file
 // whose pods would exit at start-up fails here rather than crash-looping in a cluster.
+
+interface PodContainers {
+  initContainers?: { name: string }[];
+  containers: { name: string }[];
+}
 
 const valuesFiles = readdirSync(join(chartDir, 'ci')).filter((file) => file.endsWith('.yaml'));
 
@@ -21,16 +27,19 @@ async function rendered(
 }
 
 describe.each(valuesFiles)('Sluice starts with what the chart renders from ci/%s', (valuesFile) => {
-  it('the gateway, the delivery workers and the topics Job load their config; the gateway its API keys', async () => {
+  it('the gateway, the delivery workers and the topics Job load their config; the gateway its API keys; the Job imports its schemas', async () => {
     const objects = await rendered(valuesFile);
     const containers = objects
       .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
-      .flatMap(
-        (o) =>
-          (o.spec as { template: { spec: { containers: { name: string }[] } } }).template.spec.containers,
-      )
+      .flatMap((o) => {
+        const spec = (o.spec as { template: { spec: PodContainers } }).template.spec;
+        return [...(spec.initContainers ?? []), ...spec.containers];
+      })
       .map((c) => c.name);
-    expect(containers.sort()).toEqual(['delivery', 'gateway', 'topics']);
+    const importsSchemas = valuesFile !== 'minimal-values.yaml';
+    expect(containers.sort()).toEqual(
+      importsSchemas ? ['delivery', 'gateway', 'schemas', 'topics'] : ['delivery', 'gateway', 'topics'],
+    );
     expect(await sluiceStartupProblems(objects)).toEqual([]);
   });
 });
@@ -74,6 +83,57 @@ describe('the start-up check', () => {
     const objects = await rendered('minimal-values.yaml', ['delivery.nodeOptions=--max-old-space-sise=512']);
     const problems = await sluiceStartupProblems(objects);
     expect(problems).toEqual([{ process: 'delivery', problem: expect.stringMatching(/max-old-space-sise/) }]);
+  });
+
+  it('fails on schemas the topics Job would not import, naming the file in the container', async () => {
+    // v2 adds a field without a default: it cannot read what v1 wrote (BACKWARD, the default level).
+    const v1 = {
+      type: 'record',
+      name: 'Parcel',
+      namespace: 'com.example',
+      fields: [{ name: 'id', type: 'string' }],
+    };
+    const v2 = { ...v1, fields: [...v1.fields, { name: 'weightGrams', type: 'int' }] };
+    const incompatible = await rendered(
+      'minimal-values.yaml',
+      ['schemas.import.enabled=true'],
+      [`schemas.import.files=${JSON.stringify({ 'parcel.sent__v1.avsc': v1, 'parcel.sent__v2.avsc': v2 })}`],
+    );
+    expect(await sluiceStartupProblems(incompatible)).toEqual([
+      {
+        process: 'schemas',
+        problem: expect.stringMatching(
+          /^schemas import: \/etc\/sluice\/schemas\/parcel\.sent__v2\.avsc: Schema being registered is incompatible .*weightGrams/,
+        ),
+      },
+    ]);
+    // An example's record name under another type: the registry keeps one type per record name.
+    const orderCreated = readFileSync(join(findSchemasDir(), 'avro', 'order.created', 'v1.avsc'), 'utf8');
+    const clash = await rendered(
+      'minimal-values.yaml',
+      ['schemas.import.enabled=true', 'schemas.import.examples=true'],
+      [`schemas.import.files=${JSON.stringify({ 'order.placed.avsc': orderCreated })}`],
+    );
+    expect(await sluiceStartupProblems(clash)).toEqual([
+      {
+        process: 'schemas',
+        problem: expect.stringMatching(
+          /^schemas import: \/etc\/sluice\/schemas\/order\.placed\.avsc: .*belongs to event type order\.created/,
+        ),
+      },
+    ]);
+  });
+
+  it('fails on an existing ConfigMap of schemas it has no stand-in for', async () => {
+    const objects = await rendered('minimal-values.yaml', [
+      'schemas.import.enabled=true',
+      'schemas.import.configMap=someone-elses-schemas',
+    ]);
+    expect(await sluiceStartupProblems(objects)).toContainEqual({
+      process: 'chart',
+      problem:
+        "ConfigMap someone-elses-schemas is neither rendered by the chart nor among the test's stand-ins",
+    });
   });
 
   it('fails on an existing Secret it has no stand-in for, rather than passing without checking', async () => {

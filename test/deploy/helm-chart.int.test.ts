@@ -48,7 +48,7 @@ interface Container {
     privileged?: boolean;
     capabilities?: { drop?: string[]; add?: string[] };
   };
-  volumeMounts?: { name: string; mountPath: string }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
 }
 interface TopologySpreadConstraint {
   maxSkew: number;
@@ -57,6 +57,7 @@ interface TopologySpreadConstraint {
   labelSelector?: { matchLabels?: Record<string, string> };
 }
 interface PodSpec {
+  initContainers?: Container[];
   containers: Container[];
   serviceAccountName?: string;
   topologySpreadConstraints?: TopologySpreadConstraint[];
@@ -67,6 +68,7 @@ interface PodSpec {
     name: string;
     emptyDir?: object;
     secret?: { secretName: string; items?: { key: string; path: string }[] };
+    projected?: { sources: { configMap?: { name: string } }[] };
   }[];
 }
 interface PodTemplate {
@@ -87,6 +89,16 @@ function find(objects: K8sObject[], kind: string, nameSuffix: string): K8sObject
 
 function podTemplate(workload: K8sObject): PodTemplate {
   return (workload.spec as { template: PodTemplate }).template;
+}
+
+/** Every container of a pod, init containers first (the order in which they run). */
+function allContainers(pod: PodTemplate): Container[] {
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+}
+
+/** The topics Job's container running `sluice <command>`: `topics ensure` or `schemas import`. */
+function jobContainer(job: K8sObject, name: 'topics' | 'schemas'): Container | undefined {
+  return allContainers(podTemplate(job)).find((c) => c.name === name);
 }
 
 function env(container: Container, name: string): EnvVar | undefined {
@@ -162,7 +174,9 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     expect(gatewayContainer!.args).toEqual(['gateway']);
     expect(deliveryContainer!.args).toEqual(['deliver']);
     expect(deliveryContainer!.image).toBe(gatewayContainer!.image);
-    expect(podTemplate(job).spec.containers[0]!.image).toBe(gatewayContainer!.image);
+    for (const container of allContainers(podTemplate(job))) {
+      expect(container.image).toBe(gatewayContainer!.image);
+    }
   });
 
   it('runs every container non-root, read-only, without capabilities or a service account token', () => {
@@ -173,7 +187,7 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
       });
       expect(pod.spec.securityContext?.runAsUser).toBeGreaterThan(0);
       expect(pod.spec.automountServiceAccountToken).toBe(false);
-      for (const container of pod.spec.containers) {
+      for (const container of allContainers(pod)) {
         expect(container.securityContext).toMatchObject({
           readOnlyRootFilesystem: true,
           allowPrivilegeEscalation: false,
@@ -219,14 +233,17 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     // which need the topics; a post-install hook would only run after that wait timed out.
     expect(job.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
     expect(job.metadata.annotations?.['helm.sh/hook-delete-policy']).toContain('before-hook-creation');
-    const jobContainer = podTemplate(job).spec.containers[0]!;
-    expect(jobContainer.args).toEqual(['topics', 'ensure']);
+    const ensure = jobContainer(job, 'topics')!;
+    expect(ensure.args).toEqual(['topics', 'ensure']);
     expect((podTemplate(job).spec as { restartPolicy?: string }).restartPolicy).toBe('Never');
-    for (const name of topicSettings) {
-      const value = env(jobContainer, name);
-      expect(value, name).toBeDefined();
-      expect(env(gateway.spec.containers[0]!, name), name).toEqual(value);
-      expect(env(delivery.spec.containers[0]!, name), name).toEqual(value);
+    // The schema import, when there is one, writes to the registry the pods read: same settings.
+    for (const container of allContainers(podTemplate(job))) {
+      for (const name of topicSettings) {
+        const value = env(container, name);
+        expect(value, `${container.name} ${name}`).toBeDefined();
+        expect(env(gateway.spec.containers[0]!, name), name).toEqual(value);
+        expect(env(delivery.spec.containers[0]!, name), name).toEqual(value);
+      }
     }
   });
 
@@ -236,7 +253,7 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     );
     const externalSecrets = new Set<string>();
     for (const pod of [gateway, delivery, podTemplate(job)]) {
-      for (const variable of pod.spec.containers[0]!.env ?? []) {
+      for (const variable of allContainers(pod).flatMap((c) => c.env ?? [])) {
         const ref = variable.valueFrom?.secretKeyRef;
         if (!ref) continue;
         const rendered = secrets.get(ref.name);
@@ -366,23 +383,86 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     const releaseSecrets = objects
       .filter((o) => o.kind === 'Secret' && !hooks.includes(o))
       .map((o) => o.metadata.name);
-    for (const variable of jobSpec.containers[0]!.env ?? []) {
+    for (const variable of allContainers(podTemplate(job)).flatMap((c) => c.env ?? [])) {
       const ref = variable.valueFrom?.secretKeyRef;
       if (ref) expect(releaseSecrets, variable.name).not.toContain(ref.name);
+    }
+    // Every ConfigMap it mounts is a hook of its own or one that exists outside the release.
+    const releaseConfigMaps = objects
+      .filter((o) => o.kind === 'ConfigMap' && !hooks.includes(o))
+      .map((o) => o.metadata.name);
+    for (const source of (jobSpec.volumes ?? []).flatMap((v) => v.projected?.sources ?? [])) {
+      if (source.configMap) expect(releaseConfigMaps).not.toContain(source.configMap.name);
     }
     const hookSecret = hooks.find((o) => o.kind === 'Secret');
     if (valuesFile === 'full-values.yaml') {
       // Inline SASL credentials: copied into the Job's own Secret.
-      expect(env(jobSpec.containers[0]!, 'SLUICE_KAFKA_SASL_PASSWORD')?.valueFrom?.secretKeyRef?.name).toBe(
-        hookSecret?.metadata.name,
-      );
+      for (const container of allContainers(podTemplate(job))) {
+        expect(env(container, 'SLUICE_KAFKA_SASL_PASSWORD')?.valueFrom?.secretKeyRef?.name).toBe(
+          hookSecret?.metadata.name,
+        );
+      }
       expect(Object.keys(hookSecret?.data ?? {}).sort()).toEqual([
         'kafka-sasl-password',
         'kafka-sasl-username',
       ]);
-      expect(hooks.map((o) => o.kind).sort()).toEqual(['Job', 'NetworkPolicy', 'Secret', 'ServiceAccount']);
+      expect(hooks.map((o) => o.kind).sort()).toEqual([
+        'ConfigMap',
+        'Job',
+        'NetworkPolicy',
+        'Secret',
+        'ServiceAccount',
+      ]);
     } else {
       expect(hookSecret).toBeUndefined();
+    }
+  });
+
+  it('imports event types after ensuring the topics exactly when schemas.import asks, from a read-only mount', () => {
+    const pod = podTemplate(job);
+    const schemasVolume = pod.spec.volumes?.find((v) => v.name === 'schemas');
+    const inlineConfigMap = objects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-schemas'),
+    );
+    if (valuesFile === 'minimal-values.yaml') {
+      // Off by default: the Job is `sluice topics ensure` alone, with nothing mounted for it.
+      expect(pod.spec.initContainers).toBeUndefined();
+      expect(pod.spec.containers.map((c) => c.name)).toEqual(['topics']);
+      expect(schemasVolume).toBeUndefined();
+      expect(inlineConfigMap).toBeUndefined();
+      expect(manifests).not.toContain('/etc/sluice/schemas');
+      return;
+    }
+    // Init containers run in order and the Job's container only after them: ensure, then import.
+    expect(pod.spec.initContainers?.map((c) => c.name)).toEqual(['topics']);
+    expect(pod.spec.containers.map((c) => c.name)).toEqual(['schemas']);
+    const importer = jobContainer(job, 'schemas')!;
+    expect(importer.volumeMounts).toContainEqual({
+      name: 'schemas',
+      mountPath: '/etc/sluice/schemas',
+      readOnly: true,
+    });
+    expect(jobContainer(job, 'topics')!.volumeMounts?.map((m) => m.name)).not.toContain('schemas');
+    const sources = schemasVolume?.projected?.sources.map((source) => source.configMap?.name);
+    if (valuesFile === 'full-values.yaml') {
+      expect(importer.args).toEqual(['schemas', 'import', '--examples', '/etc/sluice/schemas']);
+      expect(sources).toEqual(['shop-event-types', 'sluice-full-schemas']);
+      // The inline files: a hook ConfigMap created before the Job, keyed by file name.
+      expect(inlineConfigMap?.metadata.name).toBe('sluice-full-schemas');
+      expect(inlineConfigMap?.metadata.annotations?.['helm.sh/hook-weight']).toBe('-10');
+      expect(Object.keys(inlineConfigMap?.data ?? {}).sort()).toEqual([
+        'shipment.delayed__v1.avsc',
+        'shipment.delayed__v2.avsc',
+      ]);
+      // A schema written as YAML arrives as the JSON of an .avsc file.
+      const v2 = JSON.parse(inlineConfigMap!.data!['shipment.delayed__v2.avsc']!) as {
+        fields: { name: string; default?: unknown }[];
+      };
+      expect(v2.fields.at(-1)).toEqual({ name: 'delayMinutes', type: 'int', default: 0 });
+    } else {
+      expect(importer.args).toEqual(['schemas', 'import', '/etc/sluice/schemas']);
+      expect(sources).toEqual(['sluice-event-types']);
+      expect(inlineConfigMap).toBeUndefined();
     }
   });
 
@@ -466,8 +546,7 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     });
 
     it('trusts the Kafka CA from its Secret and passes settings through by name', () => {
-      for (const pod of [gateway, delivery, podTemplate(job)]) {
-        const container = pod.spec.containers[0]!;
+      for (const container of [gateway, delivery, podTemplate(job)].flatMap(allContainers)) {
         const caFile = envValue(container, 'NODE_EXTRA_CA_CERTS')!;
         expect(container.volumeMounts?.some((m) => caFile.startsWith(`${m.mountPath}/`))).toBe(true);
         expect(envValue(container, 'SLUICE_KAFKA_REQUEST_TIMEOUT_MS')).toBe('15s');
@@ -634,6 +713,44 @@ describe('helm chart values are checked', () => {
     expect(target.length).toBeGreaterThan(scaled.metadata.name.length);
     // kube-strict checks the derived name too.
     expect((await decodeStrictly(result.stdout)).ok).toBe(true);
+  });
+
+  it('imports the example catalog alone without mounting anything', async () => {
+    const result = await renderChart('minimal-values.yaml', [
+      'schemas.import.enabled=true',
+      'schemas.import.examples=true',
+    ]);
+    expect(result.stderr).toBe('');
+    const objects = await parseManifests(result.stdout);
+    const pod = podTemplate(find(objects, 'Job', '-topics'));
+    expect(pod.spec.containers[0]!.args).toEqual(['schemas', 'import', '--examples']);
+    expect(pod.spec.volumes?.map((v) => v.name)).toEqual(['tmp']);
+    expect((await decodeStrictly(result.stdout)).ok).toBe(true);
+  });
+
+  it('refuses a schema import with nothing to import, or without the topics Job that runs it', async () => {
+    const empty = await renderChart('minimal-values.yaml', ['schemas.import.enabled=true']);
+    expect(empty.ok).toBe(false);
+    expect(empty.stderr).toContain(
+      'schemas.import.enabled needs something to import: schemas.import.examples, schemas.import.configMap or schemas.import.files',
+    );
+    const noJob = await renderChart('minimal-values.yaml', [
+      'schemas.import.enabled=true',
+      'schemas.import.configMap=event-types',
+      'topicsJob.enabled=false',
+    ]);
+    expect(noJob.ok).toBe(false);
+    expect(noJob.stderr).toContain('schemas.import.enabled needs topicsJob.enabled');
+  });
+
+  it('refuses an inline schema file the importer would not read as <type>[__v<N>].avsc', async () => {
+    for (const name of ['shipment/delayed.avsc', 'Shipment.Delayed.avsc', 'shipment.delayed.json']) {
+      const result = await renderChart('minimal-values.yaml', [], {
+        setJson: [`schemas.import.files=${JSON.stringify({ [name]: '{}' })}`],
+      });
+      expect(result.ok, name).toBe(false);
+      expect(result.stderr, name).toContain(`invalid propertyName '${name}'`);
+    }
   });
 
   it('refuses a termination grace period that would cut the drain short', async () => {

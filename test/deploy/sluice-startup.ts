@@ -1,18 +1,30 @@
 import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  loadSchemasImportConfig,
+  readSchemaFolders,
+  schemasImportFolders,
+} from '../../cli/schemas-command.js';
 import { loadTopicsConfig } from '../../cli/topics-command.js';
 import { isSluiceError } from '../../common/errors.js';
 import { createLogger } from '../../common/logger.js';
 import { loadDeliveryProcessConfig } from '../../consumers/main.js';
 import { parseApiKeyStore } from '../../gateway/auth/api-key-store.js';
 import { loadGatewayConfig } from '../../gateway/gateway-config.js';
+import { findSchemasDir } from '../../schemas/manifest.js';
+import { importSchemas } from '../../schemas/registry/import-schemas.js';
+import { MemorySchemaRegistry } from '../support/memory-schema-registry.js';
 import type { K8sObject } from './helm.js';
 
 // What a Sluice process would do first with the pod the chart renders: build its environment the
 // way the kubelet does (values, Secret and ConfigMap references, envFrom), read the files it names
 // from their volumes, and run Sluice's own loaders on them. A values file whose pods would exit at
 // start-up ("invalid configuration", an API keys file the gateway refuses) fails here, not in a
-// cluster as a CrashLoopBackOff.
+// cluster as a CrashLoopBackOff; one whose topics Job would fail to import its schemas (a bad file
+// name, a schema the registry refuses) fails here rather than the install.
 
 const run = promisify(execFile);
 
@@ -38,6 +50,7 @@ interface EnvFromSource {
 }
 interface Container {
   name: string;
+  args?: string[];
   env?: EnvVar[];
   envFrom?: EnvFromSource[];
   volumeMounts?: { name: string; mountPath: string; subPath?: string }[];
@@ -46,8 +59,10 @@ interface Volume {
   name: string;
   secret?: { secretName: string; items?: { key: string; path: string }[] };
   configMap?: { name: string; items?: { key: string; path: string }[] };
+  projected?: { sources: { configMap?: { name: string } }[] };
 }
 interface PodSpec {
+  initContainers?: Container[];
   containers: Container[];
   volumes?: Volume[];
 }
@@ -71,6 +86,38 @@ export const existingSecretStandIns: Readonly<Record<string, Readonly<Record<str
     'keys.jsonl': `[{"keyHash":"sha256:${'b'.repeat(64)}","producerId":"ops","role":"admin","allowedEventTypes":["*"]}]`,
   },
   'sluice-kafka': { user: 'sluice', pass: 'not-a-real-password' },
+};
+
+/** The same for existing ConfigMaps of event types (`schemas.import.configMap`): flat `.avsc` keys. */
+export const existingConfigMapStandIns: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  'shop-event-types': {
+    'return.requested.avsc': JSON.stringify({
+      type: 'record',
+      name: 'ReturnRequested',
+      namespace: 'com.example.returns',
+      fields: [
+        { name: 'orderId', type: 'string' },
+        { name: 'reason', type: ['null', 'string'], default: null },
+      ],
+    }),
+  },
+  'sluice-event-types': {
+    'shipment.delayed__v1.avsc': JSON.stringify({
+      type: 'record',
+      name: 'ShipmentDelayed',
+      namespace: 'com.example.shipment',
+      fields: [{ name: 'shipmentId', type: 'string' }],
+    }),
+    'shipment.delayed__v2.avsc': JSON.stringify({
+      type: 'record',
+      name: 'ShipmentDelayed',
+      namespace: 'com.example.shipment',
+      fields: [
+        { name: 'shipmentId', type: 'string' },
+        { name: 'delayMinutes', type: 'int', default: 0 },
+      ],
+    }),
+  },
 };
 
 /** Reads Secret and ConfigMap keys: the rendered ones first, then the stand-ins. */
@@ -97,7 +144,7 @@ class ObjectStore {
 
   all(kind: 'Secret' | 'ConfigMap', name: string, optional = false): Record<string, string> {
     const rendered = kind === 'Secret' ? this.secrets.get(name) : this.configMaps.get(name);
-    const found = rendered ?? (kind === 'Secret' ? existingSecretStandIns[name] : undefined);
+    const found = rendered ?? (kind === 'Secret' ? existingSecretStandIns : existingConfigMapStandIns)[name];
     if (found === undefined && !optional) {
       this.problems.push(`${kind} ${name} is neither rendered by the chart nor among the test's stand-ins`);
     }
@@ -115,7 +162,7 @@ class ObjectStore {
   private has(kind: 'Secret' | 'ConfigMap', name: string): boolean {
     return kind === 'Secret'
       ? this.secrets.has(name) || existingSecretStandIns[name] !== undefined
-      : this.configMaps.has(name);
+      : this.configMaps.has(name) || existingConfigMapStandIns[name] !== undefined;
   }
 }
 
@@ -164,6 +211,64 @@ function fileIn(pod: PodSpec, container: Container, path: string, store: ObjectS
   return key === undefined ? undefined : store.all(source.kind, source.name)[key];
 }
 
+/**
+ * The files of the ConfigMap (or projected ConfigMaps) mounted at `path`, by file name; undefined
+ * when nothing of that kind is mounted there.
+ */
+function folderIn(
+  pod: PodSpec,
+  container: Container,
+  path: string,
+  store: ObjectStore,
+): Record<string, string> | undefined {
+  const mount = container.volumeMounts?.find(
+    (m) => m.mountPath.replace(/\/$/, '') === path.replace(/\/$/, ''),
+  );
+  const volume = pod.volumes?.find((v) => v.name === mount?.name);
+  const names = volume?.configMap
+    ? [volume.configMap.name]
+    : volume?.projected?.sources.flatMap((source) => (source.configMap ? [source.configMap.name] : []));
+  if (names === undefined || names.length === 0) return undefined;
+  return Object.assign({}, ...names.map((name) => store.all('ConfigMap', name))) as Record<string, string>;
+}
+
+/**
+ * What `sluice schemas import <args>` would do with the folders the pod mounts: read them (file
+ * names, layouts) and register every schema in an empty registry (policy, record names,
+ * compatibility between versions). The examples come from this checkout, as the image ships them.
+ */
+async function schemasImportProblems(
+  pod: PodSpec,
+  container: Container,
+  store: ObjectStore,
+): Promise<string[]> {
+  const copies = mkdtempSync(join(tmpdir(), 'sluice-chart-schemas-'));
+  // Messages name the folder in the container, not the copy.
+  const inContainer = (message: string) =>
+    Object.entries(folders).reduce((text, [copy, dir]) => text.replaceAll(copy, dir), message);
+  const folders: Record<string, string> = {};
+  try {
+    const dirs = schemasImportFolders(container.args?.slice(2) ?? []).map((dir, index) => {
+      const files = folderIn(pod, container, dir, store);
+      // Not a mount: the example catalog, which the image ships as this checkout holds it.
+      if (files === undefined) return dir;
+      const copy = join(copies, String(index));
+      mkdirSync(copy);
+      for (const [name, text] of Object.entries(files)) writeFileSync(join(copy, name), text);
+      folders[copy] = dir;
+      return copy;
+    });
+    const missing = dirs.filter((dir) => dir !== findSchemasDir() && !(dir in folders));
+    if (missing.length > 0) return missing.map((dir) => `${dir} is not a mounted ConfigMap`);
+    await importSchemas(new MemorySchemaRegistry(), readSchemaFolders(dirs));
+    return [];
+  } catch (error) {
+    return [`schemas import: ${inContainer((error as Error).message)}`];
+  } finally {
+    rmSync(copies, { recursive: true, force: true });
+  }
+}
+
 /** A loader's problems: the list of a SLUICE_CONFIG_INVALID error, or the message of any other. */
 function problemsOf(load: () => unknown): string[] {
   try {
@@ -189,21 +294,28 @@ async function nodeOptionsProblems(env: Record<string, string>): Promise<string[
 }
 
 export interface StartupProblem {
-  /** `gateway`, `delivery`, `topics`, or `chart` for a reference the check could not follow. */
+  /** `gateway`, `delivery`, `topics`, `schemas`, or `chart` for a reference the check could not follow. */
   process: string;
   problem: string;
+}
+
+/** Init containers too: the topics Job ensures the topics in one before it imports schemas. */
+function containersOf(pod: PodSpec): Container[] {
+  return [...(pod.initContainers ?? []), ...pod.containers];
 }
 
 const workloads = [
   { kind: 'Deployment', container: 'gateway' },
   { kind: 'Deployment', container: 'delivery' },
   { kind: 'Job', container: 'topics' },
+  { kind: 'Job', container: 'schemas' },
 ] as const;
 
 /**
  * Every problem Sluice's own start-up would report with what the chart rendered: the config loaders
- * of the gateway, the delivery workers and `sluice topics ensure`, the gateway's API keys file,
- * the log level and NODE_OPTIONS. Empty when every process would start.
+ * of the gateway, the delivery workers, `sluice topics ensure` and `sluice schemas import`, the
+ * gateway's API keys file, the schemas the Job would import, the log level and NODE_OPTIONS. Empty
+ * when every process would start.
  */
 export async function sluiceStartupProblems(objects: readonly K8sObject[]): Promise<StartupProblem[]> {
   const referenceProblems: string[] = [];
@@ -213,9 +325,9 @@ export async function sluiceStartupProblems(objects: readonly K8sObject[]): Prom
     const pods = objects
       .filter((o) => o.kind === kind)
       .map((o) => (o.spec as { template: { spec: PodSpec } }).template.spec)
-      .filter((pod) => pod.containers.some((c) => c.name === containerName));
+      .filter((pod) => containersOf(pod).some((c) => c.name === containerName));
     for (const pod of pods) {
-      const container = pod.containers.find((c) => c.name === containerName)!;
+      const container = containersOf(pod).find((c) => c.name === containerName)!;
       const env = containerEnv(container, store);
       const problems: string[] = [];
       if (containerName === 'gateway') {
@@ -229,6 +341,9 @@ export async function sluiceStartupProblems(objects: readonly K8sObject[]): Prom
         }
       } else if (containerName === 'delivery') {
         problems.push(...problemsOf(() => loadDeliveryProcessConfig(env)));
+      } else if (containerName === 'schemas') {
+        problems.push(...problemsOf(() => loadSchemasImportConfig(env)));
+        problems.push(...(await schemasImportProblems(pod, container, store)));
       } else {
         problems.push(...problemsOf(() => loadTopicsConfig(env)));
       }

@@ -134,6 +134,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 {{- end }}
+{{- with .Values.schemas.import }}
+{{- if .enabled }}
+{{- if not $.Values.topicsJob.enabled }}
+{{- $problems = append $problems "schemas.import.enabled needs topicsJob.enabled: the topics Job imports the schemas" }}
+{{- end }}
+{{- if and (not .examples) (not .configMap) (eq (len .files) 0) }}
+{{- $problems = append $problems "schemas.import.enabled needs something to import: schemas.import.examples, schemas.import.configMap or schemas.import.files" }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if $problems }}
 {{- fail (printf "\n  - %s" (join "\n  - " $problems)) }}
 {{- end }}
@@ -168,6 +178,51 @@ app.kubernetes.io/component: {{ .component }}
 helm.sh/hook: {{ join "," .root.Values.topicsJob.hooks }}
 helm.sh/hook-weight: {{ .weight | quote }}
 helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+{{- end }}
+
+{{/* The folder the topics Job imports schemas from: the existing ConfigMap and the inline files. */}}
+{{- define "sluice.schemasDir" -}}
+/etc/sluice/schemas
+{{- end }}
+
+{{/* Whether the topics Job mounts a schemas folder (a ConfigMap or inline files to import). */}}
+{{- define "sluice.schemasMounted" -}}
+{{- with .Values.schemas.import }}
+{{- if and .enabled (or .configMap (gt (len .files) 0)) }}true{{ end }}
+{{- end }}
+{{- end }}
+
+{{/* One container of the topics Job: (dict "root" $ "name" "topics" "args" (list …) "saslSecret" name).
+     Both steps get the same Kafka, topic and registry settings as the pods. */}}
+{{- define "sluice.topicsJobContainer" -}}
+{{- $root := .root -}}
+- name: {{ .name }}
+  image: {{ include "sluice.image" $root }}
+  imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+  args: {{ toJson .args }}
+  env:
+    {{- include "sluice.env.kafka" (dict "root" $root "saslSecret" .saslSecret) | nindent 4 }}
+    {{- with include "sluice.env.config" (dict "global" $root.Values.config "component" dict) | trim }}
+    {{- . | nindent 4 }}
+    {{- end }}
+    {{- with $root.Values.extraEnv }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- with $root.Values.extraEnvFrom }}
+  envFrom:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  resources:
+    {{- toYaml $root.Values.topicsJob.resources | nindent 4 }}
+  securityContext:
+    {{- toYaml $root.Values.containerSecurityContext | nindent 4 }}
+  volumeMounts:
+    {{- include "sluice.volumeMounts" $root | nindent 4 }}
+    {{- if .schemas }}
+    - name: schemas
+      mountPath: {{ include "sluice.schemasDir" $root }}
+      readOnly: true
+    {{- end }}
 {{- end }}
 
 {{/* Environment ------------------------------------------------------------------------------- */}}
