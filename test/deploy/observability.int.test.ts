@@ -66,9 +66,16 @@ function orderCreated(id = `evt_${randomUUID()}`) {
  * Writes an event to Kafka once more, as the gateway wrote it (same id, producer and headers): what
  * Kafka holds after a producer retry whose first write had in fact succeeded.
  */
-async function writeAgain(topic: string, event: ReturnType<typeof orderCreated>, producerId: string) {
+async function writeAgain(
+  topic: string,
+  event: ReturnType<typeof orderCreated>,
+  producerId: string,
+  schemaId?: number,
+) {
   const encoded = encodeEvent(catalog.latest(event.type)!, event.data);
   if (!encoded.ok) throw new Error(encoded.message);
+  // Another schema id in the wire header (bytes 1–4), for a record naming an id nobody registered.
+  if (schemaId !== undefined) encoded.value.writeUInt32BE(schemaId, 1);
   const producer = testKafka().producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
@@ -150,6 +157,9 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
     );
     // The same event in Kafka twice: its second webhook is suppressed by the completion marker.
     await writeAgain(delivery.eventsTopic, first, 'shop-a');
+    // A schema id the worker does not hold: it reads the registry again (a lookup miss), then
+    // dead-letters the record as unknown-schema-id.
+    await writeAgain(delivery.eventsTopic, orderCreated(), 'shop-a', 2_000_000_000);
     // The same id posted again by the same producer is answered from the idempotency store.
     await postAccepted(gatewayA.url, setupA.keys['shop-a']!, first);
     // Rejected: unknown event type (422); Kafka unavailable (503) on gateway B.
@@ -164,6 +174,10 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
       async () => (await worker.metric('sluice_delivery_parked_total')) > 0,
     );
     await eventually('a dead letter', async () => (await worker.metric('sluice_dead_letters_total')) > 0);
+    await eventually(
+      'a schema id lookup miss',
+      async () => (await worker.metric('sluice_schema_id_lookups_total', { result: 'miss' })) > 0,
+    );
 
     // Every metric the queries name must have reached Prometheus.
     const expressions = [...dashboardExpressions(), ...ruleExpressions()];
