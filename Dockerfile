@@ -58,9 +58,11 @@ COPY --from=prod-deps /app/node_modules/ node_modules/
 COPY --from=build /app/dist/ dist/
 # bin/sluice.js runs dist/cli/sluice.js because the image holds no cli/ sources.
 COPY bin/ bin/
-# tsc copies neither .avsc nor .json: the schema loader walks up from dist/schemas/ and finds
-# /app/schemas/manifest.json and /app/schemas/avro/. The fixtures are what `sluice schemas check`
-# decodes to prove each version reads the previous one (84 KiB).
+# The example event types. tsc copies neither .avsc nor .json: `sluice schemas import --examples`
+# (the Helm chart's schemas.import.examples) and `sluice schemas check` walk up from dist/schemas/
+# and find /app/schemas/manifest.json and /app/schemas/avro/. The fixtures are imported as each
+# version's example, and `schemas check` decodes them to prove each version reads the previous one
+# (84 KiB).
 COPY schemas/manifest.json schemas/
 COPY schemas/avro/ schemas/avro/
 COPY schemas/fixtures/ schemas/fixtures/
