@@ -1,4 +1,5 @@
 import { EnvReader, type Env } from '../common/config.js';
+import { SluiceError } from '../common/errors.js';
 import {
   createKafkaClient,
   planTopics,
@@ -41,16 +42,28 @@ export function loadSchemasImportConfig(env: Env) {
  */
 export function schemasImportFolders(args: readonly string[]): string[] {
   const unknown = args.filter((arg) => arg.startsWith('-') && arg !== '--examples');
-  if (unknown.length > 0) throw new Error(`unknown option ${unknown.join(', ')}\n\n${schemasImportUsage}`);
+  if (unknown.length > 0) {
+    throw new SluiceError(
+      'SLUICE_CONFIG_INVALID',
+      `unknown option ${unknown.join(', ')}\n${schemasImportUsage}`,
+    );
+  }
   const dirs = args.filter((arg) => !arg.startsWith('-'));
   return dirs.length === 0 || args.includes('--examples') ? [findSchemasDir(), ...dirs] : dirs;
 }
 
-/** Every schema file of the folders, in registration order; a folder that cannot be read fails first. */
+/**
+ * Every schema file of the folders, in registration order. A folder that cannot be read (a name
+ * that gives no event type, two files for one version) fails before anything is registered.
+ */
 export function readSchemaFolders(dirs: readonly string[]): SchemaFile[] {
-  return dirs.flatMap((dir) =>
-    readSchemaFolder(dir).map((file) => ({ ...file, file: `${dir.replace(/\/+$/, '')}/${file.file}` })),
-  );
+  try {
+    return dirs.flatMap((dir) =>
+      readSchemaFolder(dir).map((file) => ({ ...file, file: `${dir.replace(/\/+$/, '')}/${file.file}` })),
+    );
+  } catch (error) {
+    throw new SluiceError('SLUICE_CONFIG_INVALID', (error as Error).message, { cause: error });
+  }
 }
 
 /** `sluice schemas import [--examples] [dir…]`: registers folders of schemas; returns what it registered. */
