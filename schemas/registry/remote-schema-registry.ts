@@ -62,6 +62,8 @@ export class RemoteSchemaRegistry implements SchemaRegistry {
   async start(): Promise<void> {
     await this.poll();
     this.caughtUp = true;
+    // Polls that fail later keep what is known: the process stays caught up (it never reads less).
+    this.metrics?.caughtUp.set(1);
     this.logger.info({ subjects: this.state.subjects().length }, 'schema registry loaded');
     this.timer = setInterval(() => {
       this.poll().catch((error: unknown) =>
