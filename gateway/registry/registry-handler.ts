@@ -1,7 +1,7 @@
 import { isSluiceError, SluiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { RegistryError } from '../../schemas/registry/registry-error.js';
-import type { RegistryMetrics } from '../../schemas/registry/registry-metrics.js';
+import type { RegistryMetrics, refusalReasons } from '../../schemas/registry/registry-metrics.js';
 import type { SchemaRegistry } from '../../schemas/registry/schema-registry.js';
 import type { ApiKeyRecord, ApiKeyStore, AuthScheme } from '../auth/api-key-store.js';
 import type { GatewayMetrics } from '../gateway-metrics.js';
@@ -48,15 +48,8 @@ export const defaultRegistryMaxBodyBytes = 512 * 1024;
 /** Confluent's clients send HTTP Basic (`basic.auth.user.info`); Bearer works as on /v1. */
 const registrySchemes: readonly AuthScheme[] = ['basic', 'bearer'];
 
-/** The refusal reasons of `sluice_schema_registry_refusals_total`. */
-export type RefusalReason =
-  | 'incompatible'
-  | 'invalid-schema'
-  | 'invalid-subject'
-  | 'not-found'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'other';
+/** The refusal reasons of `sluice_schema_registry_refusals_total`, each series created at zero. */
+export type RefusalReason = (typeof refusalReasons)[number];
 
 /**
  * One /registry route: shutting down (503), authentication (401), the admin check for writes
