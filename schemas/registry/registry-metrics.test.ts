@@ -12,7 +12,7 @@ describe('createRegistryMetrics', () => {
       'sluice_schema_registrations_total{outcome="refused"} 0',
       'sluice_schema_registry_refusals_total{reason="incompatible"} 0',
       'sluice_schema_registry_refusals_total{reason="unauthorized"} 0',
-      'sluice_schema_id_lookups_total{result="miss"} 0',
+      'sluice_schema_id_lookups_total{result="found"} 0',
       'sluice_schema_registry_write_conflicts_total 0',
       'sluice_schema_propagation_seconds_count 0',
       'sluice_schema_registry_caught_up 0',

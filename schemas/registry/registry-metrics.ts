@@ -11,7 +11,7 @@ export const refusalReasons = [
   'forbidden',
   'other',
 ] as const;
-export const idLookupResults = ['hit', 'miss'] as const;
+export const idLookupResults = ['found', 'unknown'] as const;
 
 export interface RegistryMetrics {
   /** outcome: one of registrationOutcomes */
@@ -20,7 +20,7 @@ export interface RegistryMetrics {
   refusals: Counter<'reason'>;
   /** Lost races: a write decided on a state another writer changed first, tried again. */
   writeConflicts: Counter;
-  /** result: hit | miss (a schema id this process did not hold yet; it read the registry again) */
+  /** result: found | unknown, for a schema id this process did not hold yet, after reading the registry again */
   idLookups: Counter<'result'>;
   /** From a registration's time to this process applying it. */
   propagation: Histogram;
@@ -56,7 +56,7 @@ export function createRegistryMetrics(registry: Registry): RegistryMetrics {
     }),
     idLookups: new Counter({
       name: 'sluice_schema_id_lookups_total',
-      help: 'Schema id lookups that missed the in-memory registry and read the registry again (miss) or found it (hit).',
+      help: 'Records naming a schema id this process did not hold yet, after reading the registry again: found, or still unknown (dead-lettered).',
       labelNames: ['result'],
       registers: [registry],
     }),

@@ -134,7 +134,6 @@ export class RemoteSchemaRegistry implements SchemaRegistry {
   async resolveId(id: number): Promise<RegisteredSchema | undefined> {
     const held = this.state.byId(id);
     if (held !== undefined) return held;
-    this.metrics?.idLookups.inc({ result: 'miss' });
     const [schema, versions] = await Promise.all([
       this.call<{ schema: string; schemaType?: string }>('GET', `/schemas/ids/${id}`),
       this.call<Array<{ subject: string; version: number }>>('GET', `/schemas/ids/${id}/versions`),
@@ -142,9 +141,13 @@ export class RemoteSchemaRegistry implements SchemaRegistry {
       if (error instanceof RegistryError && error.status === 404) return [undefined, []] as const;
       throw error;
     });
-    if (schema === undefined) return undefined;
-    for (const { subject, version } of versions) this.apply({ subject, version, id, schema: schema.schema });
-    return this.state.byId(id);
+    if (schema !== undefined) {
+      for (const { subject, version } of versions)
+        this.apply({ subject, version, id, schema: schema.schema });
+    }
+    const resolved = this.state.byId(id);
+    this.metrics?.idLookups.inc({ result: resolved === undefined ? 'unknown' : 'found' });
+    return resolved;
   }
 
   // ---- internals ----

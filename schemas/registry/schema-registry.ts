@@ -210,9 +210,10 @@ export class KafkaSchemaRegistry implements SchemaRegistry {
     const held = this.state.byId(id);
     if (held !== undefined) return held;
     // A record can name an id registered a moment ago that this process has not read yet.
-    this.options.metrics?.idLookups.inc({ result: 'miss' });
     await this.view.syncToEnd(this.writeTimeoutMs);
-    return this.state.byId(id);
+    const schema = this.state.byId(id);
+    this.options.metrics?.idLookups.inc({ result: schema === undefined ? 'unknown' : 'found' });
+    return schema;
   }
 
   // ---- internals ----

@@ -157,8 +157,8 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
     );
     // The same event in Kafka twice: its second webhook is suppressed by the completion marker.
     await writeAgain(delivery.eventsTopic, first, 'shop-a');
-    // A schema id the worker does not hold: it reads the registry again (a lookup miss), then
-    // dead-letters the record as unknown-schema-id.
+    // A schema id the worker does not hold: it reads the registry again, still does not find it
+    // (an unknown lookup), and dead-letters the record as unknown-schema-id.
     await writeAgain(delivery.eventsTopic, orderCreated(), 'shop-a', 2_000_000_000);
     // The same id posted again by the same producer is answered from the idempotency store.
     await postAccepted(gatewayA.url, setupA.keys['shop-a']!, first);
@@ -175,8 +175,8 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
     );
     await eventually('a dead letter', async () => (await worker.metric('sluice_dead_letters_total')) > 0);
     await eventually(
-      'a schema id lookup miss',
-      async () => (await worker.metric('sluice_schema_id_lookups_total', { result: 'miss' })) > 0,
+      'a schema id still unknown after reading the registry again',
+      async () => (await worker.metric('sluice_schema_id_lookups_total', { result: 'unknown' })) > 0,
     );
 
     // Every metric the queries name must have reached Prometheus.
