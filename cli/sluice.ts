@@ -9,6 +9,8 @@ import { keysCreate, keysUsage } from './keys-command.js';
 import { runListen } from './listen-command.js';
 import { schemasImport, schemasImportUsage } from './schemas-command.js';
 import { stackDown, stackStatus, stackUp } from './stack/stack.js';
+import { postgresMajorVersion } from './stack/postgres-server.js';
+import { redactDatabaseUrl } from '../common/postgres/index.js';
 import { topicsEnsure } from './topics-command.js';
 
 const usage = `usage: sluice <command>
@@ -22,7 +24,7 @@ const usage = `usage: sluice <command>
                              (see: sluice listen --help)
   schemas check              the example catalog: manifest, Avro policy, each version reads the previous
   schemas import [DIR]       register a folder of .avsc files in the schema registry (see --help)
-  stack up | down | status   local Kafka (KRaft) and Redis for development and tests
+  stack up | down | status   local Kafka (KRaft), Redis and PostgreSQL for development and tests
   topics ensure              create the events, retry-tier, dead-letter, subscriptions and schemas topics
 `;
 
@@ -50,7 +52,9 @@ async function main(args: string[]): Promise<number> {
       return runDev(env, createLogger('sluice-dev'), ['gateway', 'deliver']);
     case 'stack up': {
       const endpoints = await stackUp(env, say);
-      say(`stack ready: KAFKA_BROKERS=${endpoints.kafkaBrokers.join(',')} REDIS_URL=${endpoints.redisUrl}`);
+      say(
+        `stack ready: KAFKA_BROKERS=${endpoints.kafkaBrokers.join(',')} REDIS_URL=${endpoints.redisUrl} SLUICE_LOG_DATABASE_URL=${redactDatabaseUrl(endpoints.databaseUrl)}`,
+      );
       return 0;
     }
     case 'stack down':
@@ -60,7 +64,8 @@ async function main(args: string[]): Promise<number> {
       const status = stackStatus(env);
       process.stdout.write(
         `kafka ${status.kafkaVersion}: ${status.kafka ? `running (pid ${status.kafka})` : 'stopped'}\n` +
-          `redis: ${status.redis ? `running (pid ${status.redis})` : 'stopped'}\n`,
+          `redis: ${status.redis ? `running (pid ${status.redis})` : 'stopped'}\n` +
+          `postgres ${postgresMajorVersion}: ${status.postgres ? `running (pid ${status.postgres})` : 'stopped'}\n`,
       );
       return 0;
     }
