@@ -3,6 +3,7 @@ import { createLogger } from '../common/logger.js';
 import { runDlqReplay } from '../consumers/dlq-replay.js';
 import { runDeliver } from '../consumers/main.js';
 import { runGateway } from '../gateway/main.js';
+import { runLog, runLogMigrate } from '../log/main.js';
 import { checkSchemas } from '../schemas/check-schemas.js';
 import { exitWithParent, runDev } from './dev-command.js';
 import { keysCreate, keysUsage } from './keys-command.js';
@@ -22,10 +23,13 @@ const usage = `usage: sluice <command>
   keys create --producer ID  a new API key (see: sluice keys create --help)
   listen                     a local webhook receiver: subscribes, verifies and prints deliveries
                              (see: sluice listen --help)
+  log                        the delivery log: attempt records from Kafka into PostgreSQL
+  log migrate                create or upgrade the log's tables and partitions (safe to repeat)
   schemas check              the example catalog: manifest, Avro policy, each version reads the previous
   schemas import [DIR]       register a folder of .avsc files in the schema registry (see --help)
   stack up | down | status   local Kafka (KRaft), Redis and PostgreSQL for development and tests
-  topics ensure              create the events, retry-tier, dead-letter, subscriptions and schemas topics
+  topics ensure              create the events, retry-tier, dead-letter, subscriptions, schemas and
+                             attempts topics
 `;
 
 const say = (line: string) => process.stderr.write(`sluice: ${line}\n`);
@@ -40,6 +44,10 @@ async function main(args: string[]): Promise<number> {
       return runGateway(env);
     case 'deliver':
       return runDeliver(env);
+    case 'log':
+      return runLog(env);
+    case 'log migrate':
+      return runLogMigrate(env);
     case 'dlq replay':
       return runDlqReplay(args.slice(2), env, createLogger('sluice-dlq'));
     case 'keys create':
