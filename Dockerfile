@@ -23,6 +23,7 @@ COPY gateway/ gateway/
 COPY consumers/ consumers/
 COPY schemas/ schemas/
 COPY cli/ cli/
+COPY log/ log/
 RUN npm run build
 
 # ---- production dependencies only (no tsx, vitest, typescript…) --------------------------------
@@ -66,9 +67,11 @@ COPY bin/ bin/
 COPY schemas/manifest.json schemas/
 COPY schemas/avro/ schemas/avro/
 COPY schemas/fixtures/ schemas/fixtures/
+# The delivery log's SQL migrations (`sluice log migrate`), found the same way from dist/log/.
+COPY log/migrations/ log/migrations/
 # The `node` user of the official image, by number so that Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
-EXPOSE 8080 8081 8082
+EXPOSE 8080 8081 8082 8083
 # Node as PID 1 is fine here: both services handle SIGTERM/SIGINT themselves (drain, then exit)
 # and start no child processes, so there is nothing to reap.
 ENTRYPOINT ["node", "bin/sluice.js"]

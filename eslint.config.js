@@ -1,58 +1,89 @@
 // Lint: typescript-eslint's recommended rules plus the boundaries of docs/architecture.md:
-// gateway and consumers never import each other, common imports neither, and common/kafka/ is the
-// one door to Kafka: only its own files import kafkajs, every other file imports its index.js.
+// gateway and consumers never import each other, common imports neither, and each external
+// system has one door: only common/kafka/ imports kafkajs (every other file imports its
+// index.js), only common/postgres/ imports pg (the same way).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const kafkajsMessage =
   'only common/kafka/ imports kafkajs: take the client, its types and helpers from common/kafka/index.js';
 const kafkaDoorMessage = 'import common/kafka/ through its door, common/kafka/index.js';
+const pgMessage =
+  'only common/postgres/ imports pg: take the pool, its types and helpers from common/postgres/index.js';
+const postgresDoorMessage = 'import common/postgres/ through its door, common/postgres/index.js';
 
-/** Import restrictions for a file outside common/kafka/, which must not import from `forbidden` folders either. */
-const restrictedImports = (forbidden = []) => ({
-  'no-restricted-imports': [
-    'error',
-    {
-      paths: [{ name: 'kafkajs', message: kafkajsMessage }],
-      patterns: [
-        { group: ['kafkajs/*'], message: kafkajsMessage },
-        { group: ['**/kafka/*', '!**/kafka/index.js'], message: kafkaDoorMessage },
-        ...forbidden.map((dir) => ({
-          group: [`**/${dir}/**`, `../${dir}/*`],
-          message: `must not import from ${dir}/`,
-        })),
-      ],
-    },
-  ],
-  // What no-restricted-imports does not see: require() and import() (import('…') types are
-  // forbidden anyway, by consistent-type-imports).
-  'no-restricted-syntax': [
-    'error',
-    {
-      selector: "CallExpression[callee.name='require'][arguments.0.value=/^kafkajs/]",
-      message: kafkajsMessage,
-    },
-    { selector: 'ImportExpression[source.value=/^kafkajs/]', message: kafkajsMessage },
-    {
-      selector: String.raw`ImportExpression[source.value=/\/kafka\/(?!index\.js$)/]`,
-      message: kafkaDoorMessage,
-    },
-  ],
-});
+/** The import rules of one door: its client libraries, and its folder other than index.js. */
+const doors = {
+  kafka: {
+    paths: [{ name: 'kafkajs', message: kafkajsMessage }],
+    patterns: [
+      { group: ['kafkajs/*'], message: kafkajsMessage },
+      { group: ['**/kafka/*', '!**/kafka/index.js'], message: kafkaDoorMessage },
+    ],
+    syntax: [
+      {
+        selector: "CallExpression[callee.name='require'][arguments.0.value=/^kafkajs/]",
+        message: kafkajsMessage,
+      },
+      { selector: 'ImportExpression[source.value=/^kafkajs/]', message: kafkajsMessage },
+      {
+        selector: String.raw`ImportExpression[source.value=/\/kafka\/(?!index\.js$)/]`,
+        message: kafkaDoorMessage,
+      },
+    ],
+  },
+  postgres: {
+    // pg and the packages it is made of (pg-pool, pg-protocol, pg-types, pg-copy-streams, …).
+    paths: [{ name: 'pg', message: pgMessage }],
+    patterns: [
+      { group: ['pg/*', 'pg-*'], message: pgMessage },
+      { group: ['**/postgres/*', '!**/postgres/index.js'], message: postgresDoorMessage },
+    ],
+    syntax: [
+      {
+        selector: "CallExpression[callee.name='require'][arguments.0.value=/^pg($|[-/])/]",
+        message: pgMessage,
+      },
+      { selector: 'ImportExpression[source.value=/^pg($|[-/])/]', message: pgMessage },
+      {
+        selector: String.raw`ImportExpression[source.value=/\/postgres\/(?!index\.js$)/]`,
+        message: postgresDoorMessage,
+      },
+    ],
+  },
+};
 
-const boundary = (forbidden) => ({
-  'no-restricted-imports': [
-    'error',
-    {
-      patterns: forbidden.map((dir) => ({
-        group: [`**/${dir}/**`, `../${dir}/*`],
-        message: `must not import from ${dir}/`,
-      })),
-    },
-  ],
-});
+/**
+ * Import restrictions for a file: every door except `inside` (the door whose folder the file is
+ * in, if any) is closed, and the file must not import from the `forbidden` folders either.
+ */
+const restrictedImports = (forbidden = [], inside = undefined) => {
+  const closed = Object.entries(doors)
+    .filter(([name]) => name !== inside)
+    .map(([, door]) => door);
+  return {
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: closed.flatMap((door) => door.paths),
+        patterns: [
+          ...closed.flatMap((door) => door.patterns),
+          ...forbidden.map((dir) => ({
+            group: [`**/${dir}/**`, `../${dir}/*`],
+            message: `must not import from ${dir}/`,
+          })),
+        ],
+      },
+    ],
+    // What no-restricted-imports does not see: require() and import() (import('…') types are
+    // forbidden anyway, by consistent-type-imports).
+    'no-restricted-syntax': ['error', ...closed.flatMap((door) => door.syntax)],
+  };
+};
 
 const kafkaDoor = 'common/kafka/**';
+const postgresDoor = 'common/postgres/**';
+const layers = ['gateway', 'consumers', 'cli', 'log'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.sluice/**', 'load-tests/k6/**'] },
@@ -64,15 +95,17 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
-  { files: ['**/*.ts', '**/*.js', '**/*.mjs'], ignores: [kafkaDoor], rules: restrictedImports() },
-  { files: ['gateway/**/*.ts'], rules: restrictedImports(['consumers']) },
-  { files: ['consumers/**/*.ts'], rules: restrictedImports(['gateway']) },
+  { files: ['**/*.ts', '**/*.js', '**/*.mjs'], rules: restrictedImports() },
+  { files: ['gateway/**/*.ts'], rules: restrictedImports(['consumers', 'log']) },
+  { files: ['consumers/**/*.ts'], rules: restrictedImports(['gateway', 'log']) },
+  { files: ['log/**/*.ts'], rules: restrictedImports(['gateway', 'consumers']) },
   {
     files: ['common/**/*.ts', 'schemas/**/*.ts'],
-    ignores: [kafkaDoor],
-    rules: restrictedImports(['gateway', 'consumers', 'cli']),
+    ignores: [kafkaDoor, postgresDoor],
+    rules: restrictedImports(layers),
   },
-  { files: [kafkaDoor], rules: boundary(['gateway', 'consumers', 'cli']) },
+  { files: [kafkaDoor], rules: restrictedImports(layers, 'kafka') },
+  { files: [postgresDoor], rules: restrictedImports(layers, 'postgres') },
   {
     // The only files outside common/kafka/ that load kafkajs itself, because they compare Sluice's
     // path with kafkajs as shipped: raw broker connections with kafkajs's own request queue beside

@@ -3,12 +3,15 @@ import { createLogger } from '../common/logger.js';
 import { runDlqReplay } from '../consumers/dlq-replay.js';
 import { runDeliver } from '../consumers/main.js';
 import { runGateway } from '../gateway/main.js';
+import { runLog, runLogMigrate } from '../log/main.js';
 import { checkSchemas } from '../schemas/check-schemas.js';
 import { exitWithParent, runDev } from './dev-command.js';
 import { keysCreate, keysUsage } from './keys-command.js';
 import { runListen } from './listen-command.js';
 import { schemasImport, schemasImportUsage } from './schemas-command.js';
 import { stackDown, stackStatus, stackUp } from './stack/stack.js';
+import { postgresMajorVersion } from './stack/postgres-server.js';
+import { redactDatabaseUrl } from '../common/postgres/index.js';
 import { topicsEnsure } from './topics-command.js';
 
 const usage = `usage: sluice <command>
@@ -20,10 +23,13 @@ const usage = `usage: sluice <command>
   keys create --producer ID  a new API key (see: sluice keys create --help)
   listen                     a local webhook receiver: subscribes, verifies and prints deliveries
                              (see: sluice listen --help)
+  log                        the delivery log: attempt records from Kafka into PostgreSQL
+  log migrate                create or upgrade the log's tables and partitions (safe to repeat)
   schemas check              the example catalog: manifest, Avro policy, each version reads the previous
   schemas import [DIR…]      register folders of .avsc files in the schema registry (see --help)
-  stack up | down | status   local Kafka (KRaft) and Redis for development and tests
-  topics ensure              create the events, retry-tier, dead-letter, subscriptions and schemas topics
+  stack up | down | status   local Kafka (KRaft), Redis and PostgreSQL for development and tests
+  topics ensure              create the events, retry-tier, dead-letter, subscriptions, schemas and
+                             attempts topics
 `;
 
 const say = (line: string) => process.stderr.write(`sluice: ${line}\n`);
@@ -38,6 +44,10 @@ async function main(args: string[]): Promise<number> {
       return runGateway(env);
     case 'deliver':
       return runDeliver(env);
+    case 'log':
+      return runLog(env);
+    case 'log migrate':
+      return runLogMigrate(env);
     case 'dlq replay':
       return runDlqReplay(args.slice(2), env, createLogger('sluice-dlq'));
     case 'keys create':
@@ -50,7 +60,9 @@ async function main(args: string[]): Promise<number> {
       return runDev(env, createLogger('sluice-dev'), ['gateway', 'deliver']);
     case 'stack up': {
       const endpoints = await stackUp(env, say);
-      say(`stack ready: KAFKA_BROKERS=${endpoints.kafkaBrokers.join(',')} REDIS_URL=${endpoints.redisUrl}`);
+      say(
+        `stack ready: KAFKA_BROKERS=${endpoints.kafkaBrokers.join(',')} REDIS_URL=${endpoints.redisUrl} SLUICE_LOG_DATABASE_URL=${redactDatabaseUrl(endpoints.databaseUrl)}`,
+      );
       return 0;
     }
     case 'stack down':
@@ -60,7 +72,8 @@ async function main(args: string[]): Promise<number> {
       const status = stackStatus(env);
       process.stdout.write(
         `kafka ${status.kafkaVersion}: ${status.kafka ? `running (pid ${status.kafka})` : 'stopped'}\n` +
-          `redis: ${status.redis ? `running (pid ${status.redis})` : 'stopped'}\n`,
+          `redis: ${status.redis ? `running (pid ${status.redis})` : 'stopped'}\n` +
+          `postgres ${postgresMajorVersion}: ${status.postgres ? `running (pid ${status.postgres})` : 'stopped'}\n`,
       );
       return 0;
     }

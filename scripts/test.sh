@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The full test suite from a fresh clone: installs what is missing, brings up the local stack
-# (Kafka + Redis), runs lint, format check, typecheck, unit and integration tests, stops what it
+# (Kafka, Redis, PostgreSQL), runs lint, format check, typecheck, unit and integration tests, stops what it
 # started, and ends with the line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,7 @@ node bin/sluice.js stack up || exit 1
 # The tests reach the stack through these (the stack's own ports unless an external cluster is set).
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:${SLUICE_STACK_KAFKA_PORT:-9092}}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:${SLUICE_STACK_REDIS_PORT:-6379}}"
+export SLUICE_LOG_DATABASE_URL="${SLUICE_LOG_DATABASE_URL:-postgres://sluice@127.0.0.1:${SLUICE_STACK_POSTGRES_PORT:-5433}/sluice}"
 grep -h 'Kafka version:' .sluice/stack/kafka/logs/server.log 2>/dev/null | tail -1 || true
 
 status=0

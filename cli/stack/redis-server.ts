@@ -1,4 +1,3 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +13,7 @@ import {
   waitForPortClosed,
 } from './processes.js';
 import type { StackPaths } from './paths.js';
+import { ensureDebianPackage, hasCommand } from './debian-package.js';
 
 export interface RedisServerOptions {
   paths: StackPaths;
@@ -27,34 +27,14 @@ function redisDirs(paths: StackPaths) {
   return { home, pidFile: join(home, 'redis.pid'), logFile: join(home, 'redis.log') };
 }
 
-function hasRedisServer(): boolean {
-  return spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).status === 0;
-}
-
 /** Installs Debian's redis-server when it is missing (root and apt-get required). */
 export function installRedis(log: (line: string) => void): void {
-  if (hasRedisServer()) return;
-  const aptAvailable = spawnSync('sh', ['-c', 'command -v apt-get'], { encoding: 'utf8' }).status === 0;
-  if (!aptAvailable || process.getuid?.() !== 0) {
-    throw new SluiceError(
-      'SLUICE_STACK_FAILED',
-      'redis-server is not installed and cannot be installed here (needs root and apt-get): install Redis, or set REDIS_URL to an existing server',
-    );
-  }
-  log('installing Debian package redis-server');
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () =>
-    execFileSync('apt-get', ['install', '-y', '-q', 'redis-server'], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-  try {
-    install();
-  } catch {
-    // A fresh machine has no package lists yet.
-    execFileSync('apt-get', ['update', '-q'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    install();
-  }
+  ensureDebianPackage(
+    'redis-server',
+    () => hasCommand('redis-server'),
+    'install Redis, or set REDIS_URL to an existing server',
+    log,
+  );
 }
 
 export function redisPid(paths: StackPaths, port: number): number | undefined {

@@ -11,7 +11,13 @@ import { repoRoot } from './paths.js';
 /** Runs `sluice stack …` as an operator would, on ports and a state folder of the test's own. */
 function sluice(args: string[], env: Record<string, string>) {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  for (const name of ['KAFKA_BROKERS', 'SLUICE_KAFKA_BROKERS', 'REDIS_URL', 'SLUICE_REDIS_URL'])
+  for (const name of [
+    'KAFKA_BROKERS',
+    'SLUICE_KAFKA_BROKERS',
+    'REDIS_URL',
+    'SLUICE_REDIS_URL',
+    'SLUICE_LOG_DATABASE_URL',
+  ])
     delete childEnv[name];
   const result = spawnSync(
     process.execPath,
@@ -26,18 +32,19 @@ function sluice(args: string[], env: Record<string, string>) {
 }
 
 /**
- * A stack of the test's own: a state folder and three ports that are free right now (asked of
+ * A stack of the test's own: a state folder and four ports that are free right now (asked of
  * the OS, not guessed: other suites run beside this one and hold ports of their own).
  * `kafkaPort` fixes the broker's port, e.g. to one a squatter holds.
  */
 async function isolatedStack(kafkaPort?: number) {
   const stateDir = mkdtempSync(join(tmpdir(), 'sluice-stack-'));
-  const ports = [kafkaPort ?? (await freePort()), await freePort(), await freePort()];
+  const ports = [kafkaPort ?? (await freePort()), await freePort(), await freePort(), await freePort()];
   const env = {
     SLUICE_STATE_DIR: stateDir,
     SLUICE_STACK_KAFKA_PORT: String(ports[0]),
     SLUICE_STACK_KAFKA_CONTROLLER_PORT: String(ports[1]),
     SLUICE_STACK_REDIS_PORT: String(ports[2]),
+    SLUICE_STACK_POSTGRES_PORT: String(ports[3]),
     SLUICE_STACK_KAFKA_HEAP_MAX_BYTES: '512MiB',
   };
   onTestFinished(() => {
@@ -56,6 +63,7 @@ describe('sluice stack', () => {
     const { env, ports } = await isolatedStack();
     const first = sluice(['stack', 'up'], env);
     expect(first.output).toContain('stack ready');
+    expect(first.output).toContain(`SLUICE_LOG_DATABASE_URL=postgres://sluice@127.0.0.1:${ports[3]}/sluice`);
     expect(first.code).toBe(0);
     for (const port of ports) expect(await isPortOpen(port)).toBe(true);
 
@@ -64,7 +72,7 @@ describe('sluice stack', () => {
     expect(second.output).toContain('already running');
 
     const running = pids(sluice(['stack', 'status'], env).output);
-    expect(running).toHaveLength(2);
+    expect(running).toHaveLength(3);
 
     const down = sluice(['stack', 'down'], env);
     expect(down.code).toBe(0);

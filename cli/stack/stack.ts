@@ -10,6 +10,14 @@ import {
   type RedisServerOptions,
 } from './redis-server.js';
 import { stackPaths } from './paths.js';
+import {
+  postgresHome,
+  postgresPid,
+  startPostgres,
+  stopPostgres,
+  type PostgresServerOptions,
+} from './postgres-server.js';
+import { redactDatabaseUrl, waitForPostgres } from '../../common/postgres/index.js';
 
 /** Settings of `sluice stack`. */
 export interface StackConfig {
@@ -17,12 +25,16 @@ export interface StackConfig {
   externalKafkaBrokers: string[] | undefined;
   /** `REDIS_URL`: when set, that server is used and no redis-server is started. */
   externalRedisUrl: string | undefined;
+  /** `SLUICE_LOG_DATABASE_URL`: when set, that PostgreSQL server is used and none is started. */
+  externalDatabaseUrl: string | undefined;
   /** `SLUICE_STACK_KAFKA_PORT`, default 9092. */
   kafkaPort: number;
   /** `SLUICE_STACK_KAFKA_CONTROLLER_PORT`, default 9093. */
   kafkaControllerPort: number;
   /** `SLUICE_STACK_REDIS_PORT`, default 6379. */
   redisPort: number;
+  /** `SLUICE_STACK_POSTGRES_PORT`, default 5433 (beside a system PostgreSQL on 5432). */
+  postgresPort: number;
   /** `SLUICE_STACK_KAFKA_HEAP_MAX_BYTES`, default 1GiB. */
   kafkaHeapMaxBytes: number;
   /** `SLUICE_STACK_READY_TIMEOUT_MS`, default 90s: a cold JVM on a busy 2-core box is slow. */
@@ -35,9 +47,11 @@ export function loadStackConfig(env: Env): Readonly<StackConfig> {
   return reader.finish({
     externalKafkaBrokers: brokers.length > 0 ? brokers : undefined,
     externalRedisUrl: reader.optionalString(['SLUICE_REDIS_URL', 'REDIS_URL']),
+    externalDatabaseUrl: reader.optionalString('SLUICE_LOG_DATABASE_URL'),
     kafkaPort: reader.integer('SLUICE_STACK_KAFKA_PORT', 9092, { min: 1, max: 65535 }),
     kafkaControllerPort: reader.integer('SLUICE_STACK_KAFKA_CONTROLLER_PORT', 9093, { min: 1, max: 65535 }),
     redisPort: reader.integer('SLUICE_STACK_REDIS_PORT', 6379, { min: 1, max: 65535 }),
+    postgresPort: reader.integer('SLUICE_STACK_POSTGRES_PORT', 5433, { min: 1, max: 65535 }),
     kafkaHeapMaxBytes: reader.bytes('SLUICE_STACK_KAFKA_HEAP_MAX_BYTES', 1024 ** 3, { min: 256 * 1024 ** 2 }),
     readyTimeoutMs: reader.durationMs('SLUICE_STACK_READY_TIMEOUT_MS', 90_000, { min: 1000 }),
   });
@@ -59,15 +73,23 @@ function options(config: StackConfig, env: Env, log: (line: string) => void) {
     readyTimeoutMs: config.readyTimeoutMs,
     log,
   };
-  return { kafka, redis };
+  const postgres: PostgresServerOptions = {
+    home: postgresHome(paths),
+    port: config.postgresPort,
+    readyTimeoutMs: config.readyTimeoutMs,
+    log,
+  };
+  return { kafka, redis, postgres };
 }
 
 export interface StackEndpoints {
   kafkaBrokers: string[];
   redisUrl: string;
+  /** The delivery log's database (`SLUICE_LOG_DATABASE_URL`). */
+  databaseUrl: string;
 }
 
-/** Brings up Kafka and Redis (or checks the external ones); idempotent. */
+/** Brings up Kafka, Redis and PostgreSQL (or checks the external ones); idempotent. */
 export async function stackUp(env: Env, log: (line: string) => void): Promise<StackEndpoints> {
   const config = loadStackConfig(env);
   const opts = options(config, env, log);
@@ -91,26 +113,49 @@ export async function stackUp(env: Env, log: (line: string) => void): Promise<St
     if (started.alreadyRunning) log(`redis-server already running (pid ${started.pid})`);
     redisUrl = `redis://127.0.0.1:${config.redisPort}`;
   }
-  return { kafkaBrokers, redisUrl };
+  let databaseUrl: string;
+  if (config.externalDatabaseUrl) {
+    databaseUrl = config.externalDatabaseUrl;
+    if (!(await waitForPostgres(databaseUrl, config.readyTimeoutMs))) {
+      throw new SluiceError(
+        'SLUICE_STACK_FAILED',
+        `cannot reach the PostgreSQL server at ${redactDatabaseUrl(databaseUrl)} (SLUICE_LOG_DATABASE_URL)`,
+      );
+    }
+    log(`using the PostgreSQL server at ${redactDatabaseUrl(databaseUrl)} (SLUICE_LOG_DATABASE_URL)`);
+  } else {
+    const started = await startPostgres(opts.postgres);
+    if (started.alreadyRunning) log(`PostgreSQL already running (pid ${started.pid})`);
+    databaseUrl = started.url;
+  }
+  return { kafkaBrokers, redisUrl, databaseUrl };
 }
 
 /** Stops only what this stack started. */
 export async function stackDown(env: Env, log: (line: string) => void): Promise<void> {
   const config = loadStackConfig(env);
   const opts = options(config, env, log);
+  const stoppedPostgres = await stopPostgres(opts.postgres);
   const stoppedRedis = await stopRedis(opts.redis);
   const stoppedKafka = await stopKafka(opts.kafka);
-  if (!stoppedRedis && !stoppedKafka) log('nothing to stop: the local stack is not running');
+  if (!stoppedPostgres && !stoppedRedis && !stoppedKafka)
+    log('nothing to stop: the local stack is not running');
 }
 
 export function stackStatus(env: Env): {
   kafka: number | undefined;
   redis: number | undefined;
+  postgres: number | undefined;
   kafkaVersion: string;
 } {
   const config = loadStackConfig(env);
   const opts = options(config, env, () => undefined);
-  return { kafka: kafkaPid(opts.kafka), redis: redisPid(opts.redis.paths, config.redisPort), kafkaVersion };
+  return {
+    kafka: kafkaPid(opts.kafka),
+    redis: redisPid(opts.redis.paths, config.redisPort),
+    postgres: postgresPid(opts.postgres.home),
+    kafkaVersion,
+  };
 }
 
 async function checkExternalKafka(brokers: string[], timeoutMs: number): Promise<void> {

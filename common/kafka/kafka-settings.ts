@@ -32,6 +32,10 @@ export interface TopicSettings {
   subscriptionsTopic: string;
   /** `SLUICE_SCHEMAS_TOPIC`, default `sluice.schemas`: the schema registry (compacted, one partition). */
   schemasTopic: string;
+  /** `SLUICE_ATTEMPTS_TOPIC`, default `sluice.attempts`: one record per delivery attempt, for the delivery log. */
+  attemptsTopic: string;
+  /** `SLUICE_ATTEMPTS_RETENTION_MS`, default 3 days: how long the log process may be down and still catch up. */
+  attemptsRetentionMs: number;
   /** `SLUICE_TOPIC_REPLICATION_FACTOR`, default 1 (a single dev broker); 3 in production. */
   replicationFactor: number;
   /** `SLUICE_TOPIC_MIN_INSYNC_REPLICAS`, default 1; 2 in production with acks=all. */
@@ -88,6 +92,8 @@ export function readTopicSettings(reader: EnvReader): TopicSettings {
     dlqTopic: reader.string('SLUICE_DLQ_TOPIC', 'sluice.dlq'),
     subscriptionsTopic: reader.string('SLUICE_SUBSCRIPTIONS_TOPIC', 'sluice.subscriptions'),
     schemasTopic: reader.string('SLUICE_SCHEMAS_TOPIC', 'sluice.schemas'),
+    attemptsTopic: reader.string('SLUICE_ATTEMPTS_TOPIC', 'sluice.attempts'),
+    attemptsRetentionMs: reader.durationMs('SLUICE_ATTEMPTS_RETENTION_MS', 3 * 86_400_000, { min: 60_000 }),
     replicationFactor,
     minInsyncReplicas,
     eventsRetentionMs: reader.durationMs('SLUICE_EVENTS_RETENTION_MS', 7 * 86_400_000, { min: 60_000 }),

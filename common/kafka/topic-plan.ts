@@ -84,6 +84,17 @@ export function planTopics(settings: TopicSettings, retryDelaysMs: readonly numb
         'min.compaction.lag.ms': String(60_000),
       },
     },
+    {
+      ...base,
+      name: settings.attemptsTopic,
+      // Keyed by event id, written by as many workers as read the events topic.
+      numPartitions: settings.eventsPartitions,
+      configs: {
+        'cleanup.policy': 'delete',
+        'retention.ms': String(settings.attemptsRetentionMs),
+        'min.insync.replicas': minIsr,
+      },
+    },
   );
   return topics;
 }

@@ -14,6 +14,7 @@ import { basename, join, relative } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../support/postgres-fixture.js';
 import { prepareGateway } from '../support/gateway-fixture.js';
 import { root } from './helm.js';
 
@@ -183,6 +184,17 @@ describe('the image layout of the Dockerfile', () => {
     const result = await sluice(['schemas', 'check']);
     expect(result.output).toContain('schema catalog is consistent');
     expect(result.code).toBe(0);
+  });
+
+  it('runs `sluice log migrate` from the compiled output, finding the SQL migrations by walking up', async () => {
+    const database = await createTestDatabase('sluice_image');
+    try {
+      const result = await sluice(['log', 'migrate'], { SLUICE_LOG_DATABASE_URL: database.url });
+      expect(result.output).toContain('log database migrated');
+      expect(result.code).toBe(0);
+    } finally {
+      await database.drop();
+    }
   });
 
   it('prints its usage by default (CMD --help)', async () => {

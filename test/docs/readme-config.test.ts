@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../cli/stack/paths.js';
 
 const root = repoRoot();
-const sourceFolders = ['common', 'gateway', 'consumers', 'cli', 'schemas'];
+const sourceFolders = ['common', 'gateway', 'consumers', 'cli', 'schemas', 'log'];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

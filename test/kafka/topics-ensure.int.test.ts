@@ -14,6 +14,8 @@ describe('sluice topics ensure', () => {
       SLUICE_RETRY_TOPIC_PREFIX: `${prefix}.retry.`,
       SLUICE_DLQ_TOPIC: `${prefix}.dlq`,
       SLUICE_SUBSCRIPTIONS_TOPIC: `${prefix}.subscriptions`,
+      SLUICE_SCHEMAS_TOPIC: `${prefix}.schemas`,
+      SLUICE_ATTEMPTS_TOPIC: `${prefix}.attempts`,
       SLUICE_RETRY_SCHEDULE: '5s,1m',
       SLUICE_EVENTS_PARTITIONS: '3',
       SLUICE_LOG_LEVEL: 'silent',
@@ -25,6 +27,8 @@ describe('sluice topics ensure', () => {
       `${prefix}.retry.1m`,
       `${prefix}.dlq`,
       `${prefix}.subscriptions`,
+      `${prefix}.schemas`,
+      `${prefix}.attempts`,
     ];
     try {
       const first = await topicsEnsure(env, logger);
@@ -36,7 +40,11 @@ describe('sluice topics ensure', () => {
       expect(again.unchanged.sort()).toEqual([...names].sort());
 
       const grown = await topicsEnsure({ ...env, SLUICE_EVENTS_PARTITIONS: '5' }, logger);
-      expect(grown.grown).toEqual([{ name: `${prefix}.events`, fromPartitions: 3, toPartitions: 5 }]);
+      // The attempts topic is sized like the events topic: it grows with it.
+      expect(grown.grown).toEqual([
+        { name: `${prefix}.events`, fromPartitions: 3, toPartitions: 5 },
+        { name: `${prefix}.attempts`, fromPartitions: 3, toPartitions: 5 },
+      ]);
 
       const metadata = await admin.fetchTopicMetadata({
         topics: [`${prefix}.events`, `${prefix}.subscriptions`],

@@ -7,6 +7,9 @@ export const testKafkaBrokers = (
   '127.0.0.1:9092'
 ).split(',');
 export const testRedisUrl = process.env.REDIS_URL ?? process.env.SLUICE_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The delivery log's PostgreSQL: the stack's own (port 5433, database and role `sluice`) unless set. */
+export const testDatabaseUrl =
+  process.env.SLUICE_LOG_DATABASE_URL ?? 'postgres://sluice@127.0.0.1:5433/sluice';
 
 /** A name no other test (or earlier run) uses: tests never share topics, groups or keys. */
 export function uniqueName(prefix: string): string {

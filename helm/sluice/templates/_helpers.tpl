@@ -270,6 +270,10 @@ helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
   value: {{ .Values.topics.subscriptions | quote }}
 - name: SLUICE_SCHEMAS_TOPIC
   value: {{ .Values.topics.schemas | quote }}
+- name: SLUICE_ATTEMPTS_TOPIC
+  value: {{ .Values.topics.attempts | quote }}
+- name: SLUICE_ATTEMPTS_RETENTION_MS
+  value: {{ .Values.topics.attemptsRetention | quote }}
 {{- with .Values.schemaRegistry }}
 {{- if .url }}
 - name: SLUICE_SCHEMA_REGISTRY_URL
