@@ -4,6 +4,7 @@
  */
 export const errorCatalog = {
   SLUICE_MALFORMED_REQUEST: { status: 400, retryable: false, title: 'Malformed request' },
+  SLUICE_INVALID_QUERY: { status: 400, retryable: false, title: 'Invalid query parameter' },
   SLUICE_UNAUTHENTICATED: { status: 401, retryable: false, title: 'Missing or unknown API key' },
   SLUICE_FORBIDDEN: { status: 403, retryable: false, title: 'Not allowed for this API key' },
   SLUICE_EVENT_TYPE_FORBIDDEN: {
@@ -40,11 +41,22 @@ export const errorCatalog = {
     retryable: false,
     title: 'The replay window holds more events than one replay may queue',
   },
+  SLUICE_RESEND_REFUSED: {
+    status: 422,
+    retryable: false,
+    title: 'The event cannot be resent to this subscription',
+  },
   SLUICE_RATE_LIMITED: { status: 429, retryable: true, title: 'Rate limit exceeded' },
   SLUICE_INTERNAL: { status: 500, retryable: true, title: 'Internal error' },
+  SLUICE_LOG_DISABLED: {
+    status: 501,
+    retryable: false,
+    title: 'The delivery log is not configured (SLUICE_LOG_DATABASE_URL)',
+  },
   SLUICE_OVERLOADED: { status: 503, retryable: true, title: 'Overloaded, retry later' },
   SLUICE_KAFKA_UNAVAILABLE: { status: 503, retryable: true, title: 'Kafka unavailable or too slow' },
   SLUICE_SHUTTING_DOWN: { status: 503, retryable: true, title: 'Shutting down' },
+  SLUICE_LOG_UNAVAILABLE: { status: 503, retryable: true, title: 'The delivery log database is unavailable' },
   SLUICE_REPLAY_TIMED_OUT: { status: 503, retryable: true, title: 'The replay did not finish in time' },
   SLUICE_CONFIG_INVALID: { status: 500, retryable: false, title: 'Invalid configuration' },
   SLUICE_STACK_FAILED: { status: 500, retryable: false, title: 'Local stack failed' },

@@ -20,6 +20,8 @@ import { createGatewayMetrics } from './gateway-metrics.js';
 import { createGatewayRouter } from './gateway-routes.js';
 import { startHttpServer } from './http/http-server.js';
 import { createSubscriptionReplayer } from './replay/subscription-replayer.js';
+import { createDeliveryLog, createDisabledLog } from './delivery-log/delivery-log.js';
+import { createLogResender } from './delivery-log/log-resender.js';
 import { createIdempotencyStore } from './ingest/idempotency-store.js';
 import type { EventEncoder } from './ingest/prepare-event.js';
 import { createEventPublisher } from './publish/event-publisher.js';
@@ -227,6 +229,18 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxBatchBytes: config.produceMaxBatchBytes,
     logger,
   });
+  // No database: the log routes answer 501 and nothing else changes. A database that is down only
+  // fails those routes, within the pool's timeouts.
+  const deliveryLog =
+    config.logDatabase === undefined ? createDisabledLog() : createDeliveryLog(config.logDatabase, logger);
+  const resender = createLogResender(deliveryLog, {
+    kafka,
+    retryTopic: config.replay.retryTopic,
+    timeoutMs: config.replay.timeoutMs,
+    produceTimeoutMs: config.produceTimeoutMs,
+    maxBatchBytes: config.produceMaxBatchBytes,
+    logger,
+  });
   const adminRouteDeps = {
     apiKeys,
     store: subscriptions,
@@ -242,6 +256,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     eventTypes: adminRouteDeps,
     subscriptions: { ...adminRouteDeps, ssrfPolicy: config.ssrfPolicy },
     replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
+    log: { ...adminRouteDeps, log: deliveryLog, resender, catalog },
     registryApi: {
       registry: schemaRegistry,
       apiKeys,
@@ -293,6 +308,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       if (inFlight > 0) logger.warn({ inFlight }, 'shutdown grace period over with requests still in flight');
       // Replays still running stop here and answer 503 with what they had queued.
       await replayer.close();
+      await deliveryLog.close().catch(() => undefined);
       await publisher.close();
       await Promise.all(producers.map((producer) => producer.disconnect()));
       await subscriptions.stop();

@@ -7,6 +7,7 @@ import { createEventTypesRoute } from './routes/event-types-route.js';
 import { createIngestRoute, type IngestRouteDeps } from './routes/ingest-route.js';
 import { createOpenApiRoute } from './routes/openapi-route.js';
 import { addRegistryRoutes, type RegistryRouteDeps } from './registry/registry-routes.js';
+import { addLogRoutes, type LogRoutesDeps } from './routes/log-routes.js';
 import { addReplayRoute, type ReplayRouteDeps } from './routes/replay-route.js';
 import { addSubscriptionRoutes, type SubscriptionsRouteDeps } from './routes/subscriptions-route.js';
 
@@ -18,6 +19,8 @@ export interface GatewayRouteDeps {
   eventTypes: Omit<EventTypeRoutesDeps, 'registry'>;
   subscriptions: SubscriptionsRouteDeps;
   replay: ReplayRouteDeps;
+  /** The delivery log API. */
+  log: LogRoutesDeps;
   /** Confluent's Schema Registry API under /registry. */
   registryApi: RegistryRouteDeps;
   onUnexpectedError: RouterOptions['onUnexpectedError'];
@@ -37,5 +40,6 @@ export function createGatewayRouter(deps: GatewayRouteDeps): Router {
   addEventTypeAdminRoutes(router, { ...deps.eventTypes, registry: deps.schemaRegistry });
   addSubscriptionRoutes(router, deps.subscriptions);
   addRegistryRoutes(router, deps.registryApi);
-  return addReplayRoute(router, deps.replay);
+  addReplayRoute(router, deps.replay);
+  return addLogRoutes(router, deps.log);
 }
