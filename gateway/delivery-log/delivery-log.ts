@@ -1,4 +1,5 @@
 import type { AttemptOutcome } from '../../common/attempts/attempt-record.js';
+import { createHash } from 'node:crypto';
 import { SluiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import {
@@ -103,6 +104,15 @@ export interface DeadLetterSelection {
   untilMs?: number;
 }
 
+export interface DeadLetterSummaryCounts {
+  selected: number;
+  bySubscription: Record<string, number>;
+  /** Poison records: no subscription to deliver to. */
+  withoutSubscription: number;
+  /** With `ids`: those that exist. */
+  foundIds: string[] | undefined;
+}
+
 /** The delivery log as the gateway reads it. Every call throws SLUICE_LOG_DISABLED / SLUICE_LOG_UNAVAILABLE. */
 export interface DeliveryLog {
   /** Undefined when no attempt of the event is recorded (for this producer, when given). */
@@ -120,8 +130,14 @@ export interface DeliveryLog {
     query: DeadLettersQuery,
   ): Promise<{ deadLetters: DeadLetterSummary[]; nextCursor: string | null }>;
   deadLetter(id: string): Promise<DeadLetterRecord | undefined>;
-  /** At most `max` + 1 dead letters of the selection, oldest first (so a caller sees "more than max"). */
-  selectDeadLetters(selection: DeadLetterSelection, max: number): Promise<DeadLetterRecord[]>;
+  /** How many dead letters the selection holds, per subscription; with `ids`, which of them exist. */
+  summarizeDeadLetters(selection: DeadLetterSelection): Promise<DeadLetterSummaryCounts>;
+  /** Up to `limit` dead letters of the selection with their records, oldest first, after `after`. */
+  deadLetterBatch(
+    selection: DeadLetterSelection,
+    after: LogCursor | undefined,
+    limit: number,
+  ): Promise<{ letters: DeadLetterRecord[]; last: LogCursor | undefined }>;
   close(): Promise<void>;
 }
 
@@ -221,7 +237,7 @@ class Conditions {
     return this;
   }
 
-  page(page: Page, timeColumn: string, idColumn: string, idType: string): this {
+  page(page: Page, timeColumn: string, idColumn: string, idType: string, newestFirst = true): this {
     if (page.sinceMs !== undefined) this.add((p) => `${timeColumn} >= ${p()}`, new Date(page.sinceMs));
     if (page.untilMs !== undefined) this.add((p) => `${timeColumn} < ${p()}`, new Date(page.untilMs));
     const cursor: LogCursor | undefined = page.cursor;
@@ -230,7 +246,7 @@ class Conditions {
       this.add(
         (p) => {
           const at = p();
-          return `(${timeColumn} < ${at}::timestamptz OR (${timeColumn} = ${at}::timestamptz AND ${idColumn} > ${p()}::${idType}))`;
+          return `(${timeColumn} ${newestFirst ? '<' : '>'} ${at}::timestamptz OR (${timeColumn} = ${at}::timestamptz AND ${idColumn} > ${p()}::${idType}))`;
         },
         cursor.at,
         cursor.id,
@@ -242,6 +258,22 @@ class Conditions {
   get where(): string {
     return this.parts.length === 0 ? '' : `WHERE ${this.parts.join(' AND ')}`;
   }
+}
+
+/** The conditions of a dead-letter selection, oldest first after `after`. */
+function selectionConditions(selection: DeadLetterSelection, after: LogCursor | undefined): Conditions {
+  const where = new Conditions();
+  if (selection.ids !== undefined) where.add((p) => `id = ANY(${p()}::text[])`, selection.ids);
+  if (selection.subscriptionId !== undefined)
+    where.add((p) => `subscription_id = ${p()}`, selection.subscriptionId);
+  if (selection.reason !== undefined) where.add((p) => `reason = ${p()}`, selection.reason);
+  return where.page(
+    { limit: 0, cursor: after, sinceMs: selection.sinceMs, untilMs: selection.untilMs },
+    'dead_lettered_at',
+    'id',
+    'text',
+    false,
+  );
 }
 
 function nextCursor(rows: readonly Row[], limit: number, idColumn: string): string | null {
@@ -268,7 +300,8 @@ export function createDisabledLog(): DeliveryLog {
     eventRecorded: disabled,
     deadLetters: disabled,
     deadLetter: disabled,
-    selectDeadLetters: disabled,
+    summarizeDeadLetters: disabled,
+    deadLetterBatch: disabled,
     close: async () => undefined,
   };
 }
@@ -283,7 +316,11 @@ export function createDeliveryLog(options: PostgresPoolOptions, logger: Logger):
 
   async function query(sql: string, params: unknown[]): Promise<Row[]> {
     try {
-      return (await pool.query<Row>(sql, params)).rows;
+      // A named statement is parsed and planned once per connection (PostgreSQL then keeps a
+      // generic plan): planning a query over every daily partition costs more than running it.
+      // The texts are a bounded set (the filters given), so the name is the text's hash.
+      const name = `log_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+      return (await pool.query<Row>({ name, text: sql, values: params })).rows;
     } catch (error) {
       if (isPostgresUnavailable(error)) {
         throw new SluiceError('SLUICE_LOG_UNAVAILABLE', 'the delivery log database is not answering', {
@@ -350,8 +387,8 @@ export function createDeliveryLog(options: PostgresPoolOptions, logger: Logger):
       where.page(q, 'attempted_at', 'attempt_id', 'uuid');
       const rows = await query(
         `SELECT ${attemptColumns} FROM attempts ${where.where}
-          ORDER BY attempted_at DESC, attempt_id LIMIT ${q.limit + 1}`,
-        where.params,
+          ORDER BY attempted_at DESC, attempt_id LIMIT $${where.params.length + 1}`,
+        [...where.params, q.limit + 1],
       );
       return {
         attempts: rows.slice(0, q.limit).map(attemptView),
@@ -433,8 +470,8 @@ export function createDeliveryLog(options: PostgresPoolOptions, logger: Logger):
       where.page(q, 'dead_lettered_at', 'id', 'text');
       const rows = await query(
         `SELECT ${deadLetterColumns} FROM dead_letters ${where.where}
-          ORDER BY dead_lettered_at DESC, id LIMIT ${q.limit + 1}`,
-        where.params,
+          ORDER BY dead_lettered_at DESC, id LIMIT $${where.params.length + 1}`,
+        [...where.params, q.limit + 1],
       );
       return {
         deadLetters: rows.slice(0, q.limit).map(deadLetterSummary),
@@ -450,24 +487,43 @@ export function createDeliveryLog(options: PostgresPoolOptions, logger: Logger):
       return row === undefined ? undefined : deadLetterRecord(row);
     },
 
-    async selectDeadLetters(selection, max) {
-      const where = new Conditions();
-      if (selection.ids !== undefined) where.add((p) => `id = ANY(${p()}::text[])`, selection.ids);
-      if (selection.subscriptionId !== undefined)
-        where.add((p) => `subscription_id = ${p()}`, selection.subscriptionId);
-      if (selection.reason !== undefined) where.add((p) => `reason = ${p()}`, selection.reason);
-      where.page(
-        { limit: max, cursor: undefined, sinceMs: selection.sinceMs, untilMs: selection.untilMs },
-        'dead_lettered_at',
-        'id',
-        'text',
-      );
+    async summarizeDeadLetters(selection) {
+      const where = selectionConditions(selection, undefined);
       const rows = await query(
-        `SELECT ${deadLetterColumns}, record_key, record_value, record_headers FROM dead_letters
-          ${where.where} ORDER BY dead_lettered_at, id LIMIT ${max + 1}`,
+        `SELECT subscription_id, count(*) AS n FROM dead_letters ${where.where} GROUP BY subscription_id`,
         where.params,
       );
-      return rows.map(deadLetterRecord);
+      const counts: DeadLetterSummaryCounts = {
+        selected: 0,
+        bySubscription: {},
+        withoutSubscription: 0,
+        foundIds: undefined,
+      };
+      for (const row of rows) {
+        const n = Number(row.n);
+        counts.selected += n;
+        if (row.subscription_id === null) counts.withoutSubscription += n;
+        else counts.bySubscription[row.subscription_id as string] = n;
+      }
+      if (selection.ids !== undefined) {
+        const found = await query(`SELECT id FROM dead_letters ${where.where}`, where.params);
+        counts.foundIds = found.map((row) => row.id as string);
+      }
+      return counts;
+    },
+
+    async deadLetterBatch(selection, after, limit) {
+      const where = selectionConditions(selection, after);
+      const rows = await query(
+        `SELECT ${deadLetterColumns}, record_key, record_value, record_headers FROM dead_letters
+          ${where.where} ORDER BY dead_lettered_at, id LIMIT $${where.params.length + 1}`,
+        [...where.params, limit],
+      );
+      const last = rows.at(-1);
+      return {
+        letters: rows.map(deadLetterRecord),
+        last: last === undefined ? undefined : { at: last.at as string, id: last.id as string },
+      };
     },
 
     close: () => pool.end(),

@@ -4,7 +4,12 @@ import { decodeEvent } from '../../schemas/event-codec.js';
 import type { ApiKeyRecord } from '../auth/api-key-entry.js';
 import type { DeadLetterRecord, DeliveryLog } from '../delivery-log/delivery-log.js';
 import { validateDeadLetterReplay } from '../delivery-log/dead-letter-replay-request.js';
-import { isDeadLetterId, parseAttemptsQuery, parseDeadLettersQuery } from '../delivery-log/log-query.js';
+import {
+  isDeadLetterId,
+  parseAttemptsQuery,
+  parseDeadLettersQuery,
+  type LogCursor,
+} from '../delivery-log/log-query.js';
 import type { LogResender } from '../delivery-log/log-resender.js';
 import type { Router } from '../http/router.js';
 import {
@@ -32,8 +37,10 @@ const deadLetters = '/v1/dead-letters';
 const deadLetter = '/v1/dead-letters/:id';
 const deadLetterReplay = '/v1/dead-letters/replay';
 
-/** Most dead letters one replay request may write. */
+/** Most dead letters one replay request may write (more: `sluice dlq replay`). */
 export const maxDeadLettersPerReplay = 10_000;
+/** Dead letters read and written at once: bounds the memory of a replay. */
+const deadLettersPerBatch = 200;
 const eventIdPattern = /^[\x21-\x7e]{1,128}$/;
 
 /** Admin keys see every producer's events; a producer key only its own (others' are not found). */
@@ -172,29 +179,43 @@ export function addLogRoutes(router: Router, deps: LogRoutesDeps): Router {
       createAdminHandler(deps, deadLetterReplay, true, async ({ body, key }) => {
         const request = validateDeadLetterReplay(body ?? {});
         if (request instanceof SluiceError) throw request;
-        const selected = await log.selectDeadLetters(request.selection, maxDeadLettersPerReplay);
-        if (selected.length > maxDeadLettersPerReplay) {
+        // Fixed now, so dead letters arriving during the replay do not extend it.
+        const selection = {
+          ...request.selection,
+          untilMs: Math.min(request.selection.untilMs ?? Number.POSITIVE_INFINITY, nowMs() + 1),
+        };
+        const summary = await log.summarizeDeadLetters(selection);
+        if (summary.selected > maxDeadLettersPerReplay) {
           throw new SluiceError(
             'SLUICE_REPLAY_TOO_LARGE',
-            `the selection holds more than ${maxDeadLettersPerReplay} dead letters: narrow it (subscription, reason, since, until)`,
-            { details: { maxEvents: maxDeadLettersPerReplay } },
+            `the selection holds ${summary.selected} dead letters, more than the ${maxDeadLettersPerReplay} one request may replay: narrow it (subscription, reason, since, until) or use \`sluice dlq replay\``,
+            { details: { matched: summary.selected, maxEvents: maxDeadLettersPerReplay } },
           );
         }
         const ids = request.selection.ids;
-        const notFound = ids === undefined ? [] : ids.filter((id) => !selected.some((row) => row.id === id));
+        const notFound = ids === undefined ? [] : ids.filter((id) => !summary.foundIds?.includes(id));
         if (ids !== undefined && notFound.length === ids.length) {
           throw new SluiceError('SLUICE_NOT_FOUND', `none of the ${ids.length} dead letters named exists`);
         }
-        const bySubscription: Record<string, number> = {};
-        let skippedWithoutSubscription = 0;
-        for (const letter of selected) {
-          if (letter.subscriptionId === null) skippedWithoutSubscription++;
-          else bySubscription[letter.subscriptionId] = (bySubscription[letter.subscriptionId] ?? 0) + 1;
+        const counts = {
+          selected: summary.selected,
+          skippedWithoutSubscription: summary.withoutSubscription,
+          bySubscription: summary.bySubscription,
+          notFound,
+        };
+        if (request.dryRun) {
+          const replayable = summary.selected - summary.withoutSubscription;
+          return { status: 200, body: { dryRun: true, replayable, ...counts } };
         }
-        const replayable = selected.length - skippedWithoutSubscription;
-        const counts = { selected: selected.length, skippedWithoutSubscription, bySubscription, notFound };
-        if (request.dryRun) return { status: 200, body: { dryRun: true, replayable, ...counts } };
-        const replayed = await deps.resender.replayDeadLetters(selected);
+        // A batch at a time: a dead letter holds a whole event (up to SLUICE_MAX_EVENT_BYTES).
+        let replayed = 0;
+        let after: LogCursor | undefined;
+        for (;;) {
+          const batch = await log.deadLetterBatch(selection, after, deadLettersPerBatch);
+          if (batch.letters.length > 0) replayed += await deps.resender.replayDeadLetters(batch.letters);
+          if (batch.letters.length < deadLettersPerBatch) break;
+          after = batch.last;
+        }
         deps.logger.info({ replayed, by: key.producerId }, 'dead letters replayed');
         return { status: 202, body: { dryRun: false, replayed, ...counts } };
       }),

@@ -391,6 +391,27 @@ describe('the delivery log API', () => {
       ).status,
     ).toBe(404);
     expect(events).toHaveLength(3);
+
+    // A selection larger than one read batch (200) is replayed whole.
+    const many = testProducer();
+    await many.connect();
+    const manyLetters = Array.from({ length: 250 }, () => ({
+      ...letters[0]!,
+      headers: { ...letters[0]!.headers, sluice_subscription_id: 'sub-z' },
+    }));
+    await many.send({
+      topic: gw.dlqTopic,
+      acks: -1,
+      messages: manyLetters.map(({ key, value, headers }) => ({ key, value, headers })),
+    });
+    await many.disconnect();
+    expect(await waitFor(deadLetterRows, (n) => n === 254, 30_000)).toBe(254);
+    const bulk = await documented(gw.url, 'POST', '/v1/dead-letters/replay', {
+      key: gw.admin,
+      body: { subscription: 'sub-z' },
+    });
+    expect(bulk.json).toMatchObject({ replayed: 250, selected: 250, bySubscription: { 'sub-z': 250 } });
+    expect(await recordCount(tier)).toBe(251);
   });
 
   it('answers 501 without a log database and 503 with Retry-After when it is down; ingest goes on', async () => {
