@@ -3,11 +3,13 @@
  * (docs/architecture.md#benchmarks). Prints a table and writes JSON to .sluice/bench/. Options:
  *   --duration SECONDS   length of each measured run (default 10)
  *   --rounds N           interleaved rounds per comparison (default 3)
- *   --only NAME          idle | producer | ingest | delivery | overload (default: all of them)
+ *   --only NAME          idle | producer | ingest | delivery | overload | log-lookup (default: all of them)
  *   --idle-seconds S     idle: window over which an idle gateway's and worker's CPU is read (default 30)
  *   --spike-duration S   each overload spike (3× and 10× capacity; default 60)
  *   --events N           delivery: events the worker drains per round, measured (default 20000)
  *   --warmup-events N    delivery: events drained before those, not measured (default 10000)
+ *   --log-rows N         log-lookup: attempt rows in the bench's log database (default 10000000)
+ *   --log-rate N         log-lookup: GET /v1/events/{id} per second, fixed (default 200)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { writeUnlimitedBenchKey } from './bench-processes.js';
 import { benchDelivery } from './delivery-bench.js';
 import { benchIdleCpu } from './idle-cpu.js';
 import { benchIngest } from './ingest-bench.js';
+import { benchLogLookup } from './log-lookup-bench.js';
 import { benchProducer } from './producer-bench.js';
 
 const { values } = parseArgs({
@@ -35,6 +38,8 @@ const { values } = parseArgs({
     events: { type: 'string', default: '20000' },
     'warmup-events': { type: 'string', default: '10000' },
     'idle-seconds': { type: 'string', default: '30' },
+    'log-rows': { type: 'string', default: '10000000' },
+    'log-rate': { type: 'string', default: '200' },
   },
 });
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -137,6 +142,21 @@ try {
       ingestRequestsPerSecond: ingest?.single.sluice.requestsPerSecond,
       workDir,
       stackProcesses: processes,
+      log,
+    });
+  }
+  if (!values.only || values.only === 'log-lookup') {
+    report.logLookup = await benchLogLookup({
+      databaseUrl: endpoints.databaseUrl,
+      env,
+      apiKey,
+      rows: Number(values['log-rows']),
+      days: 14,
+      subscriptions: 50,
+      attemptsPerEvent: 10,
+      ratePerSecond: Number(values['log-rate']),
+      durationSeconds,
+      rounds,
       log,
     });
   }
