@@ -164,12 +164,15 @@ export function createLogResender(log: DeliveryLog, options: LogResenderOptions)
     async replayDeadLetters(letters) {
       const now = nowMs();
       const records = letters.flatMap((letter) => {
+        // The dead letter's own position (its id) stands in for a missing `sluice_origin`, as in
+        // `sluice dlq replay`.
+        const position = /^(.+)-(\d+)-(\d+)$/.exec(letter.id);
         const record = buildDeadLetterReplayRecord(
           options.retryTopic,
           {
-            topic: 'dead-letters',
-            partition: 0,
-            offset: '0',
+            topic: position?.[1] ?? letter.id,
+            partition: Number(position?.[2] ?? 0),
+            offset: position?.[3] ?? '0',
             key: letter.key,
             value: letter.value,
             headers: letter.headers,
