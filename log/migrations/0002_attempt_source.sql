@@ -1,5 +1,6 @@
--- The events-topic record each attempt's event was read from (topic, partition, offset), so that
--- one event can be read again from Kafka (resend). Null on rows written before the workers set it.
+-- Where each attempt's event sits in Kafka (the events-topic record, or the origin a retry record
+-- carries), so a resend can read the event back. Nullable: rows stored before workers wrote these
+-- fields, and records from such workers, have none.
 ALTER TABLE attempts
   ADD COLUMN source_topic text,
   ADD COLUMN source_partition integer,
