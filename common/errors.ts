@@ -33,6 +33,7 @@ export const errorCatalog = {
   SLUICE_INVALID_EVENT_TYPE: { status: 422, retryable: false, title: 'Invalid event type request' },
   SLUICE_SCHEMA_REFUSED: { status: 422, retryable: false, title: 'Schema refused' },
   SLUICE_INVALID_SUBSCRIPTION: { status: 422, retryable: false, title: 'Invalid subscription' },
+  SLUICE_INVALID_SOURCE: { status: 422, retryable: false, title: 'Invalid inbound source' },
   SLUICE_URL_FORBIDDEN: { status: 422, retryable: false, title: 'Webhook URL refused by the SSRF policy' },
   SLUICE_INVALID_REPLAY: { status: 422, retryable: false, title: 'Invalid replay request' },
   SLUICE_REPLAY_TOO_LARGE: {

@@ -21,6 +21,7 @@ import { createGatewayRouter } from './gateway-routes.js';
 import { startHttpServer } from './http/http-server.js';
 import { createSubscriptionReplayer } from './replay/subscription-replayer.js';
 import { createIdempotencyStore } from './ingest/idempotency-store.js';
+import { createSourceStore } from './sources/source-store.js';
 import type { EventEncoder } from './ingest/prepare-event.js';
 import { createEventPublisher } from './publish/event-publisher.js';
 import { createPublisherMetrics } from './publish/publisher-metrics.js';
@@ -72,6 +73,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger,
   });
   await subscriptions.start();
+  const sources = createSourceStore({
+    kafka,
+    topic: config.topics.sourcesTopic,
+    createTopic: planTopics(config.topics, []).find((t) => t.name === config.topics.sourcesTopic),
+    keyring: config.secretsKeyring,
+    logger,
+  });
+  await sources.start();
   const producers = Array.from({ length: config.producerCount }, () =>
     kafka.producer({
       idempotent: true,
@@ -242,6 +251,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     eventTypes: adminRouteDeps,
     subscriptions: { ...adminRouteDeps, ssrfPolicy: config.ssrfPolicy },
     replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
+    sources: { ...adminRouteDeps, store: sources },
     registryApi: {
       registry: schemaRegistry,
       apiKeys,
@@ -272,6 +282,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       if (disconnected.size > 0) reasons.push('Kafka producer disconnected');
       if (!publisher.kafkaAcknowledging()) reasons.push('Kafka is not acknowledging produce requests');
       if (!subscriptions.isCaughtUp()) reasons.push('subscriptions not loaded from Kafka');
+      if (!sources.isCaughtUp()) reasons.push('inbound sources not loaded from Kafka');
       if (!schemaRegistry.isCaughtUp()) reasons.push('schema registry not loaded');
       if (shedder.sustainedOverload()) reasons.push('sustained overload');
       return { ready: reasons.length === 0, reasons };
@@ -296,6 +307,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await publisher.close();
       await Promise.all(producers.map((producer) => producer.disconnect()));
       await subscriptions.stop();
+      await sources.stop();
       await schemaRegistry.stop();
       await rateLimiter.close();
       runtimeSignals.stop();

@@ -8,6 +8,7 @@ import { createIngestRoute, type IngestRouteDeps } from './routes/ingest-route.j
 import { createOpenApiRoute } from './routes/openapi-route.js';
 import { addRegistryRoutes, type RegistryRouteDeps } from './registry/registry-routes.js';
 import { addReplayRoute, type ReplayRouteDeps } from './routes/replay-route.js';
+import { addSourceRoutes, type SourcesRouteDeps } from './routes/sources-route.js';
 import { addSubscriptionRoutes, type SubscriptionsRouteDeps } from './routes/subscriptions-route.js';
 
 export interface GatewayRouteDeps {
@@ -18,6 +19,8 @@ export interface GatewayRouteDeps {
   eventTypes: Omit<EventTypeRoutesDeps, 'registry'>;
   subscriptions: SubscriptionsRouteDeps;
   replay: ReplayRouteDeps;
+  /** The inbound source API. */
+  sources: SourcesRouteDeps;
   /** Confluent's Schema Registry API under /registry. */
   registryApi: RegistryRouteDeps;
   onUnexpectedError: RouterOptions['onUnexpectedError'];
@@ -36,6 +39,7 @@ export function createGatewayRouter(deps: GatewayRouteDeps): Router {
     .route('GET', '/v1/event-types', createEventTypesRoute(deps.schemaRegistry.state, deps.apiKeys));
   addEventTypeAdminRoutes(router, { ...deps.eventTypes, registry: deps.schemaRegistry });
   addSubscriptionRoutes(router, deps.subscriptions);
+  addSourceRoutes(router, deps.sources);
   addRegistryRoutes(router, deps.registryApi);
   return addReplayRoute(router, deps.replay);
 }

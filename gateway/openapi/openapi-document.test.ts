@@ -18,6 +18,7 @@ function registeredRoutes(): string[] {
     eventTypes: absent,
     subscriptions: absent,
     replay: absent,
+    sources: absent,
     registryApi: absent,
     onUnexpectedError: undefined,
   };

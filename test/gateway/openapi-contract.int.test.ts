@@ -303,6 +303,36 @@ describe('the OpenAPI document describes real answers', () => {
     await expectDocumented(204, { apiKey: keys.ops, method: 'DELETE', path: item });
     await expectDocumented(404, { apiKey: keys.ops, method: 'DELETE', path: item });
 
+    // ---- inbound sources
+    const sources = '/v1/sources';
+    const github = await expectDocumented(201, {
+      ...asAdmin,
+      path: sources,
+      body: { name: 'github', verification: { scheme: 'github' }, secret: 'contract-secret' },
+    });
+    const source = `${sources}/${(github.json as { id: string }).id}`;
+    await expectDocumented(200, { apiKey: keys.ops, method: 'GET', path: sources });
+    await expectDocumented(200, { apiKey: keys.ops, method: 'GET', path: source });
+    await expectDocumented(404, {
+      apiKey: keys.ops,
+      method: 'GET',
+      path: `${sources}/src_nosuchsource00000000000`,
+    });
+    await expectDocumented(422, { ...asAdmin, path: sources, body: { name: 'Bad Name' } });
+    await expectDocumented(403, { apiKey: keys.shop, method: 'GET', path: sources });
+    await expectDocumented(200, {
+      ...asAdmin,
+      method: 'PATCH',
+      path: source,
+      body: { priority: 'critical' },
+    });
+    await expectDocumented(200, {
+      ...asAdmin,
+      path: `${source}/rotate-secret`,
+      body: { secret: 'contract-secret', previousSecretSeconds: 60 },
+    });
+    await expectDocumented(204, { apiKey: keys.ops, method: 'DELETE', path: source });
+
     // ---- the admin port's probes
     await expectDocumented(200, { method: 'GET', path: '/healthz' }, adminUrl);
     await expectDocumented(200, { method: 'GET', path: '/readyz' }, adminUrl);
