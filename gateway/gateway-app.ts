@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SluiceError } from '../common/errors.js';
 import { createFailFastRedis } from '../common/fail-fast-redis.js';
 import { startAdminServer } from '../common/admin-server.js';
 import { createKafkaClient, planTopics, KeyPartitioner } from '../common/kafka/index.js';
@@ -21,6 +22,8 @@ import { createGatewayRouter } from './gateway-routes.js';
 import { startHttpServer } from './http/http-server.js';
 import { createSubscriptionReplayer } from './replay/subscription-replayer.js';
 import { createIdempotencyStore } from './ingest/idempotency-store.js';
+import { createInboundMetrics } from './inbound/inbound-metrics.js';
+import { inboundWebhookSubject, inboundWebhookType } from './inbound/inbound-record.js';
 import { createSourceStore } from './sources/source-store.js';
 import type { EventEncoder } from './ingest/prepare-event.js';
 import { createEventPublisher } from './publish/event-publisher.js';
@@ -33,9 +36,9 @@ export interface RunningGateway {
   shutdown(): Promise<void>;
 }
 
-function encoderFor(catalog: SchemaCatalog): EventEncoder {
+function encoderFor(catalog: SchemaCatalog, fixedType?: string): EventEncoder {
   return (type, data) => {
-    const schema = catalog.latest(type);
+    const schema = catalog.latest(fixedType ?? type);
     if (!schema) return { ok: false, reason: catalog.deprecated(type) ? 'deprecated' : 'unknown-type' };
     const encoded = encodeEvent(schema, data);
     if (!encoded.ok) return { ok: false, reason: 'invalid', path: encoded.path, message: encoded.message };
@@ -81,6 +84,19 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger,
   });
   await sources.start();
+  // Sluice's own record type for inbound webhooks, registered on first need (inbound-record.ts).
+  const registeredInboundType = inboundWebhookType(schemaRegistry);
+  const inboundType = {
+    // A registry that cannot take the write is an unavailable dependency (503), not a fault.
+    ensure: () =>
+      registeredInboundType.ensure().catch((cause: unknown) => {
+        throw new SluiceError('SLUICE_KAFKA_UNAVAILABLE', 'the inbound record type could not be registered', {
+          cause,
+          retryAfterSeconds: 1,
+        });
+      }),
+  };
+  if (sources.all().length > 0) await inboundType.ensure();
   const producers = Array.from({ length: config.producerCount }, () =>
     kafka.producer({
       idempotent: true,
@@ -251,7 +267,20 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     eventTypes: adminRouteDeps,
     subscriptions: { ...adminRouteDeps, ssrfPolicy: config.ssrfPolicy },
     replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
-    sources: { ...adminRouteDeps, store: sources },
+    sources: { ...adminRouteDeps, store: sources, beforeCreate: () => inboundType.ensure() },
+    inbound: {
+      sources,
+      admission,
+      metrics,
+      inboundMetrics: createInboundMetrics(registry),
+      logger,
+      ingest: ingestDeps.ingest,
+      encode: encoderFor(catalog, inboundWebhookSubject),
+      ensureRecordType: () => inboundType.ensure(),
+      nowMs: Date.now,
+      accepting: ingestDeps.accepting,
+      inFlight: ingestDeps.inFlight,
+    },
     registryApi: {
       registry: schemaRegistry,
       apiKeys,

@@ -4,6 +4,7 @@ import { createRouter, type Router, type RouterOptions } from './http/router.js'
 import { openApiDocument } from './openapi/openapi-document.js';
 import { addEventTypeAdminRoutes, type EventTypeRoutesDeps } from './routes/event-type-admin-route.js';
 import { createEventTypesRoute } from './routes/event-types-route.js';
+import { createInboundRoute, type InboundRouteDeps } from './routes/inbound-route.js';
 import { createIngestRoute, type IngestRouteDeps } from './routes/ingest-route.js';
 import { createOpenApiRoute } from './routes/openapi-route.js';
 import { addRegistryRoutes, type RegistryRouteDeps } from './registry/registry-routes.js';
@@ -21,6 +22,8 @@ export interface GatewayRouteDeps {
   replay: ReplayRouteDeps;
   /** The inbound source API. */
   sources: SourcesRouteDeps;
+  /** `POST /in/{sourceId}`. */
+  inbound: InboundRouteDeps;
   /** Confluent's Schema Registry API under /registry. */
   registryApi: RegistryRouteDeps;
   onUnexpectedError: RouterOptions['onUnexpectedError'];
@@ -40,6 +43,7 @@ export function createGatewayRouter(deps: GatewayRouteDeps): Router {
   addEventTypeAdminRoutes(router, { ...deps.eventTypes, registry: deps.schemaRegistry });
   addSubscriptionRoutes(router, deps.subscriptions);
   addSourceRoutes(router, deps.sources);
+  router.route('POST', '/in/:id', createInboundRoute(deps.inbound));
   addRegistryRoutes(router, deps.registryApi);
   return addReplayRoute(router, deps.replay);
 }

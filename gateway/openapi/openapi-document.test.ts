@@ -19,6 +19,7 @@ function registeredRoutes(): string[] {
     subscriptions: absent,
     replay: absent,
     sources: absent,
+    inbound: absent,
     registryApi: absent,
     onUnexpectedError: undefined,
   };

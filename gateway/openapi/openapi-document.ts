@@ -370,6 +370,20 @@ const schemas: Record<string, SchemaObject> = {
       },
     },
   },
+  InboundAccepted: {
+    type: 'object',
+    required: ['id', 'status'],
+    additionalProperties: false,
+    properties: {
+      id: {
+        type: 'string',
+        pattern: '^inb_[0-9a-f]{40}$',
+        description: 'The event id (`ce_id`, `webhook-id`).',
+      },
+      status: { const: 'accepted' },
+      duplicate: { const: true, description: 'Written before within the idempotency window.' },
+    },
+  },
   ErrorCode: {
     type: 'string',
     enum: [...clientErrorCodes],
@@ -1014,6 +1028,43 @@ const sourcePaths: Record<string, PathItemObject> = {
         '422': sourceInvalid,
       },
     ),
+  },
+  '/in/{id}': {
+    parameters: [sourceId],
+    post: {
+      operationId: 'receiveInboundWebhook',
+      tags: ['inbound'],
+      summary: 'Receive a third party’s webhook',
+      description:
+        'No API key: the source’s scheme verifies the exact body bytes before anything is parsed. Answers 202 only after Kafka acknowledged the one record (type `sluice.inbound_webhook`, `ce_type` the derived type); a repeat of a provider event id within the idempotency window answers 202 with `duplicate` and writes nothing.',
+      security: [],
+      requestBody: {
+        required: true,
+        content: { '*/*': { schema: { description: 'Any bytes, as the provider sends them.' } } },
+      },
+      responses: {
+        '202': { description: 'Written (or written before).', content: json(ref('InboundAccepted')) },
+        ...routerProblems,
+        '400': problem(400, 'The body has no event type or id where the source reads them (e.g. not JSON).', {
+          codes: ['SLUICE_MALFORMED_REQUEST'],
+        }),
+        '401': problem(401, 'Signature or credentials missing, malformed, stale or wrong (`reason`).', {
+          codes: ['SLUICE_SIGNATURE_INVALID'],
+        }),
+        '403': problem(403, 'The source is disabled.', { codes: ['SLUICE_SOURCE_DISABLED'] }),
+        '404': problem(404, 'No source with this id.', { codes: ['SLUICE_NOT_FOUND'] }),
+        '409': problem(409, 'The same provider event is being written; retry shortly.', {
+          codes: ['SLUICE_IDEMPOTENCY_IN_FLIGHT'],
+        }),
+        '413': problem(413, 'The body exceeds the source’s maxBodyBytes.', {
+          codes: ['SLUICE_BODY_TOO_LARGE'],
+        }),
+        '429': problem(429, 'The source’s token bucket is empty.', { headers: { ...rateLimitHeaders } }),
+        '503': problem(503, 'Shed under load, Kafka did not acknowledge in time, or shutting down.', {
+          codes: ['SLUICE_OVERLOADED', 'SLUICE_KAFKA_UNAVAILABLE', 'SLUICE_SHUTTING_DOWN'],
+        }),
+      },
+    },
   },
 };
 

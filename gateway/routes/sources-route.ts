@@ -23,6 +23,8 @@ export interface SourcesRouteDeps {
   accepting?: (() => boolean) | undefined;
   inFlight?: { enter(): void; leave(): void } | undefined;
   nowMs?: () => number;
+  /** Runs before a source is stored: registers the inbound record type (inbound-record.ts). */
+  beforeCreate?: () => Promise<void>;
 }
 
 const collection = '/v1/sources';
@@ -55,6 +57,7 @@ export function addSourceRoutes(router: Router, deps: SourcesRouteDeps): Router 
       handler(collection, true, async ({ key, body }) => {
         const input = validateSourceCreate(requireBody(body));
         if (input instanceof SluiceError) throw input;
+        await deps.beforeCreate?.();
         const created = await store.create(input.fields, input.secret);
         logger.info({ sourceId: created.id, name: created.name, by: key.producerId }, 'source created');
         return { status: 201, headers: { location: `${collection}/${created.id}` }, body: resource(created) };

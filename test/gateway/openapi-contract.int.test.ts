@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 import { openApiDocument } from '../../gateway/openapi/openapi-document.js';
@@ -303,7 +303,7 @@ describe('the OpenAPI document describes real answers', () => {
     await expectDocumented(204, { apiKey: keys.ops, method: 'DELETE', path: item });
     await expectDocumented(404, { apiKey: keys.ops, method: 'DELETE', path: item });
 
-    // ---- inbound sources
+    // ---- inbound sources and POST /in/{id}
     const sources = '/v1/sources';
     const github = await expectDocumented(201, {
       ...asAdmin,
@@ -331,6 +331,18 @@ describe('the OpenAPI document describes real answers', () => {
       path: `${source}/rotate-secret`,
       body: { secret: 'contract-secret', previousSecretSeconds: 60 },
     });
+    const inbound = `/in/${(github.json as { id: string }).id}`;
+    const payload = '{"zen":"Keep it logically awesome."}';
+    const signature = `sha256=${createHmac('sha256', 'contract-secret').update(payload).digest('hex')}`;
+    const githubHeaders = { 'x-github-event': 'ping', 'x-github-delivery': randomUUID() };
+    await expectDocumented(202, {
+      ...json,
+      path: inbound,
+      headers: { ...githubHeaders, 'x-hub-signature-256': signature },
+      body: payload,
+    });
+    await expectDocumented(401, { ...json, path: inbound, headers: githubHeaders, body: payload });
+    await expectDocumented(404, { ...json, path: '/in/src_nosuchsource00000000000', body: payload });
     await expectDocumented(204, { apiKey: keys.ops, method: 'DELETE', path: source });
 
     // ---- the admin port's probes
