@@ -6,12 +6,18 @@ export const errorCatalog = {
   SLUICE_MALFORMED_REQUEST: { status: 400, retryable: false, title: 'Malformed request' },
   SLUICE_INVALID_QUERY: { status: 400, retryable: false, title: 'Invalid query parameter' },
   SLUICE_UNAUTHENTICATED: { status: 401, retryable: false, title: 'Missing or unknown API key' },
+  SLUICE_SIGNATURE_INVALID: {
+    status: 401,
+    retryable: false,
+    title: 'Webhook signature missing, malformed, stale or wrong',
+  },
   SLUICE_FORBIDDEN: { status: 403, retryable: false, title: 'Not allowed for this API key' },
   SLUICE_EVENT_TYPE_FORBIDDEN: {
     status: 403,
     retryable: false,
     title: 'Event type not allowed for this API key',
   },
+  SLUICE_SOURCE_DISABLED: { status: 403, retryable: false, title: 'Inbound source disabled' },
   SLUICE_NOT_FOUND: { status: 404, retryable: false, title: 'Not found' },
   SLUICE_METHOD_NOT_ALLOWED: { status: 405, retryable: false, title: 'Method not allowed' },
   SLUICE_IDEMPOTENCY_IN_FLIGHT: { status: 409, retryable: true, title: 'An event with this id is in flight' },
@@ -34,6 +40,7 @@ export const errorCatalog = {
   SLUICE_INVALID_EVENT_TYPE: { status: 422, retryable: false, title: 'Invalid event type request' },
   SLUICE_SCHEMA_REFUSED: { status: 422, retryable: false, title: 'Schema refused' },
   SLUICE_INVALID_SUBSCRIPTION: { status: 422, retryable: false, title: 'Invalid subscription' },
+  SLUICE_INVALID_SOURCE: { status: 422, retryable: false, title: 'Invalid inbound source' },
   SLUICE_URL_FORBIDDEN: { status: 422, retryable: false, title: 'Webhook URL refused by the SSRF policy' },
   SLUICE_INVALID_REPLAY: { status: 422, retryable: false, title: 'Invalid replay request' },
   SLUICE_REPLAY_TOO_LARGE: {

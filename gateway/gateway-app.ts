@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SluiceError } from '../common/errors.js';
 import { createFailFastRedis } from '../common/fail-fast-redis.js';
 import { startAdminServer } from '../common/admin-server.js';
 import { createKafkaClient, planTopics, KeyPartitioner } from '../common/kafka/index.js';
@@ -23,6 +24,9 @@ import { createSubscriptionReplayer } from './replay/subscription-replayer.js';
 import { createDeliveryLog, createDisabledLog } from './delivery-log/delivery-log.js';
 import { createLogResender } from './delivery-log/log-resender.js';
 import { createIdempotencyStore } from './ingest/idempotency-store.js';
+import { createInboundMetrics } from './inbound/inbound-metrics.js';
+import { inboundWebhookSubject, inboundWebhookType } from './inbound/inbound-record.js';
+import { createSourceStore } from './sources/source-store.js';
 import type { EventEncoder } from './ingest/prepare-event.js';
 import { createEventPublisher } from './publish/event-publisher.js';
 import { createPublisherMetrics } from './publish/publisher-metrics.js';
@@ -34,9 +38,9 @@ export interface RunningGateway {
   shutdown(): Promise<void>;
 }
 
-function encoderFor(catalog: SchemaCatalog): EventEncoder {
+function encoderFor(catalog: SchemaCatalog, fixedType?: string): EventEncoder {
   return (type, data) => {
-    const schema = catalog.latest(type);
+    const schema = catalog.latest(fixedType ?? type);
     if (!schema) return { ok: false, reason: catalog.deprecated(type) ? 'deprecated' : 'unknown-type' };
     const encoded = encodeEvent(schema, data);
     if (!encoded.ok) return { ok: false, reason: 'invalid', path: encoded.path, message: encoded.message };
@@ -74,6 +78,27 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger,
   });
   await subscriptions.start();
+  const sources = createSourceStore({
+    kafka,
+    topic: config.topics.sourcesTopic,
+    createTopic: planTopics(config.topics, []).find((t) => t.name === config.topics.sourcesTopic),
+    keyring: config.secretsKeyring,
+    logger,
+  });
+  await sources.start();
+  // Sluice's own record type for inbound webhooks, registered on first need (inbound-record.ts).
+  const registeredInboundType = inboundWebhookType(schemaRegistry);
+  const inboundType = {
+    // A registry that cannot take the write is an unavailable dependency (503), not a fault.
+    ensure: () =>
+      registeredInboundType.ensure().catch((cause: unknown) => {
+        throw new SluiceError('SLUICE_KAFKA_UNAVAILABLE', 'the inbound record type could not be registered', {
+          cause,
+          retryAfterSeconds: 1,
+        });
+      }),
+  };
+  if (sources.all().length > 0) await inboundType.ensure();
   const producers = Array.from({ length: config.producerCount }, () =>
     kafka.producer({
       idempotent: true,
@@ -257,6 +282,20 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     subscriptions: { ...adminRouteDeps, ssrfPolicy: config.ssrfPolicy },
     replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
     log: { ...adminRouteDeps, log: deliveryLog, resender, catalog },
+    sources: { ...adminRouteDeps, store: sources, beforeCreate: () => inboundType.ensure() },
+    inbound: {
+      sources,
+      admission,
+      metrics,
+      inboundMetrics: createInboundMetrics(registry),
+      logger,
+      ingest: ingestDeps.ingest,
+      encode: encoderFor(catalog, inboundWebhookSubject),
+      ensureRecordType: () => inboundType.ensure(),
+      nowMs: Date.now,
+      accepting: ingestDeps.accepting,
+      inFlight: ingestDeps.inFlight,
+    },
     registryApi: {
       registry: schemaRegistry,
       apiKeys,
@@ -287,6 +326,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       if (disconnected.size > 0) reasons.push('Kafka producer disconnected');
       if (!publisher.kafkaAcknowledging()) reasons.push('Kafka is not acknowledging produce requests');
       if (!subscriptions.isCaughtUp()) reasons.push('subscriptions not loaded from Kafka');
+      if (!sources.isCaughtUp()) reasons.push('inbound sources not loaded from Kafka');
       if (!schemaRegistry.isCaughtUp()) reasons.push('schema registry not loaded');
       if (shedder.sustainedOverload()) reasons.push('sustained overload');
       return { ready: reasons.length === 0, reasons };
@@ -312,6 +352,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await publisher.close();
       await Promise.all(producers.map((producer) => producer.disconnect()));
       await subscriptions.stop();
+      await sources.stop();
       await schemaRegistry.stop();
       await rateLimiter.close();
       runtimeSignals.stop();

@@ -19,6 +19,8 @@ function registeredRoutes(): string[] {
     subscriptions: absent,
     replay: absent,
     log: absent,
+    sources: absent,
+    inbound: absent,
     registryApi: absent,
     onUnexpectedError: undefined,
   };

@@ -11,6 +11,8 @@ import type {
 } from 'openapi3-ts/oas31';
 import { errorCatalog, type ErrorCode } from '../../common/errors.js';
 import { subscriptionLimits } from '../../common/subscriptions/subscription-input.js';
+import { schemes } from '../inbound/schemes/verification.js';
+import { sourceLimits } from '../sources/source-input.js';
 import { EVENT_TYPE_PATTERN } from '../../schemas/manifest.js';
 import { COMPATIBILITY_LEVELS } from '../../schemas/registry/compatibility-level.js';
 import { eventTypeLimits } from '../event-types/event-type-input.js';
@@ -244,7 +246,144 @@ const batchItemErrorCodes: ErrorCode[] = [
   'SLUICE_SCHEMA_INVALID',
 ];
 
+const verificationSchema: SchemaObject = {
+  type: 'object',
+  required: ['scheme'],
+  description:
+    'How requests are verified. Options by scheme: stripe and standard-webhooks `toleranceSeconds` (default 300); hmac `header`, `algorithm` (sha256 | sha512 | sha1), `encoding` (hex | base64), `prefix`, `signed` (body | timestamp.body), `timestampHeader`, `toleranceSeconds`; header-token `header`, `prefix`.',
+  properties: {
+    scheme: { enum: [...schemes] },
+    toleranceSeconds: { type: 'integer', minimum: 1, maximum: sourceLimits.maxToleranceSeconds },
+    header: { type: 'string' },
+    algorithm: { enum: ['sha256', 'sha512', 'sha1'] },
+    encoding: { enum: ['hex', 'base64'] },
+    prefix: { type: 'string', maxLength: 50 },
+    signed: { enum: ['body', 'timestamp.body'] },
+    timestampHeader: { type: 'string' },
+  },
+};
+const eventTypeRuleSchema: SchemaObject = {
+  type: 'object',
+  description:
+    'Where the event type comes from; the source name is put before it (`stripe.` + `payment_intent.succeeded`), `/` becomes `.`.',
+  required: ['from'],
+  properties: {
+    from: { enum: ['fixed', 'body', 'header'] },
+    value: { type: 'string' },
+    path: { type: 'string', description: 'Dotted path into the JSON body.' },
+    name: { type: 'string', description: 'Header name.' },
+  },
+};
+const eventIdRuleSchema: SchemaObject = {
+  type: 'object',
+  description: 'Where the provider’s event id comes from (deduplication); `hash`: SHA-256 of the body.',
+  required: ['from'],
+  properties: {
+    from: { enum: ['body', 'header', 'hash'] },
+    path: { type: 'string' },
+    name: { type: 'string' },
+  },
+};
+const sourceInputProperties: Record<string, Schema> = {
+  name: {
+    type: 'string',
+    pattern: '^[a-z][a-z0-9_]{0,39}$',
+    description: 'The prefix of every event type of this source.',
+  },
+  description: { type: 'string', maxLength: sourceLimits.maxDescriptionChars },
+  verification: verificationSchema,
+  eventType: {
+    ...eventTypeRuleSchema,
+    description: `${eventTypeRuleSchema.description} Defaults per scheme.`,
+  },
+  eventId: eventIdRuleSchema,
+  ratePerSecond: { type: 'number', exclusiveMinimum: 0 },
+  burst: { type: 'integer', minimum: 1 },
+  priority: { enum: ['critical', 'normal', 'bulk'] },
+  maxBodyBytes: { type: 'integer', minimum: 1, maximum: sourceLimits.maxBodyBytes },
+  enabled: { type: 'boolean' },
+};
+const sourceSecret: SchemaObject = {
+  type: 'string',
+  minLength: 1,
+  maxLength: sourceLimits.maxSecretChars,
+  description: 'The secret the provider signs with (basic: `user:password`); never shown again.',
+};
+const sourceProperties: Record<string, Schema> = {
+  id: { type: 'string', pattern: '^src_[a-z0-9]+$' },
+  url: { type: 'string', pattern: '^/in/src_[a-z0-9]+$', description: 'Where the provider posts.' },
+  ...sourceInputProperties,
+  secrets: {
+    type: 'array',
+    description: 'Active secrets, masked; during a rotation the previous one with its `expiresAt`.',
+    items: {
+      type: 'object',
+      required: ['masked', 'expiresAt'],
+      additionalProperties: false,
+      properties: {
+        masked: { type: 'string' },
+        expiresAt: { type: ['string', 'null'], format: 'date-time' },
+      },
+    },
+  },
+  createdAt: dateTime,
+  updatedAt: dateTime,
+};
+
 const schemas: Record<string, SchemaObject> = {
+  Source: {
+    type: 'object',
+    description: 'An inbound webhook source; its secrets are never shown, only masked.',
+    required: Object.keys(sourceProperties),
+    additionalProperties: false,
+    properties: sourceProperties,
+  },
+  SourceList: {
+    type: 'object',
+    required: ['sources'],
+    additionalProperties: false,
+    properties: { sources: { type: 'array', items: ref('Source') } },
+  },
+  SourceCreate: {
+    type: 'object',
+    required: ['name', 'verification', 'secret'],
+    additionalProperties: false,
+    properties: { ...sourceInputProperties, secret: sourceSecret },
+  },
+  SourcePatch: {
+    type: 'object',
+    description: 'Absent fields stay as they are; the secret changes only by rotation.',
+    additionalProperties: false,
+    properties: sourceInputProperties,
+  },
+  SourceSecretRotation: {
+    type: 'object',
+    required: ['secret'],
+    additionalProperties: false,
+    properties: {
+      secret: sourceSecret,
+      previousSecretSeconds: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 2_592_000,
+        description: 'How long the previous secret keeps verifying (default 86400; 0: stops at once).',
+      },
+    },
+  },
+  InboundAccepted: {
+    type: 'object',
+    required: ['id', 'status'],
+    additionalProperties: false,
+    properties: {
+      id: {
+        type: 'string',
+        pattern: '^inb_[0-9a-f]{40}$',
+        description: 'The event id (`ce_id`, `webhook-id`).',
+      },
+      status: { const: 'accepted' },
+      duplicate: { const: true, description: 'Written before within the idempotency window.' },
+    },
+  },
   ErrorCode: {
     type: 'string',
     enum: [...clientErrorCodes],
@@ -1129,6 +1268,129 @@ function logOperation(
     },
   };
 }
+const sourceId: ParameterObject = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  examples: { id: { value: 'src_7k2m4q6s8u2w4y6a8c2e4g6i8k' } },
+};
+const noSuchSource = problem(404, 'No source with this id.', { codes: ['SLUICE_NOT_FOUND'] });
+const sourceOperation = (
+  operation: Omit<OperationObject, 'responses'>,
+  responses: ResponsesObject,
+): OperationObject => adminOperation({ tags: ['inbound'], ...operation }, responses);
+const sourceInvalid = problem(422, 'Every bad field in `errors`.', { codes: ['SLUICE_INVALID_SOURCE'] });
+
+const sourcePaths: Record<string, PathItemObject> = {
+  '/v1/sources': {
+    post: sourceOperation(
+      {
+        operationId: 'createSource',
+        summary: 'Create an inbound webhook source',
+        requestBody: { required: true, content: json(ref('SourceCreate')) },
+      },
+      {
+        '201': {
+          description: 'Created; post the provider’s webhooks to its `url`.',
+          headers: { Location: stringHeader('The new source.', '^/v1/sources/src_[a-z0-9]+$'), ...noStore },
+          content: json(ref('Source')),
+        },
+        '400': problem(400, 'No body, or not JSON.'),
+        ...bodyRefusals,
+        '422': sourceInvalid,
+      },
+    ),
+    get: sourceOperation(
+      { operationId: 'listSources', summary: 'List inbound sources' },
+      { '200': { description: 'Every source.', headers: noStore, content: json(ref('SourceList')) } },
+    ),
+  },
+  '/v1/sources/{id}': {
+    parameters: [sourceId],
+    get: sourceOperation(
+      { operationId: 'getSource', summary: 'Read an inbound source' },
+      {
+        '200': { description: 'The source.', headers: noStore, content: json(ref('Source')) },
+        '404': noSuchSource,
+      },
+    ),
+    patch: sourceOperation(
+      {
+        operationId: 'updateSource',
+        summary: 'Change some fields of an inbound source',
+        requestBody: { required: true, content: json(ref('SourcePatch')) },
+      },
+      {
+        '200': { description: 'The updated source.', headers: noStore, content: json(ref('Source')) },
+        '400': problem(400, 'No body, or not JSON.'),
+        '404': noSuchSource,
+        ...bodyRefusals,
+        '422': sourceInvalid,
+      },
+    ),
+    delete: sourceOperation(
+      { operationId: 'deleteSource', summary: 'Delete an inbound source' },
+      { '204': { description: 'Deleted.', headers: noStore }, '404': noSuchSource },
+    ),
+  },
+  '/v1/sources/{id}/rotate-secret': {
+    parameters: [sourceId],
+    post: sourceOperation(
+      {
+        operationId: 'rotateSourceSecret',
+        summary: 'Rotate the secret of an inbound source',
+        description:
+          'The new secret verifies at once; the previous one keeps verifying beside it for `previousSecretSeconds`. At most two are active.',
+        requestBody: { required: true, content: json(ref('SourceSecretRotation')) },
+      },
+      {
+        '200': { description: 'The source, secrets masked.', headers: noStore, content: json(ref('Source')) },
+        '400': problem(400, 'No body, or not JSON.'),
+        '404': noSuchSource,
+        ...bodyRefusals,
+        '422': sourceInvalid,
+      },
+    ),
+  },
+  '/in/{id}': {
+    parameters: [sourceId],
+    post: {
+      operationId: 'receiveInboundWebhook',
+      tags: ['inbound'],
+      summary: 'Receive a third party’s webhook',
+      description:
+        'No API key: the source’s scheme verifies the exact body bytes before anything is parsed. Answers 202 only after Kafka acknowledged the one record (type `sluice.inbound_webhook`, `ce_type` the derived type); a repeat of a provider event id within the idempotency window answers 202 with `duplicate` and writes nothing.',
+      security: [],
+      requestBody: {
+        required: true,
+        content: { '*/*': { schema: { description: 'Any bytes, as the provider sends them.' } } },
+      },
+      responses: {
+        '202': { description: 'Written (or written before).', content: json(ref('InboundAccepted')) },
+        ...routerProblems,
+        '400': problem(400, 'The body has no event type or id where the source reads them (e.g. not JSON).', {
+          codes: ['SLUICE_MALFORMED_REQUEST'],
+        }),
+        '401': problem(401, 'Signature or credentials missing, malformed, stale or wrong (`reason`).', {
+          codes: ['SLUICE_SIGNATURE_INVALID'],
+        }),
+        '403': problem(403, 'The source is disabled.', { codes: ['SLUICE_SOURCE_DISABLED'] }),
+        '404': problem(404, 'No source with this id.', { codes: ['SLUICE_NOT_FOUND'] }),
+        '409': problem(409, 'The same provider event is being written; retry shortly.', {
+          codes: ['SLUICE_IDEMPOTENCY_IN_FLIGHT'],
+        }),
+        '413': problem(413, 'The body exceeds the source’s maxBodyBytes.', {
+          codes: ['SLUICE_BODY_TOO_LARGE'],
+        }),
+        '429': problem(429, 'The source’s token bucket is empty.', { headers: { ...rateLimitHeaders } }),
+        '503': problem(503, 'Shed under load, Kafka did not acknowledge in time, or shutting down.', {
+          codes: ['SLUICE_OVERLOADED', 'SLUICE_KAFKA_UNAVAILABLE', 'SLUICE_SHUTTING_DOWN'],
+        }),
+      },
+    },
+  },
+};
 
 const paths: Record<string, PathItemObject> = {
   '/openapi.json': {
@@ -1635,11 +1897,16 @@ export const openApiDocument: OpenAPIObject = {
       description:
         'What happened to each event: attempts, status, stats, resend and dead letters, read from the delivery log (PostgreSQL, written by `sluice log`).',
     },
+    {
+      name: 'inbound',
+      description:
+        'Third-party webhooks received on /in/{id}, verified by the scheme of their source; admin keys manage sources.',
+    },
     { name: 'meta', description: 'This description.' },
     { name: 'operations', description: 'Probes and metrics on the admin port.' },
     registryTag,
   ],
-  paths: { ...paths, ...registryPathItems, ...adminPathItems },
+  paths: { ...paths, ...sourcePaths, ...registryPathItems, ...adminPathItems },
   components: {
     securitySchemes: {
       apiKey: {
