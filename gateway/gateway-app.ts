@@ -26,6 +26,7 @@ import { createLogResender } from './delivery-log/log-resender.js';
 import { createIdempotencyStore } from './ingest/idempotency-store.js';
 import { createInboundMetrics } from './inbound/inbound-metrics.js';
 import { inboundWebhookSubject, inboundWebhookType } from './inbound/inbound-record.js';
+import { sourceBodyLimit } from './sources/source-input.js';
 import { createSourceStore } from './sources/source-store.js';
 import type { EventEncoder } from './ingest/prepare-event.js';
 import { createEventPublisher } from './publish/event-publisher.js';
@@ -274,6 +275,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     accepting: ingestDeps.accepting,
     inFlight: ingestDeps.inFlight,
   };
+  const bodyLimit = sourceBodyLimit(config.produceMaxBatchBytes);
   const router = createGatewayRouter({
     ingest: ingestDeps,
     schemaRegistry,
@@ -282,7 +284,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     subscriptions: { ...adminRouteDeps, ssrfPolicy: config.ssrfPolicy },
     replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
     log: { ...adminRouteDeps, log: deliveryLog, resender, catalog },
-    sources: { ...adminRouteDeps, store: sources, beforeCreate: () => inboundType.ensure() },
+    sources: { ...adminRouteDeps, store: sources, beforeCreate: () => inboundType.ensure(), bodyLimit },
     inbound: {
       sources,
       admission,
@@ -295,6 +297,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       nowMs: Date.now,
       accepting: ingestDeps.accepting,
       inFlight: ingestDeps.inFlight,
+      bodyLimit,
     },
     registryApi: {
       registry: schemaRegistry,

@@ -13,7 +13,7 @@ import { inboundEventId, type InboundWebhookData } from '../inbound/inbound-reco
 import { verifyRequest } from '../inbound/schemes/verify-request.js';
 import { ingestEvents, type IngestContext } from '../ingest/ingest-events.js';
 import type { EventEncoder } from '../ingest/prepare-event.js';
-import { isSourceId } from '../sources/source-input.js';
+import { isSourceId, sourceLimits, type SourceBodyLimit } from '../sources/source-input.js';
 import { activeSourceSecrets, type Source } from '../sources/source.js';
 
 export interface InboundRouteDeps {
@@ -31,11 +31,14 @@ export interface InboundRouteDeps {
   nowMs: () => number;
   accepting: () => boolean;
   inFlight: { enter(): void; leave(): void };
+  /**
+   * What this gateway can write; a source stored with a larger maxBodyBytes (by a gateway with a
+   * larger SLUICE_PRODUCE_MAX_BATCH_BYTES) gets 413 above it rather than a write Kafka refuses.
+   */
+  bodyLimit: SourceBodyLimit;
 }
 
 const route = '/in/:id';
-/** Room in a record beyond the body: the other fields and the kept headers. */
-const recordOverheadBytes = 64 * 1024;
 const drainBeforeRefusalBytes = 64 * 1024;
 
 /**
@@ -125,7 +128,9 @@ export function createInboundRoute(deps: InboundRouteDeps): RouteHandler {
     if (!head.admitted) return refuseAdmission(exchange, startedNs, source, head);
     const headers = exchange.head.headers;
     const contentType = headers['content-type'] ?? '';
-    const body = readBody(exchange, { maxBodyBytes: source.maxBodyBytes });
+    const body = readBody(exchange, {
+      maxBodyBytes: Math.min(source.maxBodyBytes, deps.bodyLimit.maxBodyBytes),
+    });
     deps.inFlight.enter();
     return handle(exchange, startedNs, source, key, headers, contentType, body).finally(() =>
       deps.inFlight.leave(),
@@ -221,7 +226,7 @@ export function createInboundRoute(deps: InboundRouteDeps): RouteHandler {
           producerId: source.id,
           isTypeAllowed: () => true,
           encode: deps.encode,
-          maxEventBytes: source.maxBodyBytes + recordOverheadBytes,
+          maxEventBytes: source.maxBodyBytes + sourceLimits.recordOverheadBytes,
           nowMs: deps.nowMs,
           onDuplicate: () => inboundMetrics.duplicates.inc({ source: source.id }),
           onAccepted: (_type, count) => inboundMetrics.accepted.inc({ source: source.id }, count),

@@ -10,6 +10,7 @@ import {
   validateSourceCreate,
   validateSourcePatch,
   validateSourceRotation,
+  type SourceBodyLimit,
 } from '../sources/source-input.js';
 import type { SourceStore } from '../sources/source-store.js';
 import type { Source } from '../sources/source.js';
@@ -25,6 +26,8 @@ export interface SourcesRouteDeps {
   nowMs?: () => number;
   /** Runs before a source is stored: registers the inbound record type (inbound-record.ts). */
   beforeCreate?: () => Promise<void>;
+  /** The largest maxBodyBytes this gateway can write (sourceBodyLimit); 5 MiB when not given. */
+  bodyLimit?: SourceBodyLimit;
 }
 
 const collection = '/v1/sources';
@@ -55,7 +58,7 @@ export function addSourceRoutes(router: Router, deps: SourcesRouteDeps): Router 
       'POST',
       collection,
       handler(collection, true, async ({ key, body }) => {
-        const input = validateSourceCreate(requireBody(body));
+        const input = validateSourceCreate(requireBody(body), deps.bodyLimit);
         if (input instanceof SluiceError) throw input;
         await deps.beforeCreate?.();
         const created = await store.create(input.fields, input.secret);
@@ -78,7 +81,7 @@ export function addSourceRoutes(router: Router, deps: SourcesRouteDeps): Router 
       item,
       handler(item, true, async ({ exchange, key, body }) => {
         const current = find(exchange);
-        const patch = validateSourcePatch(requireBody(body), current);
+        const patch = validateSourcePatch(requireBody(body), current, deps.bodyLimit);
         if (patch instanceof SluiceError) throw patch;
         const updated = await store.update(current.id, patch);
         logger.info(

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../common/errors.js';
-import { validateSourceCreate, validateSourcePatch, validateSourceRotation } from './source-input.js';
+import { problemResponse } from '../http/problem.js';
+import {
+  sourceBodyLimit,
+  validateSourceCreate,
+  validateSourcePatch,
+  validateSourceRotation,
+} from './source-input.js';
 import type { Source } from './source.js';
 
 function problems(result: unknown): Array<{ field: string }> {
@@ -133,5 +139,53 @@ describe('validateSourcePatch and validateSourceRotation', () => {
     expect(
       problems(validateSourceRotation({ previousSecretSeconds: -1 }, current)).map((p) => p.field),
     ).toEqual(['secret', 'previousSecretSeconds']);
+  });
+});
+
+describe('sourceBodyLimit', () => {
+  const MiB = 1024 * 1024;
+  const stripe = { name: 'stripe', verification: { scheme: 'stripe' }, secret: 's' };
+
+  it('allows 5 MiB bodies when a produce request holds them with the record around them', () => {
+    const limit = sourceBodyLimit(8 * MiB);
+    expect(limit).toEqual({ maxBodyBytes: 5 * MiB });
+    expect(validateSourceCreate({ ...stripe, maxBodyBytes: 5 * MiB }, limit)).not.toBeInstanceOf(SluiceError);
+  });
+
+  it('refuses with 422 a maxBodyBytes larger than SLUICE_PRODUCE_MAX_BATCH_BYTES can carry, naming the field and the limit', () => {
+    const limit = sourceBodyLimit(4 * MiB);
+    const writable = 4 * MiB - 64 * 1024;
+    expect(limit.maxBodyBytes).toBe(writable);
+    const refused = validateSourceCreate({ ...stripe, maxBodyBytes: 5 * MiB }, limit);
+    expect(problemResponse(refused).status).toBe(422);
+    expect(problems(refused)).toEqual([
+      {
+        field: 'maxBodyBytes',
+        message: `maxBodyBytes must be a whole number from 1 to ${writable}: the gateway cannot write a larger body (SLUICE_PRODUCE_MAX_BATCH_BYTES (${4 * MiB}) less 65536 bytes for the record's other fields)`,
+      },
+    ]);
+    expect(validateSourceCreate({ ...stripe, maxBodyBytes: writable }, limit)).not.toBeInstanceOf(
+      SluiceError,
+    );
+  });
+
+  it('applies the same bound to a patch, and lowers the default below it', () => {
+    const limit = sourceBodyLimit(512 * 1024);
+    const current = validateSourceCreate(stripe, limit);
+    if (current instanceof SluiceError) throw current;
+    expect(current.fields.maxBodyBytes).toBe(448 * 1024);
+    const source = {
+      ...current.fields,
+      id: 'src_aaaaaaaaaaaaaaaaaaaaaaaaaa',
+      secrets: [{ secret: 's', expiresAtMs: undefined }],
+      createdAt: '2026-12-01T00:00:00.000Z',
+      updatedAt: '2026-12-01T00:00:00.000Z',
+    } satisfies Source;
+    expect(problems(validateSourcePatch({ maxBodyBytes: MiB }, source, limit)).map((p) => p.field)).toEqual([
+      'maxBodyBytes',
+    ]);
+    expect(validateSourcePatch({ maxBodyBytes: 448 * 1024 }, source, limit)).toEqual({
+      maxBodyBytes: 448 * 1024,
+    });
   });
 });

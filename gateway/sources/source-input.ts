@@ -13,6 +13,8 @@ export const sourceLimits = {
   defaultBurstSeconds: 2,
   defaultMaxBodyBytes: 1024 * 1024,
   maxBodyBytes: 5 * 1024 * 1024,
+  /** Room in an inbound record beyond the body: its other fields and the kept provider headers. */
+  recordOverheadBytes: 64 * 1024,
   maxSecretChars: 512,
   maxDescriptionChars: 1000,
   maxPathChars: 200,
@@ -59,12 +61,38 @@ export function newSourceId(): string {
   return id;
 }
 
+/**
+ * The largest `maxBodyBytes` a gateway can write. The record writer sends a record larger than a
+ * produce request alone rather than refuse it, so a body near 5 MiB would reach Kafka in a request
+ * above SLUICE_PRODUCE_MAX_BATCH_BYTES, the bound kept below the topic's max.message.bytes: Kafka
+ * would refuse it every time, however often the provider retried.
+ */
+export interface SourceBodyLimit {
+  maxBodyBytes: number;
+  /** Why the bound is lower than sourceLimits.maxBodyBytes, for the 422 message. */
+  reason?: string;
+}
+
+export function sourceBodyLimit(produceMaxBatchBytes: number): SourceBodyLimit {
+  const writable = produceMaxBatchBytes - sourceLimits.recordOverheadBytes;
+  if (writable >= sourceLimits.maxBodyBytes) return { maxBodyBytes: sourceLimits.maxBodyBytes };
+  return {
+    maxBodyBytes: writable,
+    reason: `SLUICE_PRODUCE_MAX_BATCH_BYTES (${produceMaxBatchBytes}) less ${sourceLimits.recordOverheadBytes} bytes for the record's other fields`,
+  };
+}
+
+const defaultBodyLimit: SourceBodyLimit = { maxBodyBytes: sourceLimits.maxBodyBytes };
+
 export function isSourceId(id: string): boolean {
   return idPattern.test(id);
 }
 
 /** Checks a create request; every problem is reported at once (422 SLUICE_INVALID_SOURCE). */
-export function validateSourceCreate(raw: unknown): { fields: SourceFields; secret: string } | SluiceError {
+export function validateSourceCreate(
+  raw: unknown,
+  bodyLimit: SourceBodyLimit = defaultBodyLimit,
+): { fields: SourceFields; secret: string } | SluiceError {
   if (!isObject(raw)) return invalid([{ field: '', message: 'the body must be a JSON object' }]);
   const problems: FieldProblem[] = [];
   checkNames(raw, [...writable, 'secret'], problems);
@@ -75,7 +103,7 @@ export function validateSourceCreate(raw: unknown): { fields: SourceFields; secr
   const verification =
     raw.verification === undefined ? undefined : readVerification(raw.verification, problems);
   const secret = readSecret(raw.secret, verification, problems);
-  const partial = readFields(raw, problems);
+  const partial = readFields(raw, problems, bodyLimit);
   const defaults = verification === undefined ? undefined : schemeDefaults(verification);
   const eventType = partial.eventType ?? defaults?.eventType;
   if (verification !== undefined && eventType === undefined) {
@@ -99,14 +127,19 @@ export function validateSourceCreate(raw: unknown): { fields: SourceFields; secr
       ratePerSecond,
       burst: partial.burst ?? Math.ceil(ratePerSecond * sourceLimits.defaultBurstSeconds),
       priority: partial.priority ?? 'normal',
-      maxBodyBytes: partial.maxBodyBytes ?? sourceLimits.defaultMaxBodyBytes,
+      maxBodyBytes:
+        partial.maxBodyBytes ?? Math.min(sourceLimits.defaultMaxBodyBytes, bodyLimit.maxBodyBytes),
       enabled: partial.enabled ?? true,
     },
   };
 }
 
 /** Checks a PATCH; a new `verification` replaces the old one whole (the secrets must still fit it). */
-export function validateSourcePatch(raw: unknown, current: Source): SourcePatch | SluiceError {
+export function validateSourcePatch(
+  raw: unknown,
+  current: Source,
+  bodyLimit: SourceBodyLimit = defaultBodyLimit,
+): SourcePatch | SluiceError {
   if (!isObject(raw)) return invalid([{ field: '', message: 'the body must be a JSON object' }]);
   const problems: FieldProblem[] = [];
   checkNames(raw, writable, problems);
@@ -118,7 +151,7 @@ export function validateSourcePatch(raw: unknown, current: Source): SourcePatch 
   if (verification !== undefined) {
     for (const { secret } of current.secrets) readSecret(secret, verification, problems);
   }
-  const patch = readFields(raw, problems);
+  const patch = readFields(raw, problems, bodyLimit);
   if (problems.length > 0) return invalid(problems);
   return verification === undefined ? patch : { ...patch, verification };
 }
@@ -169,7 +202,11 @@ function schemeDefaults(
   }
 }
 
-function readFields(raw: Record<string, unknown>, problems: FieldProblem[]): Partial<SourceFields> {
+function readFields(
+  raw: Record<string, unknown>,
+  problems: FieldProblem[],
+  bodyLimit: SourceBodyLimit,
+): Partial<SourceFields> {
   const fields: { -readonly [K in keyof SourceFields]?: SourceFields[K] } = {};
   if (raw.name !== undefined) {
     if (typeof raw.name === 'string' && namePattern.test(raw.name)) fields.name = raw.name;
@@ -217,13 +254,13 @@ function readFields(raw: Record<string, unknown>, problems: FieldProblem[]): Par
     if (
       Number.isSafeInteger(raw.maxBodyBytes) &&
       (raw.maxBodyBytes as number) >= 1 &&
-      (raw.maxBodyBytes as number) <= sourceLimits.maxBodyBytes
+      (raw.maxBodyBytes as number) <= bodyLimit.maxBodyBytes
     ) {
       fields.maxBodyBytes = raw.maxBodyBytes as number;
     } else
       problems.push({
         field: 'maxBodyBytes',
-        message: `maxBodyBytes must be a whole number from 1 to ${sourceLimits.maxBodyBytes}`,
+        message: `maxBodyBytes must be a whole number from 1 to ${bodyLimit.maxBodyBytes}${bodyLimit.reason === undefined ? '' : `: the gateway cannot write a larger body (${bodyLimit.reason})`}`,
       });
   }
   if (raw.enabled !== undefined) {
