@@ -4,9 +4,8 @@ import type { Admission, AdmissionKey, Refused } from '../admission/admission.js
 import type { GatewayMetrics } from '../gateway-metrics.js';
 import { readBody } from '../http/body-reader.js';
 import { isRequestAborted, type HttpExchange } from '../http/http-exchange.js';
-import { declaredContentLength } from '../http/request-head.js';
-import { problemResponse } from '../http/problem.js';
 import type { RouteHandler } from '../http/router.js';
+import { routeAnswers } from './route-answers.js';
 import { deriveInboundEvent, providerHeaders } from '../inbound/derive-inbound-event.js';
 import type { InboundMetrics, InboundRefusal } from '../inbound/inbound-metrics.js';
 import { inboundEventId, type InboundWebhookData } from '../inbound/inbound-record.js';
@@ -39,7 +38,6 @@ export interface InboundRouteDeps {
 }
 
 const route = '/in/:id';
-const drainBeforeRefusalBytes = 64 * 1024;
 
 /**
  * `POST /in/{sourceId}`: a third party's webhook. No API key: the source's scheme verifies the
@@ -51,18 +49,9 @@ const drainBeforeRefusalBytes = 64 * 1024;
 export function createInboundRoute(deps: InboundRouteDeps): RouteHandler {
   const { inboundMetrics, logger } = deps;
 
-  const answer = (
-    exchange: HttpExchange,
-    startedNs: bigint,
-    status: number,
-    headers: Record<string, string>,
-    body: string,
-  ) => {
-    if (exchange.respond(status, headers, body)) {
-      deps.metrics.requests.inc({ route, status: String(status) });
-      deps.metrics.requestDuration.observe({ route }, Number(process.hrtime.bigint() - startedNs) / 1e9);
-    }
-  };
+  const { answer, answerProblem } = routeAnswers(deps.metrics, route, (error) =>
+    logger.error({ err: error, route }, 'inbound request failed unexpectedly'),
+  );
   const refuse = (
     exchange: HttpExchange,
     startedNs: bigint,
@@ -72,16 +61,7 @@ export function createInboundRoute(deps: InboundRouteDeps): RouteHandler {
     headers: Readonly<Record<string, string>> = {},
   ): void | Promise<void> => {
     inboundMetrics.refused.inc({ source: sourceLabel, reason });
-    const problem = problemResponse(error, { headers });
-    if (problem.error.code === 'SLUICE_INTERNAL')
-      logger.error({ err: error, route }, 'inbound request failed unexpectedly');
-    const send = () => answer(exchange, startedNs, problem.status, problem.headers, problem.body);
-    // As on /v1/events: a small unread body is read so the provider's connection stays open.
-    const declared = declaredContentLength(exchange.head);
-    if (exchange.requestBodyPending && typeof declared === 'number' && declared <= drainBeforeRefusalBytes) {
-      return readBody(exchange, { maxBodyBytes: drainBeforeRefusalBytes }).then(send, send);
-    }
-    send();
+    return answerProblem(exchange, startedNs, error, headers);
   };
 
   return (exchange) => {
