@@ -1,25 +1,10 @@
 import type { ConsumedRecord } from '../common/kafka/index.js';
 import type { ClientBase, Pool } from '../common/postgres/index.js';
 import { deliveryHeaders } from '../common/retry/retry-records.js';
+import type { DeadLetterRecord } from '../common/attempts/dead-letter.js';
 
 /** One record of the dead-letter topic as a row of `dead_letters` (log/migrations/0003_dead_letters.sql). */
-export interface DeadLetterRow {
-  /** `<topic>-<partition>-<offset>`: stable, so a record read twice is stored once. */
-  id: string;
-  deadLetteredAt: string;
-  eventId: string | null;
-  eventType: string | null;
-  producerId: string | null;
-  subscriptionId: string | null;
-  reason: string;
-  attempts: number;
-  lastStatus: number | null;
-  lastError: string | null;
-  source: { topic: string; partition: number; offset: string } | null;
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Readonly<Record<string, string>>;
-}
+export type DeadLetterRow = DeadLetterRecord;
 
 /** PostgreSQL text cannot hold U+0000: it becomes U+FFFD. */
 function storable(text: string | undefined): string | null {

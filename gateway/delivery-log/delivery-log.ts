@@ -1,3 +1,4 @@
+import type { DeadLetterRecord, DeadLetterSummary } from '../../common/attempts/dead-letter.js';
 import type { AttemptOutcome } from '../../common/attempts/attempt-record.js';
 import { createHash } from 'node:crypto';
 import { SluiceError } from '../../common/errors.js';
@@ -70,26 +71,7 @@ export interface SubscriptionStats {
   consecutiveFailures: number;
 }
 
-export interface DeadLetterSummary {
-  id: string;
-  deadLetteredAt: string;
-  eventId: string | null;
-  eventType: string | null;
-  producerId: string | null;
-  subscriptionId: string | null;
-  reason: string;
-  attempts: number;
-  lastStatus: number | null;
-  lastError: string | null;
-  source: { topic: string; partition: number; offset: string } | null;
-}
-
-/** A dead letter with the record it holds, as the dead-letter topic has it. */
-export interface DeadLetterRecord extends DeadLetterSummary {
-  key: Buffer | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-}
+export type { DeadLetterRecord, DeadLetterSummary };
 
 export interface AttemptSource {
   outcome: AttemptOutcome;
