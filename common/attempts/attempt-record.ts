@@ -33,6 +33,14 @@ export interface AttemptRecord {
   nextAttemptAt: string | null;
   /** The replay that made this attempt (a subscription replay), else null. */
   replayId: string | null;
+  /**
+   * Where the event's record sits in the events topic (for a retry-tier attempt, the origin its
+   * retry record carries), so a resend can read the event back. Optional and additive within v1:
+   * records written before these fields existed have none, and the log stores nulls for them.
+   */
+  sourceTopic?: string | null;
+  sourcePartition?: number | null;
+  sourceOffset?: string | null;
 }
 
 export const attemptOutcomes = [
@@ -66,6 +74,10 @@ export type DecodedAttemptRecord =
 const maxTextChars = 512;
 /** Far above any retry schedule; keeps the number within PostgreSQL's `integer`. */
 const maxAttempt = 1_000_000;
+/** Kafka partitions are int32; this keeps the number within PostgreSQL's `integer`. */
+const maxPartition = 2_147_483_647;
+/** A Kafka offset as kafkajs gives it (a decimal string, int64): within PostgreSQL's `bigint`. */
+const offsetPattern = /^(0|[1-9][0-9]{0,17})$/;
 /** Response bodies are samples; this bounds a record even if a writer's setting is huge. */
 export const maxResponseBodyBytesLimit = 1024 * 1024;
 
@@ -94,6 +106,10 @@ export function encodeAttemptRecord(record: AttemptRecord): EncodedAttemptRecord
     outcome: record.outcome,
     nextAttemptAt: record.nextAttemptAt,
     replayId: record.replayId,
+    // Optional in v1: written only when known, so a reader of the first v1 shape sees nothing new.
+    ...(record.sourceTopic === undefined ? {} : { sourceTopic: record.sourceTopic }),
+    ...(record.sourcePartition === undefined ? {} : { sourcePartition: record.sourcePartition }),
+    ...(record.sourceOffset === undefined ? {} : { sourceOffset: record.sourceOffset }),
   };
   return {
     key: record.eventId,
@@ -188,6 +204,24 @@ function attemptRecordProblem(record: Record<string, unknown>): string | undefin
     ['outcome', (attemptOutcomes as readonly unknown[]).includes(record.outcome)],
     ['nextAttemptAt', record.nextAttemptAt === null || isIsoTime(record.nextAttemptAt)],
     ['replayId', record.replayId === null || isText(record.replayId)],
+    [
+      'sourceTopic',
+      record.sourceTopic === undefined || record.sourceTopic === null || isText(record.sourceTopic),
+    ],
+    [
+      'sourcePartition',
+      record.sourcePartition === undefined ||
+        record.sourcePartition === null ||
+        (Number.isSafeInteger(record.sourcePartition) &&
+          (record.sourcePartition as number) >= 0 &&
+          (record.sourcePartition as number) <= maxPartition),
+    ],
+    [
+      'sourceOffset',
+      record.sourceOffset === undefined ||
+        record.sourceOffset === null ||
+        (typeof record.sourceOffset === 'string' && offsetPattern.test(record.sourceOffset)),
+    ],
   ];
   const failed = checks.find(([, ok]) => !ok);
   return failed === undefined ? undefined : `field ${failed[0]} is missing or has the wrong type`;
@@ -195,6 +229,23 @@ function attemptRecordProblem(record: Record<string, unknown>): string | undefin
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The source position from a delivery's origin, `topic/partition/offset` (`recordPosition`); all
+ * null when it does not have that shape (an origin written by an older worker, say).
+ */
+export function sourcePosition(origin: string | undefined): {
+  sourceTopic: string | null;
+  sourcePartition: number | null;
+  sourceOffset: string | null;
+} {
+  const match = origin === undefined ? null : /^(.+)\/(\d{1,10})\/(0|[1-9]\d{0,17})$/.exec(origin);
+  const partition = match === null ? Number.NaN : Number(match[2]);
+  if (match === null || partition > maxPartition || match[1]!.length > maxTextChars) {
+    return { sourceTopic: null, sourcePartition: null, sourceOffset: null };
+  }
+  return { sourceTopic: match[1]!, sourcePartition: partition, sourceOffset: match[3]! };
 }
 
 /**
@@ -245,6 +296,8 @@ export const keptResponseHeaders: readonly string[] = [
   'cf-ray',
 ];
 
+export const keptResponseHeaderSet: ReadonlySet<string> = new Set(keptResponseHeaders);
+
 /** The kept headers of a response, names in lower case, each value at most 1 KiB. */
 export function selectResponseHeaders(
   headers: Readonly<Record<string, string | string[] | undefined>>,
@@ -262,6 +315,11 @@ export function selectResponseHeaders(
 export interface AttemptRecordSettings {
   /** `SLUICE_LOG_RESPONSE_BODY_BYTES`, default 4 KiB: bytes of a response body kept in its attempt record. */
   responseBodyMaxBytes: number;
+  /**
+   * `SLUICE_ATTEMPTS_MAX_PENDING`, default 10 000: records queued or in flight to Kafka at most;
+   * past it a record is dropped and counted, so delivery never waits on the log.
+   */
+  maxPendingRecords: number;
 }
 
 export function readAttemptRecordSettings(reader: EnvReader): AttemptRecordSettings {
@@ -270,5 +328,6 @@ export function readAttemptRecordSettings(reader: EnvReader): AttemptRecordSetti
       min: 0,
       max: maxResponseBodyBytesLimit,
     }),
+    maxPendingRecords: reader.integer('SLUICE_ATTEMPTS_MAX_PENDING', 10_000, { min: 1, max: 10_000_000 }),
   };
 }

@@ -503,6 +503,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     SLUICE_EVENTS_TOPIC: `${prefix}.events`,
     SLUICE_RETRY_TOPIC_PREFIX: `${prefix}.retry.`,
     SLUICE_DLQ_TOPIC: `${prefix}.dlq`,
+    SLUICE_ATTEMPTS_TOPIC: `${prefix}.attempts`,
     SLUICE_SUBSCRIPTIONS_TOPIC: `${prefix}.subscriptions`,
   };
   const quiet = createLogger('delivery-bench', 'warn');

@@ -62,8 +62,11 @@ describe('sluice log migrate', () => {
     const second = spawnCli(['log', 'migrate'], { SLUICE_LOG_DATABASE_URL: url, SLUICE_LOG_LEVEL: 'info' });
     expect(await second.exited, second.output()).toBe(0);
     expect(second.output()).toContain('log database already up to date');
-    const applied = await pool.query('SELECT version, name FROM schema_migrations');
-    expect(applied.rows).toEqual([{ version: 1, name: 'attempts' }]);
+    const applied = await pool.query('SELECT version, name FROM schema_migrations ORDER BY version');
+    expect(applied.rows).toEqual([
+      { version: 1, name: 'attempts' },
+      { version: 2, name: 'attempt_source' },
+    ]);
   });
 
   it('applies each migration once when several migrators start together', async () => {
@@ -79,13 +82,13 @@ describe('sluice log migrate', () => {
     cpSync(migrationsDir(), scratch, { recursive: true });
     await applyMigrations(pool, loadMigrations(scratch));
 
-    writeFileSync(join(scratch, '0002_extra.sql'), 'CREATE TABLE extra (id integer PRIMARY KEY);\n');
-    expect(await applyMigrations(pool, loadMigrations(scratch))).toEqual([2]);
+    writeFileSync(join(scratch, '0003_extra.sql'), 'CREATE TABLE extra (id integer PRIMARY KEY);\n');
+    expect(await applyMigrations(pool, loadMigrations(scratch))).toEqual([3]);
     expect(await tables(pool)).toContain('extra');
 
-    writeFileSync(join(scratch, '0002_extra.sql'), 'CREATE TABLE extra (id bigint PRIMARY KEY);\n');
+    writeFileSync(join(scratch, '0003_extra.sql'), 'CREATE TABLE extra (id bigint PRIMARY KEY);\n');
     await expect(applyMigrations(pool, loadMigrations(scratch))).rejects.toThrow(
-      'migration 2 (extra) changed after it was applied',
+      'migration 3 (extra) changed after it was applied',
     );
   });
 
@@ -94,7 +97,7 @@ describe('sluice log migrate', () => {
     scratch = mkdtempSync(join(tmpdir(), 'sluice-migrations-'));
     cpSync(migrationsDir(), scratch, { recursive: true });
     writeFileSync(
-      join(scratch, '0002_broken.sql'),
+      join(scratch, '0003_broken.sql'),
       'CREATE TABLE half (id integer);\nSELECT no_such_function();\n',
     );
     await expect(applyMigrations(pool, loadMigrations(scratch))).rejects.toThrow(/no_such_function/);
