@@ -87,7 +87,9 @@ export function createAttemptWriter(options: AttemptWriterOptions): AttemptWrite
   const dropLogIntervalMs = options.dropLogIntervalMs ?? 10_000;
   const writer: RecordWriter = createRecordWriter({
     producers: [options.producer],
-    sendsPerProducer: 4,
+    // One request in flight: records queue during its round trip and leave together, so the log
+    // costs few, larger produce requests (four in flight made many tiny ones across partitions).
+    sendsPerProducer: 1,
     maxBatchRecords: 1000,
     maxBatchBytes: eventsTopicMaxMessageBytes / 2,
     deadlineMs: options.timeoutMs,
