@@ -8,17 +8,23 @@ import { createAttemptWriter, createAttemptWriterMetrics } from './attempt-write
 
 type SendBatchArgs = Parameters<Producer['sendBatch']>[0];
 
-/** A producer whose produce requests stay unanswered until `release` (Kafka slow or away). */
+/** A producer whose produce requests stay unanswered until `release` (Kafka slow or away), then answer at once. */
 function stalledProducer() {
   const sends: SendBatchArgs[] = [];
   const waiting: Array<() => void> = [];
+  let released = false;
   const producer = {
     sendBatch: (args: SendBatchArgs) => {
       sends.push(args);
+      if (released) return Promise.resolve([]);
       return new Promise<never[]>((resolve) => waiting.push(() => resolve([])));
     },
   };
-  return { producer, sends, release: () => waiting.splice(0).forEach((answer) => answer()) };
+  const release = () => {
+    released = true;
+    waiting.splice(0).forEach((answer) => answer());
+  };
+  return { producer, sends, release };
 }
 
 function attempt(eventId: string): AttemptRecord {
@@ -84,7 +90,6 @@ describe('attempt writer', () => {
 
     kafka.release();
     await writer.close();
-    kafka.release();
     const written = kafka.sends.flatMap((send) => send.topicMessages!.flatMap((topic) => topic.messages));
     expect(written.map((message) => message.key?.toString())).toEqual(['evt-0', 'evt-1', 'evt-2']);
     expect(written.every((message) => decodeAttemptRecord(message.value as Buffer).ok)).toBe(true);
