@@ -39,7 +39,7 @@ export async function startLogProcess(
 ): Promise<LogProcess> {
   const nowMs = deps.nowMs ?? Date.now;
   const kafka = deps.kafka ?? createKafkaClient(config.kafka, logger);
-  const registry = createMetricsRegistry('sluice-log');
+  const registry = createMetricsRegistry('log');
   const metrics = createLogMetrics(registry);
   const pool = createPostgresPool(config.pool, logger.child({ component: 'postgres' }));
   const health = createDatabaseHealth(metrics, logger, nowMs);

@@ -27,7 +27,7 @@ async function rendered(
 }
 
 describe.each(valuesFiles)('Sluice starts with what the chart renders from ci/%s', (valuesFile) => {
-  it('the gateway, the delivery workers and the topics Job load their config; the gateway its API keys; the Job imports its schemas', async () => {
+  it('the gateway, the delivery workers, the log, its migrate Job and the topics Job load their config; the gateway its API keys; the Job imports its schemas', async () => {
     const objects = await rendered(valuesFile);
     const containers = objects
       .filter((o) => o.kind === 'Deployment' || o.kind === 'Job')
@@ -36,9 +36,12 @@ describe.each(valuesFiles)('Sluice starts with what the chart renders from ci/%s
         return [...(spec.initContainers ?? []), ...spec.containers];
       })
       .map((c) => c.name);
-    const importsSchemas = valuesFile !== 'minimal-values.yaml';
+    // minimal-values.yaml leaves the schema import and the delivery log off; the others turn both on.
+    const everything = valuesFile !== 'minimal-values.yaml';
     expect(containers.sort()).toEqual(
-      importsSchemas ? ['delivery', 'gateway', 'schemas', 'topics'] : ['delivery', 'gateway', 'topics'],
+      everything
+        ? ['delivery', 'gateway', 'log', 'log-migrate', 'schemas', 'topics']
+        : ['delivery', 'gateway', 'topics'],
     );
     expect(await sluiceStartupProblems(objects)).toEqual([]);
   });
@@ -75,6 +78,24 @@ describe('the start-up check', () => {
         { process: 'gateway', problem: expect.stringMatching(/SLUICE_MAX_BATCH_EVENTS/) },
         { process: 'delivery', problem: expect.stringMatching(/SLUICE_DELIVERY_ROLES/) },
         { process: 'topics', problem: expect.stringMatching(/^SLUICE_LOG_LEVEL loud: /) },
+      ]),
+    );
+  });
+
+  it('fails on a log database URL or log setting the log and its migrate Job refuse', async () => {
+    const objects = await rendered('minimal-values.yaml', [
+      'log.enabled=true',
+      'log.database.existingSecret=sluice-log-database',
+      'log.database.urlKey=missing',
+      'log.config.SLUICE_LOG_RETENTION_MS=1h',
+    ]);
+    const problems = await sluiceStartupProblems(objects);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        { process: 'log', problem: expect.stringMatching(/^SLUICE_LOG_DATABASE_URL is required/) },
+        { process: 'log', problem: expect.stringMatching(/^SLUICE_LOG_RETENTION_MS/) },
+        { process: 'log-migrate', problem: expect.stringMatching(/^SLUICE_LOG_RETENTION_MS/) },
+        { process: 'chart', problem: 'Secret sluice-log-database has no key missing' },
       ]),
     );
   });

@@ -79,12 +79,23 @@ interface PodTemplate {
 const valuesFiles = readdirSync(join(chartDir, 'ci')).filter((file) => file.endsWith('.yaml'));
 
 function find(objects: K8sObject[], kind: string, nameSuffix: string): K8sObject {
-  const found = objects.filter((o) => o.kind === kind && o.metadata.name.endsWith(nameSuffix));
+  const found = findAll(objects, kind, nameSuffix);
   expect(
     found.map((o) => o.metadata.name),
     `${kind} *${nameSuffix}`,
   ).toHaveLength(1);
   return found[0]!;
+}
+
+function findAll(objects: K8sObject[], kind: string, nameSuffix: string): K8sObject[] {
+  return objects.filter((o) => o.kind === kind && o.metadata.name.endsWith(nameSuffix));
+}
+
+/** The one object of a kind and name suffix, or undefined when the chart renders none. */
+function findOptional(objects: K8sObject[], kind: string, nameSuffix: string): K8sObject | undefined {
+  const found = findAll(objects, kind, nameSuffix);
+  expect(found.length, `${kind} *${nameSuffix}`).toBeLessThanOrEqual(1);
+  return found[0];
 }
 
 function podTemplate(workload: K8sObject): PodTemplate {
@@ -141,6 +152,17 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
   let gateway: PodTemplate;
   let delivery: PodTemplate;
   let job: K8sObject;
+  // The delivery log and its migrate Job: every ci/ file but minimal-values.yaml turns the log on.
+  let log: PodTemplate | undefined;
+  let migrateJob: K8sObject | undefined;
+  const logEnabled = valuesFile !== 'minimal-values.yaml';
+  /** Every pod the release runs: the Deployments and the hook Jobs. */
+  const pods = () =>
+    [gateway, delivery, podTemplate(job), log, migrateJob && podTemplate(migrateJob)].filter(
+      (pod): pod is PodTemplate => pod !== undefined,
+    );
+  /** The long-running ones, with an admin port, probes and a drain. */
+  const servers = () => [gateway, delivery, log].filter((pod): pod is PodTemplate => pod !== undefined);
 
   beforeAll(async () => {
     const rendered = await renderChart(valuesFile);
@@ -151,6 +173,9 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     gateway = podTemplate(find(objects, 'Deployment', '-gateway'));
     delivery = podTemplate(find(objects, 'Deployment', '-delivery'));
     job = find(objects, 'Job', '-topics');
+    const logDeployment = findOptional(objects, 'Deployment', '-log');
+    log = logDeployment && podTemplate(logDeployment);
+    migrateJob = findOptional(objects, 'Job', '-log-migrate');
   });
 
   it('passes helm lint --strict', async () => {
@@ -168,7 +193,7 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     expect(decoded.ok).toBe(true);
   });
 
-  it('runs one image as `sluice gateway` and `sluice deliver`', () => {
+  it('runs one image as `sluice gateway`, `sluice deliver`, `sluice log` and `sluice log migrate`', () => {
     const [gatewayContainer] = gateway.spec.containers;
     const [deliveryContainer] = delivery.spec.containers;
     expect(gateway.spec.containers).toHaveLength(1);
@@ -179,10 +204,19 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     for (const container of allContainers(podTemplate(job))) {
       expect(container.image).toBe(gatewayContainer!.image);
     }
+    expect(log !== undefined, 'log Deployment').toBe(logEnabled);
+    expect(migrateJob !== undefined, 'log migrate Job').toBe(logEnabled);
+    if (log && migrateJob) {
+      expect(log.spec.containers.map((c) => c.args)).toEqual([['log']]);
+      expect(podTemplate(migrateJob).spec.containers.map((c) => c.args)).toEqual([['log', 'migrate']]);
+      for (const container of [...log.spec.containers, ...podTemplate(migrateJob).spec.containers]) {
+        expect(container.image).toBe(gatewayContainer!.image);
+      }
+    }
   });
 
   it('runs every container non-root, read-only, without capabilities or a service account token', () => {
-    for (const pod of [gateway, delivery, podTemplate(job)]) {
+    for (const pod of pods()) {
       expect(pod.spec.securityContext).toMatchObject({
         runAsNonRoot: true,
         seccompProfile: { type: 'RuntimeDefault' },
@@ -205,7 +239,7 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
   });
 
   it('probes /healthz (liveness, startup) and /readyz (readiness) on the admin port the process listens on', () => {
-    for (const pod of [gateway, delivery]) {
+    for (const pod of servers()) {
       const container = pod.spec.containers[0]!;
       const adminPort = container.ports?.find((p) => p.name === 'admin')?.containerPort;
       expect(adminPort).toBeDefined();
@@ -219,7 +253,7 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
   });
 
   it('drains before it is killed: preStop sleep, then SIGTERM, with a grace period above both', () => {
-    for (const pod of [gateway, delivery]) {
+    for (const pod of servers()) {
       const container = pod.spec.containers[0]!;
       const command = container.lifecycle?.preStop?.exec?.command ?? ['sleep', '0'];
       expect(command[0]).toBe('sleep');
@@ -254,7 +288,7 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
       objects.filter((o) => o.kind === 'Secret').map((s) => [s.metadata.name, s.data ?? {}] as const),
     );
     const externalSecrets = new Set<string>();
-    for (const pod of [gateway, delivery, podTemplate(job)]) {
+    for (const pod of pods()) {
       for (const variable of allContainers(pod).flatMap((c) => c.env ?? [])) {
         const ref = variable.valueFrom?.secretKeyRef;
         if (!ref) continue;
@@ -289,6 +323,7 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
       expect([...externalSecrets].sort()).toEqual([
         'sluice-api-keys',
         'sluice-kafka',
+        'sluice-log-database',
         'sluice-redis',
         'sluice-secrets-keys',
       ]);
@@ -303,6 +338,54 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     }
     // Pods roll when a chart-managed Secret changes: the processes read them at start-up.
     expect(gateway.metadata.annotations?.['checksum/secret']).toMatch(/^[0-9a-f]{64}$/);
+    expect(log?.metadata.annotations?.['checksum/secret']).toEqual(
+      logEnabled ? gateway.metadata.annotations?.['checksum/secret'] : undefined,
+    );
+  });
+
+  it('gives the log, its migrate Job and the gateway (the log routes) the same database, from a Secret', () => {
+    const databaseUrl = (pod: PodTemplate) => env(pod.spec.containers[0]!, 'SLUICE_LOG_DATABASE_URL');
+    if (!log || !migrateJob) {
+      // No database, no log: the gateway is not told of one, and nothing of the log is rendered.
+      expect(databaseUrl(gateway)).toBeUndefined();
+      expect(manifests).not.toContain('SLUICE_LOG_DATABASE_URL');
+      expect(
+        objects.filter((o) => o.metadata.labels?.['app.kubernetes.io/component']?.startsWith('log')),
+      ).toEqual([]);
+      return;
+    }
+    const migrate = podTemplate(migrateJob);
+    for (const pod of [gateway, log, migrate]) {
+      const variable = databaseUrl(pod);
+      expect(variable?.value, 'a URL carries a password: never a plain value').toBeUndefined();
+      expect(variable?.valueFrom?.secretKeyRef).toBeDefined();
+    }
+    const secrets = new Map(
+      objects.filter((o) => o.kind === 'Secret').map((o) => [o.metadata.name, o] as const),
+    );
+    const ref = (pod: PodTemplate) => databaseUrl(pod)!.valueFrom!.secretKeyRef!;
+    expect(ref(log)).toEqual(ref(gateway));
+    if (valuesFile === 'existing-secrets-values.yaml') {
+      expect(ref(migrate)).toEqual({ name: 'sluice-log-database', key: 'url' });
+      expect(ref(log)).toEqual(ref(migrate));
+      return;
+    }
+    // Inline: the release's Secret for the pods, and for the hook Job, which runs before that Secret
+    // exists, a hook Secret of its own with the same URL.
+    const release = secrets.get(ref(log).name)!;
+    const hook = secrets.get(ref(migrate).name)!;
+    expect(release.metadata.annotations?.['helm.sh/hook']).toBeUndefined();
+    expect(hook.metadata.annotations?.['helm.sh/hook']).toBe('pre-install,pre-upgrade');
+    const decode = (secret: K8sObject, key: string) =>
+      Buffer.from(secret.data![key]!, 'base64').toString('utf8');
+    expect(decode(hook, ref(migrate).key)).toBe(decode(release, ref(log).key));
+    expect(decode(release, ref(log).key)).toMatch(/^postgres:\/\//);
+    // The log's own settings reach the log and the migrate Job (retention), not the other processes.
+    expect(envValue(log.spec.containers[0]!, 'SLUICE_LOG_RETENTION_MS')).toBe('30d');
+    expect(envValue(migrate.spec.containers[0]!, 'SLUICE_LOG_RETENTION_MS')).toBe('30d');
+    expect(envValue(gateway.spec.containers[0]!, 'SLUICE_LOG_RETENTION_MS')).toBeUndefined();
+    // `sluice log migrate` needs the database alone: no Kafka settings, no Kafka credentials.
+    expect(env(migrate.spec.containers[0]!, 'SLUICE_KAFKA_SASL_PASSWORD')).toBeUndefined();
   });
 
   it('exposes the public port and the admin ports on separate Services that select the pods', () => {
@@ -325,6 +408,17 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     // The Prometheus job names the alert rules select on.
     expect(gatewayAdmin.metadata.labels?.['sluice-job']).toBe('sluice-gateway');
     expect(deliveryAdmin.metadata.labels?.['sluice-job']).toBe('sluice-delivery');
+    const logAdmin = findOptional(objects, 'Service', '-log-admin');
+    expect(logAdmin !== undefined).toBe(logEnabled);
+    if (logAdmin && log) {
+      expect(ports(logAdmin)).toEqual(['admin']);
+      expect(log.metadata.labels).toMatchObject(
+        (logAdmin.spec as { selector: Record<string, string> }).selector,
+      );
+      expect(logAdmin.metadata.labels?.['sluice-job']).toBe('sluice-log');
+      // Scraped by the release's ServiceMonitor, which selects admin Services by this label.
+      expect(logAdmin.metadata.labels?.['sluice-metrics']).toBe('true');
+    }
   });
 
   it('autoscales the gateway with an HPA and protects both Deployments with PDBs', () => {
@@ -337,10 +431,13 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     expect(metrics.find((m) => m.type === 'Resource')?.resource?.name).toBe('cpu');
     // The HPA owns the replica count.
     expect(gatewayDeployment.spec?.replicas).toBeUndefined();
-    for (const [suffix, pod] of [
+    const budgeted: [string, PodTemplate][] = [
       ['-gateway', gateway],
       ['-delivery', delivery],
-    ] as const) {
+    ];
+    if (log) budgeted.push(['-log', log]);
+    expect(objects.filter((o) => o.kind === 'PodDisruptionBudget')).toHaveLength(budgeted.length);
+    for (const [suffix, pod] of budgeted) {
       const pdb = find(objects, 'PodDisruptionBudget', suffix);
       const spec = pdb.spec as {
         selector: { matchLabels: Record<string, string> };
@@ -365,27 +462,43 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
       ]) {
         expect(kinds.has(kind), kind).toBe(false);
       }
+      // The delivery log is off without a database.
+      expect(objects.filter((o) => o.kind === 'Deployment')).toHaveLength(2);
+      expect(objects.filter((o) => o.kind === 'Job')).toHaveLength(1);
       expect(find(objects, 'Deployment', '-delivery').spec?.replicas).toBe(2);
     });
   }
 
-  it('gives the topics Job what it needs as hooks created before it, since nothing else exists yet', () => {
+  it('gives the hook Jobs what they need as hooks created before them, since nothing else exists yet', () => {
     const jobSpec = podTemplate(job).spec;
     const weight = (o: K8sObject) => Number(o.metadata.annotations?.['helm.sh/hook-weight']);
     const hooks = objects.filter((o) => o.metadata.annotations?.['helm.sh/hook'] !== undefined);
+    const jobs = hooks.filter((o) => o.kind === 'Job');
+    expect(jobs.map((o) => o.metadata.name.replace(/^.*-sluice-|^sluice-full-/, '')).sort()).toEqual(
+      logEnabled ? ['log-migrate', 'topics'] : ['topics'],
+    );
     for (const hook of hooks) {
       expect(hook.metadata.annotations?.['helm.sh/hook'], hook.metadata.name).toBe('pre-install,pre-upgrade');
-      if (hook !== job) expect(weight(hook), `${hook.kind} ${hook.metadata.name}`).toBeLessThan(weight(job));
+      if (hook.kind !== 'Job') {
+        for (const hookJob of jobs) {
+          expect(weight(hook), `${hook.kind} ${hook.metadata.name}`).toBeLessThan(weight(hookJob));
+        }
+      }
     }
-    // Its ServiceAccount: a hook of its own (the release's does not exist before install).
-    const account = hooks.find((o) => o.kind === 'ServiceAccount');
+    const component = (o: K8sObject) => o.metadata.labels?.['app.kubernetes.io/component'];
+    // Each Job's ServiceAccount: a hook of its own (the release's does not exist before install).
+    const account = hooks.find((o) => o.kind === 'ServiceAccount' && component(o) === 'topics');
     expect(account?.metadata.name).toBe(jobSpec.serviceAccountName);
     expect(gateway.spec.serviceAccountName).not.toBe(jobSpec.serviceAccountName);
-    // Every Secret it reads is a hook of its own or one that exists outside the release.
+    if (migrateJob) {
+      const migrateAccount = hooks.find((o) => o.kind === 'ServiceAccount' && component(o) === 'log-migrate');
+      expect(migrateAccount?.metadata.name).toBe(podTemplate(migrateJob).spec.serviceAccountName);
+    }
+    // Every Secret they read is a hook of their own or one that exists outside the release.
     const releaseSecrets = objects
       .filter((o) => o.kind === 'Secret' && !hooks.includes(o))
       .map((o) => o.metadata.name);
-    for (const variable of allContainers(podTemplate(job)).flatMap((c) => c.env ?? [])) {
+    for (const variable of jobs.flatMap((o) => allContainers(podTemplate(o))).flatMap((c) => c.env ?? [])) {
       const ref = variable.valueFrom?.secretKeyRef;
       if (ref) expect(releaseSecrets, variable.name).not.toContain(ref.name);
     }
@@ -396,7 +509,7 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
     for (const source of (jobSpec.volumes ?? []).flatMap((v) => v.projected?.sources ?? [])) {
       if (source.configMap) expect(releaseConfigMaps).not.toContain(source.configMap.name);
     }
-    const hookSecret = hooks.find((o) => o.kind === 'Secret');
+    const hookSecret = hooks.find((o) => o.kind === 'Secret' && component(o) === 'topics');
     if (valuesFile === 'full-values.yaml') {
       // Inline SASL credentials: copied into the Job's own Secret.
       for (const container of allContainers(podTemplate(job))) {
@@ -408,12 +521,16 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
         'kafka-sasl-password',
         'kafka-sasl-username',
       ]);
-      expect(hooks.map((o) => o.kind).sort()).toEqual([
-        'ConfigMap',
-        'Job',
-        'NetworkPolicy',
-        'Secret',
-        'ServiceAccount',
+      expect(hooks.map((o) => `${o.kind} ${component(o)}`).sort()).toEqual([
+        'ConfigMap topics',
+        'Job log-migrate',
+        'Job topics',
+        'NetworkPolicy log-migrate',
+        'NetworkPolicy topics',
+        'Secret log-migrate',
+        'Secret topics',
+        'ServiceAccount log-migrate',
+        'ServiceAccount topics',
       ]);
     } else {
       expect(hookSecret).toBeUndefined();
@@ -611,13 +728,43 @@ describe.each(valuesFiles)('helm chart with ci/%s', (valuesFile) => {
       });
     });
 
-    it('restricts traffic with NetworkPolicies: public port, admin port, and egress to Kafka, Redis, DNS and webhooks', () => {
+    it('restricts traffic with NetworkPolicies: public port, admin port, and egress to Kafka, Redis, DNS, PostgreSQL, the schema registry and webhooks', () => {
       const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
       expect(policies.map((p) => p.metadata.name.replace('sluice-full-', '')).sort()).toEqual([
         'delivery',
         'gateway',
+        'log',
+        'log-migrate',
         'topics',
       ]);
+      type Egress = { ports: { port: number }[]; to?: { ipBlock?: { cidr: string } }[] }[];
+      const egressOf = (suffix: string) =>
+        (find(objects, 'NetworkPolicy', suffix).spec as { egress: Egress }).egress;
+      /** Each egress rule as "cidr:port" (or "any:port"), DNS left out. */
+      const destinations = (suffix: string) =>
+        egressOf(suffix)
+          .filter((rule) => !rule.ports.some((p) => p.port === 53))
+          .flatMap((rule) => rule.ports.map((p) => `${rule.to?.[0]?.ipBlock?.cidr ?? 'any'}:${p.port}`))
+          .sort();
+      const kafka = '10.20.0.0/16:9096';
+      const redis = '10.30.0.0/16:6380';
+      const postgres = '10.40.0.0/16:5432';
+      // The registry's port comes from schemaRegistry.url (https://schema-registry.example.com:8443).
+      const registry = '10.50.0.0/16:8443';
+      expect(destinations('-gateway')).toEqual([kafka, redis, postgres, registry].sort());
+      expect(destinations('-delivery')).toEqual(
+        [kafka, redis, registry, '0.0.0.0/0:443', '0.0.0.0/0:80'].sort(),
+      );
+      expect(destinations('-log')).toEqual([kafka, postgres].sort());
+      expect(destinations('-log-migrate')).toEqual([postgres]);
+      // The topics Job imports event types into the external registry.
+      expect(destinations('-topics')).toEqual([kafka, registry].sort());
+      for (const suffix of ['-gateway', '-delivery', '-log', '-log-migrate', '-topics']) {
+        expect(
+          egressOf(suffix).some((rule) => rule.ports.some((p) => p.port === 53)),
+          suffix,
+        ).toBe(true);
+      }
       const gatewayPolicy = find(objects, 'NetworkPolicy', '-gateway').spec as {
         ingress: { ports: { port: string }[] }[];
         egress: { ports: { port: number }[] }[];
@@ -759,6 +906,77 @@ describe('helm chart values are checked', () => {
     const result = await renderChart('minimal-values.yaml', ['gateway.terminationGracePeriodSeconds=15']);
     expect(result.ok).toBe(false);
     expect(result.stderr).toMatch(/gateway.terminationGracePeriodSeconds \(15\) must exceed/);
+  });
+
+  it('refuses the delivery log without a database, or with a URL that is not postgres://', async () => {
+    const none = await renderChart('minimal-values.yaml', ['log.enabled=true']);
+    expect(none.ok).toBe(false);
+    expect(none.stderr).toContain('log.enabled needs log.database.url or log.database.existingSecret');
+    const mysql = await renderChart('minimal-values.yaml', [
+      'log.enabled=true',
+      'log.database.url=mysql://db/sluice',
+    ]);
+    expect(mysql.ok).toBe(false);
+    expect(mysql.stderr).toMatch(/log\/database\/url/);
+  });
+
+  it('leaves the migrate Job out with log.migrate.enabled=false, and keeps the log and the gateway wired', async () => {
+    const result = await renderChart('minimal-values.yaml', [
+      'log.enabled=true',
+      'log.database.existingSecret=sluice-log-database',
+      'log.migrate.enabled=false',
+      'networkPolicy.enabled=true',
+      'networkPolicy.egress.enabled=true',
+    ]);
+    expect(result.stderr).toBe('');
+    const objects = await parseManifests(result.stdout);
+    expect(objects.filter((o) => o.kind === 'Job').map((o) => o.metadata.name)).toEqual([
+      'shop-sluice-topics',
+    ]);
+    expect(objects.some((o) => o.metadata.name.endsWith('-log-migrate'))).toBe(false);
+    const logPod = podTemplate(find(objects, 'Deployment', '-log'));
+    const gatewayPod = podTemplate(find(objects, 'Deployment', '-gateway'));
+    for (const pod of [logPod, gatewayPod]) {
+      expect(env(pod.spec.containers[0]!, 'SLUICE_LOG_DATABASE_URL')?.valueFrom?.secretKeyRef).toEqual({
+        name: 'sluice-log-database',
+        key: 'log-database-url',
+      });
+    }
+    expect(
+      env(
+        podTemplate(find(objects, 'Deployment', '-delivery')).spec.containers[0]!,
+        'SLUICE_LOG_DATABASE_URL',
+      ),
+    ).toBeUndefined();
+    expect((await decodeStrictly(result.stdout)).ok).toBe(true);
+  });
+
+  it('lets pods reach an external schema registry on its URL\u2019s port, 443 for https without one', async () => {
+    const ports = async (url: string) => {
+      const result = await renderChart('minimal-values.yaml', [
+        `schemaRegistry.url=${url}`,
+        'networkPolicy.enabled=true',
+        'networkPolicy.egress.enabled=true',
+      ]);
+      expect(result.stderr).toBe('');
+      const policy = find(await parseManifests(result.stdout), 'NetworkPolicy', '-delivery');
+      return (policy.spec as { egress: { ports: { port: number }[] }[] }).egress.flatMap((rule) =>
+        rule.ports.map((p) => p.port),
+      );
+    };
+    expect(await ports('https://registry.example.com')).toContain(443);
+    expect(await ports('http://registry.example.com:8081/apis/ccompat/v7')).toContain(8081);
+    // Sluice's own registry is the schemas topic: nothing beyond Kafka.
+    const own = await renderChart('minimal-values.yaml', [
+      'networkPolicy.enabled=true',
+      'networkPolicy.egress.enabled=true',
+    ]);
+    const policy = find(await parseManifests(own.stdout), 'NetworkPolicy', '-delivery');
+    expect(
+      (policy.spec as { egress: { ports: { port: number }[] }[] }).egress
+        .flatMap((rule) => rule.ports.map((p) => p.port))
+        .sort(),
+    ).toEqual([443, 53, 53, 6379, 80, 9092].sort());
   });
 
   it('refuses more KEDA replicas than events partitions', async () => {

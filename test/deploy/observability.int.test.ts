@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Partitioners } from '../../common/kafka/index.js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { encodeEvent } from '../../schemas/index.js';
 import {
   catalog,
@@ -15,10 +15,21 @@ import {
   testSubscription,
 } from '../delivery/delivery-fixture.js';
 import { prepareGateway, startTestGateway } from '../support/gateway-fixture.js';
-import { testKafka } from '../support/kafka-fixture.js';
+import { createLogger } from '../../common/logger.js';
+import { createPostgresPool } from '../../common/postgres/index.js';
+import { applyMigrations, loadMigrations } from '../../log/schema-migrations.js';
+import { attemptRecords, produceAttempts, readLag, startTestLog } from '../log/log-fixture.js';
+import { connectedAdmin, createTestTopic, testKafka, testProducer } from '../support/kafka-fixture.js';
+import { createTestDatabase } from '../support/postgres-fixture.js';
+import { scrapeMetric } from '../support/prometheus-text.js';
 import { uniqueName } from '../support/stack-env.js';
 import { chartDir } from './helm.js';
-import { dashboardExpressions, metricNames, ruleExpressions } from './observability-queries.js';
+import {
+  dashboardExpressions,
+  metricNames,
+  metricsNotYetInCode,
+  ruleExpressions,
+} from './observability-queries.js';
 import { startPrometheus } from './prometheus.js';
 
 // docs/architecture.md#observability: every query of the shipped dashboard and alert rules is
@@ -28,9 +39,15 @@ import { startPrometheus } from './prometheus.js';
 // The traffic below is what makes the labelled series exist (a counter with labels has no series
 // until it counts).
 //
+// A delivery log (`sluice log`) beside them stores attempt records produced to its topic, one of
+// them unreadable, in a PostgreSQL database of its own.
+//
 // Metrics that come from outside Sluice: `up` (Prometheus itself) is checked like Sluice's;
-// kube-state-metrics' `kube_*` cannot exist here, so their queries are only checked to parse.
-const external = (name: string) => name.startsWith('kube_');
+// kube-state-metrics' `kube_*` cannot exist here, so their queries are only checked to parse and
+// evaluate, as are those of metrics queried ahead of the code that registers them
+// (observability-queries.ts, `awaitedMetrics`).
+const awaited = new Set(metricsNotYetInCode());
+const external = (name: string) => name.startsWith('kube_') || awaited.has(name);
 
 async function post(baseUrl: string, apiKey: string, event: unknown): Promise<number> {
   const response = await fetch(`${baseUrl}/v1/events`, {
@@ -139,11 +156,37 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
     });
     const gatewayB = await startTestGateway(setupB);
 
+    // The delivery log: a migrated database of its own, and an attempts topic holding records
+    // (stored: rows written, a write duration) and one it cannot read (skipped).
+    const database = await createTestDatabase('sluice_observability');
+    onTestFinished(() => database.drop());
+    const pool = createPostgresPool(
+      {
+        url: database.url,
+        maxConnections: 2,
+        connectTimeoutMs: 3000,
+        statementTimeoutMs: 10_000,
+        applicationName: 'test',
+      },
+      createLogger('test'),
+    );
+    await applyMigrations(pool, loadMigrations());
+    await pool.end();
+    const kafkaAdmin = await connectedAdmin();
+    const attemptsTopic = await createTestTopic(kafkaAdmin, 2, 'attempts');
+    const attemptsProducer = testProducer();
+    await attemptsProducer.connect();
+    await produceAttempts(attemptsProducer, attemptsTopic, attemptRecords(20));
+    await attemptsProducer.send({ topic: attemptsTopic, messages: [{ key: 'x', value: '{"v":1}' }] });
+    await attemptsProducer.disconnect();
+    const log = await startTestLog({ databaseUrl: database.url, topic: attemptsTopic });
+
     const adminTarget = (url: string) => url.replace('http://', '');
     const prometheus = await startPrometheus(
       [
         { name: 'sluice-gateway', targets: [adminTarget(gatewayA.adminUrl), adminTarget(gatewayB.adminUrl)] },
         { name: 'sluice-delivery', targets: [adminTarget(worker.adminUrl)] },
+        { name: 'sluice-log', targets: [adminTarget(log.adminUrl)] },
       ],
       [join(chartDir, 'alerts', 'sluice-alerts.yaml')],
     );
@@ -179,6 +222,14 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
       async () => (await worker.metric('sluice_schema_id_lookups_total', { result: 'unknown' })) > 0,
     );
 
+    await eventually(
+      'the log stored the attempts and skipped the unreadable record',
+      async () =>
+        (await scrapeMetric(log.adminUrl, 'sluice_log_rows_written_total')) >= 20 &&
+        (await scrapeMetric(log.adminUrl, 'sluice_log_records_skipped_total')) >= 1,
+    );
+    await eventually('the log reported its lag', async () => (await readLag(log.adminUrl)) !== undefined);
+
     // Every metric the queries name must have reached Prometheus.
     const expressions = [...dashboardExpressions(), ...ruleExpressions()];
     const names = [...new Set(expressions.flatMap(({ expr }) => metricNames(expr)))].filter(
@@ -209,12 +260,13 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
 
     // The labels the rules rely on: job from the scrape config, `service` from the process.
     const services = await prometheus.api('query', {
-      query: 'count by (job, service) (sluice_http_requests_total or sluice_deliveries_total)',
+      query:
+        'count by (job, service) (sluice_http_requests_total or sluice_deliveries_total or sluice_log_rows_written_total)',
     });
     const pairs = (services.data as { result: { metric: Record<string, string> }[] }).result.map(
       (r) => `${r.metric.job}/${r.metric.service}`,
     );
-    expect(pairs.sort()).toEqual(['sluice-delivery/delivery', 'sluice-gateway/gateway']);
+    expect(pairs.sort()).toEqual(['sluice-delivery/delivery', 'sluice-gateway/gateway', 'sluice-log/log']);
 
     // Prometheus loaded the rules file itself and evaluated every rule without error.
     await eventually('every rule evaluated', async () => {

@@ -14,6 +14,7 @@ import { createLogger } from '../../common/logger.js';
 import { loadDeliveryProcessConfig } from '../../consumers/main.js';
 import { parseApiKeyStore } from '../../gateway/auth/api-key-store.js';
 import { loadGatewayConfig } from '../../gateway/gateway-config.js';
+import { loadLogConfig, loadLogDatabaseConfig } from '../../log/log-config.js';
 import { findSchemasDir } from '../../schemas/manifest.js';
 import { importSchemas } from '../../schemas/registry/import-schemas.js';
 import { MemorySchemaRegistry } from '../support/memory-schema-registry.js';
@@ -86,6 +87,7 @@ export const existingSecretStandIns: Readonly<Record<string, Readonly<Record<str
     'keys.jsonl': `[{"keyHash":"sha256:${'b'.repeat(64)}","producerId":"ops","role":"admin","allowedEventTypes":["*"]}]`,
   },
   'sluice-kafka': { user: 'sluice', pass: 'not-a-real-password' },
+  'sluice-log-database': { url: 'postgres://sluice:not-a-real-password@postgres.sluice.svc:5432/sluice' },
 };
 
 /** The same for existing ConfigMaps of event types (`schemas.import.configMap`): flat `.avsc` keys. */
@@ -294,7 +296,10 @@ async function nodeOptionsProblems(env: Record<string, string>): Promise<string[
 }
 
 export interface StartupProblem {
-  /** `gateway`, `delivery`, `topics`, `schemas`, or `chart` for a reference the check could not follow. */
+  /**
+   * `gateway`, `delivery`, `topics`, `schemas`, `log`, `log-migrate`, or `chart` for a reference the
+   * check could not follow.
+   */
   process: string;
   problem: string;
 }
@@ -309,11 +314,14 @@ const workloads = [
   { kind: 'Deployment', container: 'delivery' },
   { kind: 'Job', container: 'topics' },
   { kind: 'Job', container: 'schemas' },
+  { kind: 'Deployment', container: 'log' },
+  { kind: 'Job', container: 'log-migrate' },
 ] as const;
 
 /**
  * Every problem Sluice's own start-up would report with what the chart rendered: the config loaders
- * of the gateway, the delivery workers, `sluice topics ensure` and `sluice schemas import`, the
+ * of the gateway, the delivery workers, `sluice topics ensure`, `sluice schemas import`, `sluice log`
+ * and `sluice log migrate`, the
  * gateway's API keys file, the schemas the Job would import, the log level and NODE_OPTIONS. Empty
  * when every process would start.
  */
@@ -341,6 +349,10 @@ export async function sluiceStartupProblems(objects: readonly K8sObject[]): Prom
         }
       } else if (containerName === 'delivery') {
         problems.push(...problemsOf(() => loadDeliveryProcessConfig(env)));
+      } else if (containerName === 'log') {
+        problems.push(...problemsOf(() => loadLogConfig(env)));
+      } else if (containerName === 'log-migrate') {
+        problems.push(...problemsOf(() => loadLogDatabaseConfig(env)));
       } else if (containerName === 'schemas') {
         problems.push(...problemsOf(() => loadSchemasImportConfig(env)));
         problems.push(...(await schemasImportProblems(pod, container, store)));

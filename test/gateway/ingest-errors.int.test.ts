@@ -201,7 +201,7 @@ describe('gateway ingest: error answers', () => {
       ['GET', '/v1/events', 'POST'],
       ['PUT', '/v1/events', 'POST'],
       ['DELETE', '/v1/events/batch', 'POST'],
-      ['POST', '/v1/event-types', 'GET'],
+      ['DELETE', '/v1/event-types', 'GET, POST'],
     ] as const) {
       const answer = await send(url, {
         method,

@@ -1,35 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 import { createLogger } from '../../common/logger.js';
 import { RegistryError } from '../../schemas/registry/registry-error.js';
 import { KafkaSchemaRegistry } from '../../schemas/registry/schema-registry.js';
-import { connectedAdmin, readTopic, testKafka } from '../support/kafka-fixture.js';
-import { uniqueName } from '../support/stack-env.js';
+import { readTopic, testKafka } from '../support/kafka-fixture.js';
+import { createRegistryTopic } from '../support/registry-topic.js';
 
 const logger = createLogger('test-registry', 'warn');
-
-/** A registry topic of this test, compacted as eagerly as the broker allows. */
-async function registryTopic(): Promise<string> {
-  const admin = await connectedAdmin();
-  const topic = uniqueName('schemas');
-  await createTopicsWithLeaders(admin, [
-    {
-      topic,
-      numPartitions: 1,
-      replicationFactor: 1,
-      configEntries: [
-        { name: 'cleanup.policy', value: 'compact' },
-        { name: 'segment.ms', value: '100' },
-        { name: 'min.cleanable.dirty.ratio', value: '0.01' },
-        { name: 'min.compaction.lag.ms', value: '0' },
-        { name: 'delete.retention.ms', value: '0' },
-      ],
-    },
-  ]);
-  onTestFinished(async () => void (await admin.deleteTopics({ topics: [topic] }).catch(() => undefined)));
-  return topic;
-}
 
 async function startRegistry(topic: string): Promise<KafkaSchemaRegistry> {
   const registry = new KafkaSchemaRegistry({ kafka: testKafka(), topic, logger, maxWaitTimeMs: 100 });
@@ -59,7 +36,7 @@ function idsOf(registry: KafkaSchemaRegistry): Record<string, number> {
 
 describe('the registry stored in Kafka', () => {
   it('gives 50 schemas registered at once on two processes unique ids both agree on, kept over restart and compaction', async () => {
-    const topic = await registryTopic();
+    const topic = await createRegistryTopic({ compactEagerly: true });
     const [a, b] = await Promise.all([startRegistry(topic), startRegistry(topic)]);
     const subjects = Array.from({ length: 50 }, (_, i) => `test.thing${i}`);
     // Both register every schema, in opposite orders: each race is lost by one of them.
@@ -103,7 +80,7 @@ describe('the registry stored in Kafka', () => {
   });
 
   it('answers the existing id for the same schema, refuses an incompatible version, accepts a compatible one', async () => {
-    const registry = await startRegistry(await registryTopic());
+    const registry = await startRegistry(await createRegistryTopic({ compactEagerly: true }));
     const first = await registry.register({ subject: 'test.order', schema: schemaFor(1) });
     // Same schema, other key order and spacing: the same id, nothing written.
     const again = await registry.register({
@@ -142,7 +119,7 @@ describe('the registry stored in Kafka', () => {
   });
 
   it('deprecates a type: no latest any more, its ids still resolve', async () => {
-    const registry = await startRegistry(await registryTopic());
+    const registry = await startRegistry(await createRegistryTopic({ compactEagerly: true }));
     const { id } = await registry.register({ subject: 'test.gone', schema: schemaFor(7) });
     expect(await registry.delete('test.gone')).toEqual([1]);
     expect(registry.state.latest('test.gone')).toBeUndefined();

@@ -2,12 +2,10 @@ import { request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createLogger } from '../../common/logger.js';
 import { decodeEvent } from '../../schemas/event-codec.js';
-import { findSchemasDir } from '../../schemas/manifest.js';
-import { importSchemas, readSchemaFolder } from '../../schemas/registry/import-schemas.js';
 import { RemoteSchemaRegistry } from '../../schemas/registry/remote-schema-registry.js';
-import { KafkaSchemaRegistry } from '../../schemas/registry/schema-registry.js';
 import { prepareGateway, startTestGateway } from '../support/gateway-fixture.js';
-import { readTopic, testKafka } from '../support/kafka-fixture.js';
+import { readTopic } from '../support/kafka-fixture.js';
+import { createRegistryTopic } from '../support/registry-topic.js';
 import { uniqueName } from '../support/stack-env.js';
 
 const logger = createLogger('test-remote-registry', 'warn');
@@ -28,21 +26,7 @@ function shipmentSchema(extraField = false): string {
 
 /** Gateway A serves Sluice's own registry (a topic of this test, examples imported); B uses A's /registry. */
 async function twoGateways() {
-  const schemasTopic = uniqueName('schemas');
-  const own = new KafkaSchemaRegistry({
-    kafka: testKafka(),
-    topic: schemasTopic,
-    logger,
-    createTopic: {
-      name: schemasTopic,
-      numPartitions: 1,
-      replicationFactor: 1,
-      configs: { 'cleanup.policy': 'compact' },
-    },
-  });
-  await own.start();
-  await importSchemas(own, readSchemaFolder(findSchemasDir()));
-  await own.stop();
+  const schemasTopic = await createRegistryTopic({ withExamples: true });
   const setupA = await prepareGateway([{ producerId: 'ops', role: 'admin' }], {
     SLUICE_SCHEMAS_TOPIC: schemasTopic,
   });

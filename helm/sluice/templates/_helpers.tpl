@@ -110,14 +110,17 @@ app.kubernetes.io/component: {{ .component }}
 {{- if gt (int .Values.topics.minInsyncReplicas) (int .Values.topics.replicationFactor) }}
 {{- $problems = append $problems (printf "topics.minInsyncReplicas (%d) cannot exceed topics.replicationFactor (%d)" (int .Values.topics.minInsyncReplicas) (int .Values.topics.replicationFactor)) }}
 {{- end }}
-{{- range $component := list "gateway" "delivery" }}
+{{- if and .Values.log.enabled (not .Values.log.database.url) (not .Values.log.database.existingSecret) }}
+{{- $problems = append $problems "log.enabled needs log.database.url or log.database.existingSecret (the delivery log's PostgreSQL, postgres://user:password@host:5432/database)" }}
+{{- end }}
+{{- range $component := list "gateway" "delivery" "log" }}
 {{- $values := index $.Values $component }}
 {{- $grace := include "sluice.terminationGracePeriodSeconds" $values | int }}
 {{- $needed := add $values.shutdown.preStopSleepSeconds $values.shutdown.graceSeconds }}
 {{- if le $grace (int $needed) }}
 {{- $problems = append $problems (printf "%s.terminationGracePeriodSeconds (%d) must exceed shutdown.preStopSleepSeconds + shutdown.graceSeconds (%d), or Kubernetes kills the process while it drains" $component $grace (int $needed)) }}
 {{- end }}
-{{- if and $values.autoscaling.enabled (gt (int $values.autoscaling.minReplicas) (int $values.autoscaling.maxReplicas)) }}
+{{- if and $values.autoscaling $values.autoscaling.enabled (gt (int $values.autoscaling.minReplicas) (int $values.autoscaling.maxReplicas)) }}
 {{- $problems = append $problems (printf "%s.autoscaling.minReplicas cannot exceed maxReplicas" $component) }}
 {{- end }}
 {{- end }}
@@ -176,6 +179,14 @@ app.kubernetes.io/component: {{ .component }}
      deletes the hooks before it by their hook-succeeded policy), so no credential outlives its use. */}}
 {{- define "sluice.topicsHookAnnotations" -}}
 helm.sh/hook: {{ join "," .root.Values.topicsJob.hooks }}
+helm.sh/hook-weight: {{ .weight | quote }}
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+{{- end }}
+
+{{/* Hook annotations of the log's migrate Job and of what it brings along, as for the topics Job:
+     before install and before every upgrade, so the schema is there before new pods use it. */}}
+{{- define "sluice.logMigrateHookAnnotations" -}}
+helm.sh/hook: pre-install,pre-upgrade
 helm.sh/hook-weight: {{ .weight | quote }}
 helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 {{- end }}
@@ -317,6 +328,18 @@ helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
       key: {{ ternary .Values.secretsKeys.key "secrets-keys" (ne .Values.secretsKeys.existingSecret "") }}
 {{- end }}
 
+{{/* The delivery log's database: (dict "root" $ "secret" name), the Secret holding an inline URL
+     (the release's, or the migrate Job's own hook Secret). A URL carries a password: never a value. */}}
+{{- define "sluice.env.logDatabase" -}}
+{{- with .root.Values.log.database -}}
+- name: SLUICE_LOG_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ default $.secret .existingSecret }}
+      key: {{ ternary .urlKey "log-database-url" (ne .existingSecret "") }}
+{{- end }}
+{{- end }}
+
 {{/* Pass-through settings: the global map merged with the component's (the component wins). */}}
 {{- define "sluice.env.config" -}}
 {{- $merged := merge (deepCopy (default dict .component)) (deepCopy (default dict .global)) }}
@@ -366,10 +389,10 @@ helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
 checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
 {{- end }}
 
-{{/* NetworkPolicy egress rules shared by the components: DNS and Kafka; Redis. Callers trim them. */}}
-{{- define "sluice.networkPolicy.egressCommon" -}}
-{{- $egress := .Values.networkPolicy.egress }}
-{{- if $egress.dns }}
+{{/* NetworkPolicy egress rules shared by the components: DNS and Kafka; Redis; PostgreSQL; the
+     schema registry. Callers trim them. */}}
+{{- define "sluice.networkPolicy.egressDns" -}}
+{{- if .Values.networkPolicy.egress.dns }}
 - to:
     - namespaceSelector:
         matchLabels:
@@ -383,6 +406,11 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
     - protocol: TCP
       port: 53
 {{- end }}
+{{- end }}
+
+{{- define "sluice.networkPolicy.egressCommon" -}}
+{{- $egress := .Values.networkPolicy.egress }}
+{{- include "sluice.networkPolicy.egressDns" . }}
 - ports:
     {{- range $egress.kafka.ports }}
     - protocol: TCP
@@ -404,4 +432,39 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
   to:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+{{- end }}
+
+{{- define "sluice.networkPolicy.egressPostgres" -}}
+- ports:
+    {{- range .Values.networkPolicy.egress.postgres.ports }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+  {{- with .Values.networkPolicy.egress.postgres.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
+
+{{/* Egress to the external schema registry of schemaRegistry.url, on the given ports or else the
+     URL's own (443 for https, 80 for http). Empty without a URL: Sluice's own registry is Kafka. */}}
+{{- define "sluice.networkPolicy.egressSchemaRegistry" -}}
+{{- $egress := .Values.networkPolicy.egress.schemaRegistry }}
+{{- with .Values.schemaRegistry.url }}
+{{- $url := urlParse . }}
+{{- $ports := $egress.ports }}
+{{- if not $ports }}
+{{- $port := regexFind ":[0-9]+$" $url.host | trimPrefix ":" }}
+{{- $ports = list (default (ternary "443" "80" (eq $url.scheme "https")) $port | int) }}
+{{- end }}
+- ports:
+    {{- range $ports }}
+    - protocol: TCP
+      port: {{ . }}
+    {{- end }}
+  {{- with $egress.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end }}
 {{- end }}
