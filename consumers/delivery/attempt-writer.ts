@@ -90,6 +90,8 @@ export function createAttemptWriter(options: AttemptWriterOptions): AttemptWrite
     // One request in flight: records queue during its round trip and leave together, so the log
     // costs few, larger produce requests (four in flight made many tiny ones across partitions).
     sendsPerProducer: 1,
+    // Attempts finish one by one; without a linger most requests would carry one or two records.
+    lingerMs: 20,
     maxBatchRecords: 1000,
     maxBatchBytes: eventsTopicMaxMessageBytes / 2,
     deadlineMs: options.timeoutMs,
