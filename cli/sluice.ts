@@ -8,6 +8,7 @@ import { checkSchemas } from '../schemas/check-schemas.js';
 import { exitWithParent, runDev } from './dev-command.js';
 import { keysCreate, keysUsage } from './keys-command.js';
 import { runListen } from './listen-command.js';
+import { runDlqList, runEventsShow } from './log-commands.js';
 import { schemasImport, schemasImportUsage } from './schemas-command.js';
 import { stackDown, stackStatus, stackUp } from './stack/stack.js';
 import { postgresMajorVersion } from './stack/postgres-server.js';
@@ -18,7 +19,9 @@ const usage = `usage: sluice <command>
 
   deliver                    the delivery worker (Kafka → webhooks, retry tiers, dead letters)
   dev                        everything on this machine: stack, topics, gateway, delivery workers
+  dlq list                   dead letters from the delivery log, via the gateway (see: --help)
   dlq replay                 re-send dead letters through the retry tiers (see: sluice dlq replay --help)
+  events show <id>           an event's status per subscription and its attempts, via the gateway
   gateway                    the ingest gateway (HTTP → Kafka)
   keys create --producer ID  a new API key (see: sluice keys create --help)
   listen                     a local webhook receiver: subscribes, verifies and prints deliveries
@@ -48,6 +51,10 @@ async function main(args: string[]): Promise<number> {
       return runLog(env);
     case 'log migrate':
       return runLogMigrate(env);
+    case 'dlq list':
+      return runDlqList(args.slice(2), env);
+    case 'events show':
+      return runEventsShow(args.slice(2), env);
     case 'dlq replay':
       return runDlqReplay(args.slice(2), env, createLogger('sluice-dlq'));
     case 'keys create':

@@ -4,13 +4,20 @@
  */
 export const errorCatalog = {
   SLUICE_MALFORMED_REQUEST: { status: 400, retryable: false, title: 'Malformed request' },
+  SLUICE_INVALID_QUERY: { status: 400, retryable: false, title: 'Invalid query parameter' },
   SLUICE_UNAUTHENTICATED: { status: 401, retryable: false, title: 'Missing or unknown API key' },
+  SLUICE_SIGNATURE_INVALID: {
+    status: 401,
+    retryable: false,
+    title: 'Webhook signature missing, malformed, stale or wrong',
+  },
   SLUICE_FORBIDDEN: { status: 403, retryable: false, title: 'Not allowed for this API key' },
   SLUICE_EVENT_TYPE_FORBIDDEN: {
     status: 403,
     retryable: false,
     title: 'Event type not allowed for this API key',
   },
+  SLUICE_SOURCE_DISABLED: { status: 403, retryable: false, title: 'Inbound source disabled' },
   SLUICE_NOT_FOUND: { status: 404, retryable: false, title: 'Not found' },
   SLUICE_METHOD_NOT_ALLOWED: { status: 405, retryable: false, title: 'Method not allowed' },
   SLUICE_IDEMPOTENCY_IN_FLIGHT: { status: 409, retryable: true, title: 'An event with this id is in flight' },
@@ -33,6 +40,7 @@ export const errorCatalog = {
   SLUICE_INVALID_EVENT_TYPE: { status: 422, retryable: false, title: 'Invalid event type request' },
   SLUICE_SCHEMA_REFUSED: { status: 422, retryable: false, title: 'Schema refused' },
   SLUICE_INVALID_SUBSCRIPTION: { status: 422, retryable: false, title: 'Invalid subscription' },
+  SLUICE_INVALID_SOURCE: { status: 422, retryable: false, title: 'Invalid inbound source' },
   SLUICE_URL_FORBIDDEN: { status: 422, retryable: false, title: 'Webhook URL refused by the SSRF policy' },
   SLUICE_INVALID_REPLAY: { status: 422, retryable: false, title: 'Invalid replay request' },
   SLUICE_REPLAY_TOO_LARGE: {
@@ -40,11 +48,22 @@ export const errorCatalog = {
     retryable: false,
     title: 'The replay window holds more events than one replay may queue',
   },
+  SLUICE_RESEND_REFUSED: {
+    status: 422,
+    retryable: false,
+    title: 'The event cannot be resent to this subscription',
+  },
   SLUICE_RATE_LIMITED: { status: 429, retryable: true, title: 'Rate limit exceeded' },
   SLUICE_INTERNAL: { status: 500, retryable: true, title: 'Internal error' },
+  SLUICE_LOG_DISABLED: {
+    status: 501,
+    retryable: false,
+    title: 'The delivery log is not configured (SLUICE_LOG_DATABASE_URL)',
+  },
   SLUICE_OVERLOADED: { status: 503, retryable: true, title: 'Overloaded, retry later' },
   SLUICE_KAFKA_UNAVAILABLE: { status: 503, retryable: true, title: 'Kafka unavailable or too slow' },
   SLUICE_SHUTTING_DOWN: { status: 503, retryable: true, title: 'Shutting down' },
+  SLUICE_LOG_UNAVAILABLE: { status: 503, retryable: true, title: 'The delivery log database is unavailable' },
   SLUICE_REPLAY_TIMED_OUT: { status: 503, retryable: true, title: 'The replay did not finish in time' },
   SLUICE_CONFIG_INVALID: { status: 500, retryable: false, title: 'Invalid configuration' },
   SLUICE_STACK_FAILED: { status: 500, retryable: false, title: 'Local stack failed' },

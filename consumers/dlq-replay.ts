@@ -7,7 +7,7 @@ import type { Logger } from '../common/logger.js';
 import { retryTopicName } from '../common/retry/retry-schedule.js';
 import { loadDeliveryConfig, type DeliveryConfig } from './delivery-config.js';
 import { fromKafkaMessage, type ConsumedRecord, type OutgoingRecord } from '../common/kafka/index.js';
-import { buildRetryRecord, deliveryHeaders } from '../common/retry/retry-records.js';
+import { buildDeadLetterReplayRecord, deliveryHeaders } from '../common/retry/retry-records.js';
 import { createRetryWriter } from './delivery/retry-writer.js';
 
 export const dlqReplayUsage = `usage: sluice dlq replay [--subscription ID] [--since TIME] [--dry-run]
@@ -86,22 +86,7 @@ export function replayRecordFor(
   if (options.subscriptionId !== undefined && subscriptionId !== options.subscriptionId) return 'filtered';
   const deadAtMs = Number(letter.headers[deliveryHeaders.deadLetteredAtMs] ?? letter.timestampMs);
   if (options.sinceMs !== undefined && !(deadAtMs >= options.sinceMs)) return 'filtered';
-  const lastStatus = letter.headers[deliveryHeaders.lastStatus];
-  const record = buildRetryRecord(targetTopic, letter, {
-    subscriptionId,
-    // Attempt 1 in the first tier: a failure there starts the whole schedule again.
-    attempt: 1,
-    dueAtMs: nowMs,
-    firstAttemptAtMs: nowMs,
-    origin: letter.headers[deliveryHeaders.origin] ?? `${letter.topic}/${letter.partition}/${letter.offset}`,
-    lastStatus: lastStatus === undefined ? undefined : Number(lastStatus),
-    lastError: letter.headers[deliveryHeaders.lastError],
-  });
-  // The dead-letter headers would otherwise travel on and confuse the next dead letter.
-  delete record.headers[deliveryHeaders.dlqReason];
-  delete record.headers[deliveryHeaders.attempts];
-  delete record.headers[deliveryHeaders.deadLetteredAtMs];
-  return record;
+  return buildDeadLetterReplayRecord(targetTopic, letter, nowMs) ?? 'no-subscription';
 }
 
 /**

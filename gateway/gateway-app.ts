@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SluiceError } from '../common/errors.js';
 import { createFailFastRedis } from '../common/fail-fast-redis.js';
 import { startAdminServer } from '../common/admin-server.js';
 import { createKafkaClient, planTopics, KeyPartitioner } from '../common/kafka/index.js';
@@ -20,7 +21,13 @@ import { createGatewayMetrics } from './gateway-metrics.js';
 import { createGatewayRouter } from './gateway-routes.js';
 import { startHttpServer } from './http/http-server.js';
 import { createSubscriptionReplayer } from './replay/subscription-replayer.js';
+import { createDeliveryLog, createDisabledLog } from './delivery-log/delivery-log.js';
+import { createLogResender } from './delivery-log/log-resender.js';
 import { createIdempotencyStore } from './ingest/idempotency-store.js';
+import { createInboundMetrics } from './inbound/inbound-metrics.js';
+import { inboundWebhookSubject, inboundWebhookType } from './inbound/inbound-record.js';
+import { sourceBodyLimit } from './sources/source-input.js';
+import { createSourceStore } from './sources/source-store.js';
 import type { EventEncoder } from './ingest/prepare-event.js';
 import { createEventPublisher } from './publish/event-publisher.js';
 import { createPublisherMetrics } from './publish/publisher-metrics.js';
@@ -32,9 +39,9 @@ export interface RunningGateway {
   shutdown(): Promise<void>;
 }
 
-function encoderFor(catalog: SchemaCatalog): EventEncoder {
+function encoderFor(catalog: SchemaCatalog, fixedType?: string): EventEncoder {
   return (type, data) => {
-    const schema = catalog.latest(type);
+    const schema = catalog.latest(fixedType ?? type);
     if (!schema) return { ok: false, reason: catalog.deprecated(type) ? 'deprecated' : 'unknown-type' };
     const encoded = encodeEvent(schema, data);
     if (!encoded.ok) return { ok: false, reason: 'invalid', path: encoded.path, message: encoded.message };
@@ -72,6 +79,27 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger,
   });
   await subscriptions.start();
+  const sources = createSourceStore({
+    kafka,
+    topic: config.topics.sourcesTopic,
+    createTopic: planTopics(config.topics, []).find((t) => t.name === config.topics.sourcesTopic),
+    keyring: config.secretsKeyring,
+    logger,
+  });
+  await sources.start();
+  // Sluice's own record type for inbound webhooks, registered on first need (inbound-record.ts).
+  const registeredInboundType = inboundWebhookType(schemaRegistry);
+  const inboundType = {
+    // A registry that cannot take the write is an unavailable dependency (503), not a fault.
+    ensure: () =>
+      registeredInboundType.ensure().catch((cause: unknown) => {
+        throw new SluiceError('SLUICE_KAFKA_UNAVAILABLE', 'the inbound record type could not be registered', {
+          cause,
+          retryAfterSeconds: 1,
+        });
+      }),
+  };
+  if (sources.all().length > 0) await inboundType.ensure();
   const producers = Array.from({ length: config.producerCount }, () =>
     kafka.producer({
       idempotent: true,
@@ -227,6 +255,18 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     maxBatchBytes: config.produceMaxBatchBytes,
     logger,
   });
+  // No database: the log routes answer 501 and nothing else changes. A database that is down only
+  // fails those routes, within the pool's timeouts.
+  const deliveryLog =
+    config.logDatabase === undefined ? createDisabledLog() : createDeliveryLog(config.logDatabase, logger);
+  const resender = createLogResender(deliveryLog, {
+    kafka,
+    retryTopic: config.replay.retryTopic,
+    timeoutMs: config.replay.timeoutMs,
+    produceTimeoutMs: config.produceTimeoutMs,
+    maxBatchBytes: config.produceMaxBatchBytes,
+    logger,
+  });
   const adminRouteDeps = {
     apiKeys,
     store: subscriptions,
@@ -235,6 +275,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     accepting: ingestDeps.accepting,
     inFlight: ingestDeps.inFlight,
   };
+  const bodyLimit = sourceBodyLimit(config.produceMaxBatchBytes);
   const router = createGatewayRouter({
     ingest: ingestDeps,
     schemaRegistry,
@@ -242,6 +283,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     eventTypes: adminRouteDeps,
     subscriptions: { ...adminRouteDeps, ssrfPolicy: config.ssrfPolicy },
     replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
+    log: { ...adminRouteDeps, log: deliveryLog, resender, catalog },
+    sources: { ...adminRouteDeps, store: sources, beforeCreate: () => inboundType.ensure(), bodyLimit },
+    inbound: {
+      sources,
+      admission,
+      metrics,
+      inboundMetrics: createInboundMetrics(registry),
+      logger,
+      ingest: ingestDeps.ingest,
+      encode: encoderFor(catalog, inboundWebhookSubject),
+      ensureRecordType: () => inboundType.ensure(),
+      nowMs: Date.now,
+      accepting: ingestDeps.accepting,
+      inFlight: ingestDeps.inFlight,
+      bodyLimit,
+    },
     registryApi: {
       registry: schemaRegistry,
       apiKeys,
@@ -272,6 +329,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       if (disconnected.size > 0) reasons.push('Kafka producer disconnected');
       if (!publisher.kafkaAcknowledging()) reasons.push('Kafka is not acknowledging produce requests');
       if (!subscriptions.isCaughtUp()) reasons.push('subscriptions not loaded from Kafka');
+      if (!sources.isCaughtUp()) reasons.push('inbound sources not loaded from Kafka');
       if (!schemaRegistry.isCaughtUp()) reasons.push('schema registry not loaded');
       if (shedder.sustainedOverload()) reasons.push('sustained overload');
       return { ready: reasons.length === 0, reasons };
@@ -293,9 +351,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       if (inFlight > 0) logger.warn({ inFlight }, 'shutdown grace period over with requests still in flight');
       // Replays still running stop here and answer 503 with what they had queued.
       await replayer.close();
+      await deliveryLog.close().catch(() => undefined);
       await publisher.close();
       await Promise.all(producers.map((producer) => producer.disconnect()));
       await subscriptions.stop();
+      await sources.stop();
       await schemaRegistry.stop();
       await rateLimiter.close();
       runtimeSignals.stop();

@@ -6,6 +6,7 @@ import {
   type TopicSettings,
   eventsTopicMaxMessageBytes,
 } from '../common/kafka/index.js';
+import { readLogDatabasePool, type PostgresPoolOptions } from '../common/postgres/index.js';
 import { readSsrfPolicy, type SsrfPolicy } from '../common/ssrf-guard.js';
 import { readSecretsKeyring, type SecretsKeyring } from '../common/subscriptions/secrets-keyring.js';
 import { readAdmissionConfig, type AdmissionConfig } from './admission/admission-config.js';
@@ -62,6 +63,12 @@ export interface GatewayConfig {
   ssrfPolicy: SsrfPolicy;
   replay: ReplayConfig;
   schemaRegistry: SchemaRegistrySettings;
+  /**
+   * `SLUICE_LOG_DATABASE_URL`, optional: the delivery log's PostgreSQL, read by the log API
+   * (`/v1/events/{id}`, `/v1/dead-letters`, …); unset, those routes answer 501. Pool settings as
+   * `sluice log`'s, but `SLUICE_LOG_DATABASE_STATEMENT_TIMEOUT_MS` defaults to 5 s here.
+   */
+  logDatabase: PostgresPoolOptions | undefined;
 }
 
 export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
@@ -99,6 +106,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     ssrfPolicy: readSsrfPolicy(reader),
     replay: readReplayConfig(reader, topics),
     schemaRegistry: readSchemaRegistrySettings(reader),
+    logDatabase: readLogDatabasePool(reader, { applicationName: 'sluice-gateway', statementTimeoutMs: 5000 }),
   };
   // Every limit must sit below what Kafka accepts, or an accepted event could never be written.
   if (config.maxEventBytes > config.maxBatchBytes) {

@@ -4,10 +4,13 @@ import { createRouter, type Router, type RouterOptions } from './http/router.js'
 import { openApiDocument } from './openapi/openapi-document.js';
 import { addEventTypeAdminRoutes, type EventTypeRoutesDeps } from './routes/event-type-admin-route.js';
 import { createEventTypesRoute } from './routes/event-types-route.js';
+import { createInboundRoute, type InboundRouteDeps } from './routes/inbound-route.js';
 import { createIngestRoute, type IngestRouteDeps } from './routes/ingest-route.js';
 import { createOpenApiRoute } from './routes/openapi-route.js';
 import { addRegistryRoutes, type RegistryRouteDeps } from './registry/registry-routes.js';
+import { addLogRoutes, type LogRoutesDeps } from './routes/log-routes.js';
 import { addReplayRoute, type ReplayRouteDeps } from './routes/replay-route.js';
+import { addSourceRoutes, type SourcesRouteDeps } from './routes/sources-route.js';
 import { addSubscriptionRoutes, type SubscriptionsRouteDeps } from './routes/subscriptions-route.js';
 
 export interface GatewayRouteDeps {
@@ -18,6 +21,12 @@ export interface GatewayRouteDeps {
   eventTypes: Omit<EventTypeRoutesDeps, 'registry'>;
   subscriptions: SubscriptionsRouteDeps;
   replay: ReplayRouteDeps;
+  /** The delivery log API. */
+  log: LogRoutesDeps;
+  /** The inbound source API. */
+  sources: SourcesRouteDeps;
+  /** `POST /in/{sourceId}`. */
+  inbound: InboundRouteDeps;
   /** Confluent's Schema Registry API under /registry. */
   registryApi: RegistryRouteDeps;
   onUnexpectedError: RouterOptions['onUnexpectedError'];
@@ -36,6 +45,9 @@ export function createGatewayRouter(deps: GatewayRouteDeps): Router {
     .route('GET', '/v1/event-types', createEventTypesRoute(deps.schemaRegistry.state, deps.apiKeys));
   addEventTypeAdminRoutes(router, { ...deps.eventTypes, registry: deps.schemaRegistry });
   addSubscriptionRoutes(router, deps.subscriptions);
+  addSourceRoutes(router, deps.sources);
+  router.route('POST', '/in/:id', createInboundRoute(deps.inbound));
   addRegistryRoutes(router, deps.registryApi);
-  return addReplayRoute(router, deps.replay);
+  addReplayRoute(router, deps.replay);
+  return addLogRoutes(router, deps.log);
 }

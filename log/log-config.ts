@@ -5,7 +5,7 @@ import {
   type KafkaSettings,
   type TopicSettings,
 } from '../common/kafka/index.js';
-import type { PostgresPoolOptions } from '../common/postgres/index.js';
+import { readLogDatabasePool, type PostgresPoolOptions } from '../common/postgres/index.js';
 import type { PartitionPolicy } from './partitions.js';
 
 const dayMs = 86_400_000;
@@ -41,18 +41,17 @@ export interface LogConfig extends LogDatabaseConfig {
 }
 
 function readDatabase(reader: EnvReader): LogDatabaseConfig {
-  const url = reader.optionalString('SLUICE_LOG_DATABASE_URL');
-  if (url === undefined) {
-    reader.problem('SLUICE_LOG_DATABASE_URL is required: the PostgreSQL database of the delivery log');
-  } else if (!/^postgres(ql)?:\/\//.test(url)) {
-    reader.problem('SLUICE_LOG_DATABASE_URL must be a postgres:// URL');
-  }
+  const pool = readLogDatabasePool(reader, {
+    applicationName: 'sluice-log',
+    statementTimeoutMs: 15_000,
+    requiredProblem: 'SLUICE_LOG_DATABASE_URL is required: the PostgreSQL database of the delivery log',
+  });
   return {
-    pool: {
-      url: url ?? '',
-      maxConnections: reader.integer('SLUICE_LOG_DATABASE_POOL_SIZE', 4, { min: 2, max: 100 }),
-      connectTimeoutMs: reader.durationMs('SLUICE_LOG_DATABASE_CONNECT_TIMEOUT_MS', 3000, { min: 100 }),
-      statementTimeoutMs: reader.durationMs('SLUICE_LOG_DATABASE_STATEMENT_TIMEOUT_MS', 15_000, { min: 100 }),
+    pool: pool ?? {
+      url: '',
+      maxConnections: 1,
+      connectTimeoutMs: 0,
+      statementTimeoutMs: 0,
       applicationName: 'sluice-log',
     },
     partitions: {

@@ -1,15 +1,58 @@
 import { decodeAttemptRecord, type AttemptRecord } from '../common/attempts/attempt-record.js';
-import type { Consumer, EachBatchPayload } from '../common/kafka/index.js';
+import { fromKafkaMessage, type Consumer, type EachBatchPayload } from '../common/kafka/index.js';
 import type { Logger } from '../common/logger.js';
 import { isPostgresUnavailable } from '../common/postgres/index.js';
 import type { DatabaseHealth } from './database-health.js';
+import { deadLetterRow, type DeadLetterRow } from './dead-letter-rows.js';
 import type { LogMetrics } from './log-metrics.js';
-import type { LogWriter } from './log-writer.js';
+import type { LogWriter, WriteResult } from './log-writer.js';
+
+type Batch = EachBatchPayload['batch'];
+
+/** How the records of one topic are stored: decoded once per fetched batch, written until stored. */
+export interface LogTopicSink {
+  /** Decodes `batch` (unreadable records are counted and skipped) into the write to repeat. */
+  prepare(batch: Batch): () => Promise<WriteResult>;
+}
+
+/** The attempts topic: versioned JSON attempt records into `attempts`. */
+export function attemptsSink(writer: LogWriter, metrics: LogMetrics, logger: Logger): LogTopicSink {
+  return {
+    prepare(batch) {
+      const records: AttemptRecord[] = [];
+      for (const message of batch.messages) {
+        const decoded = decodeAttemptRecord(message.value);
+        if (decoded.ok) {
+          records.push(decoded.record);
+        } else {
+          metrics.skipped.inc({ reason: 'invalid' });
+          logger.warn(
+            { partition: batch.partition, offset: message.offset, problem: decoded.problem },
+            'unreadable attempt record; skipped',
+          );
+        }
+      }
+      return () => writer.write(records);
+    },
+  };
+}
+
+/** The dead-letter topic: every record (poison ones too) into `dead_letters`. */
+export function deadLettersSink(writer: LogWriter<DeadLetterRow>): LogTopicSink {
+  return {
+    prepare(batch) {
+      const rows = batch.messages.map((message) =>
+        deadLetterRow(fromKafkaMessage(batch.topic, batch.partition, message)),
+      );
+      return () => writer.write(rows);
+    },
+  };
+}
 
 export interface LogConsumerOptions {
   consumer: Consumer;
-  topic: string;
-  writer: LogWriter;
+  /** The topics to consume and how each is stored. */
+  sinks: ReadonlyMap<string, LogTopicSink>;
   health: DatabaseHealth;
   /** Longest wait between two tries of a batch; the first wait is 100 ms, doubling. */
   retryMaxBackoffMs: number;
@@ -34,14 +77,14 @@ export interface LogConsumer {
 const firstBackoffMs = 100;
 
 /**
- * Consumes the attempts topic and stores each fetched batch before committing it. A batch that
+ * Consumes the log's topics (attempts, dead letters) and stores each fetched batch before committing it. A batch that
  * cannot be stored is tried again, with backoff, until it is: the partition stays on that batch
  * (nothing after it is read, nothing is committed past it) while heartbeats keep the membership.
  * So an outage of PostgreSQL pauses the log and the log resumes where it stopped; a batch whose
  * rows were stored but whose commit was lost is read again and its rows skipped by their key.
  */
 export function createLogConsumer(options: LogConsumerOptions): LogConsumer {
-  const { consumer, writer, health, metrics, logger } = options;
+  const { consumer, health, metrics, logger } = options;
   const stopping = new AbortController();
   let joined = false;
 
@@ -65,26 +108,9 @@ export function createLogConsumer(options: LogConsumerOptions): LogConsumer {
     options.onFatal(payload.error);
   });
 
-  function decode(batch: EachBatchPayload['batch']): AttemptRecord[] {
-    const records: AttemptRecord[] = [];
-    for (const message of batch.messages) {
-      const decoded = decodeAttemptRecord(message.value);
-      if (decoded.ok) {
-        records.push(decoded.record);
-      } else {
-        metrics.skipped.inc({ reason: 'invalid' });
-        logger.warn(
-          { partition: batch.partition, offset: message.offset, problem: decoded.problem },
-          'unreadable attempt record; skipped',
-        );
-      }
-    }
-    return records;
-  }
-
-  /** Resolves true once `records` are stored, false when the batch was given up (stop, rebalance). */
+  /** Resolves true once the batch is stored, false when it was given up (stop, rebalance). */
   async function storeUntilDone(
-    records: readonly AttemptRecord[],
+    write: () => Promise<WriteResult>,
     payload: Pick<EachBatchPayload, 'heartbeat' | 'isRunning' | 'isStale'>,
   ): Promise<boolean> {
     let lostMembership = false;
@@ -101,7 +127,7 @@ export function createLogConsumer(options: LogConsumerOptions): LogConsumer {
           return false;
         const startedMs = options.nowMs();
         try {
-          const result = await writer.write(records);
+          const result = await write();
           metrics.writeDuration.observe((options.nowMs() - startedMs) / 1000);
           metrics.batches.inc({ result: 'written' });
           metrics.rowsWritten.inc(result.written);
@@ -112,7 +138,7 @@ export function createLogConsumer(options: LogConsumerOptions): LogConsumer {
           return true;
         } catch (error) {
           metrics.batches.inc({ result: isPostgresUnavailable(error) ? 'unavailable' : 'failed' });
-          health.failed(error, 'storing a batch of attempts');
+          health.failed(error, 'storing a batch of the log');
         }
         // ±20 % jitter, so partitions retrying together do not hit a recovering server at once.
         await sleepUnlessStopping(backoffMs * (0.8 + Math.random() * 0.4));
@@ -138,8 +164,9 @@ export function createLogConsumer(options: LogConsumerOptions): LogConsumer {
   async function eachBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const last = batch.messages.at(-1);
-    if (last === undefined) return;
-    if (!(await storeUntilDone(decode(batch), payload))) return;
+    const sink = options.sinks.get(batch.topic);
+    if (last === undefined || sink === undefined) return;
+    if (!(await storeUntilDone(sink.prepare(batch), payload))) return;
     payload.resolveOffset(last.offset);
     try {
       await consumer.commitOffsets([
@@ -154,7 +181,7 @@ export function createLogConsumer(options: LogConsumerOptions): LogConsumer {
   return {
     async start() {
       await consumer.connect();
-      await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+      await consumer.subscribe({ topics: [...options.sinks.keys()], fromBeginning: true });
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,

@@ -6,9 +6,9 @@ import { createPostgresPool } from '../common/postgres/index.js';
 import { reportConsumerLag } from './consumer-lag.js';
 import { createDatabaseHealth } from './database-health.js';
 import type { LogConfig } from './log-config.js';
-import { createLogConsumer } from './log-consumer.js';
+import { attemptsSink, createLogConsumer, deadLettersSink, type LogTopicSink } from './log-consumer.js';
 import { createLogMetrics } from './log-metrics.js';
-import { createLogWriter } from './log-writer.js';
+import { createLogWriter, deadLettersTable } from './log-writer.js';
 import { startMaintenanceLoop } from './maintenance-loop.js';
 import { loadMigrations, schemaVersion } from './schema-migrations.js';
 
@@ -44,19 +44,22 @@ export async function startLogProcess(
   const pool = createPostgresPool(config.pool, logger.child({ component: 'postgres' }));
   const health = createDatabaseHealth(metrics, logger, nowMs);
   const requiredVersion = loadMigrations().at(-1)?.version ?? 0;
-  const writer = createLogWriter({
+  const checkSchema = async () => {
+    const version = await schemaVersion(pool);
+    if (version < requiredVersion) {
+      throw new Error(
+        `the log database is at schema version ${version}, this Sluice needs ${requiredVersion}: run \`sluice log migrate\``,
+      );
+    }
+  };
+  const writer = createLogWriter({ pool, policy: config.partitions, nowMs, logger, checkSchema });
+  const deadLetterWriter = createLogWriter({
+    table: deadLettersTable,
     pool,
     policy: config.partitions,
     nowMs,
     logger,
-    checkSchema: async () => {
-      const version = await schemaVersion(pool);
-      if (version < requiredVersion) {
-        throw new Error(
-          `the log database is at schema version ${version}, this Sluice needs ${requiredVersion}: run \`sluice log migrate\``,
-        );
-      }
-    },
+    checkSchema,
   });
   const maintenance = startMaintenanceLoop({
     pool,
@@ -69,6 +72,10 @@ export async function startLogProcess(
     logger,
     nowMs,
   });
+  const admin = kafka.admin();
+  const sinks = new Map<string, LogTopicSink>([
+    [config.topics.attemptsTopic, attemptsSink(writer, metrics, logger)],
+  ]);
   const consumer = createLogConsumer({
     consumer: kafka.consumer({
       groupId: config.groupId,
@@ -77,8 +84,7 @@ export async function startLogProcess(
       rebalanceTimeout: Math.max(config.sessionTimeoutMs, 60_000),
       maxWaitTimeInMs: 500,
     }),
-    topic: config.topics.attemptsTopic,
-    writer,
+    sinks,
     health,
     retryMaxBackoffMs: config.retryMaxBackoffMs,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
@@ -89,7 +95,6 @@ export async function startLogProcess(
     logger,
     nowMs,
   });
-  const admin = kafka.admin();
   let stopping = false;
   const adminServer = await startAdminServer({
     host: config.host,
@@ -107,6 +112,16 @@ export async function startLogProcess(
   let lag: { stop(): void } | undefined;
   try {
     await admin.connect();
+    // Subscribing to a missing topic fails the whole consumer: without the dead-letter topic the
+    // log keeps the attempts and says how to get the dead letters too.
+    if ((await admin.listTopics()).includes(config.topics.dlqTopic)) {
+      sinks.set(config.topics.dlqTopic, deadLettersSink(deadLetterWriter));
+    } else {
+      logger.warn(
+        { topic: config.topics.dlqTopic },
+        'the dead-letter topic does not exist: dead letters are not logged (run `sluice topics ensure`, then restart the log)',
+      );
+    }
     lag = reportConsumerLag({
       admin,
       groupId: config.groupId,
@@ -125,7 +140,7 @@ export async function startLogProcess(
     throw error;
   }
   logger.info(
-    { topic: config.topics.attemptsTopic, groupId: config.groupId, adminPort: adminServer.port },
+    { topics: [...sinks.keys()], groupId: config.groupId, adminPort: adminServer.port },
     'delivery log started',
   );
   return {

@@ -1,7 +1,8 @@
 import type { AttemptRecord } from '../common/attempts/attempt-record.js';
 import type { Logger } from '../common/logger.js';
-import { describePostgresError, sqlState, type Pool } from '../common/postgres/index.js';
+import { describePostgresError, sqlState, type ClientBase, type Pool } from '../common/postgres/index.js';
 import { insertAttemptRows } from './attempt-rows.js';
+import { insertDeadLetterRows, type DeadLetterRow } from './dead-letter-rows.js';
 import { dayStartMs, ensurePartitions, retentionCutoffMs, type PartitionPolicy } from './partitions.js';
 
 const dayMs = 86_400_000;
@@ -19,17 +20,45 @@ export interface WriteResult {
   skipped: Partial<Record<SkipReason, number>>;
 }
 
-export interface LogWriter {
+export interface LogWriter<R = AttemptRecord> {
   /**
    * Stores `records`; resolves once every storable row is in PostgreSQL, throws when it could not
    * (the caller retries the same records: rows already written are skipped by their key).
    */
-  write(records: readonly AttemptRecord[]): Promise<WriteResult>;
+  write(records: readonly R[]): Promise<WriteResult>;
   /** Forgets which partitions exist (after maintenance dropped some). */
   forgetPartitions(): void;
 }
 
-export interface LogWriterOptions {
+/** What the writer needs to know of one table of the log. */
+export interface LogTable<R> {
+  /** The time retention and partitioning go by. */
+  atMs(record: R): number;
+  /** One multi-row INSERT … ON CONFLICT DO NOTHING; resolves to the rows added. */
+  insert(db: Pool | ClientBase, records: readonly R[]): Promise<number>;
+  /** What identifies a record in a log line (never its payload). */
+  describe(record: R): Record<string, unknown>;
+  /** Daily partitions of `attempts` to create before inserting; false for a plain table. */
+  partitioned: boolean;
+}
+
+export const attemptsTable: LogTable<AttemptRecord> = {
+  atMs: (record) => Date.parse(record.attemptedAt),
+  insert: insertAttemptRows,
+  describe: (record) => ({ attemptId: record.attemptId, eventId: record.eventId }),
+  partitioned: true,
+};
+
+export const deadLettersTable: LogTable<DeadLetterRow> = {
+  atMs: (row) => Date.parse(row.deadLetteredAt),
+  insert: insertDeadLetterRows,
+  describe: (row) => ({ deadLetterId: row.id, eventId: row.eventId }),
+  partitioned: false,
+};
+
+export interface LogWriterOptions<R = AttemptRecord> {
+  /** Default: the attempts table. */
+  table?: LogTable<R>;
   pool: Pool;
   policy: PartitionPolicy;
   nowMs: () => number;
@@ -58,15 +87,17 @@ function isMissingPartition(error: unknown): boolean {
  * then inserts in chunks. A row PostgreSQL refuses for its data alone is skipped and logged, so one
  * bad record cannot stop the log; every other failure is thrown for the caller to retry.
  */
-export function createLogWriter(options: LogWriterOptions): LogWriter {
+export function createLogWriter<R = AttemptRecord>(options: LogWriterOptions<R>): LogWriter<R> {
   const { pool, policy, logger } = options;
+  const table = options.table ?? (attemptsTable as unknown as LogTable<R>);
   const knownDays = new Set<number>();
   let schemaChecked = options.checkSchema === undefined;
 
-  async function ensureDays(records: readonly AttemptRecord[]): Promise<void> {
+  async function ensureDays(records: readonly R[]): Promise<void> {
+    if (!table.partitioned) return;
     const missing = new Set<number>();
     for (const record of records) {
-      const day = dayStartMs(Date.parse(record.attemptedAt));
+      const day = dayStartMs(table.atMs(record));
       if (!knownDays.has(day)) missing.add(day);
     }
     if (missing.size === 0) return;
@@ -78,31 +109,31 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
     for (const day of missing) knownDays.add(day);
   }
 
-  async function insertRowByRow(chunk: readonly AttemptRecord[], result: WriteResult): Promise<number> {
+  async function insertRowByRow(chunk: readonly R[], result: WriteResult): Promise<number> {
     let written = 0;
     for (const record of chunk) {
       try {
-        written += await insertAttemptRows(pool, [record]);
+        written += await table.insert(pool, [record]);
       } catch (error) {
         if (!isRowRejection(error)) throw error;
         result.skipped.rejected = (result.skipped.rejected ?? 0) + 1;
         logger.warn(
-          { ...describePostgresError(error), attemptId: record.attemptId, eventId: record.eventId },
-          'PostgreSQL refused an attempt row; skipped',
+          { ...describePostgresError(error), ...table.describe(record) },
+          'PostgreSQL refused a row of the log; skipped',
         );
       }
     }
     return written;
   }
 
-  async function write(records: readonly AttemptRecord[]): Promise<WriteResult> {
+  async function write(records: readonly R[]): Promise<WriteResult> {
     const result: WriteResult = { written: 0, duplicates: 0, skipped: {} };
     const nowMs = options.nowMs();
     const cutoff = retentionCutoffMs(nowMs, policy);
     const latest = dayStartMs(nowMs) + (policy.daysAhead + 1) * dayMs;
-    const kept: AttemptRecord[] = [];
+    const kept: R[] = [];
     for (const record of records) {
-      const at = Date.parse(record.attemptedAt);
+      const at = table.atMs(record);
       if (at < cutoff) result.skipped.expired = (result.skipped.expired ?? 0) + 1;
       else if (at >= latest) result.skipped.future = (result.skipped.future ?? 0) + 1;
       else kept.push(record);
@@ -116,7 +147,7 @@ export function createLogWriter(options: LogWriterOptions): LogWriter {
       for (let start = 0; start < kept.length; start += rowsPerStatement) {
         const chunk = kept.slice(start, start + rowsPerStatement);
         try {
-          result.written += await insertAttemptRows(pool, chunk);
+          result.written += await table.insert(pool, chunk);
         } catch (error) {
           if (!isRowRejection(error)) throw error;
           result.written += await insertRowByRow(chunk, result);

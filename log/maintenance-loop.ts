@@ -2,7 +2,8 @@ import type { Logger } from '../common/logger.js';
 import type { Pool } from '../common/postgres/index.js';
 import type { DatabaseHealth } from './database-health.js';
 import type { LogMetrics } from './log-metrics.js';
-import { maintainPartitions, type PartitionPolicy } from './partitions.js';
+import { deleteExpiredDeadLetters } from './dead-letter-rows.js';
+import { maintainPartitions, retentionCutoffMs, type PartitionPolicy } from './partitions.js';
 
 export interface MaintenanceLoopOptions {
   pool: Pool;
@@ -18,7 +19,10 @@ export interface MaintenanceLoopOptions {
   nowMs: () => number;
 }
 
-/** Partition maintenance now and every `intervalMs`: days ahead created, days past retention dropped. */
+/**
+ * Retention now and every `intervalMs`: attempt partitions of the days ahead created, those past
+ * retention dropped, and dead letters past retention deleted.
+ */
 export function startMaintenanceLoop(options: MaintenanceLoopOptions): { stop(): Promise<void> } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -27,12 +31,17 @@ export function startMaintenanceLoop(options: MaintenanceLoopOptions): { stop():
   const run = async () => {
     let nextMs = options.intervalMs;
     try {
-      const { created, dropped } = await maintainPartitions(options.pool, options.nowMs(), options.policy);
+      const nowMs = options.nowMs();
+      const { created, dropped } = await maintainPartitions(options.pool, nowMs, options.policy);
+      const deadLettersDeleted = await deleteExpiredDeadLetters(
+        options.pool,
+        retentionCutoffMs(nowMs, options.policy),
+      );
       options.health.succeeded();
       options.metrics.partitionsCreated.inc(created.length);
       options.metrics.partitionsDropped.inc(dropped.length);
-      if (created.length > 0 || dropped.length > 0) {
-        options.logger.info({ created, dropped }, 'attempt partitions maintained');
+      if (created.length > 0 || dropped.length > 0 || deadLettersDeleted > 0) {
+        options.logger.info({ created, dropped, deadLettersDeleted }, 'log retention maintained');
       }
       if (dropped.length > 0) options.onDropped();
     } catch (error) {

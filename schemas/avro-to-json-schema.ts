@@ -13,6 +13,7 @@ export interface JsonSchema {
   description?: string;
   type?: JsonSchemaTypeName | JsonSchemaTypeName[];
   format?: string;
+  contentEncoding?: string;
   minimum?: number;
   maximum?: number;
   enum?: (string | null)[];
@@ -50,6 +51,8 @@ function convert(type: Type, recordsInProgress: Set<Type>): JsonSchema {
   if (type instanceof avro.types.DoubleType || type instanceof avro.types.FloatType)
     return { type: 'number' };
   if (type instanceof avro.types.StringType) return { type: 'string' };
+  // Only Sluice's own reserved types have bytes (avro-policy.ts); their JSON form is base64.
+  if (type instanceof avro.types.BytesType) return { type: 'string', contentEncoding: 'base64' };
   if (type instanceof avro.types.EnumType) {
     return { ...named(type), type: 'string', enum: [...type.symbols] };
   }

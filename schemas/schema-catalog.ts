@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Schema, Type } from 'avsc';
 import { SluiceError } from '../common/errors.js';
-import { findAvroPolicyProblems } from './avro-policy.js';
+import { findAvroPolicyProblems, isReservedSubject } from './avro-policy.js';
 import { avroToJsonSchema, type JsonSchema } from './avro-to-json-schema.js';
 import { createAvroType } from './create-avro-type.js';
 import { findSchemasDir, readManifest } from './manifest.js';
@@ -121,7 +121,7 @@ export function toRegisteredSchema(
     report(`invalid Avro schema: ${(error as Error).message}`);
     return undefined;
   }
-  const policyProblems = findAvroPolicyProblems(avroType);
+  const policyProblems = findAvroPolicyProblems(avroType, { allowBytes: isReservedSubject(source.type) });
   if (policyProblems.length > 0) {
     policyProblems.forEach(report);
     return undefined;

@@ -32,6 +32,8 @@ export interface TopicSettings {
   subscriptionsTopic: string;
   /** `SLUICE_SCHEMAS_TOPIC`, default `sluice.schemas`: the schema registry (compacted, one partition). */
   schemasTopic: string;
+  /** `SLUICE_SOURCES_TOPIC`, default `sluice.sources`: inbound webhook sources (compacted, one partition). */
+  sourcesTopic: string;
   /** `SLUICE_ATTEMPTS_TOPIC`, default `sluice.attempts`: one record per delivery attempt, for the delivery log. */
   attemptsTopic: string;
   /** `SLUICE_ATTEMPTS_RETENTION_MS`, default 3 days: how long the log process may be down and still catch up. */
@@ -92,6 +94,7 @@ export function readTopicSettings(reader: EnvReader): TopicSettings {
     dlqTopic: reader.string('SLUICE_DLQ_TOPIC', 'sluice.dlq'),
     subscriptionsTopic: reader.string('SLUICE_SUBSCRIPTIONS_TOPIC', 'sluice.subscriptions'),
     schemasTopic: reader.string('SLUICE_SCHEMAS_TOPIC', 'sluice.schemas'),
+    sourcesTopic: reader.string('SLUICE_SOURCES_TOPIC', 'sluice.sources'),
     attemptsTopic: reader.string('SLUICE_ATTEMPTS_TOPIC', 'sluice.attempts'),
     attemptsRetentionMs: reader.durationMs('SLUICE_ATTEMPTS_RETENTION_MS', 3 * 86_400_000, { min: 60_000 }),
     replicationFactor,

@@ -4,7 +4,7 @@ import { readTopicSettings } from './kafka-settings.js';
 import { planTopics } from './topic-plan.js';
 
 describe('planTopics', () => {
-  it('plans the events topic, one topic per retry tier, the dead letters, the compacted subscriptions and schemas, the attempts', () => {
+  it('plans the events topic, one topic per retry tier, the dead letters, the compacted subscriptions, schemas and sources, the attempts', () => {
     const settings = readTopicSettings(
       new EnvReader({ SLUICE_TOPIC_REPLICATION_FACTOR: '3', SLUICE_TOPIC_MIN_INSYNC_REPLICAS: '2' }),
     );
@@ -16,6 +16,7 @@ describe('planTopics', () => {
       'sluice.dlq',
       'sluice.subscriptions',
       'sluice.schemas',
+      'sluice.sources',
       'sluice.attempts',
     ]);
     expect(plan.every((topic) => topic.replicationFactor === 3)).toBe(true);
@@ -26,6 +27,9 @@ describe('planTopics', () => {
     const schemas = plan.find((topic) => topic.name === 'sluice.schemas')!;
     expect(schemas.numPartitions).toBe(1);
     expect(schemas.configs['cleanup.policy']).toBe('compact');
+    const sources = plan.find((topic) => topic.name === 'sluice.sources')!;
+    expect(sources.numPartitions).toBe(1);
+    expect(sources.configs['cleanup.policy']).toBe('compact');
     const attempts = plan.find((topic) => topic.name === 'sluice.attempts')!;
     expect(attempts.numPartitions).toBe(12);
     expect(attempts.configs['cleanup.policy']).toBe('delete');

@@ -86,6 +86,17 @@ export function planTopics(settings: TopicSettings, retryDelaysMs: readonly numb
     },
     {
       ...base,
+      name: settings.sourcesTopic,
+      // Like subscriptions: one total order of changes, read in full by every gateway.
+      numPartitions: 1,
+      configs: {
+        'cleanup.policy': 'compact',
+        'min.insync.replicas': minIsr,
+        'min.compaction.lag.ms': String(60_000),
+      },
+    },
+    {
+      ...base,
       name: settings.attemptsTopic,
       // Keyed by event id, written by as many workers as read the events topic.
       numPartitions: settings.eventsPartitions,

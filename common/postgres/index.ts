@@ -8,3 +8,4 @@ export { createPostgresPool, withTransaction, type PostgresPoolOptions } from '.
 export { waitForPostgres, withPostgresClient } from './postgres-client.js';
 export { describePostgresError, isPostgresUnavailable, sqlState } from './postgres-errors.js';
 export { databaseNameOf, databaseUrlFor, quoteIdentifier, redactDatabaseUrl } from './database-url.js';
+export { readLogDatabasePool } from './log-database-settings.js';

@@ -173,6 +173,34 @@ export function buildDeadLetter(
   return { topic, key: source.key, value: source.value, headers };
 }
 
+/**
+ * A dead letter back on the retry path: a first-tier retry record, due now, attempt 1 (a failure
+ * starts the whole schedule again), without the dead-letter headers (they would confuse the next
+ * dead letter). Undefined for a poison record: it names no subscription to deliver to.
+ */
+export function buildDeadLetterReplayRecord(
+  topic: string,
+  letter: ConsumedRecord,
+  nowMs: number,
+): OutgoingRecord | undefined {
+  const subscriptionId = letter.headers[deliveryHeaders.subscriptionId];
+  if (!subscriptionId) return undefined;
+  const lastStatus = letter.headers[deliveryHeaders.lastStatus];
+  const record = buildRetryRecord(topic, letter, {
+    subscriptionId,
+    attempt: 1,
+    dueAtMs: nowMs,
+    firstAttemptAtMs: nowMs,
+    origin: letter.headers[deliveryHeaders.origin] ?? recordPosition(letter),
+    lastStatus: lastStatus === undefined ? undefined : Number(lastStatus),
+    lastError: letter.headers[deliveryHeaders.lastError],
+  });
+  delete record.headers[deliveryHeaders.dlqReason];
+  delete record.headers[deliveryHeaders.attempts];
+  delete record.headers[deliveryHeaders.deadLetteredAtMs];
+  return record;
+}
+
 function truncate(text: string): string {
   return text.length <= maxErrorChars ? text : `${text.slice(0, maxErrorChars - 1)}…`;
 }

@@ -21,7 +21,7 @@ import {
   type RetrySettings,
   type RoutedDelivery,
 } from './retry-router.js';
-import { buildAttemptHeaders, buildWebhookBody } from './webhook-payload.js';
+import { buildAttemptHeaders, buildWebhookPayload } from './webhook-payload.js';
 import type { AttemptResult, WebhookSender } from './webhook-sender.js';
 
 /**
@@ -92,6 +92,8 @@ interface DecodedEvent {
   producerId: string;
   eventTimeMs: number;
   body: Buffer;
+  contentType: string;
+  provenance: Readonly<Record<string, string>>;
   /** The partition key, for `ordering: key`. */
   key: string;
   /** Set when the record comes from a subscription replay: part of the dedup identity. */
@@ -165,7 +167,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         type,
         producerId: record.headers.sluice_producer ?? '',
         eventTimeMs,
-        body: buildWebhookBody({ id, type, time: timestamp, data: decoded.data }),
+        ...buildWebhookPayload({ id, type, time: timestamp, data: decoded.data }, decoded.schema.type),
         key: record.key?.toString() ?? '',
         replayId: record.headers[replayIdHeader] || undefined,
       },
@@ -187,7 +189,14 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     return deps.breakers.run<AttemptValue>(subscription.id, async () => {
       const result = await deps.sender.send({
         url: subscription.url,
-        headers: buildAttemptHeaders({ eventId: event.id, body: event.body, subscription, nowMs: nowMs() }),
+        headers: buildAttemptHeaders({
+          eventId: event.id,
+          body: event.body,
+          subscription,
+          nowMs: nowMs(),
+          contentType: event.contentType,
+          provenance: event.provenance,
+        }),
         body: event.body,
         cancelSignal: signals.send,
       });

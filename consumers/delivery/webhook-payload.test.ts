@@ -1,6 +1,12 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { activeSecrets, buildAttemptHeaders, buildWebhookBody } from './webhook-payload.js';
+import {
+  activeSecrets,
+  buildAttemptHeaders,
+  buildWebhookBody,
+  buildWebhookPayload,
+} from './webhook-payload.js';
+import { inboundWebhookSubject } from '../../schemas/inbound-webhook.js';
 import { generateWebhookSecret } from '../../common/webhook-signer.js';
 
 const event = {
@@ -83,5 +89,51 @@ describe('webhook payload', () => {
     };
     expect(activeSecrets(subscription, 999)).toEqual(['new', 'old']);
     expect(activeSecrets(subscription, 1000)).toEqual(['new']);
+  });
+
+  it('hands a received webhook on byte for byte, with its content type and provenance, signed', () => {
+    // Not JSON Sluice would write: odd spacing and key order must survive, as the provider signed them.
+    const providerBody = Buffer.from('{"id":"evt_9",  "type":"payment_intent.succeeded","n":1.10}');
+    const payload = buildWebhookPayload(
+      {
+        id: 'inb_1',
+        type: 'stripe.payment_intent.succeeded',
+        time: '2026-12-06T10:00:00Z',
+        data: {
+          sourceId: 'src_1',
+          sourceName: 'stripe',
+          providerEventId: 'evt_9',
+          eventType: 'stripe.payment_intent.succeeded',
+          receivedAt: '2026-12-06T10:00:00Z',
+          contentType: 'application/json; charset=utf-8',
+          headers: {},
+          body: providerBody,
+        },
+      },
+      inboundWebhookSubject,
+    );
+    expect(payload.body.equals(providerBody)).toBe(true);
+    const secret = generateWebhookSecret();
+    const headers = buildAttemptHeaders({
+      eventId: 'inb_1',
+      body: payload.body,
+      subscription: { secrets: [{ secret, expiresAtMs: undefined }] },
+      nowMs: Date.now(),
+      contentType: payload.contentType,
+      provenance: payload.provenance,
+    });
+    expect(headers).toMatchObject({
+      'content-type': 'application/json; charset=utf-8',
+      'sluice-source-id': 'src_1',
+      'sluice-provider-event-id': 'evt_9',
+      'sluice-event-type': 'stripe.payment_intent.succeeded',
+    });
+    expect(() => new Webhook(secret).verify(payload.body.toString('utf8'), headers)).not.toThrow();
+  });
+
+  it('gives every other event Sluice’s JSON body', () => {
+    const payload = buildWebhookPayload(event, 'order.created');
+    expect(payload).toMatchObject({ contentType: 'application/json', provenance: {} });
+    expect(payload.body.equals(buildWebhookBody(event))).toBe(true);
   });
 });

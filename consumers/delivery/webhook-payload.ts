@@ -1,5 +1,6 @@
 import type { Subscription } from '../../common/subscriptions/subscription.js';
 import { webhookHeaders } from '../../common/webhook-signer.js';
+import { inboundWebhookSubject, type InboundWebhookData } from '../../schemas/inbound-webhook.js';
 
 /** The event as a webhook carries it, decoded from its Kafka record. */
 export interface WebhookEvent {
@@ -28,11 +29,48 @@ export function activeSecrets(subscription: Pick<Subscription, 'secrets'>, nowMs
     .map((entry) => entry.secret);
 }
 
+/** What one event sends to every subscription: the body bytes and the headers beside them. */
+export interface WebhookPayload {
+  body: Buffer;
+  /** `application/json` for Sluice's own body; a received webhook's own content type otherwise. */
+  contentType: string;
+  /** Where a received (inbound) webhook came from; empty for events a producer sent. */
+  provenance: Readonly<Record<string, string>>;
+}
+
+const noProvenance: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * The payload of a decoded event. A third-party webhook received on /in/{sourceId} (the
+ * `sluice.inbound_webhook` type) goes on as it came, byte for byte, with its content type, and its
+ * provenance in `sluice-*` headers; every other event becomes Sluice's JSON body.
+ */
+export function buildWebhookPayload(event: WebhookEvent, recordType: string): WebhookPayload {
+  if (recordType !== inboundWebhookSubject) {
+    return { body: buildWebhookBody(event), contentType: 'application/json', provenance: noProvenance };
+  }
+  const inbound = event.data as InboundWebhookData;
+  return {
+    body: inbound.body,
+    contentType: inbound.contentType === '' ? 'application/octet-stream' : inbound.contentType,
+    provenance: {
+      'sluice-source-id': inbound.sourceId,
+      'sluice-source-name': inbound.sourceName,
+      'sluice-provider-event-id': inbound.providerEventId,
+      'sluice-event-type': inbound.eventType,
+      'sluice-received-at': inbound.receivedAt,
+    },
+  };
+}
+
 export interface AttemptHeadersInput {
   eventId: string;
   body: string | Uint8Array;
   subscription: Pick<Subscription, 'secrets'>;
   nowMs: number;
+  /** Default `application/json`. */
+  contentType?: string;
+  provenance?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -44,10 +82,13 @@ export function buildAttemptHeaders({
   body,
   subscription,
   nowMs,
+  contentType = 'application/json',
+  provenance = noProvenance,
 }: AttemptHeadersInput): Record<string, string> {
   return {
-    'content-type': 'application/json',
+    'content-type': contentType,
     'user-agent': 'Sluice-Webhooks/1',
+    ...provenance,
     ...webhookHeaders({
       msgId: eventId,
       timestampSeconds: Math.floor(nowMs / 1000),

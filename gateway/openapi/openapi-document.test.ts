@@ -18,6 +18,9 @@ function registeredRoutes(): string[] {
     eventTypes: absent,
     subscriptions: absent,
     replay: absent,
+    log: absent,
+    sources: absent,
+    inbound: absent,
     registryApi: absent,
     onUnexpectedError: undefined,
   };

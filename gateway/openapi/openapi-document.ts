@@ -11,6 +11,8 @@ import type {
 } from 'openapi3-ts/oas31';
 import { errorCatalog, type ErrorCode } from '../../common/errors.js';
 import { subscriptionLimits } from '../../common/subscriptions/subscription-input.js';
+import { schemes } from '../inbound/schemes/verification.js';
+import { sourceLimits } from '../sources/source-input.js';
 import { EVENT_TYPE_PATTERN } from '../../schemas/manifest.js';
 import { COMPATIBILITY_LEVELS } from '../../schemas/registry/compatibility-level.js';
 import { eventTypeLimits } from '../event-types/event-type-input.js';
@@ -244,7 +246,144 @@ const batchItemErrorCodes: ErrorCode[] = [
   'SLUICE_SCHEMA_INVALID',
 ];
 
+const verificationSchema: SchemaObject = {
+  type: 'object',
+  required: ['scheme'],
+  description:
+    'How requests are verified. Options by scheme: stripe and standard-webhooks `toleranceSeconds` (default 300); hmac `header`, `algorithm` (sha256 | sha512 | sha1), `encoding` (hex | base64), `prefix`, `signed` (body | timestamp.body), `timestampHeader`, `toleranceSeconds`; header-token `header`, `prefix`.',
+  properties: {
+    scheme: { enum: [...schemes] },
+    toleranceSeconds: { type: 'integer', minimum: 1, maximum: sourceLimits.maxToleranceSeconds },
+    header: { type: 'string' },
+    algorithm: { enum: ['sha256', 'sha512', 'sha1'] },
+    encoding: { enum: ['hex', 'base64'] },
+    prefix: { type: 'string', maxLength: 50 },
+    signed: { enum: ['body', 'timestamp.body'] },
+    timestampHeader: { type: 'string' },
+  },
+};
+const eventTypeRuleSchema: SchemaObject = {
+  type: 'object',
+  description:
+    'Where the event type comes from; the source name is put before it (`stripe.` + `payment_intent.succeeded`), `/` becomes `.`.',
+  required: ['from'],
+  properties: {
+    from: { enum: ['fixed', 'body', 'header'] },
+    value: { type: 'string' },
+    path: { type: 'string', description: 'Dotted path into the JSON body.' },
+    name: { type: 'string', description: 'Header name.' },
+  },
+};
+const eventIdRuleSchema: SchemaObject = {
+  type: 'object',
+  description: 'Where the provider’s event id comes from (deduplication); `hash`: SHA-256 of the body.',
+  required: ['from'],
+  properties: {
+    from: { enum: ['body', 'header', 'hash'] },
+    path: { type: 'string' },
+    name: { type: 'string' },
+  },
+};
+const sourceInputProperties: Record<string, Schema> = {
+  name: {
+    type: 'string',
+    pattern: '^[a-z][a-z0-9_]{0,39}$',
+    description: 'The prefix of every event type of this source.',
+  },
+  description: { type: 'string', maxLength: sourceLimits.maxDescriptionChars },
+  verification: verificationSchema,
+  eventType: {
+    ...eventTypeRuleSchema,
+    description: `${eventTypeRuleSchema.description} Defaults per scheme.`,
+  },
+  eventId: eventIdRuleSchema,
+  ratePerSecond: { type: 'number', exclusiveMinimum: 0 },
+  burst: { type: 'integer', minimum: 1 },
+  priority: { enum: ['critical', 'normal', 'bulk'] },
+  maxBodyBytes: { type: 'integer', minimum: 1, maximum: sourceLimits.maxBodyBytes },
+  enabled: { type: 'boolean' },
+};
+const sourceSecret: SchemaObject = {
+  type: 'string',
+  minLength: 1,
+  maxLength: sourceLimits.maxSecretChars,
+  description: 'The secret the provider signs with (basic: `user:password`); never shown again.',
+};
+const sourceProperties: Record<string, Schema> = {
+  id: { type: 'string', pattern: '^src_[a-z0-9]+$' },
+  url: { type: 'string', pattern: '^/in/src_[a-z0-9]+$', description: 'Where the provider posts.' },
+  ...sourceInputProperties,
+  secrets: {
+    type: 'array',
+    description: 'Active secrets, masked; during a rotation the previous one with its `expiresAt`.',
+    items: {
+      type: 'object',
+      required: ['masked', 'expiresAt'],
+      additionalProperties: false,
+      properties: {
+        masked: { type: 'string' },
+        expiresAt: { type: ['string', 'null'], format: 'date-time' },
+      },
+    },
+  },
+  createdAt: dateTime,
+  updatedAt: dateTime,
+};
+
 const schemas: Record<string, SchemaObject> = {
+  Source: {
+    type: 'object',
+    description: 'An inbound webhook source; its secrets are never shown, only masked.',
+    required: Object.keys(sourceProperties),
+    additionalProperties: false,
+    properties: sourceProperties,
+  },
+  SourceList: {
+    type: 'object',
+    required: ['sources'],
+    additionalProperties: false,
+    properties: { sources: { type: 'array', items: ref('Source') } },
+  },
+  SourceCreate: {
+    type: 'object',
+    required: ['name', 'verification', 'secret'],
+    additionalProperties: false,
+    properties: { ...sourceInputProperties, secret: sourceSecret },
+  },
+  SourcePatch: {
+    type: 'object',
+    description: 'Absent fields stay as they are; the secret changes only by rotation.',
+    additionalProperties: false,
+    properties: sourceInputProperties,
+  },
+  SourceSecretRotation: {
+    type: 'object',
+    required: ['secret'],
+    additionalProperties: false,
+    properties: {
+      secret: sourceSecret,
+      previousSecretSeconds: {
+        type: 'integer',
+        minimum: 0,
+        maximum: 2_592_000,
+        description: 'How long the previous secret keeps verifying (default 86400; 0: stops at once).',
+      },
+    },
+  },
+  InboundAccepted: {
+    type: 'object',
+    required: ['id', 'status'],
+    additionalProperties: false,
+    properties: {
+      id: {
+        type: 'string',
+        pattern: '^inb_[0-9a-f]{40}$',
+        description: 'The event id (`ce_id`, `webhook-id`).',
+      },
+      status: { const: 'accepted' },
+      duplicate: { const: true, description: 'Written before within the idempotency window.' },
+    },
+  },
   ErrorCode: {
     type: 'string',
     enum: [...clientErrorCodes],
@@ -618,6 +757,268 @@ const schemas: Record<string, SchemaObject> = {
     additionalProperties: false,
     properties: { replayId: { type: 'string' }, queued: count, scanned: count, from: dateTime, to: dateTime },
   },
+  Attempt: {
+    type: 'object',
+    description: 'One delivery attempt, or a decision that took its place (filtered, disabled).',
+    required: [
+      'attemptId',
+      'eventId',
+      'eventType',
+      'producerId',
+      'subscriptionId',
+      'attempt',
+      'attemptedAt',
+      'latencyMs',
+      'statusCode',
+      'errorClass',
+      'responseHeaders',
+      'responseBody',
+      'responseBodyTruncated',
+      'outcome',
+      'nextAttemptAt',
+      'replayId',
+    ],
+    additionalProperties: false,
+    properties: {
+      attemptId: { type: 'string', format: 'uuid' },
+      eventId: { type: 'string' },
+      eventType: { type: 'string' },
+      producerId: { type: 'string' },
+      subscriptionId: { type: 'string' },
+      attempt: { type: 'integer', minimum: 1 },
+      attemptedAt: dateTime,
+      latencyMs: { type: ['number', 'null'], minimum: 0 },
+      statusCode: { type: ['integer', 'null'] },
+      errorClass: {
+        type: ['string', 'null'],
+        description:
+          'Why there was no usable answer: `timeout`, `connect`, `tls`, `network`, `ssrf`, `breaker-open`, …',
+      },
+      responseHeaders: { type: 'object', additionalProperties: { type: 'string' } },
+      responseBody: {
+        type: ['string', 'null'],
+        description: 'The first SLUICE_LOG_RESPONSE_BODY_BYTES of the response body, as UTF-8.',
+      },
+      responseBodyTruncated: { type: 'boolean' },
+      outcome: { enum: ['delivered', 'retry-scheduled', 'dead-lettered', 'filtered', 'disabled'] },
+      nextAttemptAt: { type: ['string', 'null'], format: 'date-time' },
+      replayId: { type: ['string', 'null'], description: 'The replay or resend that made this attempt.' },
+    },
+  },
+  EventStatus: {
+    type: 'object',
+    required: ['id', 'subscriptions'],
+    additionalProperties: false,
+    properties: {
+      id: { type: 'string' },
+      subscriptions: {
+        type: 'array',
+        description:
+          'One entry per subscription (and producer: event ids are unique per producer) with an attempt recorded, from its latest attempt.',
+        items: {
+          type: 'object',
+          required: [
+            'subscriptionId',
+            'producerId',
+            'eventType',
+            'status',
+            'nextAttemptAt',
+            'attempts',
+            'lastAttempt',
+          ],
+          additionalProperties: false,
+          properties: {
+            subscriptionId: { type: 'string' },
+            producerId: { type: 'string' },
+            eventType: { type: 'string' },
+            status: { enum: ['delivered', 'retrying', 'dead-lettered', 'filtered', 'disabled'] },
+            nextAttemptAt: { type: ['string', 'null'], format: 'date-time' },
+            attempts: { type: 'integer', minimum: 1 },
+            lastAttempt: ref('Attempt'),
+          },
+        },
+      },
+    },
+  },
+  EventAttempts: {
+    type: 'object',
+    required: ['id', 'attempts'],
+    additionalProperties: false,
+    properties: { id: { type: 'string' }, attempts: { type: 'array', minItems: 1, items: ref('Attempt') } },
+  },
+  AttemptPage: {
+    type: 'object',
+    required: ['attempts', 'nextCursor'],
+    additionalProperties: false,
+    properties: {
+      attempts: { type: 'array', items: ref('Attempt') },
+      nextCursor: {
+        type: ['string', 'null'],
+        description: 'Pass as `cursor` for the next page; null on the last.',
+      },
+    },
+  },
+  WindowStats: {
+    type: 'object',
+    required: ['attempts', 'delivered', 'successRate', 'latencyMs'],
+    additionalProperties: false,
+    properties: {
+      attempts: {
+        ...count,
+        description: 'Attempts that sent a request (delivered, retry scheduled, dead-lettered).',
+      },
+      delivered: count,
+      successRate: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+      latencyMs: {
+        type: 'object',
+        required: ['p50', 'p95', 'p99'],
+        additionalProperties: false,
+        properties: {
+          p50: { type: ['number', 'null'] },
+          p95: { type: ['number', 'null'] },
+          p99: { type: ['number', 'null'] },
+        },
+      },
+    },
+  },
+  SubscriptionStats: {
+    type: 'object',
+    required: [
+      'subscriptionId',
+      'lastHour',
+      'lastDay',
+      'lastSuccessAt',
+      'lastFailureAt',
+      'consecutiveFailures',
+    ],
+    additionalProperties: false,
+    properties: {
+      subscriptionId: { type: 'string' },
+      lastHour: ref('WindowStats'),
+      lastDay: ref('WindowStats'),
+      lastSuccessAt: { type: ['string', 'null'], format: 'date-time' },
+      lastFailureAt: { type: ['string', 'null'], format: 'date-time' },
+      consecutiveFailures: { ...count, description: 'Failed attempts since the last success.' },
+    },
+  },
+  ResendQueued: {
+    type: 'object',
+    required: ['replayId', 'eventId', 'subscriptionId', 'source'],
+    additionalProperties: false,
+    properties: {
+      replayId: { type: 'string', description: 'The resend’s own deduplication identity.' },
+      eventId: { type: 'string' },
+      subscriptionId: { type: 'string' },
+      source: ref('RecordPosition'),
+    },
+  },
+  RecordPosition: {
+    type: 'object',
+    required: ['topic', 'partition', 'offset'],
+    additionalProperties: false,
+    properties: {
+      topic: { type: 'string' },
+      partition: count,
+      offset: { type: 'string', pattern: '^[0-9]+$' },
+    },
+  },
+  DeadLetterSummary: {
+    type: 'object',
+    required: [
+      'id',
+      'deadLetteredAt',
+      'eventId',
+      'eventType',
+      'producerId',
+      'subscriptionId',
+      'reason',
+      'attempts',
+      'lastStatus',
+      'lastError',
+      'source',
+    ],
+    properties: {
+      id: { type: 'string', description: '`<topic>-<partition>-<offset>` of the dead letter.' },
+      deadLetteredAt: dateTime,
+      eventId: { type: ['string', 'null'] },
+      eventType: { type: ['string', 'null'] },
+      producerId: { type: ['string', 'null'] },
+      subscriptionId: {
+        type: ['string', 'null'],
+        description: 'Null for poison records (undecodable events).',
+      },
+      reason: { type: 'string', examples: ['retries-exhausted', 'expired', 'invalid-avro'] },
+      attempts: count,
+      lastStatus: { type: ['integer', 'null'] },
+      lastError: { type: ['string', 'null'] },
+      source: {
+        oneOf: [ref('RecordPosition'), { type: 'null' }],
+        description: 'The events-topic record the delivery started from.',
+      },
+    },
+  },
+  DeadLetterPage: {
+    type: 'object',
+    required: ['deadLetters', 'nextCursor'],
+    additionalProperties: false,
+    properties: {
+      deadLetters: {
+        type: 'array',
+        items: ref('DeadLetterSummary'),
+      },
+      nextCursor: { type: ['string', 'null'] },
+    },
+  },
+  DeadLetter: {
+    type: 'object',
+    allOf: [ref('DeadLetterSummary')],
+    required: ['key', 'headers', 'payload', 'payloadError'],
+    properties: {
+      key: { type: ['string', 'null'], description: 'The record key (the partition key), as UTF-8.' },
+      headers: { type: 'object', additionalProperties: { type: 'string' } },
+      payload: {
+        description:
+          'The event as the webhook body carries it, `{type, timestamp, data}`; null when it cannot be decoded.',
+        oneOf: [
+          {
+            type: 'object',
+            required: ['type', 'timestamp', 'data'],
+            additionalProperties: false,
+            properties: { type: { type: 'string' }, timestamp: { type: 'string' }, data: { type: 'object' } },
+          },
+          { type: 'null' },
+        ],
+      },
+      payloadError: { type: ['string', 'null'] },
+    },
+  },
+  DeadLetterReplayRequest: {
+    type: 'object',
+    description: 'Selects the dead letters matching every given field; none given: every dead letter.',
+    additionalProperties: false,
+    properties: {
+      ids: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string' } },
+      subscription: { type: 'string' },
+      reason: { type: 'string' },
+      since: dateTime,
+      until: dateTime,
+      dryRun: { type: 'boolean', default: false },
+    },
+  },
+  DeadLetterReplayResult: {
+    type: 'object',
+    required: ['dryRun', 'selected', 'skippedWithoutSubscription', 'bySubscription', 'notFound'],
+    additionalProperties: false,
+    properties: {
+      dryRun: { type: 'boolean' },
+      selected: count,
+      replayable: { ...count, description: 'Dry run: what a replay would write.' },
+      replayed: { ...count, description: 'Written to the first retry tier and acknowledged by Kafka.' },
+      skippedWithoutSubscription: count,
+      bySubscription: { type: 'object', additionalProperties: count },
+      notFound: { type: 'array', items: { type: 'string' } },
+    },
+  },
   Readiness: {
     type: 'object',
     required: ['status', 'reasons'],
@@ -804,6 +1205,192 @@ function adminOperation(
     responses: { ...routerProblems, ...adminRefusals, ...responses },
   };
 }
+
+const logUnavailable = (writes: boolean) =>
+  problem(
+    503,
+    writes
+      ? 'Shutting down, the log database is down or not migrated, or Kafka did not take the write.'
+      : 'Shutting down, or the log database is down or not migrated.',
+    {
+      codes: [
+        'SLUICE_SHUTTING_DOWN',
+        'SLUICE_LOG_UNAVAILABLE',
+        ...(writes ? (['SLUICE_KAFKA_UNAVAILABLE'] as const) : []),
+      ],
+    },
+  );
+const logDisabled = problem(501, 'The gateway has no log database (SLUICE_LOG_DATABASE_URL unset).');
+const noAttempts = problem(
+  404,
+  'No attempt of this event is recorded (or it is another producer’s event): not sent yet, matched by no subscription, unknown, or past retention.',
+  { codes: ['SLUICE_NOT_FOUND'] },
+);
+const invalidQuery = problem(400, 'A bad query parameter, named in `field`.', {
+  codes: ['SLUICE_INVALID_QUERY'],
+});
+const eventIdParameter: ParameterObject = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+};
+const queryParameter = (name: string, description: string, schema: SchemaObject): ParameterObject => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema,
+});
+const pageParameters: ParameterObject[] = [
+  queryParameter('since', 'Inclusive lower bound, RFC 3339.', dateTime),
+  queryParameter('until', 'Exclusive upper bound, RFC 3339.', dateTime),
+  queryParameter('limit', 'Page size.', { type: 'integer', minimum: 1, maximum: 100, default: 50 }),
+  queryParameter('cursor', 'The `nextCursor` of the previous page, as it is.', { type: 'string' }),
+];
+
+/** A delivery-log route: admin keys unless `anyKey`; `writes` when it queues records in Kafka. */
+function logOperation(
+  operation: Omit<OperationObject, 'responses'>,
+  responses: ResponsesObject,
+  options: { anyKey?: boolean; writes?: boolean } = {},
+): OperationObject {
+  return {
+    tags: ['delivery log'],
+    ...operation,
+    responses: {
+      ...routerProblems,
+      '401': unauthenticated,
+      ...(options.anyKey === true ? {} : { '403': notAdmin }),
+      '501': logDisabled,
+      '503': logUnavailable(options.writes === true),
+      ...responses,
+    },
+  };
+}
+const sourceId: ParameterObject = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  examples: { id: { value: 'src_7k2m4q6s8u2w4y6a8c2e4g6i8k' } },
+};
+const noSuchSource = problem(404, 'No source with this id.', { codes: ['SLUICE_NOT_FOUND'] });
+const sourceOperation = (
+  operation: Omit<OperationObject, 'responses'>,
+  responses: ResponsesObject,
+): OperationObject => adminOperation({ tags: ['inbound'], ...operation }, responses);
+const sourceInvalid = problem(422, 'Every bad field in `errors`.', { codes: ['SLUICE_INVALID_SOURCE'] });
+
+const sourcePaths: Record<string, PathItemObject> = {
+  '/v1/sources': {
+    post: sourceOperation(
+      {
+        operationId: 'createSource',
+        summary: 'Create an inbound webhook source',
+        requestBody: { required: true, content: json(ref('SourceCreate')) },
+      },
+      {
+        '201': {
+          description: 'Created; post the provider’s webhooks to its `url`.',
+          headers: { Location: stringHeader('The new source.', '^/v1/sources/src_[a-z0-9]+$'), ...noStore },
+          content: json(ref('Source')),
+        },
+        '400': problem(400, 'No body, or not JSON.'),
+        ...bodyRefusals,
+        '422': sourceInvalid,
+      },
+    ),
+    get: sourceOperation(
+      { operationId: 'listSources', summary: 'List inbound sources' },
+      { '200': { description: 'Every source.', headers: noStore, content: json(ref('SourceList')) } },
+    ),
+  },
+  '/v1/sources/{id}': {
+    parameters: [sourceId],
+    get: sourceOperation(
+      { operationId: 'getSource', summary: 'Read an inbound source' },
+      {
+        '200': { description: 'The source.', headers: noStore, content: json(ref('Source')) },
+        '404': noSuchSource,
+      },
+    ),
+    patch: sourceOperation(
+      {
+        operationId: 'updateSource',
+        summary: 'Change some fields of an inbound source',
+        requestBody: { required: true, content: json(ref('SourcePatch')) },
+      },
+      {
+        '200': { description: 'The updated source.', headers: noStore, content: json(ref('Source')) },
+        '400': problem(400, 'No body, or not JSON.'),
+        '404': noSuchSource,
+        ...bodyRefusals,
+        '422': sourceInvalid,
+      },
+    ),
+    delete: sourceOperation(
+      { operationId: 'deleteSource', summary: 'Delete an inbound source' },
+      { '204': { description: 'Deleted.', headers: noStore }, '404': noSuchSource },
+    ),
+  },
+  '/v1/sources/{id}/rotate-secret': {
+    parameters: [sourceId],
+    post: sourceOperation(
+      {
+        operationId: 'rotateSourceSecret',
+        summary: 'Rotate the secret of an inbound source',
+        description:
+          'The new secret verifies at once; the previous one keeps verifying beside it for `previousSecretSeconds`. At most two are active.',
+        requestBody: { required: true, content: json(ref('SourceSecretRotation')) },
+      },
+      {
+        '200': { description: 'The source, secrets masked.', headers: noStore, content: json(ref('Source')) },
+        '400': problem(400, 'No body, or not JSON.'),
+        '404': noSuchSource,
+        ...bodyRefusals,
+        '422': sourceInvalid,
+      },
+    ),
+  },
+  '/in/{id}': {
+    parameters: [sourceId],
+    post: {
+      operationId: 'receiveInboundWebhook',
+      tags: ['inbound'],
+      summary: 'Receive a third party’s webhook',
+      description:
+        'No API key: the source’s scheme verifies the exact body bytes before anything is parsed. Answers 202 only after Kafka acknowledged the one record (type `sluice.inbound_webhook`, `ce_type` the derived type); a repeat of a provider event id within the idempotency window answers 202 with `duplicate` and writes nothing.',
+      security: [],
+      requestBody: {
+        required: true,
+        content: { '*/*': { schema: { description: 'Any bytes, as the provider sends them.' } } },
+      },
+      responses: {
+        '202': { description: 'Written (or written before).', content: json(ref('InboundAccepted')) },
+        ...routerProblems,
+        '400': problem(400, 'The body has no event type or id where the source reads them (e.g. not JSON).', {
+          codes: ['SLUICE_MALFORMED_REQUEST'],
+        }),
+        '401': problem(401, 'Signature or credentials missing, malformed, stale or wrong (`reason`).', {
+          codes: ['SLUICE_SIGNATURE_INVALID'],
+        }),
+        '403': problem(403, 'The source is disabled.', { codes: ['SLUICE_SOURCE_DISABLED'] }),
+        '404': problem(404, 'No source with this id.', { codes: ['SLUICE_NOT_FOUND'] }),
+        '409': problem(409, 'The same provider event is being written; retry shortly.', {
+          codes: ['SLUICE_IDEMPOTENCY_IN_FLIGHT'],
+        }),
+        '413': problem(413, 'The body exceeds the source’s maxBodyBytes.', {
+          codes: ['SLUICE_BODY_TOO_LARGE'],
+        }),
+        '429': problem(429, 'The source’s token bucket is empty.', { headers: { ...rateLimitHeaders } }),
+        '503': problem(503, 'Shed under load, Kafka did not acknowledge in time, or shutting down.', {
+          codes: ['SLUICE_OVERLOADED', 'SLUICE_KAFKA_UNAVAILABLE', 'SLUICE_SHUTTING_DOWN'],
+        }),
+      },
+    },
+  },
+};
 
 const paths: Record<string, PathItemObject> = {
   '/openapi.json': {
@@ -1081,6 +1668,137 @@ const paths: Record<string, PathItemObject> = {
       },
     ),
   },
+  '/v1/events/{id}': {
+    parameters: [eventIdParameter],
+    get: logOperation(
+      {
+        operationId: 'getEventStatus',
+        summary: 'Where an event stands with each subscription',
+        description:
+          'From the latest recorded attempt per subscription: delivered, retrying (with the next attempt time), dead-lettered, filtered or disabled. The log knows an event only once a worker recorded an attempt: an event not yet tried (or matched by no subscription) is not found, so "pending" cannot be told from "never matched". Any key; a producer key sees only its own events.',
+      },
+      {
+        '200': {
+          description: 'The status per subscription.',
+          headers: noStore,
+          content: json(ref('EventStatus')),
+        },
+        '404': noAttempts,
+      },
+      { anyKey: true },
+    ),
+  },
+  '/v1/events/{id}/attempts': {
+    parameters: [eventIdParameter],
+    get: logOperation(
+      { operationId: 'listEventAttempts', summary: 'Every recorded attempt of an event, oldest first' },
+      {
+        '200': { description: 'The attempts.', headers: noStore, content: json(ref('EventAttempts')) },
+        '404': noAttempts,
+      },
+      { anyKey: true },
+    ),
+  },
+  '/v1/subscriptions/{id}/attempts': {
+    parameters: [
+      subscriptionId,
+      queryParameter('status', 'Status class.', { enum: ['2xx', '3xx', '4xx', '5xx', 'error'] }),
+      queryParameter('outcome', 'Outcome.', {
+        enum: ['delivered', 'retry-scheduled', 'dead-lettered', 'filtered', 'disabled'],
+      }),
+      ...pageParameters,
+    ],
+    get: logOperation(
+      { operationId: 'listSubscriptionAttempts', summary: 'A subscription’s attempts, newest first' },
+      {
+        '200': { description: 'One page.', headers: noStore, content: json(ref('AttemptPage')) },
+        '400': invalidQuery,
+        '404': noSuchSubscription,
+      },
+    ),
+  },
+  '/v1/subscriptions/{id}/stats': {
+    parameters: [subscriptionId],
+    get: logOperation(
+      {
+        operationId: 'getSubscriptionStats',
+        summary: 'Success rate and latency percentiles over the last hour and day',
+      },
+      {
+        '200': { description: 'The figures.', headers: noStore, content: json(ref('SubscriptionStats')) },
+        '404': noSuchSubscription,
+      },
+    ),
+  },
+  '/v1/subscriptions/{id}/events/{eventId}/resend': {
+    parameters: [subscriptionId, { ...eventIdParameter, name: 'eventId' }],
+    post: logOperation(
+      {
+        operationId: 'resendEvent',
+        summary: 'Deliver one event to one subscription again',
+        description:
+          'Reads the event’s record back from the events topic (its position is in the log) and queues it on the first retry tier for this subscription only, with a replay id of its own: delivered through the normal path (signed, rate-limited, breaker, retries) even when the first delivery succeeded.',
+      },
+      {
+        '202': { description: 'Queued.', headers: noStore, content: json(ref('ResendQueued')) },
+        '404': problem(404, 'No such subscription, or no attempt of this event is recorded.', {
+          codes: ['SLUICE_NOT_FOUND'],
+        }),
+        '422': problem(
+          422,
+          'The subscription never had a delivery of this event (it did not match it, or its filters refused it), is disabled, or Kafka no longer holds the record.',
+          { codes: ['SLUICE_RESEND_REFUSED'] },
+        ),
+      },
+      { writes: true },
+    ),
+  },
+  '/v1/dead-letters': {
+    parameters: [
+      queryParameter('subscription', 'Only this subscription’s dead letters.', { type: 'string' }),
+      queryParameter('reason', 'Only dead letters of this reason.', { type: 'string' }),
+      ...pageParameters,
+    ],
+    get: logOperation(
+      { operationId: 'listDeadLetters', summary: 'Dead letters, newest first' },
+      {
+        '200': { description: 'One page.', headers: noStore, content: json(ref('DeadLetterPage')) },
+        '400': invalidQuery,
+      },
+    ),
+  },
+  '/v1/dead-letters/replay': {
+    post: logOperation(
+      {
+        operationId: 'replayDeadLetters',
+        summary: 'Send a selection of dead letters through the retry path again',
+        description:
+          'Each selected dead letter is queued on the first retry tier for a whole new retry schedule (as `sluice dlq replay`). Poison records (no subscription) are skipped. A dry run counts and writes nothing.',
+        requestBody: { required: false, content: json(ref('DeadLetterReplayRequest')) },
+      },
+      {
+        '200': { description: 'Dry run.', headers: noStore, content: json(ref('DeadLetterReplayResult')) },
+        '202': { description: 'Queued.', headers: noStore, content: json(ref('DeadLetterReplayResult')) },
+        '400': problem(400, 'Not JSON.', { codes: ['SLUICE_MALFORMED_REQUEST'] }),
+        '404': problem(404, 'None of the named ids exists.', { codes: ['SLUICE_NOT_FOUND'] }),
+        ...bodyRefusals,
+        '422': problem(422, 'A bad field (`errors`), or more than 10 000 dead letters selected.', {
+          codes: ['SLUICE_INVALID_REPLAY', 'SLUICE_REPLAY_TOO_LARGE'],
+        }),
+      },
+      { writes: true },
+    ),
+  },
+  '/v1/dead-letters/{id}': {
+    parameters: [{ ...eventIdParameter, description: 'The dead letter’s id.' }],
+    get: logOperation(
+      { operationId: 'getDeadLetter', summary: 'A dead letter: reason, headers and payload' },
+      {
+        '200': { description: 'The dead letter.', headers: noStore, content: json(ref('DeadLetter')) },
+        '404': problem(404, 'No dead letter with this id.', { codes: ['SLUICE_NOT_FOUND'] }),
+      },
+    ),
+  },
 };
 
 /** The admin port's probes: another port, so each path names its own servers. */
@@ -1174,11 +1892,21 @@ export const openApiDocument: OpenAPIObject = {
         'Event types and their schemas, kept in the schema registry: any key reads them, admin keys register, evolve and deprecate them.',
     },
     { name: 'subscriptions', description: 'Admin keys manage webhook subscriptions.' },
+    {
+      name: 'delivery log',
+      description:
+        'What happened to each event: attempts, status, stats, resend and dead letters, read from the delivery log (PostgreSQL, written by `sluice log`).',
+    },
+    {
+      name: 'inbound',
+      description:
+        'Third-party webhooks received on /in/{id}, verified by the scheme of their source; admin keys manage sources.',
+    },
     { name: 'meta', description: 'This description.' },
     { name: 'operations', description: 'Probes and metrics on the admin port.' },
     registryTag,
   ],
-  paths: { ...paths, ...registryPathItems, ...adminPathItems },
+  paths: { ...paths, ...sourcePaths, ...registryPathItems, ...adminPathItems },
   components: {
     securitySchemes: {
       apiKey: {

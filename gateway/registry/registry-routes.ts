@@ -5,7 +5,9 @@ import {
 } from '../../schemas/registry/registry-decisions.js';
 import { RegistryError } from '../../schemas/registry/registry-error.js';
 import type { RegistryState, SubjectVersion } from '../../schemas/registry/registry-state.js';
+import { isReservedSubject } from '../../schemas/avro-policy.js';
 import { parseSchema } from '../../schemas/registry/schema-text.js';
+import { isSluiceOwnedSchema } from '../inbound/inbound-record.js';
 import type { Router } from '../http/router.js';
 import {
   createRegistryHandler,
@@ -93,7 +95,10 @@ export function addRegistryRoutes(router: Router, deps: RegistryRouteDeps): Rout
     try {
       const schema = schemaOfBody(body);
       const subject = subjectParam(exchange.params);
-      const { id } = await registry.register({ subject, schema, description: docOf(schema) });
+      // A reserved subject only with Sluice's own schema: another Sluice that uses this registry
+      // (SLUICE_SCHEMA_REGISTRY_URL) registers its inbound type through here.
+      const internal = isSluiceOwnedSchema(subject, schema);
+      const { id } = await registry.register({ subject, schema, description: docOf(schema), internal });
       return { body: { id } };
     } catch (error) {
       if (error instanceof RegistryError && error.status < 500) {
@@ -104,7 +109,7 @@ export function addRegistryRoutes(router: Router, deps: RegistryRouteDeps): Rout
   });
   add('POST', '/subjects/:subject', 'read', ({ exchange, query, body }) => {
     const subject = subjectParam(exchange.params);
-    const { canonical } = parseSchema(schemaOfBody(body));
+    const { canonical } = parseSchema(schemaOfBody(body), { allowBytes: isReservedSubject(subject) });
     const found = versionsOf(state(), subject, queryFlag(query, 'deleted')).find(
       (v) => v.schema === canonical,
     );
@@ -127,7 +132,7 @@ export function addRegistryRoutes(router: Router, deps: RegistryRouteDeps): Rout
     const subject = subjectParam(exchange.params);
     const text = exchange.params.version;
     const version = text === undefined ? 'all' : parseVersion(text);
-    const schema = parseSchema(schemaOfBody(body));
+    const schema = parseSchema(schemaOfBody(body), { allowBytes: isReservedSubject(subject) });
     // Against every version of a subject that has none: compatible, as Confluent answers.
     if (version === 'all' && versionsOf(state(), subject, false, true).length === 0) {
       return { body: compatibilityBody(true, [], query) };

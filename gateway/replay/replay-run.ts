@@ -137,7 +137,7 @@ export async function runReplay(
 }
 
 /** `rpl_` and 26 base-32 characters (130 random bits). */
-function newReplayId(): string {
+export function newReplayId(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
   let id = 'rpl_';
   for (const byte of randomBytes(26)) id += alphabet[byte & 31];

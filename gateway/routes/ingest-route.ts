@@ -4,10 +4,9 @@ import type { Admission, AdmissionKey, AdmissionOutcome, Refused } from '../admi
 import { isEventTypeAllowed, type ApiKeyRecord, type ApiKeyStore } from '../auth/api-key-store.js';
 import type { GatewayMetrics } from '../gateway-metrics.js';
 import { readBody } from '../http/body-reader.js';
-import { declaredContentLength } from '../http/request-head.js';
 import { isRequestAborted, type HttpExchange } from '../http/http-exchange.js';
-import { problemResponse } from '../http/problem.js';
 import type { RouteHandler } from '../http/router.js';
+import { routeAnswers } from './route-answers.js';
 import { ingestEvents, type IngestContext, type ItemResult } from '../ingest/ingest-events.js';
 import { parseBatch, parseSingleEvent, type ParsedItem, type RequestParts } from '../ingest/parse-request.js';
 
@@ -30,9 +29,6 @@ export interface IngestRouteDeps {
 
 type Mode = 'single' | 'batch';
 
-/** Refusals read a body up to this size before answering, to keep the connection open. */
-const drainBeforeRefusalBytes = 64 * 1024;
-
 const jsonHeaders = { 'content-type': 'application/json' };
 
 /**
@@ -44,38 +40,9 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
   const route = mode === 'single' ? '/v1/events' : '/v1/events/batch';
   const maxBodyBytes = mode === 'single' ? deps.maxRequestBytes : deps.maxBatchBytes;
 
-  const answer = (
-    exchange: HttpExchange,
-    startedNs: bigint,
-    status: number,
-    headers: Record<string, string>,
-    body: string,
-  ) => {
-    if (exchange.respond(status, headers, body)) {
-      deps.metrics.requests.inc({ route, status: String(status) });
-      deps.metrics.requestDuration.observe({ route }, Number(process.hrtime.bigint() - startedNs) / 1e9);
-    }
-  };
-  const answerProblem = (
-    exchange: HttpExchange,
-    startedNs: bigint,
-    error: unknown,
-    headers: Readonly<Record<string, string>> = {},
-  ): void | Promise<void> => {
-    const problem = problemResponse(error, { headers });
-    if (problem.status >= 500 && problem.error.code === 'SLUICE_INTERNAL') {
-      deps.logger.error({ err: error, route }, 'ingest request failed unexpectedly');
-    }
-    const send = () => answer(exchange, startedNs, problem.status, problem.headers, problem.body);
-    // Answering with body bytes unread closes the connection. For a small body (the usual
-    // single event) reading it costs far less than the reconnect a flash-sale client would
-    // then make for every shed or limited request, so read it and keep the connection.
-    const declared = declaredContentLength(exchange.head);
-    if (exchange.requestBodyPending && typeof declared === 'number' && declared <= drainBeforeRefusalBytes) {
-      return readBody(exchange, { maxBodyBytes: drainBeforeRefusalBytes }).then(send, send);
-    }
-    send();
-  };
+  const { answer, answerProblem } = routeAnswers(deps.metrics, route, (error) =>
+    deps.logger.error({ err: error, route }, 'ingest request failed unexpectedly'),
+  );
 
   return (exchange) => {
     const startedNs = process.hrtime.bigint();

@@ -71,6 +71,7 @@ export async function benchIngest(options: IngestBenchOptions) {
   const bareRuns: MeteredRun[] = [];
   const gatewayRuns: MeteredRun[] = [];
   const gatewayWithIdRuns: MeteredRun[] = [];
+  const inboundRuns: MeteredRun[] = [];
   const bareProcesses = { server: bare.pid, ...options.stackProcesses };
   const gatewayProcesses = { server: gateway.pid, ...options.stackProcesses };
   try {
@@ -89,6 +90,7 @@ export async function benchIngest(options: IngestBenchOptions) {
       durationSeconds: 2,
       scriptPath: script('warm'),
     });
+    const inbound = await createInboundSource(gateway.url, options.apiKey);
     for (let round = 1; round <= options.rounds; round++) {
       const common = { connections: options.connections, durationSeconds: options.durationSeconds };
       bareRuns.push(
@@ -115,6 +117,19 @@ export async function benchIngest(options: IngestBenchOptions) {
           scriptPath: script('gateway-ids'),
         }),
       );
+      // Inbound: verify (a header token: wrk cannot compute an HMAC per request), derive type and
+      // id from the body, deduplicate and write, each request a new provider event.
+      inboundRuns.push(
+        await meteredWrk(gatewayProcesses, {
+          ...common,
+          url: `${gateway.url}/in/${inbound.sourceId}`,
+          request: { method: 'POST', headers: inbound.headers, body: inbound.body, uniqueCounter: true },
+          scriptPath: script('inbound'),
+        }),
+      );
+      options.log(
+        `round ${round}: inbound ${Math.round(inboundRuns.at(-1)!.requestsPerSecond)} req/s (CPU µs per request: ${describeMicros(inboundRuns.at(-1)!.cpuMicrosPerRequest)})`,
+      );
       options.log(
         `round ${round} CPU µs per request: bare ${describeMicros(bareRuns.at(-1)!.cpuMicrosPerRequest)}; sluice ${describeMicros(gatewayRuns.at(-1)!.cpuMicrosPerRequest)}`,
       );
@@ -125,6 +140,7 @@ export async function benchIngest(options: IngestBenchOptions) {
     const single = summarize(gatewayRuns);
     const baseline = summarize(bareRuns);
     const withIds = summarize(gatewayWithIdRuns);
+    const inboundSummary = summarize(inboundRuns);
 
     // Open-loop latency at half of the measured capacity, seen by the client and by the gateway
     // itself (its request-duration histogram). The generator shares the cores, and its own delays
@@ -172,6 +188,12 @@ export async function benchIngest(options: IngestBenchOptions) {
         sluice: withIds,
         ratio: withIds.requestsPerSecond / baseline.requestsPerSecond,
       },
+      /** POST /in/{sourceId} against single-event ingest with producer ids, same rounds (target ≥ 0.8). */
+      inbound: {
+        sluice: inboundSummary,
+        ratioToSingleWithIds: inboundSummary.requestsPerSecond / withIds.requestsPerSecond,
+        ratioToSingle: inboundSummary.requestsPerSecond / single.requestsPerSecond,
+      },
       halfCapacity: {
         offeredRequestsPerSecond: halfRate,
         achievedRequestsPerSecond: halfCapacity.answersPerSecond,
@@ -192,6 +214,34 @@ export async function benchIngest(options: IngestBenchOptions) {
     await gateway.stop();
     await bare.stop();
   }
+}
+
+/** A header-token source on the bench gateway, unlimited, reading type and id from the body. */
+async function createInboundSource(gatewayUrl: string, apiKey: string) {
+  const token = 'bench-inbound-token-0123456789abcdef';
+  const response = await fetch(`${gatewayUrl}/v1/sources`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify({
+      name: 'bench',
+      verification: { scheme: 'header-token', header: 'x-bench-token' },
+      secret: token,
+      eventType: { from: 'body', path: 'type' },
+      eventId: { from: 'body', path: 'id' },
+      ratePerSecond: 1_000_000,
+    }),
+  });
+  const created = (await response.json()) as { id?: string };
+  if (response.status !== 201 || created.id === undefined) {
+    throw new Error(
+      `the bench gateway refused the inbound source: ${response.status} ${JSON.stringify(created)}`,
+    );
+  }
+  return {
+    sourceId: created.id,
+    headers: { 'content-type': 'application/json', 'x-bench-token': token },
+    body: '{"id":"in-{{n}}","type":"payment.captured","data":{"amountMinor":1999,"currency":"EUR"}}',
+  };
 }
 
 /** What an open-loop run got back, every answer counted whatever its status (ms, answers/s). */

@@ -10,10 +10,15 @@ export interface OpenLoopPlan {
   durationMs: number;
   /** Share of arrivals per priority (normalised); arrivals are interleaved, not random. */
   mix: Readonly<Record<Priority, number>>;
-  /** Builds request i's body (one event, with a unique partition key). */
-  body: (index: number) => string;
+  /** Builds request i's body (one event, with a unique partition key); none for a GET. */
+  body?: (index: number) => string;
   headers: Readonly<Record<Priority, Record<string, string>>>;
-  path: string;
+  /** The path, or request i's path. */
+  path: string | ((index: number) => string);
+  /** Default POST. */
+  method?: 'GET' | 'POST';
+  /** The answer counted as accepted (its JSON `id` is collected); default 202. */
+  okStatus?: number;
   /**
    * Requests outstanding at once, at most. Beyond it an arrival is not sent and is counted as
    * `generatorDropped`: the generator's memory must stay bounded when the server stops answering.
@@ -151,12 +156,17 @@ export async function runOpenLoop(pool: Pool, plan: OpenLoopPlan): Promise<OpenL
     sendLagMs.push(sentMs - (startMs + index * intervalMs));
     outcome.sent++;
     const done = pool
-      .request({ path: plan.path, method: 'POST', headers: plan.headers[priority], body: plan.body(index) })
+      .request({
+        path: typeof plan.path === 'string' ? plan.path : plan.path(index),
+        method: plan.method ?? 'POST',
+        headers: plan.headers[priority],
+        body: plan.body?.(index),
+      })
       .then(async (response) => {
         const text = await response.body.text();
         const answeredMs = performance.now();
         const latencyMs = answeredMs - sentMs;
-        if (response.statusCode === 202) {
+        if (response.statusCode === (plan.okStatus ?? 202)) {
           outcome.accepted++;
           outcome.acceptedLatencyMs.push(latencyMs);
           acceptedIds.push((JSON.parse(text) as { id: string }).id);

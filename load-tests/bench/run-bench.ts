@@ -3,13 +3,15 @@
  * (docs/architecture.md#benchmarks). Prints a table and writes JSON to .sluice/bench/. Options:
  *   --duration SECONDS   length of each measured run (default 10)
  *   --rounds N           interleaved rounds per comparison (default 3)
- *   --only NAME          idle | producer | ingest | delivery | log | overload (default: all of them);
- *                        log alone also runs the delivery bench, for its ratio
+ *   --only NAME          idle | producer | ingest | delivery | log | log-lookup | overload (default: all
+ *                        of them); log alone also runs the delivery bench, for its ratio
  *   --log-records N      log: attempt records pre-filled and drained per round (default 100000)
  *   --idle-seconds S     idle: window over which an idle gateway's and worker's CPU is read (default 30)
  *   --spike-duration S   each overload spike (3× and 10× capacity; default 60)
  *   --events N           delivery: events the worker drains per round, measured (default 20000)
  *   --warmup-events N    delivery: events drained before those, not measured (default 10000)
+ *   --log-rows N         log-lookup: attempt rows in the bench's log database (default 10000000)
+ *   --log-rate N         log-lookup: GET /v1/events/{id} per second, fixed (default 200)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ import { benchDelivery } from './delivery-bench.js';
 import { benchIdleCpu } from './idle-cpu.js';
 import { benchLog } from './log-bench.js';
 import { benchIngest } from './ingest-bench.js';
+import { benchLogLookup } from './log-lookup-bench.js';
 import { benchProducer } from './producer-bench.js';
 
 const { values } = parseArgs({
@@ -39,6 +42,8 @@ const { values } = parseArgs({
     'warmup-events': { type: 'string', default: '10000' },
     'idle-seconds': { type: 'string', default: '30' },
     'log-records': { type: 'string', default: '100000' },
+    'log-rows': { type: 'string', default: '10000000' },
+    'log-rate': { type: 'string', default: '200' },
   },
 });
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
@@ -154,6 +159,21 @@ try {
       records: Number(values['log-records']),
       rounds,
       deliveriesPerSecond: delivery?.throughput.sluiceDeliveriesPerSecond,
+      log,
+    });
+  }
+  if (!values.only || values.only === 'log-lookup') {
+    report.logLookup = await benchLogLookup({
+      databaseUrl: endpoints.databaseUrl,
+      env,
+      apiKey,
+      rows: Number(values['log-rows']),
+      days: 14,
+      subscriptions: 50,
+      attemptsPerEvent: 10,
+      ratePerSecond: Number(values['log-rate']),
+      durationSeconds,
+      rounds,
       log,
     });
   }

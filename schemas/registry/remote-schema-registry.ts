@@ -8,7 +8,12 @@ import type { RegistryMetrics } from './registry-metrics.js';
 import type { SchemaRegistrySettings } from './registry-settings.js';
 import { RegistryState } from './registry-state.js';
 import { parseSchema } from './schema-text.js';
-import type { Registration, RegistrationRequest, SchemaRegistry } from './schema-registry.js';
+import {
+  reservedSubjectPolicy,
+  type Registration,
+  type RegistrationRequest,
+  type SchemaRegistry,
+} from './schema-registry.js';
 
 export interface RemoteSchemaRegistryOptions {
   settings: SchemaRegistrySettings & { url: string };
@@ -85,7 +90,7 @@ export class RemoteSchemaRegistry implements SchemaRegistry {
 
   async register(input: RegistrationRequest): Promise<Registration> {
     checkSubject(input.subject);
-    const schema = parseSchema(input.schema);
+    const schema = parseSchema(input.schema, reservedSubjectPolicy(input));
     const existing = this.state.subjectVersions(input.subject)?.find((v) => v.schema === schema.canonical);
     if (existing !== undefined) {
       this.metrics?.registrations.inc({ outcome: 'existing' });

@@ -1,4 +1,5 @@
 import { SluiceError } from '../../common/errors.js';
+import { isReservedSubject, reservedSubjectPrefix, type AvroPolicyOptions } from '../avro-policy.js';
 import { CompactedTopicView, type KafkaClient, type TopicSpec } from '../../common/kafka/index.js';
 import type { Logger } from '../../common/logger.js';
 import type { RegisteredSchema } from '../schema-catalog.js';
@@ -22,6 +23,23 @@ export interface RegistrationRequest {
   schema: unknown;
   description?: string | undefined;
   example?: unknown;
+  /** Sluice registering one of its own types: the only way to a reserved `sluice.` subject. */
+  internal?: boolean | undefined;
+}
+
+/**
+ * Refuses a reserved subject from outside Sluice; the policy options its schema is checked with.
+ * Shared by both registries.
+ */
+export function reservedSubjectPolicy(request: RegistrationRequest): AvroPolicyOptions {
+  if (!isReservedSubject(request.subject)) return {};
+  if (request.internal !== true) {
+    throw new RegistryError(
+      'INVALID_SUBJECT',
+      `Invalid subject ${JSON.stringify(request.subject)}: subjects under ${reservedSubjectPrefix} are reserved for Sluice's own types`,
+    );
+  }
+  return { allowBytes: true };
 }
 
 export interface Registration {
@@ -159,7 +177,7 @@ export class KafkaSchemaRegistry implements SchemaRegistry {
 
   async register(request: RegistrationRequest): Promise<Registration> {
     checkSubject(request.subject);
-    const schema = parseSchema(request.schema);
+    const schema = parseSchema(request.schema, reservedSubjectPolicy(request));
     const outcome = await this.serialised(() =>
       this.commit<Registration>((state) => {
         const decision = decideRegistration(state, {

@@ -1,5 +1,5 @@
 import type { Schema, Type } from 'avsc';
-import { findAvroPolicyProblems } from '../avro-policy.js';
+import { findAvroPolicyProblems, type AvroPolicyOptions } from '../avro-policy.js';
 import { createAvroType } from '../create-avro-type.js';
 import { RegistryError } from './registry-error.js';
 
@@ -20,7 +20,7 @@ export const MAX_SCHEMA_BYTES = 256 * 1024;
  * and checks it against Sluice's Avro policy. Throws RegistryError INVALID_SCHEMA (42201) naming
  * the problem: not JSON, not Avro, not a record, too large, or breaking a policy rule.
  */
-export function parseSchema(input: unknown): ParsedSchema {
+export function parseSchema(input: unknown, policy: AvroPolicyOptions = {}): ParsedSchema {
   let json: unknown = input;
   if (typeof input === 'string') {
     if (Buffer.byteLength(input) > MAX_SCHEMA_BYTES) {
@@ -42,7 +42,7 @@ export function parseSchema(input: unknown): ParsedSchema {
   } catch (error) {
     throw new RegistryError('INVALID_SCHEMA', `Invalid schema: ${(error as Error).message}`);
   }
-  const problems = findAvroPolicyProblems(avroType);
+  const problems = findAvroPolicyProblems(avroType, policy);
   if (problems.length > 0) {
     throw new RegistryError('INVALID_SCHEMA', `Invalid schema: ${problems.join('; ')}`, {
       details: problems,

@@ -14,6 +14,7 @@ import {
   startTestWorker,
   testSubscription,
 } from '../delivery/delivery-fixture.js';
+import { send } from '../gateway/ingest-client.js';
 import { prepareGateway, startTestGateway } from '../support/gateway-fixture.js';
 import { createLogger } from '../../common/logger.js';
 import { createPostgresPool } from '../../common/postgres/index.js';
@@ -21,6 +22,7 @@ import { applyMigrations, loadMigrations } from '../../log/schema-migrations.js'
 import { attemptRecords, produceAttempts, readLag, startTestLog } from '../log/log-fixture.js';
 import { connectedAdmin, createTestTopic, testKafka, testProducer } from '../support/kafka-fixture.js';
 import { createTestDatabase } from '../support/postgres-fixture.js';
+import { createRegistryTopic } from '../support/registry-topic.js';
 import { scrapeMetric } from '../support/prometheus-text.js';
 import { uniqueName } from '../support/stack-env.js';
 import { chartDir } from './helm.js';
@@ -41,6 +43,9 @@ import { startPrometheus } from './prometheus.js';
 //
 // A delivery log (`sluice log`) beside them stores attempt records produced to its topic, one of
 // them unreadable, in a PostgreSQL database of its own.
+//
+// A third gateway receives inbound webhooks (POST /in/{sourceId}) for one source: accepted, a
+// provider's repeat, a wrong token and none at all.
 //
 // Metrics that come from outside Sluice: `up` (Prometheus itself) is checked like Sluice's;
 // kube-state-metrics' `kube_*` cannot exist here, so their queries are only checked to parse and
@@ -120,6 +125,36 @@ async function writeAgain(
   }
 }
 
+/** One source; a webhook accepted, repeated (a duplicate), sent with a wrong token and with none. */
+async function inboundTraffic(baseUrl: string, adminKey: string): Promise<void> {
+  const created = await send(baseUrl, {
+    path: '/v1/sources',
+    apiKey: adminKey,
+    contentType: 'application/json',
+    body: {
+      name: 'crm',
+      verification: { scheme: 'header-token', header: 'X-Webhook-Token' },
+      secret: 'crm-token-123',
+      eventType: { from: 'fixed', value: 'contact.updated' },
+      eventId: { from: 'header', name: 'X-Delivery' },
+    },
+  });
+  expect(created.status, created.text).toBe(201);
+  const sourceId = (created.json as { id: string }).id;
+  const inbound = (headers: Record<string, string>) =>
+    send(baseUrl, { path: `/in/${sourceId}`, contentType: 'application/json', headers, body: '{}' });
+  const signed = { 'x-webhook-token': 'crm-token-123', 'x-delivery': 'dlv_1' };
+  for (let attempt = 1; ; attempt++) {
+    const answer = await inbound(signed);
+    if (answer.status === 202) break;
+    if (answer.status !== 503 || attempt === 5) throw new Error(`POST /in answered ${answer.status}`);
+    await sleep(500);
+  }
+  expect((await inbound(signed)).json).toMatchObject({ duplicate: true });
+  expect((await inbound({ ...signed, 'x-webhook-token': 'forged' })).status).toBe(401);
+  expect((await inbound({ 'x-delivery': 'dlv_2' })).status).toBe(401);
+}
+
 describe('dashboard and alert rules against a real Prometheus scraping Sluice', () => {
   it('parses every query, finds series for every metric it names, and evaluates every rule without error', async () => {
     // Delivery: a one-tier schedule and a breaker that opens on the first failure, so retries,
@@ -155,6 +190,12 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
       SLUICE_LOG_LEVEL: 'fatal',
     });
     const gatewayB = await startTestGateway(setupB);
+    // A registry of its own: creating a source registers the inbound record type there.
+    const setupC = await prepareGateway([{ producerId: 'ops', role: 'admin' }], {
+      SLUICE_SCHEMAS_TOPIC: await createRegistryTopic(),
+      SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+    });
+    const gatewayC = await startTestGateway(setupC);
 
     // The delivery log: a migrated database of its own, and an attempts topic holding records
     // (stored: rows written, a write duration) and one it cannot read (skipped).
@@ -184,7 +225,14 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
     const adminTarget = (url: string) => url.replace('http://', '');
     const prometheus = await startPrometheus(
       [
-        { name: 'sluice-gateway', targets: [adminTarget(gatewayA.adminUrl), adminTarget(gatewayB.adminUrl)] },
+        {
+          name: 'sluice-gateway',
+          targets: [
+            adminTarget(gatewayA.adminUrl),
+            adminTarget(gatewayB.adminUrl),
+            adminTarget(gatewayC.adminUrl),
+          ],
+        },
         { name: 'sluice-delivery', targets: [adminTarget(worker.adminUrl)] },
         { name: 'sluice-log', targets: [adminTarget(log.adminUrl)] },
       ],
@@ -210,6 +258,8 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
       422,
     );
     expect(await post(gatewayB.url, setupB.keys['shop-c']!, orderCreated())).toBe(503);
+
+    await inboundTraffic(gatewayC.url, setupC.keys.ops!);
 
     await eventually('a dedup hit', async () => (await worker.metric('sluice_dedup_hits_total')) > 0);
     await eventually(

@@ -15,6 +15,7 @@ describe('sluice topics ensure', () => {
       SLUICE_DLQ_TOPIC: `${prefix}.dlq`,
       SLUICE_SUBSCRIPTIONS_TOPIC: `${prefix}.subscriptions`,
       SLUICE_SCHEMAS_TOPIC: `${prefix}.schemas`,
+      SLUICE_SOURCES_TOPIC: `${prefix}.sources`,
       SLUICE_ATTEMPTS_TOPIC: `${prefix}.attempts`,
       SLUICE_RETRY_SCHEDULE: '5s,1m',
       SLUICE_EVENTS_PARTITIONS: '3',
@@ -28,6 +29,7 @@ describe('sluice topics ensure', () => {
       `${prefix}.dlq`,
       `${prefix}.subscriptions`,
       `${prefix}.schemas`,
+      `${prefix}.sources`,
       `${prefix}.attempts`,
     ];
     try {

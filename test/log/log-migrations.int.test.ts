@@ -63,10 +63,7 @@ describe('sluice log migrate', () => {
     expect(await second.exited, second.output()).toBe(0);
     expect(second.output()).toContain('log database already up to date');
     const applied = await pool.query('SELECT version, name FROM schema_migrations ORDER BY version');
-    expect(applied.rows).toEqual([
-      { version: 1, name: 'attempts' },
-      { version: 2, name: 'attempt_source' },
-    ]);
+    expect(applied.rows).toEqual(loadMigrations().map(({ version, name }) => ({ version, name })));
   });
 
   it('applies each migration once when several migrators start together', async () => {
@@ -82,13 +79,13 @@ describe('sluice log migrate', () => {
     cpSync(migrationsDir(), scratch, { recursive: true });
     await applyMigrations(pool, loadMigrations(scratch));
 
-    writeFileSync(join(scratch, '0003_extra.sql'), 'CREATE TABLE extra (id integer PRIMARY KEY);\n');
-    expect(await applyMigrations(pool, loadMigrations(scratch))).toEqual([3]);
+    writeFileSync(join(scratch, nextFile('extra')), 'CREATE TABLE extra (id integer PRIMARY KEY);\n');
+    expect(await applyMigrations(pool, loadMigrations(scratch))).toEqual([nextVersion()]);
     expect(await tables(pool)).toContain('extra');
 
-    writeFileSync(join(scratch, '0003_extra.sql'), 'CREATE TABLE extra (id bigint PRIMARY KEY);\n');
+    writeFileSync(join(scratch, nextFile('extra')), 'CREATE TABLE extra (id bigint PRIMARY KEY);\n');
     await expect(applyMigrations(pool, loadMigrations(scratch))).rejects.toThrow(
-      'migration 3 (extra) changed after it was applied',
+      `migration ${nextVersion()} (extra) changed after it was applied`,
     );
   });
 
@@ -97,7 +94,7 @@ describe('sluice log migrate', () => {
     scratch = mkdtempSync(join(tmpdir(), 'sluice-migrations-'));
     cpSync(migrationsDir(), scratch, { recursive: true });
     writeFileSync(
-      join(scratch, '0003_broken.sql'),
+      join(scratch, nextFile('broken')),
       'CREATE TABLE half (id integer);\nSELECT no_such_function();\n',
     );
     await expect(applyMigrations(pool, loadMigrations(scratch))).rejects.toThrow(/no_such_function/);
@@ -105,6 +102,14 @@ describe('sluice log migrate', () => {
     expect(await tables(pool)).not.toContain('attempts');
   });
 });
+
+/** The version after the shipped migrations, and a file name of it. */
+function nextVersion(): number {
+  return loadMigrations().length + 1;
+}
+function nextFile(name: string): string {
+  return `${String(nextVersion()).padStart(4, '0')}_${name}.sql`;
+}
 
 describe('partition maintenance', () => {
   it('drops the partitions past retention with their rows, keeps the rest, creates days ahead', async () => {

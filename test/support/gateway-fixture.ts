@@ -23,6 +23,8 @@ export interface TestGatewaySetup {
   eventsTopic: string;
   /** This test's compacted subscriptions topic (deleted when the test finishes). */
   subscriptionsTopic: string;
+  /** This test's compacted inbound sources topic (deleted when the test finishes). */
+  sourcesTopic: string;
 }
 
 /**
@@ -37,6 +39,7 @@ export async function prepareGateway(
   const admin = await connectedAdmin();
   const eventsTopic = uniqueName('events');
   const subscriptionsTopic = uniqueName('subscriptions');
+  const sourcesTopic = uniqueName('sources');
   await createTopicsWithLeaders(admin, [
     {
       topic: eventsTopic,
@@ -50,9 +53,17 @@ export async function prepareGateway(
       replicationFactor: 1,
       configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
     },
+    {
+      topic: sourcesTopic,
+      numPartitions: 1,
+      replicationFactor: 1,
+      configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+    },
   ]);
   onTestFinished(async () => {
-    await admin.deleteTopics({ topics: [eventsTopic, subscriptionsTopic] }).catch(() => undefined);
+    await admin
+      .deleteTopics({ topics: [eventsTopic, subscriptionsTopic, sourcesTopic] })
+      .catch(() => undefined);
   });
   const dir = mkdtempSync(join(tmpdir(), 'sluice-gateway-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
@@ -69,6 +80,7 @@ export async function prepareGateway(
   return {
     eventsTopic,
     subscriptionsTopic,
+    sourcesTopic,
     keys,
     env: {
       KAFKA_BROKERS: testKafkaBrokers.join(','),
@@ -79,6 +91,7 @@ export async function prepareGateway(
       SLUICE_API_KEYS_FILE: keysFile,
       SLUICE_EVENTS_TOPIC: eventsTopic,
       SLUICE_SUBSCRIPTIONS_TOPIC: subscriptionsTopic,
+      SLUICE_SOURCES_TOPIC: sourcesTopic,
       SLUICE_SECRETS_KEYS: generateSecretsKey('test'),
       SLUICE_IDEMPOTENCY_KEY_PREFIX: `${prefix}:idem:`,
       SLUICE_RATE_LIMIT_KEY_PREFIX: `${prefix}:rl:`,

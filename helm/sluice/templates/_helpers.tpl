@@ -281,6 +281,8 @@ helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
   value: {{ .Values.topics.subscriptions | quote }}
 - name: SLUICE_SCHEMAS_TOPIC
   value: {{ .Values.topics.schemas | quote }}
+- name: SLUICE_SOURCES_TOPIC
+  value: {{ .Values.topics.sources | quote }}
 - name: SLUICE_ATTEMPTS_TOPIC
   value: {{ .Values.topics.attempts | quote }}
 - name: SLUICE_ATTEMPTS_RETENTION_MS
