@@ -88,16 +88,21 @@ export async function startDeliveryWorker(
   producer.on(producer.events.CONNECT, () => (producerConnected = true));
 
   // The attempt records' own producer: a slow attempts topic never queues ahead of a retry record.
-  const attemptsProducer = kafka.producer({ createPartitioner: KeyPartitioner, retry: { retries: 3 } });
-  await attemptsProducer.connect();
-  const attemptWriter = createAttemptWriter({
-    producer: attemptsProducer,
-    topic: config.topics.attemptsTopic,
-    maxPendingRecords: config.attempts.maxPendingRecords,
-    timeoutMs: config.produceTimeoutMs,
-    metrics: createAttemptWriterMetrics(registry),
-    logger,
-  });
+  const attemptsProducer = config.attempts.enabled
+    ? kafka.producer({ createPartitioner: KeyPartitioner, retry: { retries: 3 } })
+    : undefined;
+  await attemptsProducer?.connect();
+  if (!attemptsProducer) logger.warn('SLUICE_ATTEMPT_RECORDS is off: no attempt reaches the delivery log');
+  const attemptWriter =
+    attemptsProducer &&
+    createAttemptWriter({
+      producer: attemptsProducer,
+      topic: config.topics.attemptsTopic,
+      maxPendingRecords: config.attempts.maxPendingRecords,
+      timeoutMs: config.produceTimeoutMs,
+      metrics: createAttemptWriterMetrics(registry),
+      logger,
+    });
 
   const redis = createFailFastRedis(config.redisUrl, config.redisCommandTimeoutMs);
   let lastRedisErrorLogMs = 0;
@@ -117,7 +122,7 @@ export async function startDeliveryWorker(
   const sender = createWebhookSender({
     attemptTimeoutMs: config.attemptTimeoutMs,
     maxResponseBodyBytes: config.maxResponseBodyBytes,
-    responseSampleBytes: config.attempts.responseBodyMaxBytes,
+    ...(attemptWriter ? { responseSampleBytes: config.attempts.responseBodyMaxBytes } : {}),
     connectionsPerOrigin: config.connectionsPerOrigin,
     ssrfPolicy: createSsrfPolicy({ allowedCidrs: config.ssrfAllowedCidrs }),
     ...(deps.resolveAll ? { resolveAll: deps.resolveAll } : {}),
@@ -150,7 +155,9 @@ export async function startDeliveryWorker(
       headTimeoutMs: Math.max(config.maxDeliveryAgeMs, 3 * Math.max(...config.retryDelaysMs)),
     }),
     writer,
-    attempts: { writer: attemptWriter, responseBodyMaxBytes: config.attempts.responseBodyMaxBytes },
+    ...(attemptWriter
+      ? { attempts: { writer: attemptWriter, responseBodyMaxBytes: config.attempts.responseBodyMaxBytes } }
+      : {}),
     metrics,
     logger,
     onGone: deps.onGone,
@@ -269,8 +276,8 @@ export async function startDeliveryWorker(
       clearInterval(pruneTimer);
       await writer.close();
       await producer.disconnect();
-      await attemptWriter.close();
-      await attemptsProducer.disconnect();
+      await attemptWriter?.close();
+      await attemptsProducer?.disconnect();
       await schemaRegistry.stop();
       breakers.shutdown();
       await sender.close();
@@ -286,7 +293,7 @@ async function requireTopics(kafka: KafkaClient, config: DeliveryConfig): Promis
   const needed = [
     config.topics.eventsTopic,
     config.topics.dlqTopic,
-    config.topics.attemptsTopic,
+    ...(config.attempts.enabled ? [config.topics.attemptsTopic] : []),
     ...(config.schemaRegistry.url === undefined ? [config.topics.schemasTopic] : []),
     ...config.retryDelaysMs.map((delayMs) => retryTopicName(config.topics.retryTopicPrefix, delayMs)),
   ];
