@@ -1,5 +1,5 @@
 import type { DecryptFailure, EncryptedValue, SecretsKeyring } from './secrets-keyring.js';
-import type { Subscription } from './subscription.js';
+import { disabledReasons, type DisabledReason, type Subscription } from './subscription.js';
 
 /**
  * The Kafka record format of a subscription in the compacted topic `sluice.subscriptions`:
@@ -9,7 +9,7 @@ import type { Subscription } from './subscription.js';
  * - header `content-type: application/vnd.sluice.subscription.v1+json` (informative only).
  *
  *     {"v":1,"id":"sub_…","url":"https://…","eventTypes":["order.*"],"description":"",
- *      "enabled":true,"disabledReason":null,
+ *      "enabled":true,"disabledReason":null,"disabledAt":null,"failingSince":null,
  *      "secrets":[{"keyId":"k2","iv":"<b64>","ciphertext":"<b64>","tag":"<b64>","expiresAtMs":null}],
  *      "rateLimitPerSecond":null,"maxConcurrency":16,"ordering":"none","producerIds":null,
  *      "createdAt":"…","updatedAt":"…"}
@@ -19,6 +19,10 @@ import type { Subscription } from './subscription.js';
  * (so a ciphertext moved to another subscription's record fails to decrypt) and the key id beside
  * it (so keys rotate: a record written under `k1` stays readable once `k2` is primary).
  * Nothing else in the record is secret.
+ *
+ * `disabledAt` and `failingSince` came later within v1: a record without them reads as null, so
+ * records written before stay readable. A process older than them reads the new record (it ignores
+ * unknown fields) but refuses `disabledReason: "failing"`: roll workers and gateways forward together.
  */
 export const subscriptionRecordVersion = 1;
 export const subscriptionRecordContentType = 'application/vnd.sluice.subscription.v1+json';
@@ -34,7 +38,10 @@ interface SubscriptionRecordV1 {
   eventTypes: string[];
   description: string;
   enabled: boolean;
-  disabledReason: 'manual' | 'gone' | null;
+  disabledReason: DisabledReason | null;
+  /** Absent in records written before the field existed. */
+  disabledAt?: string | null;
+  failingSince?: string | null;
   secrets: StoredSecret[];
   rateLimitPerSecond: number | null;
   maxConcurrency: number;
@@ -82,6 +89,8 @@ export function encodeSubscription(
     description: subscription.description,
     enabled: subscription.enabled,
     disabledReason: subscription.disabledReason ?? null,
+    disabledAt: subscription.disabledAt ?? null,
+    failingSince: subscription.failingSince ?? null,
     secrets: subscription.secrets.map(({ secret, expiresAtMs }) => ({
       ...keyring.encrypt(secret, context),
       expiresAtMs: expiresAtMs ?? null,
@@ -151,6 +160,8 @@ export function decodeSubscriptionRecord(
     description: record.description,
     enabled: record.enabled,
     disabledReason: record.disabledReason ?? undefined,
+    disabledAt: record.disabledAt ?? undefined,
+    failingSince: record.failingSince ?? undefined,
     secrets,
     rateLimitPerSecond: record.rateLimitPerSecond ?? undefined,
     maxConcurrency: record.maxConcurrency,
@@ -172,8 +183,11 @@ function structuralProblem(record: Record<string, unknown>, key: string): string
     ['enabled', typeof record.enabled === 'boolean'],
     [
       'disabledReason',
-      record.disabledReason === null || ['manual', 'gone'].includes(record.disabledReason as string),
+      record.disabledReason === null ||
+        (disabledReasons as readonly unknown[]).includes(record.disabledReason),
     ],
+    ['disabledAt', isOptionalString(record.disabledAt)],
+    ['failingSince', isOptionalString(record.failingSince)],
     [
       'secrets',
       Array.isArray(record.secrets) &&
@@ -202,6 +216,10 @@ function isStoredSecret(value: unknown): value is StoredSecret {
     typeof value.tag === 'string' &&
     (value.expiresAtMs === null || value.expiresAtMs === undefined || Number.isSafeInteger(value.expiresAtMs))
   );
+}
+
+function isOptionalString(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === 'string';
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

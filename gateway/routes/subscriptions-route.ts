@@ -7,7 +7,7 @@ import {
   validateSubscriptionPatch,
 } from '../../common/subscriptions/subscription-input.js';
 import type { SubscriptionStore } from '../../common/subscriptions/subscription-store.js';
-import type { Subscription } from '../../common/subscriptions/subscription.js';
+import type { DisabledReason, Subscription } from '../../common/subscriptions/subscription.js';
 import type { SsrfPolicy } from '../../common/ssrf-guard.js';
 import type { ApiKeyRecord, ApiKeyStore } from '../auth/api-key-store.js';
 import type { GatewayMetrics } from '../gateway-metrics.js';
@@ -44,7 +44,11 @@ export interface SubscriptionResource {
   eventTypes: readonly string[];
   description: string;
   enabled: boolean;
-  disabledReason: 'manual' | 'gone' | null;
+  disabledReason: DisabledReason | null;
+  /** When it was disabled (RFC 3339); null while enabled. */
+  disabledAt: string | null;
+  /** `failing` only: since when every attempt failed (RFC 3339). */
+  failingSince: string | null;
   rateLimitPerSecond: number | null;
   maxConcurrency: number;
   ordering: 'none' | 'key';
@@ -178,6 +182,8 @@ export function toResource(subscription: Subscription): SubscriptionResource {
     description: subscription.description,
     enabled: subscription.enabled,
     disabledReason: subscription.disabledReason ?? null,
+    disabledAt: subscription.disabledAt ?? null,
+    failingSince: subscription.failingSince ?? null,
     rateLimitPerSecond: subscription.rateLimitPerSecond ?? null,
     maxConcurrency: subscription.maxConcurrency,
     ordering: subscription.ordering,
