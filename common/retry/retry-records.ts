@@ -40,6 +40,11 @@ export type DeadLetterReason =
   | 'retries-exhausted'
   /** Parked (breaker open, Redis down) past SLUICE_DELIVERY_MAX_AGE_MS. */
   | 'expired'
+  /**
+   * Due while its subscription was disabled (410, auto-disabled, or by an operator): kept so it can
+   * be replayed once the subscription is enabled again.
+   */
+  | 'subscription-disabled'
   /** Poison events: they can never be decoded, so no subscription ever sees them. */
   | 'missing-headers'
   | 'bad-magic-byte'
