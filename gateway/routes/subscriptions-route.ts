@@ -6,6 +6,8 @@ import {
   validateSubscriptionCreate,
   validateSubscriptionPatch,
 } from '../../common/subscriptions/subscription-input.js';
+import type { SubscriptionEventPublisher } from '../../common/ops-events/subscription-event-publisher.js';
+import { disabledEvent, enabledEvent } from '../../common/ops-events/subscription-event-record.js';
 import type { SubscriptionStore } from '../../common/subscriptions/subscription-store.js';
 import type { DisabledReason, Subscription } from '../../common/subscriptions/subscription.js';
 import type { SsrfPolicy } from '../../common/ssrf-guard.js';
@@ -35,6 +37,8 @@ export interface SubscriptionsRouteDeps {
   accepting?: (() => boolean) | undefined;
   /** Counts requests in flight, so shutdown waits for a write before stopping the store. */
   inFlight?: { enter(): void; leave(): void } | undefined;
+  /** Publishes `sluice.subscription.disabled` / `enabled` when a PATCH changes `enabled`; never waited for. */
+  events?: Pick<SubscriptionEventPublisher, 'publish'> | undefined;
 }
 
 /** The public JSON of a subscription: everything but its secrets. */
@@ -123,10 +127,13 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
       'PATCH',
       item,
       handler(item, true, async ({ exchange, key, body }) => {
-        const id = find(exchange).id;
+        const before = find(exchange);
+        const id = before.id;
         const patch = validateSubscriptionPatch(requireBody(body), ssrfPolicy);
         if (patch instanceof SluiceError) throw patch;
         const updated = await store.update(id, patch);
+        if (before.enabled && !updated.enabled) deps.events?.publish(disabledEvent(updated));
+        if (!before.enabled && updated.enabled) deps.events?.publish(enabledEvent(before, updated));
         logger.info(
           { subscriptionId: id, by: key.producerId, fields: Object.keys(patch) },
           'subscription updated',
