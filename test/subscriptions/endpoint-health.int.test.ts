@@ -124,6 +124,12 @@ describe('endpoint health, end to end', () => {
       lastStatus: 500,
     });
     expect(disabledEvent.id).toMatch(/^sop_/);
+    // Nobody else may write Sluice's types: an operator's alerting cannot be fed a forged event.
+    const forged = await call(gw.url, 'POST', '/v1/events', {
+      key: gw.producer,
+      body: { type: 'sluice.subscription.disabled', data: disabledEvent.data },
+    });
+    expect([forged.status, forged.json.code]).toEqual([403, 'SLUICE_EVENT_TYPE_FORBIDDEN']);
 
     // 3. While disabled, new events are not attempted, though the worker handles their records.
     failing.respondWith((_req, res) => res.writeHead(200).end('ok'));
