@@ -33,6 +33,58 @@ function verified(receiver: TestReceiver, secret: string): ReceivedWebhook[] {
   });
 }
 
+type ReplayGateway = Awaited<ReturnType<typeof startReplayGateway>>;
+
+/** A delivery worker on the gateway's topics with its own subscription store (it disables through it). */
+async function startHealthWorker(gw: ReplayGateway, settings: Record<string, string>): Promise<Error[]> {
+  const store = await workerStore(gw.setup);
+  const env = {
+    ...gw.setup.env,
+    SLUICE_ADMIN_PORT: '0',
+    SLUICE_DELIVERY_GROUP_ID: uniqueName('health-group'),
+    SLUICE_DEDUP_KEY_PREFIX: `${uniqueName('t')}:dedup:`,
+    SLUICE_HEALTH_KEY_PREFIX: `${uniqueName('t')}:health:`,
+    SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS: '2s',
+    SLUICE_DEDUP_LEASE_MS: '5s',
+    SLUICE_REDIS_TIMEOUT_MS: '2s',
+    SLUICE_SHUTDOWN_GRACE_MS: '5s',
+    SLUICE_KAFKA_SESSION_TIMEOUT_MS: '10s',
+    SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS: '1s',
+    SLUICE_DELIVERY_COMMIT_INTERVAL_MS: '200ms',
+    SLUICE_LOG_LEVEL: 'error',
+    ...settings,
+  };
+  const fatal: Error[] = [];
+  const worker = await startDeliveryWorker(loadDeliveryConfig(env), createLogger('test-deliver', 'error'), {
+    subscriptions: store,
+    subscriptionsReady: () => store.isCaughtUp(),
+    disable: (id, reason, details) => store.disable(id, reason, details),
+    onFatal: (error) => fatal.push(error),
+  });
+  onTestFinished(() => worker.shutdown());
+  return fatal;
+}
+
+/** Creates a subscription through the API; its id and secret. */
+async function subscribe(gw: ReplayGateway, url: string, eventTypes: string[]) {
+  const created = await call(gw.url, 'POST', '/v1/subscriptions', {
+    key: gw.admin,
+    body: { url, eventTypes },
+  });
+  expect(created.status, created.text).toBe(201);
+  return created.json as { id: string; secret: string };
+}
+
+/** Sends one event through the gateway; its id. */
+async function send(gw: ReplayGateway, type = 'order.created'): Promise<string> {
+  const accepted = await call(gw.url, 'POST', '/v1/events', {
+    key: gw.producer,
+    body: { type, key: uniqueName('order'), data: fixtureData(type) },
+  });
+  expect(accepted.status, accepted.text).toBe(202);
+  return accepted.json.id as string;
+}
+
 describe('endpoint health, end to end', () => {
   it('auto-disables an always-failing endpoint, tells the operator, and recovers the missed events once on enable', async () => {
     const gw = await startReplayGateway({
@@ -43,55 +95,17 @@ describe('endpoint health, end to end', () => {
     const operator = await startReceiver();
     const witness = await startReceiver();
 
-    const subscribe = async (url: string, eventTypes: string[]) => {
-      const created = await call(gw.url, 'POST', '/v1/subscriptions', {
-        key: gw.admin,
-        body: { url, eventTypes },
-      });
-      expect(created.status, created.text).toBe(201);
-      return created.json as { id: string; secret: string };
-    };
-    const endpoint = await subscribe(failing.url, ['order.*']);
-    const ops = await subscribe(operator.url, ['sluice.subscription.*']);
+    const endpoint = await subscribe(gw, failing.url, ['order.*']);
+    const ops = await subscribe(gw, operator.url, ['sluice.subscription.*']);
     // A healthy subscriber of the same events: once it has an event, the worker has handled its record.
-    await subscribe(witness.url, ['order.*']);
+    await subscribe(gw, witness.url, ['order.*']);
 
-    const store = await workerStore(gw.setup);
-    const env = {
-      ...gw.setup.env,
-      SLUICE_ADMIN_PORT: '0',
-      SLUICE_DELIVERY_GROUP_ID: uniqueName('health-group'),
-      SLUICE_DEDUP_KEY_PREFIX: `${uniqueName('t')}:dedup:`,
-      SLUICE_HEALTH_KEY_PREFIX: `${uniqueName('t')}:health:`,
+    const fatal = await startHealthWorker(gw, {
       SLUICE_AUTO_DISABLE_AFTER_MS: '2s',
       // The breaker would park deliveries without attempts; this test is about attempts failing.
       SLUICE_BREAKER_MIN_ATTEMPTS: '10000',
-      SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS: '2s',
-      SLUICE_DEDUP_LEASE_MS: '5s',
-      SLUICE_REDIS_TIMEOUT_MS: '2s',
-      SLUICE_SHUTDOWN_GRACE_MS: '5s',
-      SLUICE_KAFKA_SESSION_TIMEOUT_MS: '10s',
-      SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS: '1s',
-      SLUICE_DELIVERY_COMMIT_INTERVAL_MS: '200ms',
-      SLUICE_LOG_LEVEL: 'error',
-    };
-    const fatal: Error[] = [];
-    const worker = await startDeliveryWorker(loadDeliveryConfig(env), createLogger('test-deliver', 'error'), {
-      subscriptions: store,
-      subscriptionsReady: () => store.isCaughtUp(),
-      disable: (id, reason, details) => store.disable(id, reason, details),
-      onFatal: (error) => fatal.push(error),
     });
-    onTestFinished(() => worker.shutdown());
 
-    const send = async (type = 'order.created') => {
-      const accepted = await call(gw.url, 'POST', '/v1/events', {
-        key: gw.producer,
-        body: { type, key: uniqueName('order'), data: fixtureData(type) },
-      });
-      expect(accepted.status, accepted.text).toBe(202);
-      return accepted.json.id as string;
-    };
     const getEndpoint = async () =>
       (await call(gw.url, 'GET', `/v1/subscriptions/${endpoint.id}`, { key: gw.admin })).json;
 
@@ -101,7 +115,7 @@ describe('endpoint health, end to end', () => {
       async () => {
         const current = await getEndpoint();
         if (!current.enabled) return current;
-        await send();
+        await send(gw);
         await new Promise((resolve) => setTimeout(resolve, 300));
         return undefined;
       },
@@ -134,7 +148,7 @@ describe('endpoint health, end to end', () => {
     // 3. While disabled, new events are not attempted, though the worker handles their records.
     failing.respondWith((_req, res) => res.writeHead(200).end('ok'));
     const answeredFrom = failing.received.length;
-    const missed = [await send(), await send(), await send()];
+    const missed = [await send(gw), await send(gw), await send(gw)];
     await eventually('the witness got the missed events', () =>
       missed.every((id) => witness.received.some((r) => r.headers['webhook-id'] === id)),
     );
@@ -171,7 +185,7 @@ describe('endpoint health, end to end', () => {
       () => missed.every((id) => deliveredIds().includes(id)),
       60_000,
     );
-    const marker = await send();
+    const marker = await send(gw);
     await eventually('the marker delivered', () => deliveredIds().includes(marker));
 
     // 5. The operator hears of the enable, with the recovery.
@@ -193,6 +207,66 @@ describe('endpoint health, end to end', () => {
       'sluice.subscription.disabled',
       'sluice.subscription.enabled',
     ]);
+    expect(fatal).toEqual([]);
+  });
+
+  it('tells the operator when a worker’s breaker stays open, and when it closes again', async () => {
+    const gw = await startReplayGateway({
+      SLUICE_SCHEMAS_TOPIC: await createRegistryTopic({ withExamples: true }),
+    });
+    const receiver = await startReceiver();
+    receiver.respondWith((_req, res) => res.writeHead(503).end('down'));
+    const operator = await startReceiver();
+    const endpoint = await subscribe(gw, receiver.url, ['order.*']);
+    const ops = await subscribe(gw, operator.url, ['sluice.subscription.*']);
+    const fatal = await startHealthWorker(gw, {
+      SLUICE_AUTO_DISABLE_AFTER_MS: '0',
+      SLUICE_BREAKER_MIN_ATTEMPTS: '2',
+      SLUICE_BREAKER_RESET_MS: '1s',
+      SLUICE_BREAKER_OPEN_EVENT_AFTER_MS: '1s',
+    });
+    const events = () => verified(operator, ops.secret);
+
+    const unhealthy = await eventually(
+      'the unhealthy event at the operator',
+      async () => {
+        const found = events().find((w) => w.type === 'sluice.subscription.unhealthy');
+        if (found === undefined) await send(gw);
+        return found;
+      },
+      60_000,
+    );
+    expect(unhealthy.data).toMatchObject({
+      subscriptionId: endpoint.id,
+      worker: expect.stringMatching(/\/\d+$/),
+    });
+
+    receiver.respondWith((_req, res) => res.writeHead(200).end('ok'));
+    const recovered = await eventually(
+      'the recovered event at the operator',
+      async () => {
+        const found = events().find((w) => w.type === 'sluice.subscription.recovered');
+        if (found === undefined) await send(gw);
+        return found;
+      },
+      60_000,
+    );
+    expect(recovered.data).toMatchObject({
+      subscriptionId: endpoint.id,
+      worker: unhealthy.data.worker,
+      openedAt: unhealthy.data.openedAt,
+    });
+    expect(Date.parse(String(recovered.data.closedAt))).toBeGreaterThan(
+      Date.parse(String(unhealthy.data.openedAt)),
+    );
+    expect(events().map((w) => w.type)).toEqual([
+      'sluice.subscription.unhealthy',
+      'sluice.subscription.recovered',
+    ]);
+    // Breaker events never disable: the subscription is still enabled.
+    expect(
+      (await call(gw.url, 'GET', `/v1/subscriptions/${endpoint.id}`, { key: gw.admin })).json.enabled,
+    ).toBe(true);
     expect(fatal).toEqual([]);
   });
 });
