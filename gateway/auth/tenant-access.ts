@@ -42,10 +42,11 @@ export function assertSubscriptionAccess(
  */
 export function assertTenantRequest(key: ApiKeyRecord, requested: unknown): void {
   if (key.role === 'admin' || requested === undefined) return;
-  if (key.tenant !== undefined && requested === key.tenant) return;
+  if (key.tenant === undefined) throw new SluiceError('SLUICE_FORBIDDEN', noSubscriptionsDetail);
+  if (requested === key.tenant) return;
   throw new SluiceError(
     'SLUICE_TENANT_FORBIDDEN',
-    `this API key manages subscriptions of tenant ${key.tenant ?? '(none)'} only: tenant must be ${key.tenant ?? 'absent'} or be omitted`,
+    `this API key manages tenant ${key.tenant}'s subscriptions only: tenant must be ${key.tenant} or be omitted`,
     { details: { field: 'tenant' } },
   );
 }

@@ -33,8 +33,6 @@ export interface PreparedEvent {
   /** Sluice made the id up: it cannot repeat, so no idempotency check is needed. */
   idGenerated: boolean;
   type: string;
-  /** The tenant written with the event, if any. */
-  tenant: string | undefined;
   record: OutgoingRecord;
 }
 
@@ -159,7 +157,6 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
       id,
       idGenerated,
       type,
-      tenant,
       record: { topic: context.topicFor(type), key, value: encoded.value, headers },
     },
   };

@@ -85,8 +85,9 @@ function webhookPayload(
  * The delivery log API (docs/architecture.md#the-delivery-log): an event's status and attempts
  * (any key; a producer key sees only its own events, a tenant key only the attempts to its
  * tenant's subscriptions), a subscription's attempts and stats and one-event resend (admin keys,
- * and tenant keys for their tenant's subscriptions), and the dead letters (admin keys). With no log database every route answers 501
- * SLUICE_LOG_DISABLED; with the database down, 503 SLUICE_LOG_UNAVAILABLE.
+ * and tenant keys for their tenant's subscriptions), and the dead letters (admin keys). With no log
+ * database every route answers 501 SLUICE_LOG_DISABLED; with the database down, 503
+ * SLUICE_LOG_UNAVAILABLE.
  */
 export function addLogRoutes(router: Router, deps: LogRoutesDeps): Router {
   const { log } = deps;
