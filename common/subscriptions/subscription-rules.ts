@@ -24,6 +24,7 @@ export function newSubscription(
     maxConcurrency: valid.maxConcurrency,
     ordering: valid.ordering,
     producerIds: valid.producerIds,
+    tenant: valid.tenant,
     createdAt: now,
     updatedAt: now,
   };
@@ -31,7 +32,7 @@ export function newSubscription(
 
 /**
  * `current` with the given fields changed. Enabling clears `disabledReason`; disabling sets it to
- * `manual`; null clears `rateLimitPerSecond` and `producerIds`.
+ * `manual`; null clears `rateLimitPerSecond`, `producerIds` and `tenant`.
  */
 export function patchedSubscription(
   current: Subscription,
@@ -58,6 +59,7 @@ export function patchedSubscription(
     maxConcurrency: valid.maxConcurrency ?? current.maxConcurrency,
     ordering: valid.ordering ?? current.ordering,
     producerIds: valid.producerIds === undefined ? current.producerIds : (valid.producerIds ?? undefined),
+    tenant: valid.tenant === undefined ? current.tenant : (valid.tenant ?? undefined),
     updatedAt: new Date(nowMs).toISOString(),
   };
 }
