@@ -227,7 +227,7 @@ describe('delivery log: every attempt a worker makes', () => {
       );
       try {
         for (const event of written) {
-          const status = await reader.eventStatus(event.id, undefined);
+          const status = await reader.eventStatus(event.id, {});
           expect(
             Object.fromEntries(
               (status ?? []).map((entry) => [entry.subscriptionId, [entry.status, entry.attempts]]),
@@ -241,7 +241,7 @@ describe('delivery log: every attempt a worker makes', () => {
               ]),
             ),
           );
-          expect(await reader.eventAttempts(event.id, undefined)).toHaveLength(
+          expect(await reader.eventAttempts(event.id, {})).toHaveLength(
             [a, b].reduce(
               (sum, subscription) => sum + 1 + failuresFor(event.id, pathOf.get(subscription.id)!),
               0,
