@@ -25,6 +25,7 @@ const failing: Subscription = {
   maxConcurrency: 4,
   ordering: 'none',
   producerIds: undefined,
+  tenant: undefined,
   createdAt: '2024-01-01T00:00:00.000Z',
   updatedAt: '2024-03-06T10:00:00.000Z',
 };

@@ -1,3 +1,4 @@
+import { isTenantId } from '../tenant-id.js';
 import type { DecryptFailure, EncryptedValue, SecretsKeyring } from './secrets-keyring.js';
 import { disabledReasons, type DisabledReason, type Subscription } from './subscription.js';
 
@@ -6,7 +7,7 @@ import { disabledReasons, type DisabledReason, type Subscription } from './subsc
  *
  * - key: the subscription id (UTF-8);
  * - value: UTF-8 JSON (below), or null (a tombstone) when the subscription was deleted;
- * - header `content-type: application/vnd.sluice.subscription.v1+json` (informative only).
+ * - header `content-type: application/vnd.sluice.subscription.v<v>+json` (informative only).
  *
  *     {"v":1,"id":"sub_…","url":"https://…","eventTypes":["order.*"],"description":"",
  *      "enabled":true,"disabledReason":null,"disabledAt":null,"failingSince":null,
@@ -20,19 +21,31 @@ import { disabledReasons, type DisabledReason, type Subscription } from './subsc
  * it (so keys rotate: a record written under `k1` stays readable once `k2` is primary).
  * Nothing else in the record is secret.
  *
- * `disabledAt` and `failingSince` came later within v1: a record without them reads as null, so
- * records written before stay readable. A process older than them reads the new record (it ignores
- * unknown fields) but refuses `disabledReason: "failing"`: roll workers and gateways forward together.
+ * A subscription that belongs to a tenant is written as `"v":2` with `"tenant":"acme"` beside the
+ * fields above. A process from before tenants reads only version 1, so it finds that record
+ * unreadable and drops the subscription from its view, rather than deliver every tenant's events
+ * to it during a rolling upgrade. Global subscriptions stay version 1, readable by every version.
+ *
+ * `disabledAt` and `failingSince` came later, in both versions: a record without them reads as
+ * null, so records written before stay readable. A process older than them ignores them, but finds
+ * `disabledReason: "failing"` unreadable and drops that subscription from its view: it is disabled,
+ * so that process would deliver nothing to it either way.
  */
 export const subscriptionRecordVersion = 1;
-export const subscriptionRecordContentType = 'application/vnd.sluice.subscription.v1+json';
+/** The version of a record that holds a tenant. */
+export const tenantSubscriptionRecordVersion = 2;
+const readableVersions: readonly unknown[] = [subscriptionRecordVersion, tenantSubscriptionRecordVersion];
+/** The informative content type of a record of version `v`. */
+export function subscriptionRecordContentType(v: number): string {
+  return `application/vnd.sluice.subscription.v${v}+json`;
+}
 
 interface StoredSecret extends EncryptedValue {
   readonly expiresAtMs: number | null;
 }
 
-interface SubscriptionRecordV1 {
-  v: 1;
+interface SubscriptionRecord {
+  v: 1 | 2;
   id: string;
   url: string;
   eventTypes: string[];
@@ -47,6 +60,8 @@ interface SubscriptionRecordV1 {
   maxConcurrency: number;
   ordering: 'none' | 'key';
   producerIds: string[] | null;
+  /** Version 2 only. */
+  tenant?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -81,8 +96,8 @@ export function encodeSubscription(
   keyring: SecretsKeyring,
 ): EncodedSubscriptionRecord & { value: Buffer } {
   const context = secretContext(subscription.id);
-  const record: SubscriptionRecordV1 = {
-    v: subscriptionRecordVersion,
+  const record: SubscriptionRecord = {
+    v: subscription.tenant === undefined ? subscriptionRecordVersion : tenantSubscriptionRecordVersion,
     id: subscription.id,
     url: subscription.url,
     eventTypes: [...subscription.eventTypes],
@@ -99,13 +114,14 @@ export function encodeSubscription(
     maxConcurrency: subscription.maxConcurrency,
     ordering: subscription.ordering,
     producerIds: subscription.producerIds === undefined ? null : [...subscription.producerIds],
+    ...(subscription.tenant === undefined ? {} : { tenant: subscription.tenant }),
     createdAt: subscription.createdAt,
     updatedAt: subscription.updatedAt,
   };
   return {
     key: subscription.id,
     value: Buffer.from(JSON.stringify(record), 'utf8'),
-    headers: { 'content-type': subscriptionRecordContentType },
+    headers: { 'content-type': subscriptionRecordContentType(record.v) },
   };
 }
 
@@ -139,12 +155,12 @@ export function decodeSubscriptionRecord(
     return invalid('malformed', 'the record value is not JSON');
   }
   if (!isObject(parsed)) return invalid('malformed', 'the record value is not a JSON object');
-  if (parsed.v !== subscriptionRecordVersion) {
+  if (!readableVersions.includes(parsed.v)) {
     return invalid('unsupported-version', `record format version ${String(parsed.v)} is not supported`);
   }
   const problem = structuralProblem(parsed, id);
   if (problem !== undefined) return invalid('malformed', problem);
-  const record = parsed as unknown as SubscriptionRecordV1;
+  const record = parsed as unknown as SubscriptionRecord;
 
   const context = secretContext(id);
   const secrets: Array<{ secret: string; expiresAtMs: number | undefined }> = [];
@@ -167,13 +183,14 @@ export function decodeSubscriptionRecord(
     maxConcurrency: record.maxConcurrency,
     ordering: record.ordering,
     producerIds: record.producerIds === null ? undefined : [...record.producerIds],
+    tenant: record.tenant,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
   return { kind: 'upsert', subscription };
 }
 
-/** The first way `record` departs from the v1 shape, or undefined when it fits. */
+/** The first way `record` departs from the shape of its version, or undefined when it fits. */
 function structuralProblem(record: Record<string, unknown>, key: string): string | undefined {
   if (record.id !== key) return 'the id in the value differs from the record key';
   const checks: Array<[field: string, ok: boolean]> = [
@@ -200,6 +217,11 @@ function structuralProblem(record: Record<string, unknown>, key: string): string
     ['maxConcurrency', Number.isSafeInteger(record.maxConcurrency) && (record.maxConcurrency as number) > 0],
     ['ordering', record.ordering === 'none' || record.ordering === 'key'],
     ['producerIds', record.producerIds === null || isStringArray(record.producerIds)],
+    // Version 2 exists for the tenant: one without it is as broken as a version 1 record with one.
+    [
+      'tenant',
+      record.v === tenantSubscriptionRecordVersion ? isTenantId(record.tenant) : record.tenant === undefined,
+    ],
     ['createdAt', typeof record.createdAt === 'string'],
     ['updatedAt', typeof record.updatedAt === 'string'],
   ];

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { SluiceError } from '../errors.js';
 import { eventTypeGlobPattern } from '../event-type-matcher.js';
 import { checkWebhookUrl, type SsrfPolicy } from '../ssrf-guard.js';
+import { isTenantId, tenantIdRule } from '../tenant-id.js';
 import { isValidWebhookSecret } from '../webhook-signer.js';
 
 /** Bounds and defaults of subscription fields (the fields: README.md#subscriptions-and-webhooks). */
@@ -32,6 +33,8 @@ export interface SubscriptionCreateInput {
   ordering?: 'none' | 'key' | undefined;
   /** Null or absent: events of every producer. */
   producerIds?: readonly string[] | null | undefined;
+  /** Null or absent: a global subscription (events of every tenant). */
+  tenant?: string | null | undefined;
 }
 
 /** A validated create request: defaults applied, the URL normalised, the secret still optional. */
@@ -45,11 +48,13 @@ export interface ValidSubscriptionCreate {
   maxConcurrency: number;
   ordering: 'none' | 'key';
   producerIds: string[] | undefined;
+  tenant: string | undefined;
 }
 
 /**
  * The fields a PATCH may change; absent fields stay as they are. Null clears `rateLimitPerSecond`
- * (unlimited) and `producerIds` (every producer). The secret changes only by rotation.
+ * (unlimited), `producerIds` (every producer) and `tenant` (global). The secret changes only by
+ * rotation.
  */
 export interface SubscriptionPatch {
   url?: string | undefined;
@@ -60,6 +65,7 @@ export interface SubscriptionPatch {
   maxConcurrency?: number | undefined;
   ordering?: 'none' | 'key' | undefined;
   producerIds?: readonly string[] | null | undefined;
+  tenant?: string | null | undefined;
 }
 
 /** One problem of a request, with the JSON path of the field it concerns. */
@@ -83,6 +89,7 @@ const writableFields = new Set([
   'maxConcurrency',
   'ordering',
   'producerIds',
+  'tenant',
 ]);
 const readOnlyFields = new Set(['id', 'createdAt', 'updatedAt', 'disabledReason', 'secrets', 'signing']);
 const urlRefusalsThatAreNotSsrf = new Set(['invalid-url', 'scheme', 'credentials']);
@@ -141,6 +148,7 @@ export function validateSubscriptionCreate(
     maxConcurrency: fields.maxConcurrency ?? subscriptionLimits.defaultMaxConcurrency,
     ordering: fields.ordering ?? 'none',
     producerIds: fields.producerIds ?? undefined,
+    tenant: fields.tenant ?? undefined,
   };
 }
 
@@ -317,6 +325,17 @@ function checkWritableFields(
         }
       });
       if (problems.length === before) out.producerIds = [...new Set(producerIds as string[])];
+    }
+  }
+
+  if (raw.tenant !== undefined) {
+    if (raw.tenant === null) out.tenant = null;
+    else if (isTenantId(raw.tenant)) out.tenant = raw.tenant;
+    else {
+      problem(
+        'tenant',
+        `tenant must be a tenant id (${tenantIdRule}), or null for a global subscription, got ${describe(raw.tenant)}`,
+      );
     }
   }
   return out;

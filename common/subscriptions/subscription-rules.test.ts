@@ -17,6 +17,7 @@ function subscription(overrides: Partial<Subscription> = {}): Subscription {
     maxConcurrency: 4,
     ordering: 'none',
     producerIds: undefined,
+    tenant: undefined,
     createdAt: '2024-01-01T00:00:00.000Z',
     updatedAt: '2024-01-01T00:00:00.000Z',
     ...overrides,

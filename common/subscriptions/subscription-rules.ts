@@ -26,6 +26,7 @@ export function newSubscription(
     maxConcurrency: valid.maxConcurrency,
     ordering: valid.ordering,
     producerIds: valid.producerIds,
+    tenant: valid.tenant,
     createdAt: now,
     updatedAt: now,
   };
@@ -34,7 +35,7 @@ export function newSubscription(
 /**
  * `current` with the given fields changed. Enabling clears `disabledReason`, `disabledAt` and
  * `failingSince`; disabling an enabled one sets them as `disabledSubscription(…, 'manual')` does;
- * null clears `rateLimitPerSecond` and `producerIds`.
+ * null clears `rateLimitPerSecond`, `producerIds` and `tenant`.
  */
 export function patchedSubscription(
   current: Subscription,
@@ -65,6 +66,7 @@ export function patchedSubscription(
     maxConcurrency: valid.maxConcurrency ?? current.maxConcurrency,
     ordering: valid.ordering ?? current.ordering,
     producerIds: valid.producerIds === undefined ? current.producerIds : (valid.producerIds ?? undefined),
+    tenant: valid.tenant === undefined ? current.tenant : (valid.tenant ?? undefined),
     updatedAt: new Date(nowMs).toISOString(),
   };
 }

@@ -123,9 +123,9 @@ export class SubscriptionStore implements SubscriptionView {
 
   // ---- reading (SubscriptionView) ----
 
-  /** Enabled subscriptions for this event type and producer, in a stable order. Cached per pair. */
-  matching(eventType: string, producerId: string): readonly Subscription[] {
-    return this.index.matching(eventType, producerId);
+  /** Enabled subscriptions for this event type, producer and tenant, in a stable order. Cached. */
+  matching(eventType: string, producerId: string, tenant: string | undefined): readonly Subscription[] {
+    return this.index.matching(eventType, producerId, tenant);
   }
 
   get(id: string): Subscription | undefined {

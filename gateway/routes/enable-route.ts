@@ -32,7 +32,8 @@ const enable = '/v1/subscriptions/:id/enable';
 export const recoveryDueAfterMs = 2000;
 
 /**
- * `POST /v1/subscriptions/{id}/enable` `{"recover"?: boolean}` (admin keys only): enables the
+ * `POST /v1/subscriptions/{id}/enable` `{"recover"?: boolean}` (admin keys, and tenant keys for
+ * their tenant's subscriptions): enables the
  * subscription and, with `recover`, replays what it missed while disabled, the window
  * [disabledAt, now), through subscription replay (its own replay id, the normal delivery path).
  * Every check of the request and of the window comes before the enable: a refused request changes
@@ -44,70 +45,79 @@ export function addEnableRoute(router: Router, deps: EnableRouteDeps): Router {
   return router.route(
     'POST',
     enable,
-    createAdminHandler(deps, enable, true, async ({ exchange, key, body }) => {
-      const current = findSubscription(deps.store, exchange);
-      const request = validateEnableRequest(body);
-      if (request instanceof SluiceError) throw request;
-      const window = request.recover ? recoveryWindow(current, nowMs(), deps.eventsRetentionMs) : undefined;
-      if (window instanceof SluiceError) throw window;
+    createAdminHandler(
+      deps,
+      enable,
+      true,
+      async ({ exchange, key, body }) => {
+        const current = findSubscription(deps.store, exchange, key);
+        const request = validateEnableRequest(body);
+        if (request instanceof SluiceError) throw request;
+        const window = request.recover ? recoveryWindow(current, nowMs(), deps.eventsRetentionMs) : undefined;
+        if (window instanceof SluiceError) throw window;
 
-      const { before, after } = await deps.store.enable(current.id);
-      if (before.enabled) {
-        // Enabled meanwhile by another request: nothing changed here, nothing to recover.
-        return { status: 200, body: { subscription: toResource(after), recovery: null } };
-      }
-      deps.logger.info(
-        {
-          subscriptionId: after.id,
-          by: key.producerId,
-          previousReason: before.disabledReason,
-          recover: request.recover,
-        },
-        'subscription enabled',
-      );
-      if (window === undefined) {
-        deps.events.publish(enabledEvent(before, after));
-        return { status: 200, body: { subscription: toResource(after), recovery: null } };
-      }
-      try {
-        const result = await deps.replayer.replay(after, {
-          ...window,
-          dryRun: false,
-          notBeforeMs: nowMs() + recoveryDueAfterMs,
-        });
-        if (result.dryRun) throw new SluiceError('SLUICE_INTERNAL', 'a recovery ran as a dry run');
-        deps.events.publish(enabledEvent(before, after, result));
+        const { before, after } = await deps.store.enable(current.id);
+        if (before.enabled) {
+          // Enabled meanwhile by another request: nothing changed here, nothing to recover.
+          return { status: 200, body: { subscription: toResource(after), recovery: null } };
+        }
         deps.logger.info(
-          { subscriptionId: after.id, replayId: result.replayId, queued: result.queued },
-          'subscription recovery queued',
-        );
-        return {
-          status: 202,
-          body: {
-            subscription: toResource(after),
-            recovery: {
-              replayId: result.replayId,
-              queued: result.queued,
-              scanned: result.scanned,
-              from: new Date(window.fromMs).toISOString(),
-              to: new Date(window.toMs).toISOString(),
-            },
-          },
-        };
-      } catch (error) {
-        // The subscription stays enabled: say so, and how to replay the window by hand.
-        deps.events.publish(enabledEvent(before, after));
-        if (!isSluiceError(error)) throw error;
-        throw new SluiceError(
-          error.code,
-          `subscription ${after.id} is enabled, but its recovery did not finish: ${error.message}; replay from ${new Date(window.fromMs).toISOString()} with POST /v1/subscriptions/${after.id}/replay`,
           {
-            cause: error,
-            details: { ...error.details, enabled: true, from: new Date(window.fromMs).toISOString() },
-            ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+            subscriptionId: after.id,
+            by: key.producerId,
+            previousReason: before.disabledReason,
+            recover: request.recover,
           },
+          'subscription enabled',
         );
-      }
-    }),
+        if (window === undefined) {
+          deps.events.publish(enabledEvent(before, after));
+          return { status: 200, body: { subscription: toResource(after), recovery: null } };
+        }
+        try {
+          const result = await deps.replayer.replay(after, {
+            ...window,
+            dryRun: false,
+            notBeforeMs: nowMs() + recoveryDueAfterMs,
+          });
+          if (result.dryRun) throw new SluiceError('SLUICE_INTERNAL', 'a recovery ran as a dry run');
+          deps.events.publish(enabledEvent(before, after, result));
+          deps.logger.info(
+            { subscriptionId: after.id, replayId: result.replayId, queued: result.queued },
+            'subscription recovery queued',
+          );
+          return {
+            status: 202,
+            body: {
+              subscription: toResource(after),
+              recovery: {
+                replayId: result.replayId,
+                queued: result.queued,
+                scanned: result.scanned,
+                from: new Date(window.fromMs).toISOString(),
+                to: new Date(window.toMs).toISOString(),
+              },
+            },
+          };
+        } catch (error) {
+          // The subscription stays enabled: say so, and how to replay the window by hand.
+          deps.events.publish(enabledEvent(before, after));
+          if (!isSluiceError(error)) throw error;
+          throw new SluiceError(
+            error.code,
+            `subscription ${after.id} is enabled, but its recovery did not finish: ${error.message}; replay from ${new Date(window.fromMs).toISOString()} with POST /v1/subscriptions/${after.id}/replay`,
+            {
+              cause: error,
+              details: { ...error.details, enabled: true, from: new Date(window.fromMs).toISOString() },
+              ...(error.retryAfterSeconds === undefined
+                ? {}
+                : { retryAfterSeconds: error.retryAfterSeconds }),
+            },
+          );
+        }
+      },
+      // A tenant key enables and recovers its own subscriptions; the replay keeps their tenant.
+      { tenantKeys: true },
+    ),
   );
 }

@@ -1,4 +1,4 @@
-import { SluiceError } from '../../common/errors.js';
+import { isSluiceError, SluiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import {
   isSubscriptionId,
@@ -12,6 +12,11 @@ import type { SubscriptionStore } from '../../common/subscriptions/subscription-
 import type { DisabledReason, Subscription } from '../../common/subscriptions/subscription.js';
 import type { SsrfPolicy } from '../../common/ssrf-guard.js';
 import type { ApiKeyRecord, ApiKeyStore } from '../auth/api-key-store.js';
+import {
+  assertSubscriptionAccess,
+  assertTenantRequest,
+  canManageSubscription,
+} from '../auth/tenant-access.js';
 import type { GatewayMetrics } from '../gateway-metrics.js';
 import { readBody } from '../http/body-reader.js';
 import { isRequestAborted, type HttpExchange } from '../http/http-exchange.js';
@@ -30,7 +35,9 @@ export interface SubscriptionsRouteDeps {
   /** Checked here too so that a bad request is answered before the store is involved. */
   ssrfPolicy: SsrfPolicy;
   logger: Logger;
-  metrics?: Pick<GatewayMetrics, 'requests' | 'requestDuration'> | undefined;
+  metrics?:
+    | (Pick<GatewayMetrics, 'requests' | 'requestDuration'> & Partial<Pick<GatewayMetrics, 'tenantRefusals'>>)
+    | undefined;
   /** Largest request body, default 64 KiB: a subscription is small. */
   maxBodyBytes?: number | undefined;
   /** False once shutdown began: new requests are refused with 503. */
@@ -57,6 +64,8 @@ export interface SubscriptionResource {
   maxConcurrency: number;
   ordering: 'none' | 'key';
   producerIds: readonly string[] | null;
+  /** The tenant whose events alone it receives; null: global (every event). */
+  tenant: string | null;
   /** How many secrets sign each delivery, and when the rotated-out ones stop (RFC 3339). */
   signingSecrets: { active: number; previousExpireAt: string[] };
   createdAt: string;
@@ -84,15 +93,16 @@ const defaultMaxBodyBytes = 64 * 1024;
 const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
- * The subscription management API (README.md#subscriptions-and-webhooks), for admin API keys only:
- * `POST/GET /v1/subscriptions`, `GET/PATCH/DELETE /v1/subscriptions/{id}` and
- * `POST /v1/subscriptions/{id}/rotate-secret`. Secrets appear in exactly two answers: the
- * create response and the rotate-secret response (`secret`, shown once).
+ * The subscription management API (README.md#subscriptions-and-webhooks): `POST/GET
+ * /v1/subscriptions`, `GET/PATCH/DELETE /v1/subscriptions/{id}` and `POST
+ * /v1/subscriptions/{id}/rotate-secret`, for admin keys (every subscription) and keys bound to a
+ * tenant (that tenant's only: README.md#tenants). Secrets appear in exactly two answers: the create
+ * response and the rotate-secret response (`secret`, shown once).
  */
 export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDeps): Router {
   const { store, ssrfPolicy, logger } = deps;
   const handler = (route: string, readsBody: boolean, action: Action) =>
-    createAdminHandler(deps, route, readsBody, action);
+    createAdminHandler(deps, route, readsBody, action, { tenantKeys: true });
 
   return router
     .route(
@@ -101,8 +111,15 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
       handler(collection, true, async ({ key, body }) => {
         const input = validateSubscriptionCreate(requireBody(body), ssrfPolicy);
         if (input instanceof SluiceError) throw input;
-        const created = await store.create(input);
-        logger.info({ subscriptionId: created.id, by: key.producerId }, 'subscription created');
+        // The body as sent: `tenant: null` (global) is refused to a tenant key like another tenant.
+        assertTenantRequest(key, (body as Record<string, unknown>).tenant);
+        const created = await store.create(
+          key.tenant === undefined ? input : { ...input, tenant: key.tenant },
+        );
+        logger.info(
+          { subscriptionId: created.id, tenant: created.tenant, by: key.producerId },
+          'subscription created',
+        );
         return {
           status: 201,
           headers: { location: `${collection}/${created.id}` },
@@ -113,24 +130,33 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
     .route(
       'GET',
       collection,
-      handler(collection, false, () => ({
+      handler(collection, false, ({ key }) => ({
         status: 200,
-        body: { subscriptions: store.all().map(toResource) },
+        body: {
+          subscriptions: store
+            .all()
+            .filter((subscription) => canManageSubscription(key, subscription))
+            .map(toResource),
+        },
       })),
     )
     .route(
       'GET',
       item,
-      handler(item, false, ({ exchange }) => ({ status: 200, body: toResource(find(exchange)) })),
+      handler(item, false, ({ exchange, key }) => ({
+        status: 200,
+        body: toResource(findSubscription(store, exchange, key)),
+      })),
     )
     .route(
       'PATCH',
       item,
       handler(item, true, async ({ exchange, key, body }) => {
-        const before = find(exchange);
+        const before = findSubscription(store, exchange, key);
         const id = before.id;
         const patch = validateSubscriptionPatch(requireBody(body), ssrfPolicy);
         if (patch instanceof SluiceError) throw patch;
+        assertTenantRequest(key, patch.tenant);
         const updated = await store.update(id, patch);
         if (before.enabled && !updated.enabled) deps.events?.publish(disabledEvent(updated));
         if (!before.enabled && updated.enabled) deps.events?.publish(enabledEvent(before, updated));
@@ -145,7 +171,7 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
       'DELETE',
       item,
       handler(item, false, async ({ exchange, key }) => {
-        const id = find(exchange).id;
+        const id = findSubscription(store, exchange, key).id;
         await store.remove(id);
         logger.info({ subscriptionId: id, by: key.producerId }, 'subscription deleted');
         return { status: 204 };
@@ -155,7 +181,7 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
       'POST',
       rotate,
       handler(rotate, true, async ({ exchange, key, body }) => {
-        const id = find(exchange).id;
+        const id = findSubscription(store, exchange, key).id;
         const request = validateSecretRotation(body);
         if (request instanceof SluiceError) throw request;
         const rotated = await store.rotateSecret(id, undefined, request.secret);
@@ -163,20 +189,22 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
         return { status: 200, body: { ...toResource(rotated), secret: currentSecret(rotated) } };
       }),
     );
-
-  function find(exchange: HttpExchange): Subscription {
-    return findSubscription(store, exchange);
-  }
 }
 
-/** The subscription named by the `:id` of the path; 404 SLUICE_NOT_FOUND when there is none. */
+/**
+ * The subscription named by the `:id` of the path, when `key` may manage it: 404 SLUICE_NOT_FOUND
+ * when there is none, 403 SLUICE_TENANT_FORBIDDEN when it is not the key's tenant's. Every route
+ * under /v1/subscriptions/{id} finds its subscription here, so none can skip the tenant check.
+ */
 export function findSubscription(
   store: Pick<SubscriptionAdmin, 'get'>,
   exchange: HttpExchange,
+  key: ApiKeyRecord,
 ): Subscription {
   const id = exchange.params.id ?? '';
   const found = isSubscriptionId(id) ? store.get(id) : undefined;
   if (found === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `no subscription ${id}`);
+  assertSubscriptionAccess(key, found);
   return found;
 }
 
@@ -195,6 +223,7 @@ export function toResource(subscription: Subscription): SubscriptionResource {
     maxConcurrency: subscription.maxConcurrency,
     ordering: subscription.ordering,
     producerIds: subscription.producerIds ?? null,
+    tenant: subscription.tenant ?? null,
     signingSecrets: {
       active: subscription.secrets.length,
       previousExpireAt: subscription.secrets
@@ -232,6 +261,11 @@ export type AdminHandlerDeps = Pick<
 export interface AdminHandlerOptions {
   /** Any valid API key may call it (a read), not only admin keys. */
   anyKey?: boolean;
+  /**
+   * Keys bound to a tenant may call it too; the action must then keep to that tenant's
+   * subscriptions (`findSubscription` does).
+   */
+  tenantKeys?: boolean;
   /** The 403 detail for a producer key: what needs an admin key. */
   forbiddenDetail?: string;
   /** Largest request body of this route; default `deps.maxBodyBytes`. */
@@ -250,7 +284,11 @@ export function createAdminHandler(
   options: AdminHandlerOptions = {},
 ): RouteHandler {
   const maxBodyBytes = options.maxBodyBytes ?? deps.maxBodyBytes ?? defaultMaxBodyBytes;
-  const forbiddenDetail = options.forbiddenDetail ?? 'managing subscriptions needs an admin API key';
+  const forbiddenDetail =
+    options.forbiddenDetail ??
+    (options.tenantKeys === true
+      ? 'managing subscriptions needs an admin API key or an API key bound to a tenant'
+      : 'managing subscriptions needs an admin API key');
 
   const answer = (exchange: HttpExchange, startedNs: bigint, reply: Reply) => {
     const headers: Record<string, string> = { 'cache-control': 'no-store', ...reply.headers };
@@ -261,10 +299,23 @@ export function createAdminHandler(
     }
     if (exchange.respond(reply.status, headers, body)) record(startedNs, reply.status);
   };
-  const answerProblem = (exchange: HttpExchange, startedNs: bigint, error: unknown) => {
+  const answerProblem = (exchange: HttpExchange, startedNs: bigint, error: unknown, key?: ApiKeyRecord) => {
     const problem = problemResponse(error);
     if (problem.error.code === 'SLUICE_INTERNAL') {
       deps.logger.error({ err: error, route }, 'admin API request failed unexpectedly');
+    }
+    if (isSluiceError(error, 'SLUICE_TENANT_FORBIDDEN')) {
+      deps.metrics?.tenantRefusals?.inc({ route });
+      deps.logger.warn(
+        {
+          route,
+          method: exchange.head.method,
+          producerId: key?.producerId,
+          tenant: key?.tenant,
+          ...error.details,
+        },
+        "refused: another tenant's subscription or tenant",
+      );
     }
     if (exchange.respond(problem.status, problem.headers, problem.body)) record(startedNs, problem.status);
   };
@@ -288,7 +339,11 @@ export function createAdminHandler(
       answerProblem(exchange, startedNs, key);
       return;
     }
-    if (key.role !== 'admin' && options.anyKey !== true) {
+    const allowed =
+      key.role === 'admin' ||
+      options.anyKey === true ||
+      (options.tenantKeys === true && key.tenant !== undefined);
+    if (!allowed) {
       answerProblem(exchange, startedNs, new SluiceError('SLUICE_FORBIDDEN', forbiddenDetail));
       return;
     }
@@ -301,7 +356,7 @@ export function createAdminHandler(
         answer(exchange, startedNs, await action({ exchange, key, body }));
       } catch (error) {
         if (isRequestAborted(error)) return;
-        answerProblem(exchange, startedNs, error);
+        answerProblem(exchange, startedNs, error, key);
       }
     };
     return run().finally(() => deps.inFlight?.leave());
