@@ -171,6 +171,7 @@ export async function startDeliveryWorker(
       logger.warn({ subscriptionId, openedAtMs }, 'circuit breaker open too long: subscription unhealthy');
       subscriptionEvents.publish({
         type: subscriptionUnhealthyType,
+        tenant: deps.subscriptions.get(subscriptionId)?.tenant,
         data: { subscriptionId, worker: workerName, openedAt: new Date(openedAtMs).toISOString() },
       });
     },
@@ -178,6 +179,7 @@ export async function startDeliveryWorker(
       logger.info({ subscriptionId, openedAtMs }, 'circuit breaker closed: subscription recovered');
       subscriptionEvents.publish({
         type: subscriptionRecoveredType,
+        tenant: deps.subscriptions.get(subscriptionId)?.tenant,
         data: {
           subscriptionId,
           worker: workerName,

@@ -77,6 +77,16 @@ describe('operational event publisher', () => {
     expect(await count('sluice.subscription.disabled', 'published')).toBe(1);
   });
 
+  it('names the tenant of a tenant’s subscription, and none for a global one', async () => {
+    const written: OutgoingRecord[] = [];
+    const { publisher } = setup(async (records) => void written.push(...records));
+    publisher.publish(disabledEvent({ ...failing, tenant: 'acme' }));
+    await publisher.flush();
+    publisher.publish(disabledEvent(failing));
+    await publisher.flush();
+    expect(written.map((record) => record.headers.ce_tenantid)).toEqual(['acme', undefined]);
+  });
+
   it('gives one change one id, and another change another', () => {
     const event = disabledEvent(failing);
     expect(subscriptionEventId(disabledEvent(failing, { lastStatus: 500 }))).toBe(subscriptionEventId(event));

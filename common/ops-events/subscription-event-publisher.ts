@@ -3,12 +3,12 @@ import type { OutgoingRecord } from '../kafka/index.js';
 import type { Logger } from '../logger.js';
 import type { SchemaRegistry } from '../../schemas/registry/schema-registry.js';
 import { sluiceOwnedType } from '../../schemas/sluice-owned-types.js';
+import { subscriptionEventSchemas, type SubscriptionEventType } from '../../schemas/subscription-events.js';
 import {
-  subscriptionEventSchemas,
-  type SubscriptionEvent,
-  type SubscriptionEventType,
-} from '../../schemas/subscription-events.js';
-import { buildSubscriptionEventRecord, subscriptionEventId } from './subscription-event-record.js';
+  buildSubscriptionEventRecord,
+  subscriptionEventId,
+  type OperationalEvent,
+} from './subscription-event-record.js';
 
 export interface SubscriptionEventMetrics {
   /** `sluice_subscription_events_total{type, result}`: published, or failed (never retried). */
@@ -45,7 +45,7 @@ export interface SubscriptionEventPublisher {
    * Publishes the event in the background and returns at once: never throws, never waits. A
    * failure is counted and logged, not retried (the change itself is already stored).
    */
-  publish(event: SubscriptionEvent): void;
+  publish(event: OperationalEvent): void;
   /** Resolves once every publish started so far is settled (for tests and shutdown). */
   flush(): Promise<void>;
 }
@@ -67,7 +67,7 @@ export function createSubscriptionEventPublisher(
   );
   const pending = new Set<Promise<void>>();
 
-  async function publishNow(event: SubscriptionEvent): Promise<void> {
+  async function publishNow(event: OperationalEvent): Promise<void> {
     await types.get(event.type)!.ensure();
     const schema = registry.state.latest(event.type);
     if (schema === undefined) throw new Error(`${event.type} is not in the registry after registering it`);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingRecord } from '../kafka/index.js';
 import { SluiceError } from '../errors.js';
+import { tenantHeader } from '../tenant-id.js';
 import type { Subscription } from '../subscriptions/subscription.js';
 import { encodeEvent, type RegisteredSchema } from '../../schemas/index.js';
 import {
@@ -48,6 +49,9 @@ function changeStamp(event: SubscriptionEvent): string {
   return `${event.data.worker}\n${event.data.openedAt}`;
 }
 
+/** An operational event and the tenant of its subscription (undefined: a global subscription). */
+export type OperationalEvent = SubscriptionEvent & { tenant?: string | undefined };
+
 /**
  * The events-topic record of an operational event, as the gateway writes any event (Avro in the
  * Confluent wire format, CloudEvents binary-mode headers), keyed by subscription id so one
@@ -55,7 +59,7 @@ function changeStamp(event: SubscriptionEvent): string {
  * schema: the data is Sluice's own, so that is a bug.
  */
 export function buildSubscriptionEventRecord(
-  event: SubscriptionEvent,
+  event: OperationalEvent,
   schema: RegisteredSchema,
   topic: string,
 ): OutgoingRecord {
@@ -79,6 +83,9 @@ export function buildSubscriptionEventRecord(
       ce_subject: event.data.subscriptionId,
       'content-type': 'application/avro',
       sluice_producer: sluiceProducerId,
+      // A tenant's subscription's events name its tenant: that tenant's own subscriptions to
+      // sluice.subscription.* hear of them, global ones too, other tenants' never.
+      ...(event.tenant === undefined ? {} : { [tenantHeader]: event.tenant }),
     },
   };
 }
@@ -91,9 +98,10 @@ export interface DisableFacts {
 }
 
 /** `sluice.subscription.disabled` for a subscription as stored once disabled. */
-export function disabledEvent(subscription: Subscription, facts: DisableFacts = {}): SubscriptionEvent {
+export function disabledEvent(subscription: Subscription, facts: DisableFacts = {}): OperationalEvent {
   return {
     type: subscriptionDisabledType,
+    tenant: subscription.tenant,
     data: {
       subscriptionId: subscription.id,
       reason: subscription.disabledReason ?? 'manual',
@@ -111,9 +119,10 @@ export function enabledEvent(
   before: Subscription,
   after: Subscription,
   recovery?: { replayId: string; queued: number } | undefined,
-): SubscriptionEvent {
+): OperationalEvent {
   return {
     type: subscriptionEnabledType,
+    tenant: after.tenant,
     data: {
       subscriptionId: after.id,
       enabledAt: after.updatedAt,

@@ -1754,7 +1754,7 @@ const paths: Record<string, PathItemObject> = {
   },
   '/v1/subscriptions/{id}/enable': {
     parameters: [subscriptionId],
-    post: adminOperation(
+    post: subscriptionOperation(
       {
         operationId: 'enableSubscription',
         summary: 'Enable a disabled subscription, recovering what it missed',
