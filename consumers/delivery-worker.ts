@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import { createFailFastRedis } from '../common/fail-fast-redis.js';
 import { startAdminServer } from '../common/admin-server.js';
 import {
@@ -12,14 +11,8 @@ import type { Logger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import { retryTopicName } from '../common/retry/retry-schedule.js';
 import { createSsrfPolicy, type ResolveAll } from '../common/ssrf-guard.js';
-import {
-  createSubscriptionEventMetrics,
-  createSubscriptionEventPublisher,
-} from '../common/ops-events/subscription-event-publisher.js';
-import { disabledEvent } from '../common/ops-events/subscription-event-record.js';
 import type { DisableDetails } from '../common/subscriptions/subscription-rules.js';
 import type { Subscription, SubscriptionView } from '../common/subscriptions/subscription.js';
-import { subscriptionRecoveredType, subscriptionUnhealthyType } from '../schemas/subscription-events.js';
 import type { SchemaCatalog } from '../schemas/index.js';
 import { createSchemaRegistry } from '../schemas/registry/create-schema-registry.js';
 import { createRegistryMetrics } from '../schemas/registry/registry-metrics.js';
@@ -29,11 +22,9 @@ import { DeliveryLimiters } from './delivery/delivery-limiter.js';
 import { createDeliveryMetrics } from './delivery/delivery-metrics.js';
 import { retryDueAtMs } from '../common/retry/retry-records.js';
 import { createDeliveryService } from './delivery/delivery-service.js';
+import { createSubscriptionHealth } from './subscription-health.js';
 import { createAttemptWriter, createAttemptWriterMetrics } from './delivery/attempt-writer.js';
 import { createEndpointBreakers } from './delivery/endpoint-breakers.js';
-import { createBreakerWatch } from './delivery/breaker-watch.js';
-import { createEndpointHealth, createEndpointHealthMetrics } from './delivery/endpoint-health.js';
-import { Counter } from 'prom-client';
 import { createKeyQueue } from './delivery/key-queue.js';
 import { KeySequencer } from './delivery/key-sequencer.js';
 import { createRetryWriter } from './delivery/retry-writer.js';
@@ -155,105 +146,25 @@ export async function startDeliveryWorker(
     ...(deps.resolveAll ? { resolveAll: deps.resolveAll } : {}),
   });
   const writer = createRetryWriter({ producer, timeoutMs: config.produceTimeoutMs, logger });
-  // Operational events go to the events topic through the retry writer's group commit: a failed
-  // write is counted, never retried, and never holds a delivery.
-  const subscriptionEvents = createSubscriptionEventPublisher({
-    registry: schemaRegistry,
-    topic: config.topics.eventsTopic,
-    write: (records) => writer.write(records),
-    metrics: createSubscriptionEventMetrics(registry),
+  // Endpoint health: the failure streaks, auto-disable, breaker watch and operational events.
+  const health = createSubscriptionHealth({
+    config,
+    redis,
+    registry,
+    schemaRegistry,
+    writer,
+    subscriptions: deps.subscriptions,
+    disable: deps.disable,
+    onGone: deps.onGone,
     logger,
-  });
-  const workerName = `${hostname()}/${process.pid}`;
-  const breakerWatch = createBreakerWatch({
-    openEventAfterMs: config.breaker.openEventAfterMs,
-    onUnhealthy: (subscriptionId, openedAtMs) => {
-      logger.warn({ subscriptionId, openedAtMs }, 'circuit breaker open too long: subscription unhealthy');
-      subscriptionEvents.publish({
-        type: subscriptionUnhealthyType,
-        tenant: deps.subscriptions.get(subscriptionId)?.tenant,
-        data: { subscriptionId, worker: workerName, openedAt: new Date(openedAtMs).toISOString() },
-      });
-    },
-    onRecovered: (subscriptionId, openedAtMs, closedAtMs) => {
-      logger.info({ subscriptionId, openedAtMs }, 'circuit breaker closed: subscription recovered');
-      subscriptionEvents.publish({
-        type: subscriptionRecoveredType,
-        tenant: deps.subscriptions.get(subscriptionId)?.tenant,
-        data: {
-          subscriptionId,
-          worker: workerName,
-          openedAt: new Date(openedAtMs).toISOString(),
-          closedAt: new Date(closedAtMs).toISOString(),
-        },
-      });
-    },
   });
   const breakers = createEndpointBreakers(config.breaker, (subscriptionId, state) => {
     metrics.setBreakerState(subscriptionId, state);
     const log = state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
     log({ subscriptionId, state }, `circuit breaker ${state}`);
-    breakerWatch.stateChanged(subscriptionId, state);
+    health.breakerStateChanged(subscriptionId, state);
   });
 
-  const autoDisabled = new Counter({
-    name: 'sluice_subscriptions_auto_disabled_total',
-    help: 'Subscriptions a worker disabled, by reason: gone (the receiver answered 410) or failing (every attempt failed for SLUICE_AUTO_DISABLE_AFTER_MS, or SLUICE_AUTO_DISABLE_AFTER_DEAD_LETTERS dead letters in a row).',
-    labelNames: ['reason'],
-    registers: [registry],
-  });
-  for (const reason of ['gone', 'failing']) autoDisabled.inc({ reason }, 0);
-  /** Disables through the store; a change is counted, logged and published. */
-  async function disableSubscription(
-    subscriptionId: string,
-    reason: 'gone' | 'failing',
-    facts: { failingSinceMs?: number; deadLetters?: number; lastStatus?: number; lastError?: string },
-  ): Promise<void> {
-    if (deps.disable === undefined) {
-      if (reason === 'gone') await deps.onGone?.(subscriptionId);
-      else logger.warn({ subscriptionId }, 'endpoint failing past the threshold; no store to disable it in');
-      return;
-    }
-    const result = await deps.disable(subscriptionId, reason, { failingSinceMs: facts.failingSinceMs });
-    if (result === undefined || !result.changed) return;
-    autoDisabled.inc({ reason });
-    logger.warn(
-      {
-        subscriptionId,
-        reason,
-        disabledAt: result.subscription.disabledAt,
-        failingSince: result.subscription.failingSince,
-        deadLetters: facts.deadLetters,
-        lastStatus: facts.lastStatus,
-      },
-      'subscription disabled',
-    );
-    subscriptionEvents.publish(disabledEvent(result.subscription, facts));
-  }
-  let lastHealthErrorLogMs = 0;
-  const health = createEndpointHealth({
-    redis,
-    settings: config.health,
-    metrics: createEndpointHealthMetrics(registry),
-    onFailing: (verdict) =>
-      disableSubscription(verdict.subscriptionId, 'failing', {
-        failingSinceMs: verdict.failingSinceMs,
-        deadLetters: verdict.deadLetters,
-        ...(verdict.lastStatus === undefined ? {} : { lastStatus: verdict.lastStatus }),
-        ...(verdict.lastError === undefined ? {} : { lastError: verdict.lastError }),
-      }).catch((error: unknown) =>
-        logger.error(
-          { err: error, subscriptionId: verdict.subscriptionId },
-          'could not disable a failing subscription',
-        ),
-      ),
-    onUnavailable: (error) => {
-      if (Date.now() - lastHealthErrorLogMs > 10_000) {
-        lastHealthErrorLogMs = Date.now();
-        logger.warn({ err: error }, 'Redis unavailable: endpoint health updates skipped');
-      }
-    },
-  });
   const service = createDeliveryService({
     view: deps.subscriptions,
     catalog,
@@ -281,8 +192,8 @@ export async function startDeliveryWorker(
       : {}),
     metrics,
     logger,
-    onGone: (subscriptionId) => disableSubscription(subscriptionId, 'gone', { lastStatus: 410 }),
-    health,
+    onGone: health.onGone,
+    health: health.tracker,
     settings: {
       retryDelaysMs: config.retryDelaysMs,
       retryTopicPrefix: config.topics.retryTopicPrefix,
@@ -349,11 +260,11 @@ export async function startDeliveryWorker(
   const pruneTimer = setInterval(() => {
     const keep = (id: string) => {
       const kept = deps.subscriptions.get(id) !== undefined;
-      if (!kept) breakerWatch.forget(id);
+      if (!kept) health.forget(id);
       return kept;
     };
     breakers.prune(keep);
-    health.prune(keep);
+    health.tracker.prune(keep);
   }, 60_000);
   pruneTimer.unref();
 
@@ -401,9 +312,7 @@ export async function startDeliveryWorker(
       logger.info({ graceMs: config.shutdownGraceMs }, 'delivery worker stopping');
       await Promise.all(consumers.map((consumer) => consumer.stop(config.shutdownGraceMs)));
       clearInterval(pruneTimer);
-      breakerWatch.shutdown();
-      await health.settled();
-      await subscriptionEvents.flush();
+      await health.shutdown();
       await writer.close();
       await producer.disconnect();
       await attemptWriter?.close();

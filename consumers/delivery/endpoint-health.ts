@@ -59,15 +59,26 @@ export interface FailingVerdict {
 export interface EndpointHealthMetrics {
   /** Health updates skipped because Redis did not answer: the streak goes on without them. */
   unavailable: Counter;
+  /** Subscriptions this worker disabled, by reason (gone, failing); counted by the worker's wiring. */
+  autoDisabled: Counter<'reason'>;
 }
 
 export function createEndpointHealthMetrics(registry: Registry): EndpointHealthMetrics {
+  const autoDisabled = new Counter({
+    name: 'sluice_subscriptions_auto_disabled_total',
+    help: 'Subscriptions a worker disabled, by reason: gone (the receiver answered 410) or failing (every attempt failed for SLUICE_AUTO_DISABLE_AFTER_MS, or SLUICE_AUTO_DISABLE_AFTER_DEAD_LETTERS dead letters in a row).',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  // Exported at zero from the start, so an alert has a series before the first disable.
+  for (const reason of ['gone', 'failing']) autoDisabled.inc({ reason }, 0);
   return {
     unavailable: new Counter({
       name: 'sluice_endpoint_health_unavailable_total',
       help: 'Endpoint health updates skipped because Redis did not answer (auto-disable then sees fewer failures; deliveries go on).',
       registers: [registry],
     }),
+    autoDisabled,
   };
 }
 
