@@ -1,3 +1,6 @@
+import { isSendableHeader, type CustomHeader } from './custom-headers.js';
+import type { RetryOverride } from './delivery-overrides.js';
+import { parsePayloadFilter, type PayloadFilter } from './payload-filter.js';
 import type { DecryptFailure, EncryptedValue, SecretsKeyring } from './secrets-keyring.js';
 import type { Subscription } from './subscription.js';
 
@@ -14,17 +17,34 @@ import type { Subscription } from './subscription.js';
  *      "rateLimitPerSecond":null,"maxConcurrency":16,"ordering":"none","producerIds":null,
  *      "createdAt":"…","updatedAt":"…"}
  *
+ * plus, only when set (optional within v1: records written before they existed have none):
+ *
+ *      "filter":{"data.totalMinor":{"$gt":500}},
+ *      "headers":[{"name":"x-api-key","value":"…"},{"name":"authorization","secret":{"keyId":"k2",…}}],
+ *      "retry":{"delaysMs":[5000,120000],"maxAttempts":3},"timeoutMs":5000
+ *
  * Each signing secret is encrypted on its own with AES-256-GCM under the keyring's primary key, a
  * fresh random 96-bit IV each time the record is written, the subscription id as associated data
  * (so a ciphertext moved to another subscription's record fails to decrypt) and the key id beside
- * it (so keys rotate: a record written under `k1` stays readable once `k2` is primary).
- * Nothing else in the record is secret.
+ * it (so keys rotate: a record written under `k1` stays readable once `k2` is primary). A secret
+ * header's value is encrypted the same way, with the subscription id and the header name as
+ * associated data. Nothing else in the record is secret.
+ *
+ * A worker older than the optional fields ignores them: it would deliver without the filter and
+ * the headers, with the global retry schedule. Upgrade the workers before the gateways.
  */
 export const subscriptionRecordVersion = 1;
 export const subscriptionRecordContentType = 'application/vnd.sluice.subscription.v1+json';
 
 interface StoredSecret extends EncryptedValue {
   readonly expiresAtMs: number | null;
+}
+
+type StoredHeader = { name: string; value: string } | { name: string; secret: EncryptedValue };
+
+interface StoredRetry {
+  delaysMs: number[] | null;
+  maxAttempts: number | null;
 }
 
 interface SubscriptionRecordV1 {
@@ -40,6 +60,10 @@ interface SubscriptionRecordV1 {
   maxConcurrency: number;
   ordering: 'none' | 'key';
   producerIds: string[] | null;
+  filter?: PayloadFilter;
+  headers?: StoredHeader[];
+  retry?: StoredRetry;
+  timeoutMs?: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -68,6 +92,11 @@ function secretContext(subscriptionId: string): string {
   return `sluice.subscription.secret.v1/${subscriptionId}`;
 }
 
+/** Associated data of a secret header's ciphertext: binds it to one subscription and one name. */
+function headerContext(subscriptionId: string, name: string): string {
+  return `sluice.subscription.header.v1/${subscriptionId}/${name}`;
+}
+
 /** The record that stores `subscription`, its secrets encrypted under the keyring's primary key. */
 export function encodeSubscription(
   subscription: Subscription,
@@ -90,6 +119,25 @@ export function encodeSubscription(
     maxConcurrency: subscription.maxConcurrency,
     ordering: subscription.ordering,
     producerIds: subscription.producerIds === undefined ? null : [...subscription.producerIds],
+    ...(subscription.filter === undefined ? {} : { filter: subscription.filter }),
+    ...(subscription.headers === undefined || subscription.headers.length === 0
+      ? {}
+      : {
+          headers: subscription.headers.map(({ name, value, secret }) =>
+            secret
+              ? { name, secret: keyring.encrypt(value, headerContext(subscription.id, name)) }
+              : { name, value },
+          ),
+        }),
+    ...(subscription.retry === undefined
+      ? {}
+      : {
+          retry: {
+            delaysMs: subscription.retry.delaysMs === undefined ? null : [...subscription.retry.delaysMs],
+            maxAttempts: subscription.retry.maxAttempts ?? null,
+          },
+        }),
+    ...(subscription.timeoutMs === undefined ? {} : { timeoutMs: subscription.timeoutMs }),
     createdAt: subscription.createdAt,
     updatedAt: subscription.updatedAt,
   };
@@ -144,6 +192,19 @@ export function decodeSubscriptionRecord(
     if (!decrypted.ok) return invalid(decrypted.reason, `secrets[${index}]: ${decrypted.message}`);
     secrets.push({ secret: decrypted.plaintext, expiresAtMs: stored.expiresAtMs ?? undefined });
   }
+  const headers: CustomHeader[] = [];
+  for (const [index, stored] of (record.headers ?? []).entries()) {
+    if ('value' in stored) {
+      headers.push({ name: stored.name, value: stored.value, secret: false });
+      continue;
+    }
+    const decrypted = keyring.decrypt(stored.secret, headerContext(id, stored.name));
+    if (!decrypted.ok) return invalid(decrypted.reason, `headers[${index}]: ${decrypted.message}`);
+    if (!isSendableHeader({ name: stored.name, value: decrypted.plaintext })) {
+      return invalid('malformed', `headers[${index}]: not a header a subscription may send`);
+    }
+    headers.push({ name: stored.name, value: decrypted.plaintext, secret: true });
+  }
   const subscription: Subscription = {
     id,
     url: record.url,
@@ -156,6 +217,10 @@ export function decodeSubscriptionRecord(
     maxConcurrency: record.maxConcurrency,
     ordering: record.ordering,
     producerIds: record.producerIds === null ? undefined : [...record.producerIds],
+    ...(record.filter === undefined ? {} : { filter: record.filter }),
+    ...(headers.length === 0 ? {} : { headers }),
+    ...(record.retry === undefined ? {} : { retry: retryOverride(record.retry) }),
+    ...(record.timeoutMs === undefined ? {} : { timeoutMs: record.timeoutMs }),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
@@ -186,6 +251,21 @@ function structuralProblem(record: Record<string, unknown>, key: string): string
     ['maxConcurrency', Number.isSafeInteger(record.maxConcurrency) && (record.maxConcurrency as number) > 0],
     ['ordering', record.ordering === 'none' || record.ordering === 'key'],
     ['producerIds', record.producerIds === null || isStringArray(record.producerIds)],
+    // The filter's own rules, not only its shape: one the worker cannot evaluate must not be served.
+    ['filter', record.filter === undefined || !('problems' in parsePayloadFilter(record.filter))],
+    [
+      'headers',
+      record.headers === undefined ||
+        (Array.isArray(record.headers) &&
+          record.headers.every(isStoredHeader) &&
+          hasUniqueNames(record.headers)),
+    ],
+    ['retry', record.retry === undefined || isStoredRetry(record.retry)],
+    [
+      'timeoutMs',
+      record.timeoutMs === undefined ||
+        (Number.isSafeInteger(record.timeoutMs) && (record.timeoutMs as number) > 0),
+    ],
     ['createdAt', typeof record.createdAt === 'string'],
     ['updatedAt', typeof record.updatedAt === 'string'],
   ];
@@ -202,6 +282,38 @@ function isStoredSecret(value: unknown): value is StoredSecret {
     typeof value.tag === 'string' &&
     (value.expiresAtMs === null || value.expiresAtMs === undefined || Number.isSafeInteger(value.expiresAtMs))
   );
+}
+
+function isStoredHeader(value: unknown): value is StoredHeader {
+  if (!isObject(value) || typeof value.name !== 'string') return false;
+  if (typeof value.value === 'string')
+    return value.secret === undefined && isSendableHeader({ name: value.name, value: value.value });
+  // A secret value is checked once decrypted; its name can be checked now.
+  return (
+    value.value === undefined &&
+    isStoredSecret(value.secret) &&
+    isSendableHeader({ name: value.name, value: 'x' })
+  );
+}
+
+function hasUniqueNames(headers: ReadonlyArray<{ name: string }>): boolean {
+  return new Set(headers.map((header) => header.name)).size === headers.length;
+}
+
+function isStoredRetry(value: unknown): value is StoredRetry {
+  return (
+    isObject(value) &&
+    (value.delaysMs === null ||
+      (Array.isArray(value.delaysMs) &&
+        value.delaysMs.length > 0 &&
+        value.delaysMs.every((delayMs) => Number.isSafeInteger(delayMs) && (delayMs as number) > 0))) &&
+    (value.maxAttempts === null ||
+      (Number.isSafeInteger(value.maxAttempts) && (value.maxAttempts as number) >= 1))
+  );
+}
+
+function retryOverride(stored: StoredRetry): RetryOverride {
+  return { delaysMs: stored.delaysMs ?? undefined, maxAttempts: stored.maxAttempts ?? undefined };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
