@@ -3,7 +3,9 @@ import type { Env } from '../common/config.js';
 import type { Logger } from '../common/logger.js';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { redactDatabaseUrl } from '../common/postgres/index.js';
 import { generateSecretsKey } from '../common/subscriptions/secrets-keyring.js';
+import { runLogMigrate } from '../log/main.js';
 import { createApiKey } from '../gateway/auth/api-key-generator.js';
 import { repoRoot } from './stack/paths.js';
 import { stackUp } from './stack/stack.js';
@@ -25,12 +27,13 @@ const slowReadyNoticeMs = 30_000;
  * which stops the others so the failure is not missed), and prints one "ready" block once they
  * all answer /readyz. The stack is left running for the next run.
  */
-export async function runDev(env: Env, logger: Logger, roles: readonly string[]): Promise<number> {
+export async function runDev(env: Env, logger: Logger, wantedRoles: readonly string[]): Promise<number> {
   const endpoints = await stackUp(env, (line) => logger.info(line));
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
     KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
     REDIS_URL: endpoints.redisUrl,
+    SLUICE_LOG_DATABASE_URL: endpoints.databaseUrl,
   };
   if (!childEnv.SLUICE_SECRETS_KEYS) childEnv.SLUICE_SECRETS_KEYS = devSecretsKey();
   let devKey: DevReadyInfo['devKey'];
@@ -44,6 +47,13 @@ export async function runDev(env: Env, logger: Logger, roles: readonly string[])
   await topicsEnsure(childEnv, logger);
   // The examples are event types like any other: registered (idempotently) before the gateway starts.
   await schemasImport([], childEnv, logger);
+  // The delivery log runs beside the worker once its database is migrated; a database that cannot
+  // be migrated leaves the log out (delivery never depends on it), said once here.
+  let roles = wantedRoles;
+  if (roles.includes('deliver') && !roles.includes('log')) {
+    if ((await runLogMigrate(childEnv, logger)) === 0) roles = [...roles, 'log'];
+    else logger.warn('the delivery log database could not be migrated; running without `sluice log`');
+  }
   const entry = join(repoRoot(), 'bin', 'sluice.js');
   const children = new Map<string, ChildProcess>();
   let stopping = false;
@@ -87,6 +97,7 @@ export async function runDev(env: Env, logger: Logger, roles: readonly string[])
         devKey,
         ssrfAllowedCidrs: childEnv.SLUICE_SSRF_ALLOWED_CIDRS ?? '',
         ssrfDefaulted,
+        databaseUrl: endpoints.databaseUrl,
       }),
     );
   });
@@ -106,14 +117,15 @@ export function exitWithParent(): void {
 }
 
 /**
- * Both processes read SLUICE_ADMIN_PORT; their defaults differ (8081, 8082), but one value set for
- * the whole dev run would make the second fail to bind. The gateway takes it, the delivery worker
- * the next port up (0, any free port, stays 0).
+ * Every process reads SLUICE_ADMIN_PORT; their defaults differ (8081, 8082, 8083), but one value
+ * set for the whole dev run would make the second fail to bind. The gateway takes it, the delivery
+ * worker the next port up, the delivery log the one after (0, any free port, stays 0).
  */
 export function roleEnv(env: NodeJS.ProcessEnv, role: string): NodeJS.ProcessEnv {
   const adminPort = Number(env.SLUICE_ADMIN_PORT);
-  if (role !== 'deliver' || !(Number.isInteger(adminPort) && adminPort > 0)) return env;
-  return { ...env, SLUICE_ADMIN_PORT: String(adminPort + 1) };
+  const offset = role === 'deliver' ? 1 : role === 'log' ? 2 : 0;
+  if (offset === 0 || !(Number.isInteger(adminPort) && adminPort > 0)) return env;
+  return { ...env, SLUICE_ADMIN_PORT: String(adminPort + offset) };
 }
 
 export interface DevPorts {
@@ -123,6 +135,7 @@ export interface DevPorts {
   gateway: number;
   gatewayAdmin: number;
   deliverAdmin: number;
+  logAdmin: number;
 }
 
 /** The ports the processes of a dev run will bind, from the same variables and defaults they read. */
@@ -138,6 +151,7 @@ export function devPorts(env: NodeJS.ProcessEnv): DevPorts {
     gateway: port(env.SLUICE_PORT, 8080),
     gatewayAdmin: port(env.SLUICE_ADMIN_PORT, 8081),
     deliverAdmin: port(roleEnv(env, 'deliver').SLUICE_ADMIN_PORT, 8082),
+    logAdmin: port(roleEnv(env, 'log').SLUICE_ADMIN_PORT, 8083),
   };
 }
 
@@ -148,7 +162,11 @@ async function waitUntilReady(
   logger: Logger,
   stopped: () => boolean,
 ): Promise<boolean> {
-  const adminPorts: Record<string, number> = { gateway: ports.gatewayAdmin, deliver: ports.deliverAdmin };
+  const adminPorts: Record<string, number> = {
+    gateway: ports.gatewayAdmin,
+    deliver: ports.deliverAdmin,
+    log: ports.logAdmin,
+  };
   const startedMs = Date.now();
   let noticed = false;
   for (const role of roles) {
@@ -186,6 +204,8 @@ export interface DevReadyInfo {
   ssrfAllowedCidrs: string;
   /** Whether SLUICE_SSRF_ALLOWED_CIDRS is `sluice dev`'s default rather than the user's. */
   ssrfDefaulted: boolean;
+  /** The delivery log's database (printed without its password), when `sluice log` runs. */
+  databaseUrl?: string;
 }
 
 /** The block `sluice dev` prints once every process is ready: what runs where, and what to do next. */
@@ -202,6 +222,12 @@ export function devReadyBlock(info: DevReadyInfo): string {
   }
   if (info.roles.includes('deliver')) {
     lines.push(`  worker admin   ${url(ports.deliverAdmin)}   (/metrics, /readyz, /healthz)`);
+  }
+  if (info.roles.includes('log')) {
+    lines.push(`  delivery log   ${url(ports.logAdmin)}   (/metrics, /readyz, /healthz)`);
+    if (info.databaseUrl !== undefined) {
+      lines.push(`  log database   ${redactDatabaseUrl(info.databaseUrl)}   (table attempts)`);
+    }
   }
   if (info.devKey) {
     lines.push(`  API key        ${info.devKey.apiKey}`);

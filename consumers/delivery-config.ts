@@ -11,6 +11,7 @@ import {
 } from '../common/kafka/index.js';
 import { readDeliveryBounds } from '../common/retry/delivery-bounds.js';
 import { readSsrfPolicy } from '../common/ssrf-guard.js';
+import { readAttemptRecordSettings, type AttemptRecordSettings } from '../common/attempts/attempt-record.js';
 
 /** What one `sluice deliver` process runs: the events consumer, the retry-tier consumer, or both. */
 export type DeliveryRole = 'events' | 'retry';
@@ -99,6 +100,8 @@ export interface DeliveryConfig {
   readonly redisCommandTimeoutMs: number;
   readonly dedup: DedupConfig;
   readonly breaker: BreakerConfig;
+  /** Attempt records (the delivery log): body sample size, pending bound. */
+  readonly attempts: AttemptRecordSettings;
   readonly kafka: KafkaSettings;
   readonly topics: TopicSettings;
   readonly schemaRegistry: SchemaRegistrySettings;
@@ -166,6 +169,7 @@ export function loadDeliveryConfig(env: Env): Readonly<DeliveryConfig> {
       rollingWindowMs: reader.durationMs('SLUICE_BREAKER_WINDOW_MS', 30_000, { min: 1000 }),
       resetTimeoutMs: reader.durationMs('SLUICE_BREAKER_RESET_MS', 30_000, { min: 100 }),
     },
+    attempts: readAttemptRecordSettings(reader),
     kafka: readKafkaSettings(reader, 'sluice-delivery'),
     topics,
     schemaRegistry: readSchemaRegistrySettings(reader),

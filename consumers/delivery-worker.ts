@@ -16,6 +16,7 @@ import { DeliveryLimiters } from './delivery/delivery-limiter.js';
 import { createDeliveryMetrics } from './delivery/delivery-metrics.js';
 import { retryDueAtMs } from '../common/retry/retry-records.js';
 import { createDeliveryService } from './delivery/delivery-service.js';
+import { createAttemptWriter, createAttemptWriterMetrics } from './delivery/attempt-writer.js';
 import { createEndpointBreakers } from './delivery/endpoint-breakers.js';
 import { createKeyQueue } from './delivery/key-queue.js';
 import { KeySequencer } from './delivery/key-sequencer.js';
@@ -86,6 +87,23 @@ export async function startDeliveryWorker(
   producer.on(producer.events.DISCONNECT, () => (producerConnected = false));
   producer.on(producer.events.CONNECT, () => (producerConnected = true));
 
+  // The attempt records' own producer: a slow attempts topic never queues ahead of a retry record.
+  const attemptsProducer = config.attempts.enabled
+    ? kafka.producer({ createPartitioner: KeyPartitioner, retry: { retries: 3 } })
+    : undefined;
+  await attemptsProducer?.connect();
+  if (!attemptsProducer) logger.warn('SLUICE_ATTEMPT_RECORDS is off: no attempt reaches the delivery log');
+  const attemptWriter =
+    attemptsProducer &&
+    createAttemptWriter({
+      producer: attemptsProducer,
+      topic: config.topics.attemptsTopic,
+      maxPendingRecords: config.attempts.maxPendingRecords,
+      timeoutMs: config.produceTimeoutMs,
+      metrics: createAttemptWriterMetrics(registry),
+      logger,
+    });
+
   const redis = createFailFastRedis(config.redisUrl, config.redisCommandTimeoutMs);
   let lastRedisErrorLogMs = 0;
   redis.on('error', (error) => {
@@ -104,6 +122,7 @@ export async function startDeliveryWorker(
   const sender = createWebhookSender({
     attemptTimeoutMs: config.attemptTimeoutMs,
     maxResponseBodyBytes: config.maxResponseBodyBytes,
+    ...(attemptWriter ? { responseSampleBytes: config.attempts.responseBodyMaxBytes } : {}),
     connectionsPerOrigin: config.connectionsPerOrigin,
     ssrfPolicy: createSsrfPolicy({ allowedCidrs: config.ssrfAllowedCidrs }),
     ...(deps.resolveAll ? { resolveAll: deps.resolveAll } : {}),
@@ -136,6 +155,9 @@ export async function startDeliveryWorker(
       headTimeoutMs: Math.max(config.maxDeliveryAgeMs, 3 * Math.max(...config.retryDelaysMs)),
     }),
     writer,
+    ...(attemptWriter
+      ? { attempts: { writer: attemptWriter, responseBodyMaxBytes: config.attempts.responseBodyMaxBytes } }
+      : {}),
     metrics,
     logger,
     onGone: deps.onGone,
@@ -254,6 +276,8 @@ export async function startDeliveryWorker(
       clearInterval(pruneTimer);
       await writer.close();
       await producer.disconnect();
+      await attemptWriter?.close();
+      await attemptsProducer?.disconnect();
       await schemaRegistry.stop();
       breakers.shutdown();
       await sender.close();
@@ -269,6 +293,7 @@ async function requireTopics(kafka: KafkaClient, config: DeliveryConfig): Promis
   const needed = [
     config.topics.eventsTopic,
     config.topics.dlqTopic,
+    ...(config.attempts.enabled ? [config.topics.attemptsTopic] : []),
     ...(config.schemaRegistry.url === undefined ? [config.topics.schemasTopic] : []),
     ...config.retryDelaysMs.map((delayMs) => retryTopicName(config.topics.retryTopicPrefix, delayMs)),
   ];

@@ -11,12 +11,12 @@ const insertSql = `
 INSERT INTO attempts (
   attempt_id, attempted_at, event_id, event_type, producer_id, subscription_id, attempt,
   latency_ms, status_code, error_class, response_headers, response_body, response_body_truncated,
-  outcome, next_attempt_at, replay_id
+  outcome, next_attempt_at, replay_id, source_topic, source_partition, source_offset
 )
 SELECT * FROM unnest(
   $1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::integer[],
   $8::double precision[], $9::smallint[], $10::text[], $11::jsonb[], $12::text[], $13::boolean[],
-  $14::text[], $15::timestamptz[], $16::text[]
+  $14::text[], $15::timestamptz[], $16::text[], $17::text[], $18::integer[], $19::bigint[]
 )
 ON CONFLICT DO NOTHING`;
 
@@ -28,7 +28,7 @@ function storable(text: string | null): string | null {
 }
 
 function columns(records: readonly AttemptRecord[]): unknown[][] {
-  const cols: unknown[][] = Array.from({ length: 16 }, () => new Array<unknown>(records.length));
+  const cols: unknown[][] = Array.from({ length: 19 }, () => new Array<unknown>(records.length));
   records.forEach((record, row) => {
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(record.responseHeaders)) headers[name] = storable(value);
@@ -49,6 +49,9 @@ function columns(records: readonly AttemptRecord[]): unknown[][] {
       record.outcome,
       record.nextAttemptAt,
       storable(record.replayId),
+      storable(record.sourceTopic ?? null),
+      record.sourcePartition ?? null,
+      record.sourceOffset ?? null,
     ];
     values.forEach((value, col) => {
       cols[col]![row] = value;

@@ -7,6 +7,7 @@ import {
   readAttemptRecordSettings,
   responseBodySample,
   selectResponseHeaders,
+  sourcePosition,
   type AttemptRecord,
 } from './attempt-record.js';
 
@@ -150,5 +151,34 @@ describe('readAttemptRecordSettings', () => {
       readAttemptRecordSettings(new EnvReader({ SLUICE_LOG_RESPONSE_BODY_BYTES: '16KiB' }))
         .responseBodyMaxBytes,
     ).toBe(16384);
+  });
+});
+
+describe('source position', () => {
+  it('reads topic, partition and offset from a delivery origin; nulls for anything else', () => {
+    expect(sourcePosition('sluice.events/3/1234567890123')).toEqual({
+      sourceTopic: 'sluice.events',
+      sourcePartition: 3,
+      sourceOffset: '1234567890123',
+    });
+    for (const origin of [undefined, '', 'sluice.events/3', 'a/b/c', 'sluice.events/-1/5', 't/1/01']) {
+      expect(sourcePosition(origin)).toEqual({
+        sourceTopic: null,
+        sourcePartition: null,
+        sourceOffset: null,
+      });
+    }
+  });
+
+  it('round-trips the source fields and refuses a malformed offset', () => {
+    const withSource = { ...record, sourceTopic: 'sluice.events', sourcePartition: 2, sourceOffset: '99' };
+    expect(decodeAttemptRecord(encodeAttemptRecord(withSource).value)).toEqual({
+      ok: true,
+      record: withSource,
+    });
+    expect(decodeAttemptRecord(valueWith({ sourceOffset: 99 }))).toEqual({
+      ok: false,
+      problem: 'field sourceOffset is missing or has the wrong type',
+    });
   });
 });

@@ -33,6 +33,14 @@ export interface AttemptRecord {
   nextAttemptAt: string | null;
   /** The replay that made this attempt (a subscription replay), else null. */
   replayId: string | null;
+  /**
+   * Where the event's record sits in the events topic (for a retry-tier attempt, the origin its
+   * retry record carries), so a resend can read the event back. Optional and additive within v1:
+   * records written before these fields existed have none, and the log stores nulls for them.
+   */
+  sourceTopic?: string | null;
+  sourcePartition?: number | null;
+  sourceOffset?: string | null;
 }
 
 export const attemptOutcomes = [
@@ -66,15 +74,21 @@ export type DecodedAttemptRecord =
 const maxTextChars = 512;
 /** Far above any retry schedule; keeps the number within PostgreSQL's `integer`. */
 const maxAttempt = 1_000_000;
+/** Kafka partitions are int32; this keeps the number within PostgreSQL's `integer`. */
+const maxPartition = 2_147_483_647;
+/** A Kafka offset as kafkajs gives it (a decimal string, int64): within PostgreSQL's `bigint`. */
+const offsetPattern = /^(0|[1-9][0-9]{0,17})$/;
 /** Response bodies are samples; this bounds a record even if a writer's setting is huge. */
 export const maxResponseBodyBytesLimit = 1024 * 1024;
 
 /**
- * The record's value. Throws on a record `decodeAttemptRecord` would refuse: writing one is a
- * fault in the writer, and the log would only drop it.
+ * The record's value. Throws on a record whose types, ranges or sizes `decodeAttemptRecord` would
+ * refuse: writing one is a fault in the writer, and the log would only drop it. The formats its
+ * builder guarantees (UUID, ISO times, header names) are left to the reader: checking them here
+ * cost more than the rest of the record.
  */
 export function encodeAttemptRecord(record: AttemptRecord): EncodedAttemptRecord {
-  const problem = attemptRecordProblem(record as unknown as Record<string, unknown>);
+  const problem = attemptRecordProblem(record as unknown as Record<string, unknown>, false);
   if (problem !== undefined) throw new TypeError(`invalid attempt record: ${problem}`);
   const value = {
     v: attemptRecordVersion,
@@ -94,6 +108,10 @@ export function encodeAttemptRecord(record: AttemptRecord): EncodedAttemptRecord
     outcome: record.outcome,
     nextAttemptAt: record.nextAttemptAt,
     replayId: record.replayId,
+    // Optional in v1: written only when known, so a reader of the first v1 shape sees nothing new.
+    ...(record.sourceTopic === undefined ? {} : { sourceTopic: record.sourceTopic }),
+    ...(record.sourcePartition === undefined ? {} : { sourcePartition: record.sourcePartition }),
+    ...(record.sourceOffset === undefined ? {} : { sourceOffset: record.sourceOffset }),
   };
   return {
     key: record.eventId,
@@ -118,7 +136,7 @@ export function decodeAttemptRecord(value: Buffer | string | null): DecodedAttem
       problem: `record format version ${typeof parsed.v === 'number' ? parsed.v : typeof parsed.v} is not supported`,
     };
   }
-  const problem = attemptRecordProblem(parsed);
+  const problem = attemptRecordProblem(parsed, true);
   if (problem !== undefined) return { ok: false, problem };
   const { v: _v, ...fields } = parsed;
   const record = fields as unknown as AttemptRecord;
@@ -149,52 +167,87 @@ function isHeaderMap(value: unknown): boolean {
   );
 }
 
-/** The first field of `record` that departs from the v1 shape, or undefined when it fits. */
-function attemptRecordProblem(record: Record<string, unknown>): string | undefined {
-  const checks: Array<[field: string, ok: boolean]> = [
-    ['attemptId', typeof record.attemptId === 'string' && uuidPattern.test(record.attemptId)],
-    ['eventId', isText(record.eventId)],
-    ['eventType', isText(record.eventType)],
-    ['producerId', isText(record.producerId)],
-    ['subscriptionId', isText(record.subscriptionId)],
-    [
-      'attempt',
-      Number.isSafeInteger(record.attempt) &&
-        (record.attempt as number) >= 1 &&
-        (record.attempt as number) <= maxAttempt,
-    ],
-    ['attemptedAt', isIsoTime(record.attemptedAt)],
-    [
-      'latencyMs',
-      record.latencyMs === null ||
-        (typeof record.latencyMs === 'number' && Number.isFinite(record.latencyMs) && record.latencyMs >= 0),
-    ],
-    [
-      'statusCode',
-      record.statusCode === null ||
-        (Number.isInteger(record.statusCode) &&
-          (record.statusCode as number) >= 100 &&
-          (record.statusCode as number) <= 599),
-    ],
-    ['errorClass', record.errorClass === null || isText(record.errorClass)],
-    ['responseHeaders', isHeaderMap(record.responseHeaders)],
-    [
-      'responseBody',
-      record.responseBody === null ||
-        (typeof record.responseBody === 'string' &&
-          Buffer.byteLength(record.responseBody, 'utf8') <= maxResponseBodyBytesLimit),
-    ],
-    ['responseBodyTruncated', typeof record.responseBodyTruncated === 'boolean'],
-    ['outcome', (attemptOutcomes as readonly unknown[]).includes(record.outcome)],
-    ['nextAttemptAt', record.nextAttemptAt === null || isIsoTime(record.nextAttemptAt)],
-    ['replayId', record.replayId === null || isText(record.replayId)],
-  ];
-  const failed = checks.find(([, ok]) => !ok);
+type FieldCheck = readonly [field: string, ok: (record: Record<string, unknown>) => boolean];
+
+const isCount = (value: unknown, min: number, max: number): boolean =>
+  Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
+
+const isNullOr = (value: unknown, ok: (value: unknown) => boolean): boolean => value === null || ok(value);
+
+const isAbsentOr = (value: unknown, ok: (value: unknown) => boolean): boolean =>
+  value === undefined || value === null || ok(value);
+
+/**
+ * The v1 shape's types, ranges and sizes: cheap, so the workers run them on every record they
+ * write (a record past a size bound would be refused by the log, or by PostgreSQL).
+ */
+const shapeChecks: readonly FieldCheck[] = [
+  ['attemptId', (r) => typeof r.attemptId === 'string'],
+  ['eventId', (r) => isText(r.eventId)],
+  ['eventType', (r) => isText(r.eventType)],
+  ['producerId', (r) => isText(r.producerId)],
+  ['subscriptionId', (r) => isText(r.subscriptionId)],
+  ['attempt', (r) => isCount(r.attempt, 1, maxAttempt)],
+  ['attemptedAt', (r) => typeof r.attemptedAt === 'string'],
+  ['latencyMs', (r) => isNullOr(r.latencyMs, (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0)],
+  ['statusCode', (r) => isNullOr(r.statusCode, (v) => isCount(v, 100, 599))],
+  ['errorClass', (r) => isNullOr(r.errorClass, isText)],
+  ['responseHeaders', (r) => isObject(r.responseHeaders)],
+  [
+    'responseBody',
+    (r) =>
+      isNullOr(
+        r.responseBody,
+        (v) => typeof v === 'string' && Buffer.byteLength(v, 'utf8') <= maxResponseBodyBytesLimit,
+      ),
+  ],
+  ['responseBodyTruncated', (r) => typeof r.responseBodyTruncated === 'boolean'],
+  ['outcome', (r) => (attemptOutcomes as readonly unknown[]).includes(r.outcome)],
+  ['nextAttemptAt', (r) => isNullOr(r.nextAttemptAt, (v) => typeof v === 'string')],
+  ['replayId', (r) => isNullOr(r.replayId, isText)],
+  ['sourceTopic', (r) => isAbsentOr(r.sourceTopic, isText)],
+  ['sourcePartition', (r) => isAbsentOr(r.sourcePartition, (v) => isCount(v, 0, maxPartition))],
+  ['sourceOffset', (r) => isAbsentOr(r.sourceOffset, (v) => typeof v === 'string' && offsetPattern.test(v))],
+];
+
+/**
+ * The formats a writer's own code guarantees by construction (a UUID, ISO times, allow-listed
+ * header names): checked only on reading, where a record may come from anywhere.
+ */
+const formatChecks: readonly FieldCheck[] = [
+  ['attemptId', (r) => uuidPattern.test(r.attemptId as string)],
+  ['attemptedAt', (r) => isIsoTime(r.attemptedAt)],
+  ['responseHeaders', (r) => isHeaderMap(r.responseHeaders)],
+  ['nextAttemptAt', (r) => r.nextAttemptAt === null || isIsoTime(r.nextAttemptAt)],
+];
+
+/** The first field of `record` that departs from the v1 shape (and, with `formats`, its formats). */
+function attemptRecordProblem(record: Record<string, unknown>, formats: boolean): string | undefined {
+  const failed =
+    shapeChecks.find(([, ok]) => !ok(record)) ??
+    (formats ? formatChecks.find(([, ok]) => !ok(record)) : undefined);
   return failed === undefined ? undefined : `field ${failed[0]} is missing or has the wrong type`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The source position from a delivery's origin, `topic/partition/offset` (`recordPosition`); all
+ * null when it does not have that shape (an origin written by an older worker, say).
+ */
+export function sourcePosition(origin: string | undefined): {
+  sourceTopic: string | null;
+  sourcePartition: number | null;
+  sourceOffset: string | null;
+} {
+  const match = origin === undefined ? null : /^(.+)\/(\d{1,10})\/(0|[1-9]\d{0,17})$/.exec(origin);
+  const partition = match === null ? Number.NaN : Number(match[2]);
+  if (match === null || partition > maxPartition || match[1]!.length > maxTextChars) {
+    return { sourceTopic: null, sourcePartition: null, sourceOffset: null };
+  }
+  return { sourceTopic: match[1]!, sourcePartition: partition, sourceOffset: match[3]! };
 }
 
 /**
@@ -245,6 +298,8 @@ export const keptResponseHeaders: readonly string[] = [
   'cf-ray',
 ];
 
+export const keptResponseHeaderSet: ReadonlySet<string> = new Set(keptResponseHeaders);
+
 /** The kept headers of a response, names in lower case, each value at most 1 KiB. */
 export function selectResponseHeaders(
   headers: Readonly<Record<string, string | string[] | undefined>>,
@@ -260,15 +315,27 @@ export function selectResponseHeaders(
 
 /** What a writer of attempt records reads from its environment. */
 export interface AttemptRecordSettings {
+  /**
+   * `SLUICE_ATTEMPT_RECORDS`, default true: write a record per attempt. Off, workers write none
+   * (the delivery log stays empty) and save the record's cost, for deployments with no log.
+   */
+  enabled: boolean;
   /** `SLUICE_LOG_RESPONSE_BODY_BYTES`, default 4 KiB: bytes of a response body kept in its attempt record. */
   responseBodyMaxBytes: number;
+  /**
+   * `SLUICE_ATTEMPTS_MAX_PENDING`, default 10 000: records queued or in flight to Kafka at most;
+   * past it a record is dropped and counted, so delivery never waits on the log.
+   */
+  maxPendingRecords: number;
 }
 
 export function readAttemptRecordSettings(reader: EnvReader): AttemptRecordSettings {
   return {
+    enabled: reader.boolean('SLUICE_ATTEMPT_RECORDS', true),
     responseBodyMaxBytes: reader.bytes('SLUICE_LOG_RESPONSE_BODY_BYTES', 4096, {
       min: 0,
       max: maxResponseBodyBytesLimit,
     }),
+    maxPendingRecords: reader.integer('SLUICE_ATTEMPTS_MAX_PENDING', 10_000, { min: 1, max: 10_000_000 }),
   };
 }

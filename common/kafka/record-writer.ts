@@ -72,6 +72,12 @@ export interface RecordWriterOptions {
    * written; in flight, it is answered `deadline-in-flight`. Also the broker's acknowledgement timeout.
    */
   deadlineMs: number;
+  /**
+   * Default 0: a write leaves as soon as a slot is idle. Above 0, a batch that is not full waits up
+   * to this long for more writes: for a log written one small record at a time, where fewer, larger
+   * requests cost the process and the broker far less than one request per record.
+   */
+  lingerMs?: number;
   hooks?: RecordWriterHooks;
   nowMs?: () => number;
 }
@@ -241,8 +247,29 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
 
+  const lingerMs = options.lingerMs ?? 0;
+  let lingerTimer: NodeJS.Timeout | undefined;
+
+  /** Pumps now, or after `lingerMs` while the queue holds less than a full batch. */
+  function schedulePump(): void {
+    if (lingerMs === 0 || closing || queuedRecords >= options.maxBatchRecords) {
+      pump();
+      return;
+    }
+    if (lingerTimer !== undefined || queue.length === 0) return;
+    lingerTimer = setTimeout(() => {
+      lingerTimer = undefined;
+      pump();
+    }, lingerMs);
+    lingerTimer.unref();
+  }
+
   /** Starts as many produce requests as there are idle slots and queued writes. */
   function pump(): void {
+    if (lingerTimer !== undefined) {
+      clearTimeout(lingerTimer);
+      lingerTimer = undefined;
+    }
     while (queue.length > 0 && idleSlots.length > 0) {
       const producer = idleSlots.pop()!;
       const batch = takeBatch();
@@ -252,7 +279,7 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
       void sendBatch(producer, batch, send).finally(() => {
         sends.delete(send);
         idleSlots.push(producer);
-        pump();
+        schedulePump();
         if (idle()) wake(idleWaiters);
       });
     }
@@ -313,7 +340,7 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
       pendingRecords += records.length;
       pendingBytes += bytes;
       hooks.pendingChanged?.(pendingRecords, pendingBytes);
-      pump();
+      schedulePump();
     },
     pendingRecords: () => pendingRecords,
     pendingBytes: () => pendingBytes,
@@ -333,6 +360,7 @@ export function createRecordWriter(options: RecordWriterOptions): RecordWriter {
     async close(closeOptions = {}) {
       closing = true;
       if (closeOptions.dropQueued) while (queue.length > 0) settle(dequeue(), droppedUnsent);
+      else pump(); // What lingers leaves now.
       wake(roomWaiters);
       if (unanswered > 0) await new Promise<void>((resolve) => answeredWaiters.push(resolve));
       clearInterval(sweeper);

@@ -10,6 +10,7 @@ const answer = (status: number, retryAfter?: string): AttemptResult => ({
 });
 const failure = (error: 'timeout' | 'connect' | 'ssrf' | 'network'): AttemptResult => ({
   error,
+  errorClass: error,
   message: 'x',
   durationMs: 12,
 });

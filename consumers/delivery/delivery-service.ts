@@ -4,6 +4,8 @@ import { parseRetryRecord, replayIdHeader, type DeadLetterReason } from '../../c
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
 import { decodeEvent, type SchemaCatalog } from '../../schemas/index.js';
 import { sleepMs } from './abortable.js';
+import { buildAttemptRecord, type AttemptFollowUp, type AttemptHappening } from './attempt-facts.js';
+import type { AttemptWriter } from './attempt-writer.js';
 import { classifyOutcome, type DeliveryOutcome } from './classify-outcome.js';
 import type { DedupStore, DeliveryIdentity } from './dedup-store.js';
 import type { DeliveryLimiters } from './delivery-limiter.js';
@@ -15,6 +17,7 @@ import type { KeySequencer } from './key-sequencer.js';
 import type { RetryWriter } from './retry-writer.js';
 import {
   createRetryRouter,
+  type ParkReason,
   type Resolution,
   type RetrySettings,
   type RoutedDelivery,
@@ -62,6 +65,11 @@ export interface DeliveryServiceDeps {
   /** `ordering: key` across retries (Redis): who of a key's unresolved deliveries may go. */
   keyQueue: KeyQueue;
   writer: Pick<RetryWriter, 'writeDurably'>;
+  /**
+   * Where each attempt's record goes (the attempts topic); never awaited. Absent: no records
+   * (unit tests of other parts).
+   */
+  attempts?: { writer: Pick<AttemptWriter, 'record'>; responseBodyMaxBytes: number };
   metrics: DeliveryMetrics;
   logger: Logger;
   /** A receiver answered 410: disable the subscription (the subscription store's write API). */
@@ -113,6 +121,30 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   /** Subscriptions this process saw answer 410, until the store's change reaches the view. */
   const gone = new Set<string>();
   const eventFilter = createEventFilter();
+
+  /** Hands the attempt's record to the attempt writer; returns at once, whatever the writer does. */
+  function logAttempt(
+    job: DeliveryJob,
+    attemptedAtMs: number,
+    happening: AttemptHappening,
+    followUp: AttemptFollowUp,
+  ): void {
+    const attempts = deps.attempts;
+    if (attempts === undefined) return;
+    attempts.writer.record(
+      buildAttemptRecord({
+        delivery: job,
+        attemptedAtMs,
+        happening,
+        followUp,
+        responseBodyMaxBytes: attempts.responseBodyMaxBytes,
+      }),
+    );
+  }
+
+  async function park(job: DeliveryJob, reason: ParkReason, signal: AbortSignal): Promise<Resolution> {
+    return (await router.park(job, reason, signal)).resolution;
+  }
 
   function count(subscription: Subscription, outcome: DeliveryStepOutcome): void {
     metrics.deliveries.inc({ subscription_id: subscription.id, outcome });
@@ -268,9 +300,9 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       if (place === 'unavailable') metrics.keyQueueUnavailable.inc();
       let resolution: Resolution;
       if (place === 'behind') {
-        resolution = await router.park(job, 'key-blocked', signals.wait);
+        resolution = await park(job, 'key-blocked', signals.wait);
       } else if (place === 'unavailable' && settings.dedupFailureMode === 'closed') {
-        resolution = await router.park(job, 'key-queue-unavailable', signals.wait);
+        resolution = await park(job, 'key-queue-unavailable', signals.wait);
       } else {
         // Unavailable and fail-open: delivered now, so it may overtake an earlier event of its key.
         resolution = await deliverToEndpoint(job, signals);
@@ -317,7 +349,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     }
     if (claimed.kind === 'unavailable') {
       metrics.dedupUnavailable.inc();
-      if (settings.dedupFailureMode === 'closed') return router.park(job, 'dedup-unavailable', signals.wait);
+      if (settings.dedupFailureMode === 'closed') return park(job, 'dedup-unavailable', signals.wait);
     }
     const token = claimed.kind === 'acquired' ? claimed.token : undefined;
     let delivered = false;
@@ -328,8 +360,9 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       });
       const releaseSlot =
         limiter.tryAcquire() ?? (await limiter.acquire(signals.wait, settings.maxSlotWaitMs));
-      if (releaseSlot === undefined) return await router.park(job, 'slot-wait', signals.wait);
+      if (releaseSlot === undefined) return await park(job, 'slot-wait', signals.wait);
       let run: BreakerRun<AttemptValue>;
+      const attemptedAtMs = nowMs();
       try {
         run = await attempt(job, signals);
       } finally {
@@ -337,11 +370,18 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         // record) talks to Redis and Kafka only, and should not hold one of its slots.
         releaseSlot();
       }
-      if (run.kind === 'open') return await router.park(job, 'breaker-open', signals.wait);
+      if (run.kind === 'open') {
+        // Not an attempt (nothing sent, the attempt number is not spent), but the log shows it.
+        const routed = await router.park(job, 'breaker-open', signals.wait);
+        logAttempt(job, attemptedAtMs, { kind: 'breaker-open' }, routed);
+        return routed.resolution;
+      }
       const { outcome, result } = run.value;
       recordAttempt(result, outcome);
+      const sent = { kind: 'sent', result } as const;
       if (outcome.kind === 'delivered') {
         delivered = true;
+        logAttempt(job, attemptedAtMs, sent, 'delivered');
         if (!(await deps.dedup.complete(identity))) {
           metrics.dedupMarkerFailures.inc();
           logger.warn(
@@ -355,6 +395,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       }
       if (outcome.kind === 'disable') {
         gone.add(subscription.id);
+        logAttempt(job, attemptedAtMs, sent, 'disabled');
         count(subscription, 'disabled');
         logger.warn(
           { subscriptionId: subscription.id, eventId: event.id, status: outcome.status },
@@ -365,7 +406,12 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         );
         return 'resolved';
       }
-      return await router.afterFailure(job, outcome, result, signals.wait);
+      // Logged once routed: the record says what became of the delivery (retry at T, dead letter).
+      // An attempt whose routing is aborted (partition revoked, shutdown) is not logged; the event
+      // is read again and the next attempt is.
+      const routed = await router.afterFailure(job, outcome, result, signals.wait);
+      logAttempt(job, attemptedAtMs, sent, routed);
+      return routed.resolution;
     } finally {
       if (token !== undefined && !delivered) await deps.dedup.release(identity, token);
     }

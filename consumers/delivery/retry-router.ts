@@ -19,6 +19,10 @@ import type { AttemptResult } from './webhook-sender.js';
  */
 export type Resolution = 'resolved' | 'pending';
 
+/** What the router did with a delivery, for its attempt record: a retry due at a time, or a dead letter. */
+export type Routed =
+  { resolution: 'pending'; nextAttemptAtMs: number } | { resolution: 'resolved'; deadLettered: true };
+
 /** Why a delivery was moved on without an attempt; labels `sluice_parked_total`. */
 export type ParkReason =
   'breaker-open' | 'dedup-unavailable' | 'key-queue-unavailable' | 'slot-wait' | 'key-blocked';
@@ -74,9 +78,9 @@ export interface RetryRouter {
     outcome: Extract<DeliveryOutcome, { kind: 'retry' }>,
     result: AttemptResult,
     signal: AbortSignal,
-  ): Promise<Resolution>;
+  ): Promise<Routed>;
   /** Moves a delivery on without spending an attempt, or dead-letters it once it is too old. */
-  park(delivery: RoutedDelivery, reason: ParkReason, signal: AbortSignal): Promise<Resolution>;
+  park(delivery: RoutedDelivery, reason: ParkReason, signal: AbortSignal): Promise<Routed>;
   /** Writes a dead letter; also for poison records, which no subscription ever saw. */
   deadLetter(
     source: ConsumedRecord,
@@ -85,6 +89,8 @@ export interface RetryRouter {
     signal: AbortSignal,
   ): Promise<void>;
 }
+
+const deadLettered = { resolution: 'resolved', deadLettered: true } as const;
 
 /**
  * Carries out what the retry policy (`common/retry/retry-policy.ts`) decides for a delivery that
@@ -130,18 +136,20 @@ export function createRetryRouter(deps: RetryRouterDeps): RetryRouter {
     nextAttempt: number,
     failure: { lastStatus: number | undefined; lastError: string | undefined },
     signal: AbortSignal,
-  ): Promise<void> {
+  ): Promise<number> {
     const topic = retryTopicName(settings.retryTopicPrefix, tierDelayMs);
+    const dueAtMs = nowMs() + delayMs;
     const record = buildRetryRecord(topic, delivery.source, {
       subscriptionId: delivery.subscription.id,
       attempt: nextAttempt,
-      dueAtMs: nowMs() + delayMs,
+      dueAtMs,
       firstAttemptAtMs: delivery.firstAttemptAtMs,
       origin: delivery.origin,
       lastStatus: failure.lastStatus,
       lastError: failure.lastError,
     });
     await deps.writer.writeDurably([record], signal);
+    return dueAtMs;
   }
 
   /** Dead-letters one subscription's delivery and counts it as resolved that way. */
@@ -180,9 +188,9 @@ export function createRetryRouter(deps: RetryRouterDeps): RetryRouter {
       if (decision.kind === 'dead-letter') {
         const last = { lastStatus: outcome.status, lastError };
         await deadLetterDelivery(delivery, 'retries-exhausted', decision.attempts, last, signal);
-        return 'resolved';
+        return deadLettered;
       }
-      await toRetryTier(
+      const nextAttemptAtMs = await toRetryTier(
         delivery,
         decision.tierDelayMs,
         decision.delayMs,
@@ -205,7 +213,7 @@ export function createRetryRouter(deps: RetryRouterDeps): RetryRouter {
         },
         'delivery failed; retry scheduled',
       );
-      return 'pending';
+      return { resolution: 'pending', nextAttemptAtMs };
     },
 
     async park(delivery, reason, signal) {
@@ -219,9 +227,9 @@ export function createRetryRouter(deps: RetryRouterDeps): RetryRouter {
       if (decision.kind === 'expire') {
         const last = { lastStatus: delivery.lastStatus, lastError: delivery.lastError ?? reason };
         await deadLetterDelivery(delivery, 'expired', delivery.attempt - 1, last, signal);
-        return 'resolved';
+        return deadLettered;
       }
-      await toRetryTier(
+      const nextAttemptAtMs = await toRetryTier(
         delivery,
         decision.tierDelayMs,
         decision.delayMs,
@@ -242,7 +250,7 @@ export function createRetryRouter(deps: RetryRouterDeps): RetryRouter {
         },
         'delivery parked without an attempt',
       );
-      return 'pending';
+      return { resolution: 'pending', nextAttemptAtMs };
     },
 
     deadLetter,

@@ -111,6 +111,48 @@ describe('createWebhookSender', () => {
     expectStatus(await client.send({ url: gone.url, headers, body: payload }), 410);
   });
 
+  it('keeps the allow-listed response headers and the body up to responseSampleBytes (+1 to cut)', async () => {
+    const long = 'é'.repeat(3000); // 6000 bytes, chunked: no Content-Length
+    const server = await startServer((req, res) => {
+      res.writeHead(req.url === '/long' ? 500 : 200, {
+        'content-type': 'text/plain; charset=utf-8',
+        'x-request-id': 'req-1',
+        'set-cookie': 'session=secret',
+        'x-api-token': 'secret',
+      });
+      if (req.url === '/long') {
+        res.write(long.slice(0, 1000));
+        res.end(long.slice(1000));
+      } else res.end('ok');
+    });
+    const client = sender({ responseSampleBytes: 4096 });
+    const short = await client.send({ url: `${server.url}/short`, headers, body: payload });
+    expect(short).toMatchObject({
+      status: 200,
+      responseHeaders: { 'content-type': 'text/plain; charset=utf-8', 'x-request-id': 'req-1' },
+      responseBodyTruncated: false,
+    });
+    // set-cookie and the custom token header are not on the allow list.
+    expect(Object.keys((short as { responseHeaders: object }).responseHeaders).sort()).toEqual([
+      'content-type',
+      'date',
+      'x-request-id',
+    ]);
+    expect((short as { responseBody: Buffer }).responseBody.toString()).toBe('ok');
+    const cut = await client.send({ url: `${server.url}/long`, headers, body: payload });
+    expect(cut).toMatchObject({ status: 500, responseBodyTruncated: true });
+    const kept = (cut as { responseBody: Buffer }).responseBody;
+    expect(kept.length).toBe(4097);
+    expect(kept.equals(Buffer.from(long).subarray(0, 4097))).toBe(true);
+  });
+
+  it('keeps no headers or body without responseSampleBytes', async () => {
+    const server = await startServer((_req, res) => res.writeHead(200, { 'x-request-id': 'r' }).end('ok'));
+    const result = await sender().send({ url: server.url, headers, body: payload });
+    expect(result).not.toHaveProperty('responseHeaders');
+    expect(result).not.toHaveProperty('responseBody');
+  });
+
   it('passes Retry-After through on a 429', async () => {
     const server = await startServer((_req, res) => res.writeHead(429, { 'retry-after': '42' }).end());
     expect(await sender().send({ url: server.url, headers, body: payload })).toMatchObject({
@@ -237,7 +279,11 @@ describe('createWebhookSender', () => {
     await cleanup?.();
     const result = await sender().send({ url: closedUrl, headers, body: payload });
 
-    expect(result).toMatchObject({ error: 'connect', message: expect.stringContaining('ECONNREFUSED') });
+    expect(result).toMatchObject({
+      error: 'connect',
+      errorClass: 'connection-refused',
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
   });
 
   it('refuses a private IP-literal URL before making any connection', async () => {

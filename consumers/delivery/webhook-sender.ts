@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Agent, type Dispatcher } from 'undici';
+import { keptResponseHeaderSet } from '../../common/attempts/attempt-record.js';
 import { isSluiceError } from '../../common/errors.js';
 import {
   checkWebhookUrl,
@@ -20,14 +21,34 @@ export type AttemptResult =
       /** The raw `Retry-After` header, when the receiver sent one. */
       retryAfter: string | undefined;
       durationMs: number;
+      /** The allow-listed response headers (`keptResponseHeaders`); only with `responseSampleBytes`. */
+      responseHeaders?: Record<string, string>;
+      /**
+       * The body's first `responseSampleBytes` + 1 bytes (one more, so the sample can be cut at a
+       * character and known to be truncated); only with `responseSampleBytes` and a body.
+       */
+      responseBody?: Buffer;
+      /** The body was longer than the bytes kept, or declared over the read cap and never read. */
+      responseBodyTruncated?: boolean;
     }
-  | { error: AttemptErrorKind; message: string; durationMs: number };
+  | {
+      error: AttemptErrorKind;
+      /** A finer class for the attempt record: `connection-refused`, `tls`, `dns`, `connection-reset`, … */
+      errorClass: string;
+      message: string;
+      durationMs: number;
+    };
 
 export interface WebhookSenderOptions {
   /** One deadline over connect, TLS, request, response headers and body. Default 15 000 ms. */
   attemptTimeoutMs?: number;
   /** Response body bytes read before the connection is dropped. Default 64 KiB. */
   maxResponseBodyBytes?: number;
+  /**
+   * Keep the allow-listed response headers and this many bytes of the body in each result (for
+   * the attempt record). Undefined (default): keep nothing.
+   */
+  responseSampleBytes?: number;
   /** Sockets kept per receiver origin. Default 64. */
   connectionsPerOrigin?: number;
   ssrfPolicy: SsrfPolicy;
@@ -104,6 +125,7 @@ const maxCachedTargets = 10_000;
 export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
   const attemptTimeoutMs = options.attemptTimeoutMs ?? defaultAttemptTimeoutMs;
   const maxResponseBodyBytes = options.maxResponseBodyBytes ?? defaultMaxResponseBodyBytes;
+  const sampleBytes = options.responseSampleBytes ?? -1;
   const { ssrfPolicy } = options;
   const agent = new Agent({
     connections: options.connectionsPerOrigin ?? defaultConnectionsPerOrigin,
@@ -147,6 +169,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     if (!target.ok) {
       return Promise.resolve({
         error: 'ssrf',
+        errorClass: 'ssrf',
         message: target.message,
         durationMs: performance.now() - startedMs,
       });
@@ -157,6 +180,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
         // undici's own timers stay at attemptTimeoutMs, backstops to this shorter deadline.
         timeoutMs === undefined ? attemptTimeoutMs : Math.min(timeoutMs, attemptTimeoutMs),
         maxResponseBodyBytes,
+        sampleBytes,
         resolve,
         reject,
         cancelSignal,
@@ -184,12 +208,19 @@ class Attempt implements Dispatcher.DispatchHandler {
   private status = 0;
   private retryAfter: string | undefined;
   private bodyBytes = 0;
+  private headers: Record<string, string> | undefined;
+  /** The kept start of the body: allocated at the first chunk, sized by Content-Length when known. */
+  private sample: Buffer | undefined;
+  private sampleLength = 0;
+  private overCap = false;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly startedMs: number,
     private readonly timeoutMs: number,
     private readonly maxBodyBytes: number,
+    /** Body bytes to keep; -1 keeps neither headers nor body. */
+    private readonly sampleBytes: number,
     private readonly resolve: (result: AttemptResult) => void,
     private readonly reject: (error: unknown) => void,
     private readonly cancelSignal: AbortSignal | undefined,
@@ -201,6 +232,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   private static onTimeout(attempt: Attempt): void {
     attempt.settle({
       error: 'timeout',
+      errorClass: 'timeout',
       message: `no complete answer within ${attempt.timeoutMs} ms`,
       durationMs: attempt.elapsedMs(),
     });
@@ -226,12 +258,17 @@ class Attempt implements Dispatcher.DispatchHandler {
   ): void {
     this.status = statusCode;
     this.retryAfter = firstValue(headers['retry-after']);
+    if (this.sampleBytes >= 0) this.headers = keptHeaders(headers);
     // A body declared past the cap is not read at all.
-    if (Number(headers['content-length']) > this.maxBodyBytes) this.answeredAtCap(controller);
+    if (Number(headers['content-length']) > this.maxBodyBytes) {
+      this.overCap = true;
+      this.answeredAtCap(controller);
+    }
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    // Read (and drop) up to the cap so a small answer leaves the socket reusable.
+    // Read up to the cap so a small answer leaves the socket reusable; keep only the sample.
+    if (this.sampleLength <= this.sampleBytes) this.keep(chunk);
     this.bodyBytes += chunk.length;
     if (this.bodyBytes > this.maxBodyBytes) this.answeredAtCap(controller);
   }
@@ -253,8 +290,38 @@ class Attempt implements Dispatcher.DispatchHandler {
     return performance.now() - this.startedMs;
   }
 
+  /**
+   * Copies the part of `chunk` the sample still lacks (undici's chunk views the socket's read
+   * buffer, which may be large): one buffer per answered attempt, as long as the declared body up
+   * to the sample size, so a short answer costs a few pooled bytes rather than the whole sample.
+   */
+  private keep(chunk: Buffer): void {
+    const limit = this.sampleBytes + 1;
+    if (this.sample === undefined) {
+      const declared = Number(this.headers?.['content-length']);
+      this.sample = Buffer.allocUnsafe(declared > 0 && declared < limit ? declared : limit);
+    }
+    this.sampleLength += chunk.copy(this.sample, this.sampleLength, 0, Math.min(chunk.length, limit));
+  }
+
   private answered(): void {
-    this.settle({ status: this.status, retryAfter: this.retryAfter, durationMs: this.elapsedMs() });
+    if (this.sampleBytes < 0) {
+      this.settle({ status: this.status, retryAfter: this.retryAfter, durationMs: this.elapsedMs() });
+      return;
+    }
+    const sample = this.sample;
+    this.settle({
+      status: this.status,
+      retryAfter: this.retryAfter,
+      durationMs: this.elapsedMs(),
+      responseHeaders: this.headers ?? {},
+      ...(sample === undefined || this.sampleLength === 0
+        ? {}
+        : {
+            responseBody: this.sampleLength < sample.length ? sample.subarray(0, this.sampleLength) : sample,
+          }),
+      responseBodyTruncated: this.overCap || this.bodyBytes > this.sampleBytes,
+    });
   }
 
   // Past the cap the answer is the status alone; aborting destroys the connection, so a huge
@@ -286,20 +353,46 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 }
 
-function describeFailure(error: unknown): { error: AttemptErrorKind; message: string } {
+function describeFailure(error: unknown): { error: AttemptErrorKind; errorClass: string; message: string } {
   if (findInChain(error, (e) => isSluiceError(e, 'SLUICE_URL_FORBIDDEN'))) {
-    return { error: 'ssrf', message: messageOf(error) };
+    return { error: 'ssrf', errorClass: 'ssrf', message: messageOf(error) };
   }
   const coded = findInChain(error, (e) => codeOf(e) !== undefined);
   const codeText = codeOf(coded);
   // A malformed header or body, or sending after close(), is our bug, not the receiver's answer.
   if (codeText !== undefined && faultErrorCodes.has(codeText)) throw error;
   const message = codeText === undefined ? messageOf(error) : `${codeText}: ${messageOf(coded)}`;
-  if (codeText !== undefined && timeoutErrorCodes.has(codeText)) return { error: 'timeout', message };
-  if (codeText !== undefined && (connectErrorCodes.has(codeText) || codeText.startsWith('ERR_TLS_'))) {
-    return { error: 'connect', message };
+  if (codeText !== undefined && timeoutErrorCodes.has(codeText)) {
+    return { error: 'timeout', errorClass: 'timeout', message };
   }
-  return { error: 'network', message };
+  if (codeText !== undefined && (connectErrorCodes.has(codeText) || codeText.startsWith('ERR_TLS_'))) {
+    return { error: 'connect', errorClass: connectErrorClass(codeText), message };
+  }
+  return {
+    error: 'network',
+    errorClass: codeText === 'ECONNRESET' ? 'connection-reset' : 'network',
+    message,
+  };
+}
+
+/** The attempt record's class of a connect failure: refused, DNS, TLS, or another way of not connecting. */
+function connectErrorClass(code: string): string {
+  if (code === 'ECONNREFUSED') return 'connection-refused';
+  if (code === 'ENOTFOUND' || code.startsWith('EAI_')) return 'dns';
+  // The certificate codes (CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE, …) are OpenSSL's, not errno's.
+  if (code.startsWith('ERR_TLS_') || !code.startsWith('E')) return 'tls';
+  return 'connect';
+}
+
+/** The allow-listed response headers (names arrive in lower case from undici), each at most 1 KiB. */
+function keptHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string> {
+  const kept: Record<string, string> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || !keptResponseHeaderSet.has(name)) continue;
+    kept[name] = (Array.isArray(value) ? value.join(', ') : value).slice(0, 1024);
+  }
+  return kept;
 }
 
 /** Looks through `cause` and AggregateError members (happy-eyeballs connects fail with one). */

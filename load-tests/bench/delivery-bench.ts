@@ -10,6 +10,8 @@
  *     ingest benchmarks it was a third slower, which flattered the ratio. The first W (warm-up)
  *     are left out on both sides: a new process's group join and JIT warm-up are not what a
  *     long-running one delivers at. The target is ≥ 0.85 of the delivery floor (sluiceOverFloor).
+ *     Each round also drains with the worker's attempt records off (SLUICE_ATTEMPT_RECORDS=false):
+ *     attemptRecordsRatio is what writing the delivery log's records leaves of the rate.
  * (b) Latency at half capacity: a spawned gateway, the worker and the receiver. First the
  *     capacity of that whole pipeline on this machine (all of it shares the cores, so it is less
  *     than either part alone): single events offered at min(ingest, delivery capacity from (a))
@@ -102,13 +104,23 @@ export interface DeliveryBenchReport {
     floorRatio: number;
     /** Sluice over the floor: what the worker's own machinery leaves of it (target ≥ 0.85). */
     sluiceOverFloor: number;
+    /** The worker with `SLUICE_ATTEMPT_RECORDS=off`: what writing the delivery log's records costs. */
+    sluiceWithoutAttemptRecordsPerSecond: number;
+    /** Sluice (records on) over Sluice with them off, medians of the rounds. */
+    attemptRecordsRatio: number;
     /** Medians over the rounds: where each side's CPU went (the machine's 2 cores are shared). */
     cpuMicrosPerDelivery: {
       sluice: Record<string, number>;
+      sluiceWithoutAttemptRecords: Record<string, number>;
       floor: Record<string, number>;
       rawPool: Record<string, number>;
     };
-    runs: { sluice: DrainRun[]; floor: DrainRun[]; rawPool: DrainRun[] };
+    runs: {
+      sluice: DrainRun[];
+      sluiceWithoutAttemptRecords: DrainRun[];
+      floor: DrainRun[];
+      rawPool: DrainRun[];
+    };
   };
   latency: {
     ingestRequestsPerSecond: number;
@@ -503,6 +515,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     SLUICE_EVENTS_TOPIC: `${prefix}.events`,
     SLUICE_RETRY_TOPIC_PREFIX: `${prefix}.retry.`,
     SLUICE_DLQ_TOPIC: `${prefix}.dlq`,
+    SLUICE_ATTEMPTS_TOPIC: `${prefix}.attempts`,
     SLUICE_SUBSCRIPTIONS_TOPIC: `${prefix}.subscriptions`,
   };
   const quiet = createLogger('delivery-bench', 'warn');
@@ -571,6 +584,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
       warmupTimeoutMs: drainTimeoutMs,
     };
     const sluiceRuns: DrainRun[] = [];
+    const noRecordRuns: DrainRun[] = [];
     const floorRuns: DrainRun[] = [];
     const rawRuns: DrainRun[] = [];
     /** Drains the backlog with a process started for it (the worker or the floor), then stops it. */
@@ -589,6 +603,11 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     };
     for (let round = 1; round <= options.rounds; round++) {
       sluiceRuns.push(await drainWith('worker', () => startDeliverProcess(workerEnv(`drain-${round}`))));
+      noRecordRuns.push(
+        await drainWith('worker', () =>
+          startDeliverProcess({ ...workerEnv(`drain-off-${round}`), SLUICE_ATTEMPT_RECORDS: 'false' }),
+        ),
+      );
       floorRuns.push(
         await drainWith('floor', () =>
           startDeliveryFloorProcess({
@@ -628,13 +647,14 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
         await loop.stop();
       }
       log(
-        `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, floor ${Math.round(floorRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
+        `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s (attempt records off ${Math.round(noRecordRuns.at(-1)!.deliveriesPerSecond)}), floor ${Math.round(floorRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
       );
       log(
         `delivery round ${round} CPU µs per delivery: sluice ${describeMicros(sluiceRuns.at(-1)!.cpuMicrosPerDelivery)}; floor ${describeMicros(floorRuns.at(-1)!.cpuMicrosPerDelivery)}; raw ${describeMicros(rawRuns.at(-1)!.cpuMicrosPerDelivery)}`,
       );
     }
     const sluicePerSecond = median(sluiceRuns.map((run) => run.deliveriesPerSecond));
+    const noRecordsPerSecond = median(noRecordRuns.map((run) => run.deliveriesPerSecond));
     const floorPerSecond = median(floorRuns.map((run) => run.deliveriesPerSecond));
     const rawPerSecond = median(rawRuns.map((run) => run.deliveriesPerSecond));
 
@@ -717,12 +737,20 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
         ratio: round3(sluicePerSecond / rawPerSecond),
         floorRatio: round3(floorPerSecond / rawPerSecond),
         sluiceOverFloor: round3(sluicePerSecond / floorPerSecond),
+        sluiceWithoutAttemptRecordsPerSecond: Math.round(noRecordsPerSecond),
+        attemptRecordsRatio: round3(sluicePerSecond / noRecordsPerSecond),
         cpuMicrosPerDelivery: {
           sluice: medianMicros(sluiceRuns.map((run) => run.cpuMicrosPerDelivery)),
+          sluiceWithoutAttemptRecords: medianMicros(noRecordRuns.map((run) => run.cpuMicrosPerDelivery)),
           floor: medianMicros(floorRuns.map((run) => run.cpuMicrosPerDelivery)),
           rawPool: medianMicros(rawRuns.map((run) => run.cpuMicrosPerDelivery)),
         },
-        runs: { sluice: sluiceRuns, floor: floorRuns, rawPool: rawRuns },
+        runs: {
+          sluice: sluiceRuns,
+          sluiceWithoutAttemptRecords: noRecordRuns,
+          floor: floorRuns,
+          rawPool: rawRuns,
+        },
       },
       latency: {
         ingestRequestsPerSecond: Math.round(ingest.requestsPerSecond),
@@ -743,7 +771,8 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     };
     log(
       `delivery: ratio ${report.throughput.ratio} (sluice ${report.throughput.sluiceDeliveriesPerSecond}/s, raw ${report.throughput.rawUndiciPoolPerSecond}/s), ` +
-        `floor ${report.throughput.floorRatio} of raw, sluice ${report.throughput.sluiceOverFloor} of floor; ` +
+        `floor ${report.throughput.floorRatio} of raw, sluice ${report.throughput.sluiceOverFloor} of floor, ` +
+        `${report.throughput.attemptRecordsRatio} of itself without attempt records; ` +
         `end-to-end at ${rate}/s: p50 ${report.latency.p50Ms} ms, p99 ${report.latency.p99Ms} ms, missing ${report.latency.missing}`,
     );
     return report;

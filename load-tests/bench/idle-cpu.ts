@@ -78,6 +78,7 @@ export async function benchIdleCpu(options: IdleCpuOptions): Promise<IdleCpuRepo
     SLUICE_EVENTS_TOPIC: `${prefix}.events`,
     SLUICE_RETRY_TOPIC_PREFIX: `${prefix}.retry.`,
     SLUICE_DLQ_TOPIC: `${prefix}.dlq`,
+    SLUICE_ATTEMPTS_TOPIC: `${prefix}.attempts`,
     SLUICE_SUBSCRIPTIONS_TOPIC: `${prefix}.subscriptions`,
     SLUICE_IDEMPOTENCY_KEY_PREFIX: `${prefix}:idem:`,
     SLUICE_RATE_LIMIT_KEY_PREFIX: `${prefix}:rl:`,

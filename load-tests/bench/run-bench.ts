@@ -3,7 +3,9 @@
  * (docs/architecture.md#benchmarks). Prints a table and writes JSON to .sluice/bench/. Options:
  *   --duration SECONDS   length of each measured run (default 10)
  *   --rounds N           interleaved rounds per comparison (default 3)
- *   --only NAME          idle | producer | ingest | delivery | overload | log-lookup (default: all of them)
+ *   --only NAME          idle | producer | ingest | delivery | log | log-lookup | overload (default: all
+ *                        of them); log alone also runs the delivery bench, for its ratio
+ *   --log-records N      log: attempt records pre-filled and drained per round (default 100000)
  *   --idle-seconds S     idle: window over which an idle gateway's and worker's CPU is read (default 30)
  *   --spike-duration S   each overload spike (3× and 10× capacity; default 60)
  *   --events N           delivery: events the worker drains per round, measured (default 20000)
@@ -25,6 +27,7 @@ import { stackProcesses } from './stack-processes.js';
 import { writeUnlimitedBenchKey } from './bench-processes.js';
 import { benchDelivery } from './delivery-bench.js';
 import { benchIdleCpu } from './idle-cpu.js';
+import { benchLog } from './log-bench.js';
 import { benchIngest } from './ingest-bench.js';
 import { benchLogLookup } from './log-lookup-bench.js';
 import { benchProducer } from './producer-bench.js';
@@ -38,6 +41,7 @@ const { values } = parseArgs({
     events: { type: 'string', default: '20000' },
     'warmup-events': { type: 'string', default: '10000' },
     'idle-seconds': { type: 'string', default: '30' },
+    'log-records': { type: 'string', default: '100000' },
     'log-rows': { type: 'string', default: '10000000' },
     'log-rate': { type: 'string', default: '200' },
   },
@@ -128,7 +132,7 @@ try {
       log,
     });
   }
-  if (!values.only || values.only === 'delivery') {
+  if (!values.only || values.only === 'delivery' || values.only === 'log') {
     const ingest = report.ingest as Awaited<ReturnType<typeof benchIngest>> | undefined;
     report.delivery = await benchDelivery({
       env,
@@ -142,6 +146,19 @@ try {
       ingestRequestsPerSecond: ingest?.single.sluice.requestsPerSecond,
       workDir,
       stackProcesses: processes,
+      log,
+    });
+  }
+  if (!values.only || values.only === 'log') {
+    // The log must keep up with the workers: its drain rate over one worker's delivery rate, both
+    // measured in this run.
+    const delivery = report.delivery as Awaited<ReturnType<typeof benchDelivery>> | undefined;
+    report.log = await benchLog({
+      kafkaBrokers: endpoints.kafkaBrokers,
+      databaseUrl: endpoints.databaseUrl,
+      records: Number(values['log-records']),
+      rounds,
+      deliveriesPerSecond: delivery?.throughput.sluiceDeliveriesPerSecond,
       log,
     });
   }

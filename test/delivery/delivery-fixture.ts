@@ -39,6 +39,8 @@ export interface DeliverySetup {
   eventsTopic: string;
   dlqTopic: string;
   retryTopics: string[];
+  /** Where the worker writes its attempt records. */
+  attemptsTopic: string;
 }
 
 /**
@@ -60,6 +62,7 @@ export async function prepareDelivery(
     SLUICE_EVENTS_TOPIC: `${prefix}.events`,
     SLUICE_RETRY_TOPIC_PREFIX: `${prefix}.retry.`,
     SLUICE_DLQ_TOPIC: `${prefix}.dlq`,
+    SLUICE_ATTEMPTS_TOPIC: `${prefix}.attempts`,
     SLUICE_RETRY_SCHEDULE: schedule,
     SLUICE_DELIVERY_GROUP_ID: `${prefix}.group`,
     SLUICE_DEDUP_KEY_PREFIX: `${prefix}:dedup:`,
@@ -80,19 +83,30 @@ export async function prepareDelivery(
   const retryTopics = [
     ...new Set(config.retryDelaysMs.map((ms) => retryTopicName(config.topics.retryTopicPrefix, ms))),
   ];
-  const topics = [config.topics.eventsTopic, ...retryTopics, config.topics.dlqTopic];
+  const topics = [
+    config.topics.eventsTopic,
+    ...retryTopics,
+    config.topics.dlqTopic,
+    config.topics.attemptsTopic,
+  ];
   await createTopicsWithLeaders(
     admin,
     topics.map((topic, index) => ({
       topic,
-      numPartitions: index === 0 ? eventsPartitions : 2,
+      numPartitions: index === 0 || topic === config.topics.attemptsTopic ? eventsPartitions : 2,
       replicationFactor: 1,
     })),
   );
   onTestFinished(async () => {
     await admin.deleteTopics({ topics }).catch(() => undefined);
   });
-  return { env, eventsTopic: config.topics.eventsTopic, dlqTopic: config.topics.dlqTopic, retryTopics };
+  return {
+    env,
+    eventsTopic: config.topics.eventsTopic,
+    dlqTopic: config.topics.dlqTopic,
+    retryTopics,
+    attemptsTopic: config.topics.attemptsTopic,
+  };
 }
 
 /** An in-memory SubscriptionView that tests change at will (the real store has its own tests). */

@@ -5,10 +5,13 @@ import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
 import { inboundWebhookSchema, type InboundWebhookData } from '../../gateway/inbound/inbound-record.js';
+import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 import { createAvroType } from '../../schemas/create-avro-type.js';
+import { eventually } from '../delivery/delivery-fixture.js';
 import { prepareIngestGateway, send, type HttpAnswer } from '../gateway/ingest-client.js';
 import { startTestGateway } from '../support/gateway-fixture.js';
 import { connectedAdmin, readTopic } from '../support/kafka-fixture.js';
+import { scrapeMetric } from '../support/prometheus-text.js';
 import { createRegistryTopic } from '../support/registry-topic.js';
 
 // POST /in/{sourceId} against a real gateway, broker and Redis over real sockets: requests signed
@@ -21,11 +24,21 @@ const stripeSecret = 'whsec_inbound_test_secret';
 const githubSecret = 'github webhook secret';
 const shopifySecret = 'shpss_client_secret_for_tests';
 const standardSecret = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
+const crmToken = 'crm-token-123';
+/** A header-token source whose requests carry their own id in `X-Delivery`. */
+const crmSource = {
+  name: 'crm',
+  verification: { scheme: 'header-token', header: 'X-Webhook-Token' },
+  secret: crmToken,
+  eventType: { from: 'fixed', value: 'contact.updated' },
+  eventId: { from: 'header', name: 'X-Delivery' },
+};
 
-async function startInboundGateway() {
+async function startInboundGateway(envOverrides: Record<string, string> = {}) {
   // A registry of its own: creating a source registers the inbound record type there.
   const setup = await prepareIngestGateway([{ producerId: 'ops', role: 'admin' }], {
     SLUICE_SCHEMAS_TOPIC: await createRegistryTopic(),
+    ...envOverrides,
   });
   const { url, adminUrl } = await startTestGateway(setup);
   const admin = setup.keys.ops as string;
@@ -59,7 +72,10 @@ async function startInboundGateway() {
       await kafkaAdmin.disconnect();
     }
   };
-  return { setup, url, adminUrl, createSource, adminCall, post, recordCount };
+  /** One inbound counter of one source (summed over its other labels; 0 when it has no sample). */
+  const inboundMetric = (name: string, source: string, labels: Record<string, string> = {}) =>
+    scrapeMetric(adminUrl, `sluice_inbound_${name}_total`, { source, ...labels });
+  return { setup, url, adminUrl, createSource, adminCall, post, recordCount, inboundMetric };
 }
 
 function decode(value: Buffer | null): InboundWebhookData {
@@ -226,6 +242,18 @@ describe('POST /in/{sourceId}', () => {
     // Credentials are never copied into the record.
     expect(basicData.headers.authorization).toBeUndefined();
     expect(decode(byType.get('crm.contact.updated')!.value).headers['x-webhook-token']).toBeUndefined();
+
+    // Per source: three received and verified, two of them duplicates, one written.
+    const stripeCounts = {
+      received: await gw.inboundMetric('received', stripeId),
+      verified: await gw.inboundMetric('verified', stripeId),
+      duplicates: await gw.inboundMetric('duplicates', stripeId),
+      accepted: await gw.inboundMetric('accepted', stripeId),
+      refused: await gw.inboundMetric('refused', stripeId),
+    };
+    expect(stripeCounts).toEqual({ received: 3, verified: 3, duplicates: 2, accepted: 1, refused: 0 });
+    expect(await gw.inboundMetric('duplicates', githubId)).toBe(0);
+    expect(await gw.inboundMetric('accepted', githubId)).toBe(1);
   });
 
   it('refuses a changed byte, a changed signature, a stale timestamp or a wrong secret with 401 and writes nothing', async () => {
@@ -373,5 +401,102 @@ describe('POST /in/{sourceId}', () => {
     const good = await gw.post(stripeId, body, signed(body));
     expect(good.status, good.text).toBe(202);
     expect(await gw.recordCount()).toBe(1);
+
+    // Each refusal counted once, under its reason; verified: the two bodies without a type and the good one.
+    const refused = async (reason: string) => gw.inboundMetric('refused', stripeId, { reason });
+    expect({
+      'missing-signature': await refused('missing-signature'),
+      'malformed-signature': await refused('malformed-signature'),
+      'body-too-large': await refused('body-too-large'),
+      'invalid-body': await refused('invalid-body'),
+      disabled: await refused('disabled'),
+      all: await gw.inboundMetric('refused', stripeId),
+    }).toEqual({
+      'missing-signature': 1,
+      'malformed-signature': 1,
+      'body-too-large': 1,
+      'invalid-body': 2,
+      disabled: 1,
+      all: 6,
+    });
+    expect(await gw.inboundMetric('refused', 'unknown', { reason: 'unknown-source' })).toBe(1);
+    expect(await gw.inboundMetric('verified', stripeId)).toBe(3);
+    expect(await gw.inboundMetric('accepted', stripeId)).toBe(1);
+  });
+
+  it('refuses verified requests over the source’s rate with 429 and writes nothing for them', async () => {
+    const gw = await startInboundGateway();
+    // One token in 100 s: none refills during the test, so the source gets exactly its burst of 1.
+    const id = await gw.createSource({ ...crmSource, ratePerSecond: 0.01, burst: 1 });
+
+    // Forged requests spend none of the source's tokens: the provider's own one still gets through.
+    const forged = await gw.post(id, '{}', { 'x-webhook-token': 'forged', 'x-delivery': 'dlv_0' });
+    expectRefused(forged, 401, 'SLUICE_SIGNATURE_INVALID', 'bad-signature');
+    const first = await gw.post(id, '{}', { 'x-webhook-token': crmToken, 'x-delivery': 'dlv_1' });
+    expect(first.status, first.text).toBe(202);
+    const limited = await gw.post(id, '{}', { 'x-webhook-token': crmToken, 'x-delivery': 'dlv_2' });
+    expectRefused(limited, 429, 'SLUICE_RATE_LIMITED');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+
+    expect(await gw.recordCount()).toBe(1);
+    expect(await gw.inboundMetric('refused', id, { reason: 'rate-limited' })).toBe(1);
+    expect(await gw.inboundMetric('accepted', id)).toBe(1);
+  });
+
+  it('sheds a bulk source with 503 and Retry-After while Kafka does not acknowledge, and writes only what it answered 202', async () => {
+    const gw = await startInboundGateway({
+      // Only the pending-events signal decides: 3 of 4 pending is above bulk's 50 %, below normal's 80 %.
+      SLUICE_SHED_MAX_PENDING_EVENTS: '4',
+      SLUICE_SHED_MAX_HEAP_USED_BYTES: '0',
+      SLUICE_SHED_ESCALATE_AFTER_MS: '0',
+      SLUICE_SHED_RECOVER_AFTER_MS: '0',
+      // Admitted requests wait for Kafka rather than expire while the backlog is built.
+      SLUICE_PRODUCE_TIMEOUT_MS: '60000',
+    });
+    const normalId = await gw.createSource(crmSource);
+    const bulkId = await gw.createSource({ ...crmSource, name: 'crm_bulk', priority: 'bulk' });
+    const post = (id: string, delivery: string) =>
+      gw.post(id, '{}', { 'x-webhook-token': crmToken, 'x-delivery': delivery });
+    // The producer has its connections and metadata before Kafka stops acknowledging.
+    const warm = await post(normalId, 'dlv_warm');
+    expect(warm.status, warm.text).toBe(202);
+
+    // Kafka stops acknowledging: the events topic is deleted under the running gateway (the broker
+    // does not create topics), so the idempotent producer retries until it is back.
+    const admin = await connectedAdmin();
+    await admin.deleteTopics({ topics: [gw.setup.eventsTopic] });
+    await eventually(
+      'the topic to disappear',
+      async () => !(await admin.listTopics()).includes(gw.setup.eventsTopic),
+    );
+    const pending = ['dlv_1', 'dlv_2', 'dlv_3'].map((delivery) => {
+      const answer = post(normalId, delivery);
+      answer.catch(() => undefined);
+      return answer;
+    });
+    await eventually(
+      '3 events pending',
+      async () => (await scrapeMetric(gw.adminUrl, 'sluice_producer_pending_events')) === 3,
+    );
+
+    const shed = await post(bulkId, 'dlv_bulk');
+    expectRefused(shed, 503, 'SLUICE_OVERLOADED');
+    expect(Number(shed.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(await gw.inboundMetric('refused', bulkId, { reason: 'shed' })).toBe(1);
+
+    // Kafka is back: the admitted requests are answered 202, and only they are in the topic.
+    await createTopicsWithLeaders(admin, [
+      {
+        topic: gw.setup.eventsTopic,
+        numPartitions: 3,
+        replicationFactor: 1,
+        configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }],
+      },
+    ]);
+    const answers = await Promise.all(pending);
+    expect(answers.map((answer) => answer.status)).toEqual([202, 202, 202]);
+    const records = await readTopic(gw.setup.eventsTopic, 3);
+    expect(records.map((record) => record.headers.ce_source)).toEqual(Array(3).fill(`/sources/${normalId}`));
+    expect(await gw.inboundMetric('accepted', bulkId)).toBe(0);
   });
 });

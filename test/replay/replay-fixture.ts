@@ -71,6 +71,7 @@ export async function startReplayGateway(envOverrides: Record<string, string> = 
       SLUICE_RETRY_SCHEDULE: '1s,2s',
       SLUICE_RETRY_TOPIC_PREFIX: `${base}.retry.`,
       SLUICE_DLQ_TOPIC: `${base}.dlq`,
+      SLUICE_ATTEMPTS_TOPIC: `${base}.attempts`,
       SLUICE_SSRF_ALLOWED_CIDRS: '127.0.0.0/8',
       ...envOverrides,
     },
@@ -80,10 +81,16 @@ export async function startReplayGateway(envOverrides: Record<string, string> = 
   const admin = await connectedAdmin();
   await createTopicsWithLeaders(
     admin,
-    [...retryTopics, dlqTopic].map((topic) => ({ topic, numPartitions: 2, replicationFactor: 1 })),
+    [...retryTopics, dlqTopic, `${base}.attempts`].map((topic) => ({
+      topic,
+      numPartitions: 2,
+      replicationFactor: 1,
+    })),
   );
   onTestFinished(async () => {
-    await admin.deleteTopics({ topics: [...retryTopics, dlqTopic] }).catch(() => undefined);
+    await admin
+      .deleteTopics({ topics: [...retryTopics, dlqTopic, `${base}.attempts`] })
+      .catch(() => undefined);
   });
   const { url } = await startTestGateway(setup);
   return { setup, url, admin: setup.keys.ops!, producer: setup.keys.shop!, retryTopics, dlqTopic };

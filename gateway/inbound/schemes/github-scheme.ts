@@ -13,6 +13,9 @@ const prefix = 'sha256=';
 /**
  * GitHub: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`, keyed with the webhook
  * secret as text. GitHub signs no timestamp; `X-GitHub-Delivery` is the id deduplication uses.
+ * Our own code rather than `@octokit/webhooks-methods`' `verify`: it takes the body as a string,
+ * so it would check a re-encoding of the bytes rather than the bytes. Its `sign` is what the tests
+ * verify against.
  */
 export function verifyGithub(input: VerificationInput): VerificationResult {
   const header = input.headers['x-hub-signature-256'];

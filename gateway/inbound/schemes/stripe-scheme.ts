@@ -16,7 +16,10 @@ const sha256Bytes = 32;
  * Stripe: `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "t.body">[,v1=…][,v0=…]`,
  * keyed with the endpoint secret as text (`whsec_…`, used whole). Several `v1` appear while Stripe
  * rolls a secret; any of them may match any active secret. Older than the tolerance (Stripe's
- * default 300 s) is a replay.
+ * default 300 s) is a replay. Our own code rather than the `stripe` package's `verifyHeader`: it
+ * decodes the body as UTF-8 before signing it (so it does not check the exact bytes), takes one
+ * secret, and tells a stale timestamp from a bad signature only in its message text. The package's
+ * `generateTestHeaderString` is what the tests verify against.
  */
 export function verifyStripe(input: VerificationInput, toleranceMs: number): VerificationResult {
   const header = input.headers['stripe-signature'];
