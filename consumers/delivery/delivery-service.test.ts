@@ -17,6 +17,7 @@ import { createEndpointBreakers } from './endpoint-breakers.js';
 import type { KeyQueue } from './key-queue.js';
 import { KeySequencer } from './key-sequencer.js';
 import type { AttemptResult, WebhookRequest } from './webhook-sender.js';
+import type { AttemptRecord } from '../../common/attempts/attempt-record.js';
 
 const catalog = loadSchemaCatalog();
 const nowMs = 1_700_000_000_000;
@@ -125,6 +126,7 @@ function setup(options: Setup = {}) {
   const dedupCalls: string[] = [];
   const claimed: DeliveryIdentity[] = [];
   const gone: string[] = [];
+  const attemptRecords: AttemptRecord[] = [];
   const keyQueue = memoryKeyQueue(options.keyQueueDown ?? false);
   const registry = new Registry();
   const metrics = createDeliveryMetrics(registry);
@@ -168,6 +170,7 @@ function setup(options: Setup = {}) {
     sequencer: new KeySequencer(),
     keyQueue,
     writer: { writeDurably: async (records) => void written.push(...records) },
+    attempts: { writer: { record: (record) => void attemptRecords.push(record) }, responseBodyMaxBytes: 0 },
     metrics,
     logger: createLogger('test', 'silent'),
     onGone: (id) => void gone.push(id),
@@ -182,7 +185,7 @@ function setup(options: Setup = {}) {
       .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
       .reduce((sum, v) => sum + v.value, 0);
   };
-  return { service, sent, written, dedupCalls, claimed, gone, signals, count, keyQueue };
+  return { service, sent, written, dedupCalls, claimed, gone, signals, count, keyQueue, attemptRecords };
 }
 
 const serverError = (): AttemptResult => ({ status: 500, retryAfter: undefined, durationMs: 1 });
@@ -266,8 +269,14 @@ describe('delivery service', () => {
       id: 'sub_keen',
       filter: { 'data.totalMinor': { $gt: 500 }, producer: 'shop' },
     });
-    const { service, sent, written, claimed, signals, count } = setup({ subscriptions: [picky, keen] });
+    const { service, sent, written, claimed, signals, count, attemptRecords } = setup({
+      subscriptions: [picky, keen],
+    });
     await service.handleEventRecord(eventRecord, signals);
+    expect(attemptRecords.map((r) => [r.subscriptionId, r.outcome, r.statusCode, r.errorClass])).toEqual([
+      ['sub_picky', 'filtered', null, null],
+      ['sub_keen', 'delivered', 200, null],
+    ]);
     expect(sent.map((request) => request.url)).toHaveLength(1);
     expect(claimed.map((identity) => identity.subscriptionId)).toEqual(['sub_keen']);
     expect(written).toEqual([]);

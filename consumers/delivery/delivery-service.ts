@@ -200,6 +200,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   function filteredOut(job: DeliveryJob): boolean {
     if (eventFilter.admits(job.subscription, job.event)) return false;
     count(job.subscription, 'filtered');
+    logAttempt(job, nowMs(), { kind: 'filtered' }, 'filtered');
     logger.debug(
       {
         subscriptionId: job.subscription.id,
@@ -209,7 +210,6 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       },
       "filtered out by the subscription's payload filter",
     );
-    // Hook for the attempt record (#16): once the workers write attempts, this is one with outcome `filtered`.
     return true;
   }
 
