@@ -6,10 +6,13 @@ import type { ApiKeyRole } from '../gateway/auth/api-key-store.js';
 
 export const keysUsage = `usage: sluice keys create --producer ID [--types 'order.*,payment.succeeded'] [--role producer|admin]
                          [--rate EVENTS_PER_S] [--burst EVENTS] [--priority critical|normal|bulk]
-                         [--description TEXT] [--file KEYS_FILE]
+                         [--tenant TENANT] [--description TEXT] [--file KEYS_FILE]
 
 Prints the new API key once (on stderr) and the line to store (on stdout, or appended to --file).
-Only the key's SHA-256 hash is stored; the key cannot be recovered later.`;
+Only the key's SHA-256 hash is stored; the key cannot be recovered later.
+
+--tenant binds a producer key to one tenant: every event it sends carries that tenant, an event
+naming another is refused (403), and it manages that tenant's subscriptions only.`;
 
 /** `sluice keys create`. */
 export function keysCreate(args: string[]): number {
@@ -22,6 +25,7 @@ export function keysCreate(args: string[]): number {
       rate: { type: 'string' },
       burst: { type: 'string' },
       priority: { type: 'string' },
+      tenant: { type: 'string' },
       description: { type: 'string' },
       file: { type: 'string' },
     },
@@ -39,9 +43,13 @@ export function keysCreate(args: string[]): number {
     burst: values.burst === undefined ? undefined : Number(values.burst),
     // createApiKey validates it with the keys file's rules and names a bad value.
     priority: values.priority as Priority | undefined,
+    tenant: values.tenant,
     description: values.description,
   });
-  process.stderr.write(`API key for ${values.producer} (shown once, store it now): ${created.apiKey}\n`);
+  const bound = values.tenant === undefined ? '' : `, tenant ${values.tenant}`;
+  process.stderr.write(
+    `API key for ${values.producer}${bound} (shown once, store it now): ${created.apiKey}\n`,
+  );
   if (values.file) {
     appendFileSync(values.file, `${created.line}\n`, { mode: 0o600 });
     process.stderr.write(`appended its hash to ${values.file}\n`);

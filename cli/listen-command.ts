@@ -315,7 +315,8 @@ export function describeProblem(response: { status: number; body: unknown }): st
       `the gateway and the delivery workers must allow this address: SLUICE_SSRF_ALLOWED_CIDRS=${devSsrfAllowedCidrs} ` +
       '(`sluice dev` sets it when unset)',
     SLUICE_UNAUTHENTICATED: 'the API key is not one the gateway knows (--api-key, SLUICE_API_KEY)',
-    SLUICE_FORBIDDEN: 'managing subscriptions needs an admin API key',
+    SLUICE_FORBIDDEN:
+      'managing subscriptions needs an admin API key or one bound to a tenant (sluice keys create --tenant)',
   };
   const hint = problem.code === undefined ? undefined : hints[problem.code];
   return hint === undefined

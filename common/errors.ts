@@ -17,6 +17,11 @@ export const errorCatalog = {
     retryable: false,
     title: 'Event type not allowed for this API key',
   },
+  SLUICE_TENANT_FORBIDDEN: {
+    status: 403,
+    retryable: false,
+    title: "Another tenant's event or subscription: not allowed for this API key",
+  },
   SLUICE_SOURCE_DISABLED: { status: 403, retryable: false, title: 'Inbound source disabled' },
   SLUICE_NOT_FOUND: { status: 404, retryable: false, title: 'Not found' },
   SLUICE_METHOD_NOT_ALLOWED: { status: 405, retryable: false, title: 'Method not allowed' },

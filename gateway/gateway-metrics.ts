@@ -7,6 +7,8 @@ export interface GatewayMetrics {
   requestDuration: Histogram<'route'>;
   eventsAccepted: Counter<'type'>;
   eventsRejected: Counter<'code'>;
+  /** Requests refused with SLUICE_TENANT_FORBIDDEN, by route (a batch counts once). */
+  tenantRefusals: Counter<'route'>;
   idempotencyDuplicates: Counter;
   idempotencyUnavailable: Counter;
 }
@@ -36,6 +38,12 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
       name: 'sluice_events_rejected_total',
       help: 'Events refused, by error code (schema invalid, unknown type, forbidden, Kafka unavailable…).',
       labelNames: ['code'],
+      registers: [registry],
+    }),
+    tenantRefusals: new Counter({
+      name: 'sluice_tenant_refusals_total',
+      help: "Requests refused because a tenant key named another tenant or reached for another tenant's subscription (SLUICE_TENANT_FORBIDDEN), by route pattern; a batch counts once.",
+      labelNames: ['route'],
       registers: [registry],
     }),
     idempotencyDuplicates: new Counter({

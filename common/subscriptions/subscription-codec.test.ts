@@ -42,6 +42,7 @@ function sampleSubscription(overrides: Partial<Subscription> = {}): Subscription
     maxConcurrency: 16,
     ordering: 'key',
     producerIds: ['shop-eu'],
+    tenant: undefined,
     createdAt: '2024-01-01T00:00:00.000Z',
     updatedAt: '2024-01-02T00:00:00.000Z',
     ...overrides,
@@ -74,6 +75,50 @@ describe('subscription codec', () => {
       kind: 'upsert',
       subscription,
     });
+  });
+
+  it("writes a tenant's subscription as version 2, which a reader of version 1 alone refuses", () => {
+    const ring = keyring(k1);
+    const subscription = sampleSubscription({ tenant: 'acme' });
+    const record = encodeSubscription(subscription, ring);
+    const json = JSON.parse(record.value.toString('utf8'));
+    expect([json.v, json.tenant]).toEqual([2, 'acme']);
+    expect(record.headers['content-type']).toBe('application/vnd.sluice.subscription.v2+json');
+    expect(decodeSubscriptionRecord(record.key, record.value, ring)).toEqual({
+      kind: 'upsert',
+      subscription,
+    });
+    // What a process from before tenants did with it: an unreadable record, dropped from its view.
+    const readsOnlyV1 = (value: Buffer) => JSON.parse(value.toString('utf8')).v === 1;
+    expect(readsOnlyV1(record.value)).toBe(false);
+  });
+
+  it('keeps a global subscription as version 1, without a tenant field', () => {
+    const ring = keyring(k1);
+    const record = encodeSubscription(sampleSubscription({ tenant: undefined }), ring);
+    const json = JSON.parse(record.value.toString('utf8'));
+    expect(json.v).toBe(1);
+    expect('tenant' in json).toBe(false);
+    expect(record.headers['content-type']).toBe('application/vnd.sluice.subscription.v1+json');
+  });
+
+  it('refuses a version 2 record without a valid tenant, and a version 1 record with one', () => {
+    const ring = keyring(k1);
+    const v2 = JSON.parse(
+      encodeSubscription(sampleSubscription({ tenant: 'acme' }), ring).value.toString('utf8'),
+    );
+    const v1 = JSON.parse(encodeSubscription(sampleSubscription(), ring).value.toString('utf8'));
+    const decode = (json: unknown) =>
+      decodeSubscriptionRecord(v1.id, Buffer.from(JSON.stringify(json)), ring);
+    const tenantProblem = {
+      kind: 'invalid',
+      reason: 'malformed',
+      message: 'field tenant is missing or has the wrong type',
+    };
+    expect(decode({ ...v2, tenant: undefined })).toMatchObject(tenantProblem);
+    expect(decode({ ...v2, tenant: 'not a tenant!' })).toMatchObject(tenantProblem);
+    expect(decode({ ...v2, tenant: null })).toMatchObject(tenantProblem);
+    expect(decode({ ...v1, tenant: 'acme' })).toMatchObject(tenantProblem);
   });
 
   it('never writes a secret in clear, and encrypts with a fresh IV every time', () => {
@@ -229,7 +274,7 @@ describe('subscription codec', () => {
       reason: 'malformed',
       message: 'the record value is not JSON',
     });
-    expect(decodeSubscriptionRecord('sub_x', Buffer.from('{"v":2}'), ring)).toMatchObject({
+    expect(decodeSubscriptionRecord('sub_x', Buffer.from('{"v":3}'), ring)).toMatchObject({
       reason: 'unsupported-version',
     });
     const record = encodeSubscription(sampleSubscription(), ring);

@@ -1,3 +1,4 @@
+import { isTenantId } from '../tenant-id.js';
 import { isSendableHeader, type CustomHeader } from './custom-headers.js';
 import type { RetryOverride } from './delivery-overrides.js';
 import { parsePayloadFilter, type PayloadFilter } from './payload-filter.js';
@@ -9,7 +10,7 @@ import type { Subscription } from './subscription.js';
  *
  * - key: the subscription id (UTF-8);
  * - value: UTF-8 JSON (below), or null (a tombstone) when the subscription was deleted;
- * - header `content-type: application/vnd.sluice.subscription.v1+json` (informative only).
+ * - header `content-type: application/vnd.sluice.subscription.v<v>+json` (informative only).
  *
  *     {"v":1,"id":"sub_…","url":"https://…","eventTypes":["order.*"],"description":"",
  *      "enabled":true,"disabledReason":null,
@@ -30,11 +31,26 @@ import type { Subscription } from './subscription.js';
  * header's value is encrypted the same way, with the subscription id and the header name as
  * associated data. Nothing else in the record is secret.
  *
- * A worker older than the optional fields ignores them: it would deliver without the filter and
- * the headers, with the global retry schedule. Upgrade the workers before the gateways.
+ * A subscription that belongs to a tenant is written as `"v":2` with `"tenant":"acme"` beside the
+ * fields above. A process from before tenants reads only version 1, so it finds that record
+ * unreadable and drops the subscription from its view, rather than deliver every tenant's events
+ * to it during a rolling upgrade. Global subscriptions stay version 1, readable by every version.
+ *
+ * `filter`, `headers`, `retry` and `timeoutMs` are optional in both versions, written only when
+ * set. A worker older than them ignores them: during a rolling upgrade it delivers unfiltered,
+ * without the headers (a receiver that needs them refuses, and the retry, made by a new worker,
+ * sends them), on the global schedule. Unlike a tenant, none of them is an isolation boundary, and
+ * dropping the subscription would lose its events instead: so no version bump. Upgrade the workers
+ * before the gateways.
  */
 export const subscriptionRecordVersion = 1;
-export const subscriptionRecordContentType = 'application/vnd.sluice.subscription.v1+json';
+/** The version of a record that holds a tenant. */
+export const tenantSubscriptionRecordVersion = 2;
+const readableVersions: readonly unknown[] = [subscriptionRecordVersion, tenantSubscriptionRecordVersion];
+/** The informative content type of a record of version `v`. */
+export function subscriptionRecordContentType(v: number): string {
+  return `application/vnd.sluice.subscription.v${v}+json`;
+}
 
 interface StoredSecret extends EncryptedValue {
   readonly expiresAtMs: number | null;
@@ -47,8 +63,8 @@ interface StoredRetry {
   maxAttempts: number | null;
 }
 
-interface SubscriptionRecordV1 {
-  v: 1;
+interface SubscriptionRecord {
+  v: 1 | 2;
   id: string;
   url: string;
   eventTypes: string[];
@@ -60,6 +76,8 @@ interface SubscriptionRecordV1 {
   maxConcurrency: number;
   ordering: 'none' | 'key';
   producerIds: string[] | null;
+  /** Version 2 only. */
+  tenant?: string;
   filter?: PayloadFilter;
   headers?: StoredHeader[];
   retry?: StoredRetry;
@@ -103,8 +121,8 @@ export function encodeSubscription(
   keyring: SecretsKeyring,
 ): EncodedSubscriptionRecord & { value: Buffer } {
   const context = secretContext(subscription.id);
-  const record: SubscriptionRecordV1 = {
-    v: subscriptionRecordVersion,
+  const record: SubscriptionRecord = {
+    v: subscription.tenant === undefined ? subscriptionRecordVersion : tenantSubscriptionRecordVersion,
     id: subscription.id,
     url: subscription.url,
     eventTypes: [...subscription.eventTypes],
@@ -119,6 +137,7 @@ export function encodeSubscription(
     maxConcurrency: subscription.maxConcurrency,
     ordering: subscription.ordering,
     producerIds: subscription.producerIds === undefined ? null : [...subscription.producerIds],
+    ...(subscription.tenant === undefined ? {} : { tenant: subscription.tenant }),
     ...(subscription.filter === undefined ? {} : { filter: subscription.filter }),
     ...(subscription.headers === undefined || subscription.headers.length === 0
       ? {}
@@ -144,7 +163,7 @@ export function encodeSubscription(
   return {
     key: subscription.id,
     value: Buffer.from(JSON.stringify(record), 'utf8'),
-    headers: { 'content-type': subscriptionRecordContentType },
+    headers: { 'content-type': subscriptionRecordContentType(record.v) },
   };
 }
 
@@ -178,12 +197,12 @@ export function decodeSubscriptionRecord(
     return invalid('malformed', 'the record value is not JSON');
   }
   if (!isObject(parsed)) return invalid('malformed', 'the record value is not a JSON object');
-  if (parsed.v !== subscriptionRecordVersion) {
+  if (!readableVersions.includes(parsed.v)) {
     return invalid('unsupported-version', `record format version ${String(parsed.v)} is not supported`);
   }
   const problem = structuralProblem(parsed, id);
   if (problem !== undefined) return invalid('malformed', problem);
-  const record = parsed as unknown as SubscriptionRecordV1;
+  const record = parsed as unknown as SubscriptionRecord;
 
   const context = secretContext(id);
   const secrets: Array<{ secret: string; expiresAtMs: number | undefined }> = [];
@@ -217,6 +236,7 @@ export function decodeSubscriptionRecord(
     maxConcurrency: record.maxConcurrency,
     ordering: record.ordering,
     producerIds: record.producerIds === null ? undefined : [...record.producerIds],
+    tenant: record.tenant,
     ...(record.filter === undefined ? {} : { filter: record.filter }),
     ...(headers.length === 0 ? {} : { headers }),
     ...(record.retry === undefined ? {} : { retry: retryOverride(record.retry) }),
@@ -227,7 +247,7 @@ export function decodeSubscriptionRecord(
   return { kind: 'upsert', subscription };
 }
 
-/** The first way `record` departs from the v1 shape, or undefined when it fits. */
+/** The first way `record` departs from the shape of its version, or undefined when it fits. */
 function structuralProblem(record: Record<string, unknown>, key: string): string | undefined {
   if (record.id !== key) return 'the id in the value differs from the record key';
   const checks: Array<[field: string, ok: boolean]> = [
@@ -251,6 +271,11 @@ function structuralProblem(record: Record<string, unknown>, key: string): string
     ['maxConcurrency', Number.isSafeInteger(record.maxConcurrency) && (record.maxConcurrency as number) > 0],
     ['ordering', record.ordering === 'none' || record.ordering === 'key'],
     ['producerIds', record.producerIds === null || isStringArray(record.producerIds)],
+    // Version 2 exists for the tenant: one without it is as broken as a version 1 record with one.
+    [
+      'tenant',
+      record.v === tenantSubscriptionRecordVersion ? isTenantId(record.tenant) : record.tenant === undefined,
+    ],
     // The filter's own rules, not only its shape: one the worker cannot evaluate must not be served.
     ['filter', record.filter === undefined || !('problems' in parsePayloadFilter(record.filter))],
     [

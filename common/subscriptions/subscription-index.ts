@@ -1,4 +1,4 @@
-import { compileEventTypeMatcher, type EventTypeMatcher } from '../event-type-matcher.js';
+import { compileSubscriptionMatcher, type SubscriptionMatcher } from './subscription-matcher.js';
 import { activeSecrets } from './subscription-secrets.js';
 import type { Subscription, SubscriptionView } from './subscription.js';
 
@@ -7,25 +7,32 @@ interface Entry {
   readonly stored: Subscription;
   /** What readers get: frozen, expired secrets removed. */
   readonly view: Subscription;
-  readonly matches: EventTypeMatcher;
-  readonly producers: ReadonlySet<string> | undefined;
+  readonly matches: SubscriptionMatcher;
 }
 
-/** Distinct (event type, producer) answers cached by `matching` before the cache starts over. */
+/** The cache's key for an event without a tenant (a tenant id is never empty). */
+const noTenant = '';
+
+/** Distinct (event type, producer, tenant) answers cached by `matching` before the cache starts over. */
 const maxMatchCacheEntries = 10_000;
 
 /**
  * The read side of the subscriptions: what `matching`, `get` and `all` answer from, kept apart
- * from how changes arrive. Subscriptions are frozen, event-type globs compiled once, answers of
- * `matching` cached per (type, producer), and secrets whose overlap ended are dropped from what
- * readers see as reads pass their expiry.
+ * from how changes arrive. Subscriptions are frozen, their matching rules compiled once, answers
+ * of `matching` cached per (type, producer, tenant), and secrets whose overlap ended are dropped
+ * from what readers see as reads pass their expiry. An event is matched against the global
+ * subscriptions and its own tenant's only, so a cache miss costs the same with ten tenants or ten
+ * thousand.
  */
 export class SubscriptionIndex implements SubscriptionView {
   private readonly entries = new Map<string, Entry>();
   /** Entries in a stable order (creation time, then id); rebuilt lazily after a change. */
   private ordered: Entry[] | undefined;
+  /** The same order, grouped by tenant (`noTenant`: the global subscriptions); rebuilt lazily. */
+  private orderedByTenant: Map<string, Entry[]> | undefined;
   private allViews: readonly Subscription[] | undefined;
-  private matchCache = new Map<string, Map<string, readonly Subscription[]>>();
+  /** type → producer → tenant (or `noTenant`) → answer. */
+  private matchCache = new Map<string, Map<string, Map<string, readonly Subscription[]>>>();
   private matchCacheSize = 0;
   /** Earliest expiry of a secret still shown; reads past it prune. */
   private nextExpiryMs = Infinity;
@@ -36,28 +43,33 @@ export class SubscriptionIndex implements SubscriptionView {
     return this.entries.size;
   }
 
-  /** Enabled subscriptions for this event type and producer, in a stable order. Cached per pair. */
-  matching(eventType: string, producerId: string): readonly Subscription[] {
+  /** Enabled subscriptions for this event type, producer and tenant, in a stable order. Cached per triple. */
+  matching(eventType: string, producerId: string, tenant: string | undefined): readonly Subscription[] {
     this.pruneIfDue();
+    const tenantKey = tenant ?? noTenant;
     let byProducer = this.matchCache.get(eventType);
-    const cached = byProducer?.get(producerId);
+    let byTenant = byProducer?.get(producerId);
+    const cached = byTenant?.get(tenantKey);
     if (cached !== undefined) return cached;
     const found: Subscription[] = [];
-    for (const entry of this.orderedEntries()) {
-      if (!entry.view.enabled || !entry.matches(eventType)) continue;
-      if (entry.producers !== undefined && !entry.producers.has(producerId)) continue;
-      found.push(entry.view);
+    for (const entry of this.candidates(tenantKey)) {
+      if (entry.view.enabled && entry.matches(eventType, producerId, tenant)) found.push(entry.view);
     }
     const result = Object.freeze(found);
     if (this.matchCacheSize >= maxMatchCacheEntries) {
       this.clearMatchCache();
       byProducer = undefined;
+      byTenant = undefined;
     }
     if (byProducer === undefined) {
       byProducer = new Map();
       this.matchCache.set(eventType, byProducer);
     }
-    byProducer.set(producerId, result);
+    if (byTenant === undefined) {
+      byTenant = new Map();
+      byProducer.set(producerId, byTenant);
+    }
+    byTenant.set(tenantKey, result);
     this.matchCacheSize += 1;
     return result;
   }
@@ -91,6 +103,7 @@ export class SubscriptionIndex implements SubscriptionView {
 
   private invalidate(): void {
     this.ordered = undefined;
+    this.orderedByTenant = undefined;
     this.allViews = undefined;
     this.clearMatchCache();
   }
@@ -101,12 +114,24 @@ export class SubscriptionIndex implements SubscriptionView {
   }
 
   private orderedEntries(): Entry[] {
-    this.ordered ??= [...this.entries.values()].sort((a, b) =>
-      a.view.createdAt === b.view.createdAt
-        ? compareStrings(a.view.id, b.view.id)
-        : compareStrings(a.view.createdAt, b.view.createdAt),
-    );
+    this.ordered ??= [...this.entries.values()].sort(compareEntries);
     return this.ordered;
+  }
+
+  /** The subscriptions an event of this tenant can match: the global ones and the tenant's, in order. */
+  private candidates(tenantKey: string): readonly Entry[] {
+    if (this.orderedByTenant === undefined) {
+      this.orderedByTenant = new Map();
+      for (const entry of this.orderedEntries()) {
+        const key = entry.view.tenant ?? noTenant;
+        const group = this.orderedByTenant.get(key);
+        if (group === undefined) this.orderedByTenant.set(key, [entry]);
+        else group.push(entry);
+      }
+    }
+    const global = this.orderedByTenant.get(noTenant) ?? [];
+    const own = tenantKey === noTenant ? undefined : this.orderedByTenant.get(tenantKey);
+    return own === undefined ? global : mergeOrdered(global, own);
   }
 
   private noteExpiry(subscription: Subscription, nowMs: number): void {
@@ -164,12 +189,24 @@ function deepFreeze<T>(value: T): T {
 
 function makeEntry(stored: Subscription, nowMs: number): Entry {
   const view = freezeSubscription({ ...stored, secrets: activeSecrets(stored.secrets, nowMs) });
-  return {
-    stored,
-    view,
-    matches: compileEventTypeMatcher(view.eventTypes),
-    producers: view.producerIds === undefined ? undefined : new Set(view.producerIds),
-  };
+  return { stored, view, matches: compileSubscriptionMatcher(view) };
+}
+
+function compareEntries(a: Entry, b: Entry): number {
+  return a.view.createdAt === b.view.createdAt
+    ? compareStrings(a.view.id, b.view.id)
+    : compareStrings(a.view.createdAt, b.view.createdAt);
+}
+
+/** Two lists, each in `compareEntries` order, as one list in that order. */
+function mergeOrdered(a: readonly Entry[], b: readonly Entry[]): Entry[] {
+  const merged: Entry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) merged.push(compareEntries(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!);
+  while (i < a.length) merged.push(a[i++]!);
+  while (j < b.length) merged.push(b[j++]!);
+  return merged;
 }
 
 function compareStrings(a: string, b: string): number {

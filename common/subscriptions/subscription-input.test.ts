@@ -39,11 +39,13 @@ describe('validateSubscriptionCreate', () => {
       maxConcurrency: 16,
       ordering: 'none',
       producerIds: undefined,
+      tenant: undefined,
       filter: undefined,
       headers: [],
       retry: undefined,
       timeoutMs: undefined,
     });
+    expect('tenant' in (result as object)).toBe(true);
   });
 
   it('keeps every given field', () => {
@@ -58,6 +60,7 @@ describe('validateSubscriptionCreate', () => {
       maxConcurrency: 1000,
       ordering: 'key',
       producerIds: ['shop-eu', 'shop-us'],
+      tenant: 'acme',
       filter: { 'data.totalMinor': { $gt: 500 } },
       headers: { 'X-Api-Key': 'k-1', Authorization: { value: 'Bearer t0ken', secret: true } },
       retry: { schedule: ['30s', '10m'], maxAttempts: 2 },
@@ -112,6 +115,38 @@ describe('validateSubscriptionCreate', () => {
     expect(byField.maxConcurrency).toBe('maxConcurrency must be a whole number from 1 to 1000, got 1001');
     // The secret is never echoed.
     expect(JSON.stringify(problemsOf(result))).not.toContain('tooShort');
+  });
+
+  it('takes a tenant id or null (global) for tenant, and names the field for anything else', () => {
+    const base = { url: 'https://example.com/hook', eventTypes: ['*'] };
+    expect(validateSubscriptionCreate({ ...base, tenant: 'acme.eu_1-x' }, policy)).toMatchObject({
+      tenant: 'acme.eu_1-x',
+    });
+    expect(validateSubscriptionCreate({ ...base, tenant: null }, policy)).toMatchObject({
+      tenant: undefined,
+    });
+    for (const tenant of [
+      '',
+      ' acme',
+      'acme corp',
+      '-acme',
+      'a'.repeat(65),
+      'acmé',
+      42,
+      ['acme'],
+      {},
+      true,
+    ]) {
+      const result = validateSubscriptionCreate({ ...base, tenant }, policy);
+      expect((result as SluiceError).code, JSON.stringify(tenant)).toBe('SLUICE_INVALID_SUBSCRIPTION');
+      const [problem, ...others] = problemsOf(result);
+      expect(others).toEqual([]);
+      expect(problem!.field).toBe('tenant');
+      expect(problem!.message).toMatch(/^tenant must be a tenant id \(1-64 letters, digits/);
+    }
+    expect(validateSubscriptionCreate({ ...base, tenant: 'a'.repeat(64) }, policy)).toMatchObject({
+      tenant: 'a'.repeat(64),
+    });
   });
 
   it('requires url and eventTypes, and eventTypes non-empty', () => {
@@ -188,6 +223,13 @@ describe('validateSubscriptionPatch', () => {
       validateSubscriptionPatch({ description: 'x', rateLimitPerSecond: null, producerIds: null }, policy),
     ).toEqual({ description: 'x', rateLimitPerSecond: null, producerIds: null });
     expect(validateSubscriptionPatch({}, policy)).toEqual({});
+  });
+
+  it('moves a subscription to a tenant, or makes it global with null', () => {
+    expect(validateSubscriptionPatch({ tenant: 'globex' }, policy)).toEqual({ tenant: 'globex' });
+    expect(validateSubscriptionPatch({ tenant: null }, policy)).toEqual({ tenant: null });
+    const result = validateSubscriptionPatch({ tenant: 'no spaces', description: 'x' }, policy);
+    expect(problemsOf(result).map((p) => p.field)).toEqual(['tenant']);
   });
 
   it('refuses changing the secret, read-only fields, and a forbidden URL, all at once', () => {
@@ -284,6 +326,7 @@ describe('the delivery fields (filter, headers, retry, timeoutMs)', () => {
     maxConcurrency: 16,
     ordering: 'none',
     producerIds: undefined,
+    tenant: undefined,
     filter: { 'data.totalMinor': { $gt: 500 } },
     headers: [{ name: 'authorization', value: 'Bearer kept', secret: true }],
     createdAt: '',

@@ -4,6 +4,7 @@ import { eventTypeGlobPattern } from '../event-type-matcher.js';
 import { defaultAttemptTimeoutMs, type DeliveryBounds } from '../retry/delivery-bounds.js';
 import { defaultRetrySchedule, parseRetrySchedule } from '../retry/retry-schedule.js';
 import { checkWebhookUrl, type SsrfPolicy } from '../ssrf-guard.js';
+import { isTenantId, tenantIdRule } from '../tenant-id.js';
 import { isValidWebhookSecret } from '../webhook-signer.js';
 import {
   parseCustomHeaders,
@@ -64,6 +65,8 @@ export interface SubscriptionCreateInput {
   ordering?: 'none' | 'key' | undefined;
   /** Null or absent: events of every producer. */
   producerIds?: readonly string[] | null | undefined;
+  /** Null or absent: a global subscription (events of every tenant). */
+  tenant?: string | null | undefined;
   /** Null or absent: every event. */
   filter?: PayloadFilter | null | undefined;
   /** Name → value, or `{value, secret: true}` for a secret one. */
@@ -87,6 +90,7 @@ export interface ValidSubscriptionCreate {
   maxConcurrency: number;
   ordering: 'none' | 'key';
   producerIds: string[] | undefined;
+  tenant: string | undefined;
   filter: PayloadFilter | undefined;
   headers: CustomHeader[];
   retry: RetryOverride | undefined;
@@ -95,9 +99,10 @@ export interface ValidSubscriptionCreate {
 
 /**
  * The fields a PATCH may change; absent fields stay as they are. Null clears `rateLimitPerSecond`
- * (unlimited), `producerIds` (every producer), `filter`, `headers`, `retry` and `timeoutMs` (the
- * global settings). `headers` replaces the whole set; a secret header given as `{"secret": true}`
- * keeps its stored value (`resolveSubscriptionPatch`). The secret changes only by rotation.
+ * (unlimited), `producerIds` (every producer), `tenant` (global), `filter`, `headers`, `retry`
+ * and `timeoutMs` (the global settings). `headers` replaces the whole set; a secret header given
+ * as `{"secret": true}` keeps its stored value (`resolveSubscriptionPatch`). The secret changes
+ * only by rotation.
  */
 export interface SubscriptionPatch {
   url?: string | undefined;
@@ -108,6 +113,7 @@ export interface SubscriptionPatch {
   maxConcurrency?: number | undefined;
   ordering?: 'none' | 'key' | undefined;
   producerIds?: readonly string[] | null | undefined;
+  tenant?: string | null | undefined;
   filter?: PayloadFilter | null | undefined;
   headers?: readonly CustomHeaderInput[] | null | undefined;
   retry?: RetryOverride | null | undefined;
@@ -140,6 +146,7 @@ const writableFields = new Set([
   'maxConcurrency',
   'ordering',
   'producerIds',
+  'tenant',
   'filter',
   'headers',
   'retry',
@@ -206,6 +213,7 @@ export function validateSubscriptionCreate(
     maxConcurrency: fields.maxConcurrency ?? subscriptionLimits.defaultMaxConcurrency,
     ordering: fields.ordering ?? 'none',
     producerIds: fields.producerIds ?? undefined,
+    tenant: fields.tenant ?? undefined,
     filter: fields.filter ?? undefined,
     // Kept values exist only in a patch: here every header has its value.
     headers: (fields.headers ?? []) as CustomHeader[],
@@ -442,6 +450,17 @@ function checkWritableFields(
         }
       });
       if (problems.length === before) out.producerIds = [...new Set(producerIds as string[])];
+    }
+  }
+
+  if (raw.tenant !== undefined) {
+    if (raw.tenant === null) out.tenant = null;
+    else if (isTenantId(raw.tenant)) out.tenant = raw.tenant;
+    else {
+      problem(
+        'tenant',
+        `tenant must be a tenant id (${tenantIdRule}), or null for a global subscription, got ${describe(raw.tenant)}`,
+      );
     }
   }
   return out;

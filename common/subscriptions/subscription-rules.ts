@@ -24,6 +24,7 @@ export function newSubscription(
     maxConcurrency: valid.maxConcurrency,
     ordering: valid.ordering,
     producerIds: valid.producerIds,
+    tenant: valid.tenant,
     ...optionalFields({
       filter: valid.filter,
       headers: valid.headers.length > 0 ? valid.headers : undefined,
@@ -37,8 +38,8 @@ export function newSubscription(
 
 /**
  * `current` with the given fields changed. Enabling clears `disabledReason`; disabling sets it to
- * `manual`; null clears `rateLimitPerSecond`, `producerIds`, `filter`, `headers`, `retry` and
- * `timeoutMs`.
+ * `manual`; null clears `rateLimitPerSecond`, `producerIds`, `tenant`, `filter`, `headers`,
+ * `retry` and `timeoutMs`.
  */
 export function patchedSubscription(
   current: Subscription,
@@ -67,6 +68,7 @@ export function patchedSubscription(
     maxConcurrency: valid.maxConcurrency ?? current.maxConcurrency,
     ordering: valid.ordering ?? current.ordering,
     producerIds: valid.producerIds === undefined ? current.producerIds : (valid.producerIds ?? undefined),
+    tenant: valid.tenant === undefined ? current.tenant : (valid.tenant ?? undefined),
     ...optionalFields({
       filter: valid.filter === undefined ? filter : (valid.filter ?? undefined),
       headers: valid.headers === undefined ? headers : valid.headers?.length ? valid.headers : undefined,

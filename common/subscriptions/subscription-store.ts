@@ -10,7 +10,9 @@ import {
   validateSubscriptionPatch,
   type SubscriptionCreateInput,
   type SubscriptionInputRules,
+  type SubscriptionPatch,
   type SubscriptionPatchInput,
+  type ValidSubscriptionCreate,
 } from './subscription-input.js';
 import { disabledSubscription, newSubscription, patchedSubscription } from './subscription-rules.js';
 import { assertRotationSecret, SubscriptionSecrets } from './subscription-secrets.js';
@@ -127,9 +129,9 @@ export class SubscriptionStore implements SubscriptionView {
 
   // ---- reading (SubscriptionView) ----
 
-  /** Enabled subscriptions for this event type and producer, in a stable order. Cached per pair. */
-  matching(eventType: string, producerId: string): readonly Subscription[] {
-    return this.index.matching(eventType, producerId);
+  /** Enabled subscriptions for this event type, producer and tenant, in a stable order. Cached. */
+  matching(eventType: string, producerId: string, tenant: string | undefined): readonly Subscription[] {
+    return this.index.matching(eventType, producerId, tenant);
   }
 
   get(id: string): Subscription | undefined {
@@ -187,13 +189,26 @@ export class SubscriptionStore implements SubscriptionView {
   // ---- writing ----
 
   /**
+   * What `create` would refuse, with this store's rules, writing nothing: the route checks a
+   * request before it decides what the caller may ask for (a bad field is 422 before a 403).
+   */
+  validateCreate(input: SubscriptionCreateInput): ValidSubscriptionCreate | SluiceError {
+    return validateSubscriptionCreate(input, this.ssrfPolicy, this.inputRules);
+  }
+
+  /** What `update` would refuse for the request alone (not what needs the stored subscription). */
+  validatePatch(patch: SubscriptionPatchInput): SubscriptionPatch | SluiceError {
+    return validateSubscriptionPatch(patch, this.ssrfPolicy, this.inputRules);
+  }
+
+  /**
    * Validates (including the SSRF check of the URL and the filter's paths against the schemas),
    * generates the id and, when none is given, the `whsec_` secret, writes the subscription and
    * returns it as the view now holds it. Throws 422 SLUICE_INVALID_SUBSCRIPTION /
    * SLUICE_URL_FORBIDDEN, or 503 SLUICE_KAFKA_UNAVAILABLE. Nothing is written when it throws.
    */
   async create(input: SubscriptionCreateInput): Promise<Subscription> {
-    const valid = validateSubscriptionCreate(input, this.ssrfPolicy, this.inputRules);
+    const valid = this.validateCreate(input);
     if (valid instanceof SluiceError) throw valid;
     return this.serialised(async () =>
       this.writeUpsert(newSubscription(valid, this.secrets.initial(valid.secret), this.nowMs())),
@@ -206,7 +221,7 @@ export class SubscriptionStore implements SubscriptionView {
    * id, plus the errors of `create`; nothing is written when it throws.
    */
   async update(id: string, patch: SubscriptionPatchInput): Promise<Subscription> {
-    const valid = validateSubscriptionPatch(patch, this.ssrfPolicy, this.inputRules);
+    const valid = this.validatePatch(patch);
     if (valid instanceof SluiceError) throw valid;
     return this.serialised(async () => {
       const current = this.require(id);

@@ -31,6 +31,11 @@ export interface Subscription {
   readonly ordering: 'none' | 'key';
   /** Only events from these producers (tenant isolation); undefined = every producer. */
   readonly producerIds: readonly string[] | undefined;
+  /**
+   * The tenant whose events alone this subscription receives (README.md#tenants); undefined = a
+   * global subscription, which receives events of every tenant and events without one.
+   */
+  readonly tenant: string | undefined;
   /** Only events this MongoDB-style query matches (payload-filter.ts); absent: every event. */
   readonly filter?: PayloadFilter | undefined;
   /**
@@ -48,8 +53,11 @@ export interface Subscription {
 
 /** The read side every delivery worker uses: an in-memory view kept current from the topic. */
 export interface SubscriptionView {
-  /** Enabled subscriptions whose event types and producer filter match, in a stable order. */
-  matching(eventType: string, producerId: string): readonly Subscription[];
+  /**
+   * Enabled subscriptions whose event types, producer filter and tenant match, in a stable order.
+   * `tenant` is the event's (its `ce_tenantid` header), undefined for an event without one.
+   */
+  matching(eventType: string, producerId: string, tenant: string | undefined): readonly Subscription[];
   get(id: string): Subscription | undefined;
   all(): readonly Subscription[];
 }

@@ -29,9 +29,17 @@ export interface AttemptWriterMetrics {
   pending: Gauge;
 }
 
+const dropReasons: readonly AttemptDropReason[] = [
+  'buffer-full',
+  'send-failed',
+  'deadline',
+  'shutting-down',
+  'invalid',
+];
+
 export function createAttemptWriterMetrics(registry: Registry): AttemptWriterMetrics {
   const registers = [registry];
-  return {
+  const metrics: AttemptWriterMetrics = {
     written: new Counter({
       name: 'sluice_attempt_records_written_total',
       help: 'Attempt records Kafka acknowledged in the attempts topic.',
@@ -49,6 +57,9 @@ export function createAttemptWriterMetrics(registry: Registry): AttemptWriterMet
       registers,
     }),
   };
+  // Every reason at zero from the start, so dashboards and alerts see the series before a drop.
+  for (const reason of dropReasons) metrics.dropped.inc({ reason }, 0);
+  return metrics;
 }
 
 export interface AttemptWriter {

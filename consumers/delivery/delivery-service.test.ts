@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { compileEventTypeMatcher } from '../../common/event-type-matcher.js';
 import { createLogger } from '../../common/logger.js';
+import { compileSubscriptionMatcher } from '../../common/subscriptions/subscription-matcher.js';
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
 import { generateWebhookSecret } from '../../common/webhook-signer.js';
 import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
@@ -66,6 +66,7 @@ function subscription(overrides: Partial<Subscription> = {}): Subscription {
     maxConcurrency: 5,
     ordering: 'none',
     producerIds: undefined,
+    tenant: undefined,
     createdAt: '',
     updatedAt: '',
     ...overrides,
@@ -74,7 +75,8 @@ function subscription(overrides: Partial<Subscription> = {}): Subscription {
 
 function view(subscriptions: Subscription[]): SubscriptionView {
   return {
-    matching: (type) => subscriptions.filter((s) => s.enabled && compileEventTypeMatcher(s.eventTypes)(type)),
+    matching: (type, producerId, tenant) =>
+      subscriptions.filter((s) => s.enabled && compileSubscriptionMatcher(s)(type, producerId, tenant)),
     get: (id) => subscriptions.find((s) => s.id === id),
     all: () => subscriptions,
   };
@@ -534,5 +536,41 @@ describe('delivery service', () => {
     expect(sent).toHaveLength(1);
     expect(await count('sluice_dedup_unavailable_total')).toBe(1);
     expect(await count('sluice_delivery_key_queue_unavailable_total')).toBe(1);
+  });
+
+  it('delivers an event naming a tenant (ce_tenantid) to that tenant’s and the global subscriptions only', async () => {
+    const subscriptions = [
+      subscription({ id: 'sub_acme', url: 'https://acme.example/hooks', tenant: 'acme' }),
+      subscription({ id: 'sub_globex', url: 'https://globex.example/hooks', tenant: 'globex' }),
+      subscription({ id: 'sub_all', url: 'https://ops.example/hooks' }),
+    ];
+    const { service, sent, signals } = setup({ subscriptions });
+    await service.handleEventRecord(
+      { ...eventRecord, headers: { ...eventRecord.headers, ce_tenantid: 'acme' } },
+      signals,
+    );
+    expect(sent.map((request) => request.url).sort()).toEqual([
+      'https://acme.example/hooks',
+      'https://ops.example/hooks',
+    ]);
+    sent.length = 0;
+    await service.handleEventRecord({ ...eventRecord, offset: '6' }, signals);
+    expect(sent.map((request) => request.url)).toEqual(['https://ops.example/hooks']);
+  });
+
+  it('drops a retry for a subscription that now belongs to another tenant, without an attempt', async () => {
+    const first = setup({ answer: serverError, subscriptions: [subscription({ tenant: 'acme' })] });
+    const acmeEvent = { ...eventRecord, headers: { ...eventRecord.headers, ce_tenantid: 'acme' } };
+    await first.service.handleEventRecord(acmeEvent, first.signals);
+    expect(first.written[0]!.headers.ce_tenantid).toBe('acme');
+    const moved = setup({ subscriptions: [subscription({ tenant: 'globex' })] });
+    await moved.service.handleRetryRecord(retryRecordFrom(first.written[0]!), moved.signals);
+    expect(moved.sent).toHaveLength(0);
+    expect(moved.written).toHaveLength(0);
+    expect(await moved.count('sluice_deliveries_total', { outcome: 'dropped' })).toBe(1);
+    // The same retry for a subscription still of that tenant is attempted.
+    const kept = setup({ subscriptions: [subscription({ tenant: 'acme' })] });
+    await kept.service.handleRetryRecord(retryRecordFrom(first.written[0]!), kept.signals);
+    expect(kept.sent).toHaveLength(1);
   });
 });

@@ -1,7 +1,9 @@
 import { recordPosition, type ConsumedRecord } from '../../common/kafka/index.js';
 import type { Logger } from '../../common/logger.js';
 import { parseRetryRecord, replayIdHeader, type DeadLetterReason } from '../../common/retry/retry-records.js';
+import { tenantMatches } from '../../common/subscriptions/subscription-matcher.js';
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
+import { tenantHeader } from '../../common/tenant-id.js';
 import { decodeEvent, type SchemaCatalog } from '../../schemas/index.js';
 import { sleepMs } from './abortable.js';
 import { buildAttemptRecord, type AttemptFollowUp, type AttemptHappening } from './attempt-facts.js';
@@ -91,6 +93,8 @@ interface DecodedEvent {
   id: string;
   type: string;
   producerId: string;
+  /** The event's tenant (`ce_tenantid`), undefined when it names none. */
+  tenant: string | undefined;
   eventTimeMs: number;
   body: Buffer;
   contentType: string;
@@ -99,8 +103,6 @@ interface DecodedEvent {
   key: string;
   /** The decoded data, for payload filters. */
   data: unknown;
-  /** The tenant the event names, for payload filters. */
-  tenant: string | undefined;
   /** Set when the record comes from a subscription replay: part of the dedup identity. */
   replayId: string | undefined;
 }
@@ -172,12 +174,11 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         id,
         type,
         producerId: record.headers.sluice_producer ?? '',
+        tenant: record.headers[tenantHeader] || undefined,
         eventTimeMs,
         ...buildWebhookPayload({ id, type, time: timestamp, data: decoded.data }, decoded.schema.type),
         key: record.key?.toString() ?? '',
         data: decoded.data,
-        // The CloudEvents Kafka binding of the `tenantid` extension: the header tenants travel in.
-        tenant: record.headers.ce_tenantid || undefined,
         replayId: record.headers[replayIdHeader] || undefined,
       },
     };
@@ -444,7 +445,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         return;
       }
       const { event } = decoded;
-      const matched = deps.view.matching(event.type, event.producerId);
+      const matched = deps.view.matching(event.type, event.producerId, event.tenant);
       const subscriptions = gone.size === 0 ? matched : matched.filter((s) => !gone.has(s.id));
       metrics.records.inc({ consumer: 'events', result: subscriptions.length > 0 ? 'matched' : 'unmatched' });
       const firstAttemptAtMs = nowMs();
@@ -513,6 +514,17 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         logger.info(
           { subscriptionId: state.subscriptionId, eventId: decoded.event.id },
           'retry dropped: the subscription is gone or disabled',
+        );
+        return;
+      }
+      // A subscription moved to another tenant since the event was matched (or a replay or resend
+      // aimed at one) must not receive this tenant's event: tenants stay apart on every path.
+      if (!tenantMatches(subscription.tenant, decoded.event.tenant)) {
+        metrics.records.inc({ consumer: 'retry', result: 'unmatched' });
+        count(subscription, 'dropped');
+        logger.warn(
+          { subscriptionId: subscription.id, eventId: decoded.event.id, tenant: decoded.event.tenant },
+          'retry dropped: the subscription belongs to another tenant than the event',
         );
         return;
       }

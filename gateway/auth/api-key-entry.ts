@@ -1,5 +1,6 @@
 import { keyHashPrefix } from './api-key-hash.js';
 import { eventTypeGlobPattern } from '../../common/event-type-matcher.js';
+import { isTenantId, tenantIdRule } from '../../common/tenant-id.js';
 import { isPriority, priorities, type Priority } from '../admission/priority.js';
 
 export const apiKeyRoles = ['producer', 'admin'] as const;
@@ -29,6 +30,12 @@ export interface ApiKeyRecord {
   readonly burst: number;
   /** The load-shedding class of every request made with this key. */
   readonly priority: Priority;
+  /**
+   * The one tenant this key acts for (README.md#tenants): every event it sends carries it, an
+   * event naming another is refused, and it manages that tenant's subscriptions only. Absent: the
+   * key is not bound to a tenant. Only producer keys can be bound; admin keys see every tenant.
+   */
+  readonly tenant?: string;
   /** Free text for operators; never used for decisions. */
   readonly description?: string;
   /** When the key was created (RFC 3339), for rotation audits. */
@@ -43,6 +50,7 @@ const knownFields = new Set([
   'ratePerSecond',
   'burst',
   'priority',
+  'tenant',
   'description',
   'createdAt',
 ]);
@@ -129,6 +137,16 @@ export function validateApiKeyEntry(
     problem(`priority must be one of ${priorities.join(', ')}, got ${describe(entry.priority)}`);
   }
 
+  const { tenant } = entry;
+  if (tenant !== undefined) {
+    if (!isTenantId(tenant)) {
+      problem(`tenant must be a tenant id (${tenantIdRule}), got ${describe(tenant)}`);
+    } else if (role === 'admin') {
+      // An admin key manages every tenant's subscriptions: bound to one, what it may do is unclear.
+      problem('tenant cannot be set on an admin key: admin keys act for every tenant');
+    }
+  }
+
   const { description, createdAt } = entry;
   if (
     description !== undefined &&
@@ -149,6 +167,7 @@ export function validateApiKeyEntry(
     ratePerSecond: ratePerSecond as number,
     burst: burst as number,
     priority: priority as Priority,
+    ...(tenant === undefined ? {} : { tenant: tenant as string }),
     ...(description === undefined ? {} : { description: description as string }),
     ...(createdAt === undefined ? {} : { createdAt: createdAt as string }),
   };

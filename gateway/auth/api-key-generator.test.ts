@@ -52,6 +52,16 @@ describe('createApiKey', () => {
     expect(isSluiceError(store.authenticate(`Bearer ${other.apiKey}`), 'SLUICE_UNAUTHENTICATED')).toBe(true);
   });
 
+  it('writes the tenant into the line, and the store loads the key bound to it', () => {
+    const created = createApiKey({ producerId: 'saas', allowedEventTypes: ['*'], tenant: 'acme' });
+    expect(JSON.parse(created.line)).toMatchObject({ producerId: 'saas', role: 'producer', tenant: 'acme' });
+    const store = parseApiKeyStore(created.line);
+    expect((store.authenticate(`Bearer ${created.apiKey}`) as ApiKeyRecord).tenant).toBe('acme');
+    expect(() =>
+      createApiKey({ producerId: 'ops', role: 'admin', allowedEventTypes: ['*'], tenant: 'acme' }),
+    ).toThrow(/tenant cannot be set on an admin key/);
+  });
+
   it('refuses options the keys file would refuse, listing every problem', () => {
     let problems: unknown;
     try {

@@ -17,6 +17,8 @@ export interface CreateApiKeyOptions {
   ratePerSecond?: number;
   burst?: number;
   priority?: Priority;
+  /** Binds the key to one tenant (producer keys only). */
+  tenant?: string;
   description?: string;
   /** Creation time written to the entry; defaults to now. */
   now?: Date;
@@ -45,6 +47,7 @@ export function createApiKey(options: CreateApiKeyOptions): CreatedApiKey {
     ratePerSecond: options.ratePerSecond,
     burst: options.burst,
     priority: options.priority,
+    tenant: options.tenant,
     description: options.description,
     createdAt: (options.now ?? new Date()).toISOString(),
   };

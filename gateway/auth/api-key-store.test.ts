@@ -117,6 +117,23 @@ describe('parseApiKeyStore', () => {
     ]);
   });
 
+  it('binds a producer key to a tenant, and refuses a bad tenant or one on an admin key', () => {
+    const store = parseApiKeyStore(JSON.stringify({ ...shopEntry, tenant: 'acme' }));
+    expect((store.authenticate(`Bearer ${shopKey}`) as ApiKeyRecord).tenant).toBe('acme');
+    const unbound = parseApiKeyStore(JSON.stringify(shopEntry)).authenticate(`Bearer ${shopKey}`);
+    expect('tenant' in (unbound as ApiKeyRecord)).toBe(false);
+    const text = [
+      JSON.stringify({ ...shopEntry, tenant: 'acme corp' }),
+      JSON.stringify({ ...adminEntry, tenant: 'acme' }),
+      JSON.stringify({ ...shopEntry, keyHash: hashApiKey(`${shopKey}2`), tenant: 7 }),
+    ].join('\n');
+    expect(problemsOf(() => parseApiKeyStore(text))).toEqual([
+      `entry 0 (line 1): tenant must be a tenant id (1-64 letters, digits, '.', '_' or '-', starting with a letter or digit), got "acme corp"`,
+      'entry 1 (line 2): tenant cannot be set on an admin key: admin keys act for every tenant',
+      `entry 2 (line 3): tenant must be a tenant id (1-64 letters, digits, '.', '_' or '-', starting with a letter or digit), got 7`,
+    ]);
+  });
+
   it('reports missing required fields', () => {
     expect(problemsOf(() => parseApiKeyStore('[{}]'))).toEqual([
       'entry 0: keyHash must be "sha256:" followed by 64 lowercase hex digits',

@@ -95,11 +95,20 @@ export interface DeadLetterSummaryCounts {
   foundIds: string[] | undefined;
 }
 
+/**
+ * Which of an event's attempts a reader sees: every one (empty scope), those of one producer's
+ * events, or those to some subscriptions (a tenant key's). Both given: rows that pass both.
+ */
+export interface LogScope {
+  producerId?: string;
+  subscriptionIds?: readonly string[];
+}
+
 /** The delivery log as the gateway reads it. Every call throws SLUICE_LOG_DISABLED / SLUICE_LOG_UNAVAILABLE. */
 export interface DeliveryLog {
-  /** Undefined when no attempt of the event is recorded (for this producer, when given). */
-  eventStatus(eventId: string, producerId: string | undefined): Promise<SubscriptionStatus[] | undefined>;
-  eventAttempts(eventId: string, producerId: string | undefined): Promise<AttemptView[] | undefined>;
+  /** Undefined when no attempt of the event is recorded (within the scope). */
+  eventStatus(eventId: string, scope: LogScope): Promise<SubscriptionStatus[] | undefined>;
+  eventAttempts(eventId: string, scope: LogScope): Promise<AttemptView[] | undefined>;
   subscriptionAttempts(
     subscriptionId: string,
     query: AttemptsQuery,
@@ -242,6 +251,17 @@ class Conditions {
   }
 }
 
+/** An event's rows within `scope`; undefined when the scope holds none (no subscription). */
+function eventConditions(eventId: string, scope: LogScope): Conditions | undefined {
+  const where = new Conditions().add((p) => `event_id = ${p()}`, eventId);
+  if (scope.producerId !== undefined) where.add((p) => `producer_id = ${p()}`, scope.producerId);
+  if (scope.subscriptionIds !== undefined) {
+    if (scope.subscriptionIds.length === 0) return undefined;
+    where.add((p) => `subscription_id = ANY(${p()}::text[])`, scope.subscriptionIds);
+  }
+  return where;
+}
+
 /** The conditions of a dead-letter selection, oldest first after `after`. */
 function selectionConditions(selection: DeadLetterSelection, after: LogCursor | undefined): Conditions {
   const where = new Conditions();
@@ -323,9 +343,9 @@ export function createDeliveryLog(options: PostgresPoolOptions, logger: Logger):
   }
 
   return {
-    async eventStatus(eventId, producerId) {
-      const where = new Conditions().add((p) => `event_id = ${p()}`, eventId);
-      if (producerId !== undefined) where.add((p) => `producer_id = ${p()}`, producerId);
+    async eventStatus(eventId, scope) {
+      const where = eventConditions(eventId, scope);
+      if (where === undefined) return undefined;
       const rows = await query(
         `SELECT DISTINCT ON (producer_id, subscription_id) ${attemptColumns},
                 count(*) OVER (PARTITION BY producer_id, subscription_id) AS attempts
@@ -348,9 +368,9 @@ export function createDeliveryLog(options: PostgresPoolOptions, logger: Logger):
       });
     },
 
-    async eventAttempts(eventId, producerId) {
-      const where = new Conditions().add((p) => `event_id = ${p()}`, eventId);
-      if (producerId !== undefined) where.add((p) => `producer_id = ${p()}`, producerId);
+    async eventAttempts(eventId, scope) {
+      const where = eventConditions(eventId, scope);
+      if (where === undefined) return undefined;
       const rows = await query(
         `SELECT ${attemptColumns} FROM attempts ${where.where} ORDER BY attempted_at, attempt, attempt_id`,
         where.params,

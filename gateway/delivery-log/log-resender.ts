@@ -3,7 +3,9 @@ import { SluiceError } from '../../common/errors.js';
 import type { ConsumedRecord, KafkaClient, OutgoingRecord } from '../../common/kafka/index.js';
 import type { Logger } from '../../common/logger.js';
 import { buildDeadLetterReplayRecord, buildReplayRecord } from '../../common/retry/retry-records.js';
+import { tenantMatches } from '../../common/subscriptions/subscription-matcher.js';
 import type { Subscription } from '../../common/subscriptions/subscription.js';
+import { tenantHeader } from '../../common/tenant-id.js';
 import type { ReplayProgress } from '../replay/replay-failure.js';
 import { newReplayId } from '../replay/replay-run.js';
 import { openReplayWriter, requireRetryTopic } from '../replay/replay-writer.js';
@@ -35,8 +37,14 @@ export interface LogResender {
    * Queues one more delivery of one event to one subscription, with a replay id of its own (its
    * own deduplication key). Throws SLUICE_NOT_FOUND for an event the log never saw,
    * SLUICE_RESEND_REFUSED for a pair the log has no delivery of or a record Kafka no longer has.
+   * With `onlyThisSubscription` (a tenant key), a pair without attempts is SLUICE_NOT_FOUND too,
+   * so the answer says nothing of other subscriptions' events.
    */
-  resend(subscription: Subscription, eventId: string): Promise<ResendResult>;
+  resend(
+    subscription: Subscription,
+    eventId: string,
+    options?: { onlyThisSubscription?: boolean },
+  ): Promise<ResendResult>;
   /** Writes dead letters back to the first retry tier; resolves to how many were written. */
   replayDeadLetters(letters: readonly DeadLetterRecord[]): Promise<number>;
 }
@@ -109,10 +117,10 @@ export function createLogResender(log: DeliveryLog, options: LogResenderOptions)
   }
 
   return {
-    async resend(subscription, eventId) {
+    async resend(subscription, eventId, { onlyThisSubscription = false } = {}) {
       const attempts = await log.attemptSources(eventId, subscription.id);
       if (attempts.length === 0) {
-        if (!(await log.eventRecorded(eventId))) {
+        if (onlyThisSubscription || !(await log.eventRecorded(eventId))) {
           throw new SluiceError('SLUICE_NOT_FOUND', `no attempt of event ${eventId} is recorded`);
         }
         throw refused(
@@ -142,6 +150,12 @@ export function createLogResender(log: DeliveryLog, options: LogResenderOptions)
       if (record.headers.ce_id !== eventId) {
         throw refused(
           `the record at ${source.topic}/${source.partition}/${source.offset} is not event ${eventId} (the topic was recreated?)`,
+        );
+      }
+      // The worker would drop it: say so now rather than answer 202 for nothing.
+      if (!tenantMatches(subscription.tenant, record.headers[tenantHeader] || undefined)) {
+        throw refused(
+          `event ${eventId} belongs to another tenant than subscription ${subscription.id} (it was moved since)`,
         );
       }
       const replayId = newReplayId();

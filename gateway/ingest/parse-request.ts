@@ -7,6 +7,8 @@ export interface CandidateEvent {
   key: unknown;
   time: unknown;
   source: unknown;
+  /** The tenant the event names: `tenant`, the CloudEvents extension `tenantid`, or `ce-tenantid`. */
+  tenant: unknown;
   data: unknown;
 }
 
@@ -21,7 +23,7 @@ export interface RequestParts {
   body: Buffer;
 }
 
-const sluiceEnvelopeFields = new Set(['type', 'id', 'key', 'time', 'source', 'data']);
+const sluiceEnvelopeFields = new Set(['type', 'id', 'key', 'time', 'source', 'tenant', 'data']);
 
 function mediaType(contentType: string): string {
   return contentType.split(';', 1)[0]!.trim().toLowerCase();
@@ -43,14 +45,17 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** `{"type","key","id","time","data"}` — Sluice's own envelope. Unknown fields are refused so typos surface. */
+/** `{"type","key","id","time","tenant","data"}` — Sluice's own envelope. Unknown fields are refused so typos surface. */
 function fromSluiceJson(value: unknown): ParsedItem {
   if (!isObject(value)) return { ok: false, error: malformed('an event must be a JSON object') };
   for (const field of Object.keys(value)) {
     if (!sluiceEnvelopeFields.has(field)) {
       return {
         ok: false,
-        error: malformed(`unknown envelope field ${field}; expected type, key, id, time, data`, field),
+        error: malformed(
+          `unknown envelope field ${field}; expected type, key, id, time, source, tenant, data`,
+          field,
+        ),
       };
     }
   }
@@ -62,12 +67,16 @@ function fromSluiceJson(value: unknown): ParsedItem {
       key: value.key,
       time: value.time,
       source: value.source,
+      tenant: value.tenant,
       data: value.data,
     },
   };
 }
 
-/** CloudEvents 1.0 structured mode; the partition key is the `partitionkey` extension, else `subject`. */
+/**
+ * CloudEvents 1.0 structured mode; the partition key is the `partitionkey` extension, else
+ * `subject`; the tenant is the `tenantid` extension.
+ */
 function fromCloudEvent(value: unknown): ParsedItem {
   if (!isObject(value)) return { ok: false, error: malformed('a CloudEvent must be a JSON object') };
   if (value.specversion !== '1.0') {
@@ -91,6 +100,7 @@ function fromCloudEvent(value: unknown): ParsedItem {
       key: value.partitionkey ?? value.subject,
       time: value.time,
       source: value.source,
+      tenant: value.tenantid,
       data: value.data,
     },
   };
@@ -121,6 +131,7 @@ function fromBinaryCloudEvent(headers: Readonly<Record<string, string>>, body: B
       key: attribute('ce-partitionkey') ?? attribute('ce-subject'),
       time: attribute('ce-time'),
       source: attribute('ce-source'),
+      tenant: attribute('ce-tenantid'),
       data: parseJson(body, 'the body (CloudEvents binary mode data)'),
     },
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SluiceError } from '../../common/errors.js';
 import type { OutgoingRecord } from '../../common/kafka/index.js';
+import { isTenantId, tenantHeader, tenantIdRule } from '../../common/tenant-id.js';
 import type { CandidateEvent } from './parse-request.js';
 
 /** Encodes `data` with the newest schema of `type`, in the Confluent wire format. */
@@ -14,6 +15,11 @@ export type EventEncoder = (
 
 export interface PrepareContext {
   producerId: string;
+  /**
+   * The tenant the API key is bound to: an event without a tenant gets it, one naming another is
+   * refused. Undefined: the event's own tenant, if it names one, is kept as it is.
+   */
+  tenant: string | undefined;
   isTypeAllowed: (type: string) => boolean;
   encode: EventEncoder;
   topicFor: (type: string) => string;
@@ -87,6 +93,8 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
       }),
     );
   }
+  const tenant = eventTenant(candidate.tenant, context.tenant);
+  if (tenant instanceof SluiceError) return failure(reportedId, tenant);
   // The key picks the partition; an event without one is spread by its id.
   const key = candidate.key === undefined || candidate.key === null ? id : candidate.key;
   if (typeof key !== 'string' || key.length === 0 || Buffer.byteLength(key) > maxKeyBytes) {
@@ -133,28 +141,45 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
       ),
     );
   }
+  const headers: Record<string, string> = {
+    ce_specversion: '1.0',
+    ce_id: id,
+    ce_type: type,
+    ce_source: source,
+    ce_time: time,
+    'content-type': 'application/avro',
+    sluice_producer: context.producerId,
+  };
+  if (tenant !== undefined) headers[tenantHeader] = tenant;
   return {
     ok: true,
     event: {
       id,
       idGenerated,
       type,
-      record: {
-        topic: context.topicFor(type),
-        key,
-        value: encoded.value,
-        headers: {
-          ce_specversion: '1.0',
-          ce_id: id,
-          ce_type: type,
-          ce_source: source,
-          ce_time: time,
-          'content-type': 'application/avro',
-          sluice_producer: context.producerId,
-        },
-      },
+      record: { topic: context.topicFor(type), key, value: encoded.value, headers },
     },
   };
+}
+
+/**
+ * The tenant the event is written with: the one it names, else the key's. A key bound to a tenant
+ * never writes another's event; that refusal is SLUICE_TENANT_FORBIDDEN, checked after the format
+ * so a malformed tenant is a 400 whoever sends it.
+ */
+function eventTenant(named: unknown, keyTenant: string | undefined): string | undefined | SluiceError {
+  if (named === undefined || named === null) return keyTenant;
+  if (!isTenantId(named)) {
+    return invalid('tenant', `tenant must be a tenant id (${tenantIdRule}), or be omitted`);
+  }
+  if (keyTenant !== undefined && named !== keyTenant) {
+    return new SluiceError(
+      'SLUICE_TENANT_FORBIDDEN',
+      `this API key sends events for tenant ${keyTenant} only, not for tenant ${named}`,
+      { details: { field: 'tenant', tenant: named } },
+    );
+  }
+  return named;
 }
 
 function encodeError(type: string, encoded: Exclude<ReturnType<EventEncoder>, { ok: true }>): SluiceError {

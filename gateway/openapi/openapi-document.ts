@@ -17,6 +17,7 @@ import {
   payloadFilterLimits,
 } from '../../common/subscriptions/payload-filter.js';
 import { subscriptionLimits } from '../../common/subscriptions/subscription-input.js';
+import { tenantIdPattern } from '../../common/tenant-id.js';
 import { schemes } from '../inbound/schemes/verification.js';
 import { sourceLimits } from '../sources/source-input.js';
 import { EVENT_TYPE_PATTERN } from '../../schemas/manifest.js';
@@ -169,6 +170,11 @@ const fieldProblem: SchemaObject = {
   },
 };
 
+const tenantId: SchemaObject = {
+  type: 'string',
+  pattern: tenantIdPattern.source,
+  description: 'A tenant id: 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit.',
+};
 const payloadFilter: SchemaObject = {
   type: 'object',
   minProperties: 1,
@@ -208,6 +214,12 @@ const subscriptionProperties: Record<string, Schema> = {
     type: ['array', 'null'],
     items: { type: 'string' },
     description: 'Only events of these producers; null is every producer.',
+  },
+  tenant: {
+    ...tenantId,
+    type: ['string', 'null'],
+    description:
+      'The tenant whose events alone it receives (events naming that tenant); null: global, it receives every event, whatever its tenant.',
   },
   filter: { oneOf: [payloadFilter, { type: 'null' }] },
   headers: {
@@ -290,6 +302,12 @@ const subscriptionInputProperties: Record<string, Schema> = {
     maxItems: subscriptionLimits.maxProducerIds,
     items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' },
   },
+  tenant: {
+    ...tenantId,
+    type: ['string', 'null'],
+    description:
+      'The tenant whose events alone it receives; null or absent: global. A key bound to a tenant may only give its own tenant (absent: its tenant on create, unchanged on patch); another tenant, or null, is 403 SLUICE_TENANT_FORBIDDEN.',
+  },
   filter: { oneOf: [payloadFilter, { type: 'null' }] },
   headers: {
     type: ['object', 'null'],
@@ -331,6 +349,7 @@ const subscriptionInputProperties: Record<string, Schema> = {
 const batchItemErrorCodes: ErrorCode[] = [
   'SLUICE_MALFORMED_REQUEST',
   'SLUICE_EVENT_TYPE_FORBIDDEN',
+  'SLUICE_TENANT_FORBIDDEN',
   'SLUICE_IDEMPOTENCY_IN_FLIGHT',
   'SLUICE_EVENT_TOO_LARGE',
   'SLUICE_UNKNOWN_EVENT_TYPE',
@@ -546,13 +565,18 @@ const schemas: Record<string, SchemaObject> = {
         maxLength: 1024,
         description: '`/producers/<id>` when absent.',
       },
+      tenant: {
+        ...tenantId,
+        description:
+          "The tenant the event belongs to: only that tenant's subscriptions (and global ones) receive it. A key bound to a tenant gives it its tenant when absent and refuses another (403 SLUICE_TENANT_FORBIDDEN).",
+      },
       data: { description: "Any JSON value matching the type's current schema (GET /v1/event-types)." },
     },
   },
   CloudEvent: {
     type: 'object',
     description:
-      'CloudEvents 1.0, structured mode, JSON data only. The partition key is the `partitionkey` extension, else `subject`.',
+      'CloudEvents 1.0, structured mode, JSON data only. The partition key is the `partitionkey` extension, else `subject`; the tenant is the `tenantid` extension (as `tenant` in the Sluice envelope).',
     required: ['specversion', 'type', 'data'],
     properties: {
       specversion: { const: '1.0' },
@@ -562,6 +586,7 @@ const schemas: Record<string, SchemaObject> = {
       time: dateTime,
       subject: { type: 'string' },
       partitionkey: { type: 'string' },
+      tenantid: tenantId,
       datacontenttype: { type: 'string', pattern: '^application/(.+\\+)?json' },
       data: {},
       data_base64: { not: {}, description: 'Not supported: event data must be JSON.' },
@@ -1135,6 +1160,7 @@ const cloudEventHeaders: ParameterObject[] = [
   ['ce-time', 'Binary mode: the event time (RFC 3339).'],
   ['ce-subject', 'Binary mode: the partition key when `ce-partitionkey` is absent.'],
   ['ce-partitionkey', 'Binary mode: the partition key.'],
+  ['ce-tenantid', 'Binary mode: the tenant the event belongs to (the `tenantid` extension).'],
 ].map(([name, description]) => ({
   name: name!,
   in: 'header',
@@ -1145,6 +1171,12 @@ const cloudEventHeaders: ParameterObject[] = [
 
 const unauthenticated = problem(401, 'No, a malformed or an unknown API key.');
 const notAdmin = problem(403, 'The API key is not an admin key.', { codes: ['SLUICE_FORBIDDEN'] });
+/** The 403 of a route tenant keys may call for their own tenant's subscriptions. */
+const notAdminNorTenant = problem(
+  403,
+  "A producer key not bound to a tenant (SLUICE_FORBIDDEN), or a tenant key and another tenant's subscription, a global one, or another tenant named in the body (SLUICE_TENANT_FORBIDDEN).",
+  { codes: ['SLUICE_FORBIDDEN', 'SLUICE_TENANT_FORBIDDEN'] },
+);
 const adminRefusals: ResponsesObject = {
   '401': unauthenticated,
   '403': notAdmin,
@@ -1249,9 +1281,11 @@ function ingestOperation(mode: 'single' | 'batch'): OperationObject {
       '401': unauthenticated,
       ...(single
         ? {
-            '403': limited(403, 'The event type is not allowed for this API key.', [
-              'SLUICE_EVENT_TYPE_FORBIDDEN',
-            ]),
+            '403': limited(
+              403,
+              'The event type is not allowed for this API key, or the event names another tenant than the key is bound to.',
+              ['SLUICE_EVENT_TYPE_FORBIDDEN', 'SLUICE_TENANT_FORBIDDEN'],
+            ),
             '409': limited(409, 'An event with this id is being written; retry after Retry-After.', [
               'SLUICE_IDEMPOTENCY_IN_FLIGHT',
             ]),
@@ -1298,6 +1332,14 @@ function adminOperation(
   };
 }
 
+/** A subscription route: admin keys, and keys bound to a tenant for that tenant's subscriptions. */
+function subscriptionOperation(
+  operation: Omit<OperationObject, 'responses'>,
+  responses: ResponsesObject,
+): OperationObject {
+  return adminOperation(operation, { '403': notAdminNorTenant, ...responses });
+}
+
 const logUnavailable = (writes: boolean) =>
   problem(
     503,
@@ -1341,11 +1383,14 @@ const pageParameters: ParameterObject[] = [
   queryParameter('cursor', 'The `nextCursor` of the previous page, as it is.', { type: 'string' }),
 ];
 
-/** A delivery-log route: admin keys unless `anyKey`; `writes` when it queues records in Kafka. */
+/**
+ * A delivery-log route: admin keys unless `anyKey` (every key) or `tenantKeys` (tenant keys too,
+ * for their tenant's subscriptions); `writes` when it queues records in Kafka.
+ */
 function logOperation(
   operation: Omit<OperationObject, 'responses'>,
   responses: ResponsesObject,
-  options: { anyKey?: boolean; writes?: boolean } = {},
+  options: { anyKey?: boolean; tenantKeys?: boolean; writes?: boolean } = {},
 ): OperationObject {
   return {
     tags: ['delivery log'],
@@ -1353,7 +1398,9 @@ function logOperation(
     responses: {
       ...routerProblems,
       '401': unauthenticated,
-      ...(options.anyKey === true ? {} : { '403': notAdmin }),
+      ...(options.anyKey === true
+        ? {}
+        : { '403': options.tenantKeys === true ? notAdminNorTenant : notAdmin }),
       '501': logDisabled,
       '503': logUnavailable(options.writes === true),
       ...responses,
@@ -1625,7 +1672,7 @@ const paths: Record<string, PathItemObject> = {
     ),
   },
   '/v1/subscriptions': {
-    post: adminOperation(
+    post: subscriptionOperation(
       {
         operationId: 'createSubscription',
         summary: 'Create a subscription',
@@ -1651,11 +1698,12 @@ const paths: Record<string, PathItemObject> = {
         ),
       },
     ),
-    get: adminOperation(
+    get: subscriptionOperation(
       { operationId: 'listSubscriptions', summary: 'List subscriptions' },
       {
         '200': {
-          description: 'Every subscription.',
+          description:
+            'Every subscription the key manages: all for an admin key, its tenant’s for a tenant key.',
           headers: noStore,
           content: json(ref('SubscriptionList')),
         },
@@ -1664,14 +1712,14 @@ const paths: Record<string, PathItemObject> = {
   },
   '/v1/subscriptions/{id}': {
     parameters: [subscriptionId],
-    get: adminOperation(
+    get: subscriptionOperation(
       { operationId: 'getSubscription', summary: 'Read a subscription' },
       {
         '200': { description: 'The subscription.', headers: noStore, content: json(ref('Subscription')) },
         '404': noSuchSubscription,
       },
     ),
-    patch: adminOperation(
+    patch: subscriptionOperation(
       {
         operationId: 'updateSubscription',
         summary: 'Change some fields of a subscription',
@@ -1691,14 +1739,14 @@ const paths: Record<string, PathItemObject> = {
         }),
       },
     ),
-    delete: adminOperation(
+    delete: subscriptionOperation(
       { operationId: 'deleteSubscription', summary: 'Delete a subscription' },
       { '204': { description: 'Deleted.', headers: noStore }, '404': noSuchSubscription },
     ),
   },
   '/v1/subscriptions/{id}/rotate-secret': {
     parameters: [subscriptionId],
-    post: adminOperation(
+    post: subscriptionOperation(
       {
         operationId: 'rotateSubscriptionSecret',
         summary: 'Rotate the signing secret',
@@ -1722,12 +1770,12 @@ const paths: Record<string, PathItemObject> = {
   },
   '/v1/subscriptions/{id}/replay': {
     parameters: [subscriptionId],
-    post: adminOperation(
+    post: subscriptionOperation(
       {
         operationId: 'replaySubscription',
         summary: 'Redeliver a time window of events to this subscription',
         description:
-          'Selects the events Kafka recorded in [from, to) whose type and producer match the subscription now. A dry run counts them and writes nothing; otherwise they are queued on the first retry tier and the answer comes once Kafka acknowledged all of them, within SLUICE_REPLAY_TIMEOUT_MS.',
+          'Selects the events Kafka recorded in [from, to) whose type, producer and tenant match the subscription now. A dry run counts them and writes nothing; otherwise they are queued on the first retry tier and the answer comes once Kafka acknowledged all of them, within SLUICE_REPLAY_TIMEOUT_MS.',
         requestBody: { required: true, content: json(ref('ReplayRequest')) },
       },
       {
@@ -1767,7 +1815,7 @@ const paths: Record<string, PathItemObject> = {
         operationId: 'getEventStatus',
         summary: 'Where an event stands with each subscription',
         description:
-          'From the latest recorded attempt per subscription: delivered, retrying (with the next attempt time), dead-lettered, filtered or disabled. The log knows an event only once a worker recorded an attempt: an event not yet tried (or matched by no subscription) is not found, so "pending" cannot be told from "never matched". Any key; a producer key sees only its own events.',
+          'From the latest recorded attempt per subscription: delivered, retrying (with the next attempt time), dead-lettered, filtered or disabled. The log knows an event only once a worker recorded an attempt: an event not yet tried (or matched by no subscription) is not found, so "pending" cannot be told from "never matched". Any key; a producer key sees only its own events, a key bound to a tenant only the attempts to its tenant’s subscriptions (whoever sent the event).',
       },
       {
         '200': {
@@ -1783,7 +1831,12 @@ const paths: Record<string, PathItemObject> = {
   '/v1/events/{id}/attempts': {
     parameters: [eventIdParameter],
     get: logOperation(
-      { operationId: 'listEventAttempts', summary: 'Every recorded attempt of an event, oldest first' },
+      {
+        operationId: 'listEventAttempts',
+        summary: 'Every recorded attempt of an event, oldest first',
+        description:
+          'Any key; a producer key sees only its own events, a key bound to a tenant only the attempts to its tenant’s subscriptions.',
+      },
       {
         '200': { description: 'The attempts.', headers: noStore, content: json(ref('EventAttempts')) },
         '404': noAttempts,
@@ -1807,6 +1860,7 @@ const paths: Record<string, PathItemObject> = {
         '400': invalidQuery,
         '404': noSuchSubscription,
       },
+      { tenantKeys: true },
     ),
   },
   '/v1/subscriptions/{id}/stats': {
@@ -1820,6 +1874,7 @@ const paths: Record<string, PathItemObject> = {
         '200': { description: 'The figures.', headers: noStore, content: json(ref('SubscriptionStats')) },
         '404': noSuchSubscription,
       },
+      { tenantKeys: true },
     ),
   },
   '/v1/subscriptions/{id}/events/{eventId}/resend': {
@@ -1833,16 +1888,20 @@ const paths: Record<string, PathItemObject> = {
       },
       {
         '202': { description: 'Queued.', headers: noStore, content: json(ref('ResendQueued')) },
-        '404': problem(404, 'No such subscription, or no attempt of this event is recorded.', {
-          codes: ['SLUICE_NOT_FOUND'],
-        }),
+        '404': problem(
+          404,
+          'No such subscription, or no attempt of this event is recorded (for a tenant key: none to this subscription).',
+          {
+            codes: ['SLUICE_NOT_FOUND'],
+          },
+        ),
         '422': problem(
           422,
           'The subscription never had a delivery of this event (it did not match it, or its filters refused it), is disabled, or Kafka no longer holds the record.',
           { codes: ['SLUICE_RESEND_REFUSED'] },
         ),
       },
-      { writes: true },
+      { writes: true, tenantKeys: true },
     ),
   },
   '/v1/dead-letters': {
@@ -1983,7 +2042,11 @@ export const openApiDocument: OpenAPIObject = {
       description:
         'Event types and their schemas, kept in the schema registry: any key reads them, admin keys register, evolve and deprecate them.',
     },
-    { name: 'subscriptions', description: 'Admin keys manage webhook subscriptions.' },
+    {
+      name: 'subscriptions',
+      description:
+        'Admin keys manage webhook subscriptions; a key bound to a tenant manages that tenant’s only (403 SLUICE_TENANT_FORBIDDEN for any other).',
+    },
     {
       name: 'delivery log',
       description:
@@ -2005,7 +2068,7 @@ export const openApiDocument: OpenAPIObject = {
         type: 'http',
         scheme: 'bearer',
         description:
-          'An API key (`sluice keys create`): producer keys send events, admin keys also manage event types and subscriptions.',
+          'An API key (`sluice keys create`): producer keys send events, admin keys also manage event types and subscriptions; a producer key bound to a tenant (`--tenant`) sends that tenant’s events and manages its subscriptions.',
       },
       ...registrySecuritySchemes,
     },

@@ -23,7 +23,7 @@ const order = { ce_id: 'e1', ce_type: 'order.created', sluice_producer: 'tenant-
 
 describe('replaySelector', () => {
   const selects = replaySelector(
-    { eventTypes: ['order.*'], producerIds: ['tenant-a'] },
+    { eventTypes: ['order.*'], producerIds: ['tenant-a'], tenant: undefined },
     { fromMs: 1000, toMs: 2000, dryRun: false },
   );
 
@@ -40,6 +40,23 @@ describe('replaySelector', () => {
     expect(selects(record(1500, { ...order, ce_type: 'payment.succeeded' }))).toBe(false);
     expect(selects(record(1500, { ...order, sluice_producer: 'tenant-b' }))).toBe(false);
     expect(selects(record(1500, { ce_id: 'e1', ce_type: 'order.created' }))).toBe(false);
+  });
+
+  it('keeps only its tenant’s events for a tenant’s subscription, every event for a global one', () => {
+    const window = { fromMs: 1000, toMs: 2000, dryRun: false };
+    const acmeOnly = replaySelector(
+      { eventTypes: ['order.*'], producerIds: undefined, tenant: 'acme' },
+      window,
+    );
+    const global = replaySelector(
+      { eventTypes: ['order.*'], producerIds: undefined, tenant: undefined },
+      window,
+    );
+    const acme = record(1500, { ...order, ce_tenantid: 'acme' });
+    const globex = record(1500, { ...order, ce_tenantid: 'globex' });
+    const none = record(1500, order);
+    expect([acme, globex, none].map(acmeOnly)).toEqual([true, false, false]);
+    expect([acme, globex, none].map(global)).toEqual([true, true, true]);
   });
 
   it('skips poison records: no id, no type or no value', () => {

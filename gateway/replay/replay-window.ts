@@ -1,6 +1,7 @@
 import type { Admin, ConsumedRecord } from '../../common/kafka/index.js';
 import { compileSubscriptionMatcher } from '../../common/subscriptions/subscription-matcher.js';
 import type { Subscription } from '../../common/subscriptions/subscription.js';
+import { tenantHeader } from '../../common/tenant-id.js';
 import type { ReplayRequest } from './replay-request.js';
 
 /** Offsets of one partition inside the window: `start` inclusive, `end` exclusive. */
@@ -40,10 +41,10 @@ export function offsetsIn(ranges: readonly PartitionRange[]): number {
 
 /**
  * Which records of the ranges a replay queues: stamped inside the window (the time index only
- * bounds offsets) and matched by the subscription's event types and producer filter.
+ * bounds offsets) and matched by the subscription's event types, producer filter and tenant.
  */
 export function replaySelector(
-  subscription: Pick<Subscription, 'eventTypes' | 'producerIds'>,
+  subscription: Pick<Subscription, 'eventTypes' | 'producerIds' | 'tenant'>,
   request: ReplayRequest,
 ): (record: ConsumedRecord) => boolean {
   const matches = compileSubscriptionMatcher(subscription);
@@ -52,6 +53,6 @@ export function replaySelector(
     const type = record.headers.ce_type;
     // Records without an id, a type or a value were dead-lettered as poison: nothing to deliver.
     if (!type || !record.headers.ce_id || record.value === null) return false;
-    return matches(type, record.headers.sluice_producer ?? '');
+    return matches(type, record.headers.sluice_producer ?? '', record.headers[tenantHeader] || undefined);
   };
 }

@@ -197,6 +197,8 @@ export function createInboundRoute(deps: InboundRouteDeps): RouteHandler {
               key: derived.providerEventId,
               time: undefined,
               source: `/sources/${source.id}`,
+              // Inbound sources are not bound to a tenant: their events reach global subscriptions.
+              tenant: undefined,
               data,
             },
           },
@@ -204,6 +206,7 @@ export function createInboundRoute(deps: InboundRouteDeps): RouteHandler {
         {
           ...deps.ingest,
           producerId: source.id,
+          tenant: undefined,
           isTypeAllowed: () => true,
           encode: deps.encode,
           maxEventBytes: source.maxBodyBytes + sourceLimits.recordOverheadBytes,

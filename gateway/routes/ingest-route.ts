@@ -17,7 +17,7 @@ export interface IngestRouteDeps {
   metrics: GatewayMetrics;
   logger: Logger;
   /** Everything `ingestEvents` needs except who is sending. */
-  ingest: Omit<IngestContext, 'producerId' | 'isTypeAllowed'>;
+  ingest: Omit<IngestContext, 'producerId' | 'tenant' | 'isTypeAllowed'>;
   maxRequestBytes: number;
   maxBatchBytes: number;
   maxBatchEvents: number;
@@ -100,14 +100,33 @@ export function createIngestRoute(mode: Mode, deps: IngestRouteDeps): RouteHandl
       const results = await ingestEvents(items, {
         ...deps.ingest,
         producerId: key.producerId,
+        tenant: key.tenant,
         isTypeAllowed: (type) => isEventTypeAllowed(key, type),
       });
+      reportTenantRefusals(key, results);
       if (mode === 'single') answerSingle(exchange, startedNs, results[0]!, admitted.headers);
       else answerBatch(exchange, startedNs, results, admitted.headers);
     } catch (error) {
       if (isRequestAborted(error)) return;
       answerProblem(exchange, startedNs, error);
     }
+  }
+
+  /** Another tenant named by a tenant key is worth a metric and a log line: one per request. */
+  function reportTenantRefusals(key: ApiKeyRecord, results: readonly ItemResult[]) {
+    const refused = results.filter((result) => result.error?.code === 'SLUICE_TENANT_FORBIDDEN');
+    if (refused.length === 0) return;
+    deps.metrics.tenantRefusals.inc({ route });
+    deps.logger.warn(
+      {
+        route,
+        producerId: key.producerId,
+        tenant: key.tenant,
+        refusedEvents: refused.length,
+        named: [...new Set(refused.map((result) => result.error!.details.tenant))].slice(0, 5),
+      },
+      'events naming another tenant refused',
+    );
   }
 
   function answerSingle(

@@ -2,7 +2,8 @@ import { SluiceError } from '../../common/errors.js';
 import type { SchemaCatalog } from '../../schemas/schema-catalog.js';
 import { decodeEvent } from '../../schemas/event-codec.js';
 import type { ApiKeyRecord } from '../auth/api-key-entry.js';
-import type { DeadLetterRecord, DeliveryLog } from '../delivery-log/delivery-log.js';
+import { canManageSubscription } from '../auth/tenant-access.js';
+import type { DeadLetterRecord, DeliveryLog, LogScope } from '../delivery-log/delivery-log.js';
 import { validateDeadLetterReplay } from '../delivery-log/dead-letter-replay-request.js';
 import {
   isDeadLetterId,
@@ -22,7 +23,8 @@ import {
 export interface LogRoutesDeps extends AdminHandlerDeps {
   log: DeliveryLog;
   resender: LogResender;
-  store: Pick<SubscriptionAdmin, 'get'>;
+  /** `all` gives a tenant key's subscriptions, the scope of what it reads in the log. */
+  store: Pick<SubscriptionAdmin, 'get' | 'all'>;
   /** Decodes dead letters' payloads. */
   catalog: Pick<SchemaCatalog, 'byId'>;
   nowMs?: () => number;
@@ -43,9 +45,19 @@ export const maxDeadLettersPerReplay = 10_000;
 const deadLettersPerBatch = 200;
 const eventIdPattern = /^[\x21-\x7e]{1,128}$/;
 
-/** Admin keys see every producer's events; a producer key only its own (others' are not found). */
-function producerScope(key: ApiKeyRecord): string | undefined {
-  return key.role === 'admin' ? undefined : key.producerId;
+/**
+ * What of an event's attempts a key sees: an admin key all; a key bound to a tenant the attempts to
+ * its tenant's subscriptions (whoever sent the event: attempt rows carry no tenant, the
+ * subscription does); any other producer key its own events' (others' are not found).
+ */
+function logScope(key: ApiKeyRecord, store: Pick<SubscriptionAdmin, 'all'>): LogScope {
+  if (key.role === 'admin') return {};
+  if (key.tenant === undefined) return { producerId: key.producerId };
+  const subscriptionIds = store
+    .all()
+    .filter((subscription) => canManageSubscription(key, subscription))
+    .map((subscription) => subscription.id);
+  return { subscriptionIds };
 }
 
 function noEvent(id: string): SluiceError {
@@ -71,15 +83,22 @@ function webhookPayload(
 
 /**
  * The delivery log API (docs/architecture.md#the-delivery-log): an event's status and attempts
- * (any key; a producer key sees only its own events), a subscription's attempts and stats, one-event
- * resend, and the dead letters (admin keys). With no log database every route answers 501
- * SLUICE_LOG_DISABLED; with the database down, 503 SLUICE_LOG_UNAVAILABLE.
+ * (any key; a producer key sees only its own events, a tenant key only the attempts to its
+ * tenant's subscriptions), a subscription's attempts and stats and one-event resend (admin keys,
+ * and tenant keys for their tenant's subscriptions), and the dead letters (admin keys). With no log
+ * database every route answers 501 SLUICE_LOG_DISABLED; with the database down, 503
+ * SLUICE_LOG_UNAVAILABLE.
  */
 export function addLogRoutes(router: Router, deps: LogRoutesDeps): Router {
   const { log } = deps;
   const nowMs = deps.nowMs ?? Date.now;
   const read = { anyKey: true };
-  const adminRead = { forbiddenDetail: 'reading the delivery log of subscriptions needs an admin API key' };
+  const adminRead = { forbiddenDetail: 'reading the dead letters needs an admin API key' };
+  const subscriptionRead = {
+    tenantKeys: true,
+    forbiddenDetail:
+      'reading the delivery log of subscriptions needs an admin API key or an API key bound to their tenant',
+  };
 
   return router
     .route(
@@ -92,7 +111,7 @@ export function addLogRoutes(router: Router, deps: LogRoutesDeps): Router {
         async ({ exchange, key }) => {
           const id = exchange.params.id ?? '';
           const subscriptions = eventIdPattern.test(id)
-            ? await log.eventStatus(id, producerScope(key))
+            ? await log.eventStatus(id, logScope(key, deps.store))
             : undefined;
           if (subscriptions === undefined) throw noEvent(id);
           return { status: 200, body: { id, subscriptions } };
@@ -110,7 +129,7 @@ export function addLogRoutes(router: Router, deps: LogRoutesDeps): Router {
         async ({ exchange, key }) => {
           const id = exchange.params.id ?? '';
           const attempts = eventIdPattern.test(id)
-            ? await log.eventAttempts(id, producerScope(key))
+            ? await log.eventAttempts(id, logScope(key, deps.store))
             : undefined;
           if (attempts === undefined) throw noEvent(id);
           return { status: 200, body: { id, attempts } };
@@ -125,12 +144,12 @@ export function addLogRoutes(router: Router, deps: LogRoutesDeps): Router {
         deps,
         subscriptionAttempts,
         false,
-        async ({ exchange }) => {
-          const subscription = findSubscription(deps.store, exchange);
+        async ({ exchange, key }) => {
+          const subscription = findSubscription(deps.store, exchange, key);
           const query = parseAttemptsQuery(exchange.head.query);
           return { status: 200, body: await log.subscriptionAttempts(subscription.id, query) };
         },
-        adminRead,
+        subscriptionRead,
       ),
     )
     .route(
@@ -140,24 +159,33 @@ export function addLogRoutes(router: Router, deps: LogRoutesDeps): Router {
         deps,
         subscriptionStats,
         false,
-        async ({ exchange }) => {
-          const subscription = findSubscription(deps.store, exchange);
+        async ({ exchange, key }) => {
+          const subscription = findSubscription(deps.store, exchange, key);
           return { status: 200, body: await log.subscriptionStats(subscription.id, nowMs()) };
         },
-        adminRead,
+        subscriptionRead,
       ),
     )
     .route(
       'POST',
       resend,
-      createAdminHandler(deps, resend, true, async ({ exchange, key }) => {
-        const subscription = findSubscription(deps.store, exchange);
-        const eventId = exchange.params.eventId ?? '';
-        if (!eventIdPattern.test(eventId)) throw noEvent(eventId);
-        const result = await deps.resender.resend(subscription, eventId);
-        deps.logger.info({ ...result, by: key.producerId }, 'event resend queued');
-        return { status: 202, body: result };
-      }),
+      createAdminHandler(
+        deps,
+        resend,
+        true,
+        async ({ exchange, key }) => {
+          const subscription = findSubscription(deps.store, exchange, key);
+          const eventId = exchange.params.eventId ?? '';
+          if (!eventIdPattern.test(eventId)) throw noEvent(eventId);
+          // A tenant key learns nothing of events its subscription never had.
+          const result = await deps.resender.resend(subscription, eventId, {
+            onlyThisSubscription: key.tenant !== undefined,
+          });
+          deps.logger.info({ ...result, by: key.producerId }, 'event resend queued');
+          return { status: 202, body: result };
+        },
+        { tenantKeys: true, forbiddenDetail: subscriptionRead.forbiddenDetail },
+      ),
     )
     .route(
       'GET',

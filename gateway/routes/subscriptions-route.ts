@@ -1,4 +1,4 @@
-import { SluiceError } from '../../common/errors.js';
+import { isSluiceError, SluiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import {
   customHeadersResource,
@@ -18,6 +18,11 @@ import {
 import type { SubscriptionStore } from '../../common/subscriptions/subscription-store.js';
 import type { Subscription } from '../../common/subscriptions/subscription.js';
 import type { ApiKeyRecord, ApiKeyStore } from '../auth/api-key-store.js';
+import {
+  assertSubscriptionAccess,
+  assertTenantRequest,
+  canManageSubscription,
+} from '../auth/tenant-access.js';
 import type { GatewayMetrics } from '../gateway-metrics.js';
 import { readBody } from '../http/body-reader.js';
 import { isRequestAborted, type HttpExchange } from '../http/http-exchange.js';
@@ -27,7 +32,7 @@ import type { RouteHandler, Router } from '../http/router.js';
 /** The store operations the routes use. */
 export type SubscriptionAdmin = Pick<
   SubscriptionStore,
-  'get' | 'all' | 'create' | 'update' | 'remove' | 'rotateSecret'
+  'get' | 'all' | 'create' | 'update' | 'remove' | 'rotateSecret' | 'validateCreate' | 'validatePatch'
 >;
 
 export interface SubscriptionsRouteDeps {
@@ -35,7 +40,9 @@ export interface SubscriptionsRouteDeps {
   /** Validates every write (SSRF policy, delivery bounds, filter paths against the schemas). */
   store: SubscriptionAdmin;
   logger: Logger;
-  metrics?: Pick<GatewayMetrics, 'requests' | 'requestDuration'> | undefined;
+  metrics?:
+    | (Pick<GatewayMetrics, 'requests' | 'requestDuration'> & Partial<Pick<GatewayMetrics, 'tenantRefusals'>>)
+    | undefined;
   /** Largest request body, default 64 KiB: a subscription is small. */
   maxBodyBytes?: number | undefined;
   /** False once shutdown began: new requests are refused with 503. */
@@ -56,6 +63,8 @@ export interface SubscriptionResource {
   maxConcurrency: number;
   ordering: 'none' | 'key';
   producerIds: readonly string[] | null;
+  /** The tenant whose events alone it receives; null: global (every event). */
+  tenant: string | null;
   filter: PayloadFilter | null;
   /** Plain values as stored; a secret one as `{"secret": true}`, its value never shown. */
   headers: Record<string, CustomHeaderResource>;
@@ -88,24 +97,35 @@ const defaultMaxBodyBytes = 64 * 1024;
 const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 
 /**
- * The subscription management API (README.md#subscriptions-and-webhooks), for admin API keys only:
- * `POST/GET /v1/subscriptions`, `GET/PATCH/DELETE /v1/subscriptions/{id}` and
- * `POST /v1/subscriptions/{id}/rotate-secret`. Signing secrets appear in exactly two answers: the
- * create response and the rotate-secret response (`secret`, shown once); secret header values in
- * none. The store validates each write and refuses it whole, so a bad field changes nothing.
+ * The subscription management API (README.md#subscriptions-and-webhooks): `POST/GET
+ * /v1/subscriptions`, `GET/PATCH/DELETE /v1/subscriptions/{id}` and `POST
+ * /v1/subscriptions/{id}/rotate-secret`, for admin keys (every subscription) and keys bound to a
+ * tenant (that tenant's only: README.md#tenants). Signing secrets appear in exactly two answers:
+ * the create response and the rotate-secret response (`secret`, shown once); secret header values
+ * in none. The store validates each write and refuses it whole, so a bad field changes nothing.
  */
 export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDeps): Router {
   const { store, logger } = deps;
   const handler = (route: string, readsBody: boolean, action: Action) =>
-    createAdminHandler(deps, route, readsBody, action);
+    createAdminHandler(deps, route, readsBody, action, { tenantKeys: true });
 
   return router
     .route(
       'POST',
       collection,
       handler(collection, true, async ({ key, body }) => {
-        const created = await store.create(requireObjectBody(body) as SubscriptionCreateInput);
-        logger.info({ subscriptionId: created.id, by: key.producerId }, 'subscription created');
+        const input = requireObjectBody(body) as SubscriptionCreateInput;
+        const valid = store.validateCreate(input);
+        if (valid instanceof SluiceError) throw valid;
+        // The body as sent: `tenant: null` (global) is refused to a tenant key like another tenant.
+        assertTenantRequest(key, input.tenant);
+        const created = await store.create(
+          key.tenant === undefined ? input : { ...input, tenant: key.tenant },
+        );
+        logger.info(
+          { subscriptionId: created.id, tenant: created.tenant, by: key.producerId },
+          'subscription created',
+        );
         return {
           status: 201,
           headers: { location: `${collection}/${created.id}` },
@@ -116,22 +136,33 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
     .route(
       'GET',
       collection,
-      handler(collection, false, () => ({
+      handler(collection, false, ({ key }) => ({
         status: 200,
-        body: { subscriptions: store.all().map(toResource) },
+        body: {
+          subscriptions: store
+            .all()
+            .filter((subscription) => canManageSubscription(key, subscription))
+            .map(toResource),
+        },
       })),
     )
     .route(
       'GET',
       item,
-      handler(item, false, ({ exchange }) => ({ status: 200, body: toResource(find(exchange)) })),
+      handler(item, false, ({ exchange, key }) => ({
+        status: 200,
+        body: toResource(findSubscription(store, exchange, key)),
+      })),
     )
     .route(
       'PATCH',
       item,
       handler(item, true, async ({ exchange, key, body }) => {
-        const id = find(exchange).id;
+        const id = findSubscription(store, exchange, key).id;
         const patch = requireObjectBody(body) as SubscriptionPatchInput;
+        const valid = store.validatePatch(patch);
+        if (valid instanceof SluiceError) throw valid;
+        assertTenantRequest(key, valid.tenant);
         const updated = await store.update(id, patch);
         // Field names only: header values, secret or not, never reach a log line.
         logger.info(
@@ -145,7 +176,7 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
       'DELETE',
       item,
       handler(item, false, async ({ exchange, key }) => {
-        const id = find(exchange).id;
+        const id = findSubscription(store, exchange, key).id;
         await store.remove(id);
         logger.info({ subscriptionId: id, by: key.producerId }, 'subscription deleted');
         return { status: 204 };
@@ -155,7 +186,7 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
       'POST',
       rotate,
       handler(rotate, true, async ({ exchange, key, body }) => {
-        const id = find(exchange).id;
+        const id = findSubscription(store, exchange, key).id;
         const request = validateSecretRotation(body);
         if (request instanceof SluiceError) throw request;
         const rotated = await store.rotateSecret(id, undefined, request.secret);
@@ -163,20 +194,22 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
         return { status: 200, body: { ...toResource(rotated), secret: currentSecret(rotated) } };
       }),
     );
-
-  function find(exchange: HttpExchange): Subscription {
-    return findSubscription(store, exchange);
-  }
 }
 
-/** The subscription named by the `:id` of the path; 404 SLUICE_NOT_FOUND when there is none. */
+/**
+ * The subscription named by the `:id` of the path, when `key` may manage it: 404 SLUICE_NOT_FOUND
+ * when there is none, 403 SLUICE_TENANT_FORBIDDEN when it is not the key's tenant's. Every route
+ * under /v1/subscriptions/{id} finds its subscription here, so none can skip the tenant check.
+ */
 export function findSubscription(
   store: Pick<SubscriptionAdmin, 'get'>,
   exchange: HttpExchange,
+  key: ApiKeyRecord,
 ): Subscription {
   const id = exchange.params.id ?? '';
   const found = isSubscriptionId(id) ? store.get(id) : undefined;
   if (found === undefined) throw new SluiceError('SLUICE_NOT_FOUND', `no subscription ${id}`);
+  assertSubscriptionAccess(key, found);
   return found;
 }
 
@@ -193,6 +226,7 @@ export function toResource(subscription: Subscription): SubscriptionResource {
     maxConcurrency: subscription.maxConcurrency,
     ordering: subscription.ordering,
     producerIds: subscription.producerIds ?? null,
+    tenant: subscription.tenant ?? null,
     filter: subscription.filter ?? null,
     headers: customHeadersResource(subscription.headers),
     retry: retryOverrideResource(subscription.retry),
@@ -245,6 +279,11 @@ export type AdminHandlerDeps = Pick<
 export interface AdminHandlerOptions {
   /** Any valid API key may call it (a read), not only admin keys. */
   anyKey?: boolean;
+  /**
+   * Keys bound to a tenant may call it too; the action must then keep to that tenant's
+   * subscriptions (`findSubscription` does).
+   */
+  tenantKeys?: boolean;
   /** The 403 detail for a producer key: what needs an admin key. */
   forbiddenDetail?: string;
   /** Largest request body of this route; default `deps.maxBodyBytes`. */
@@ -263,7 +302,11 @@ export function createAdminHandler(
   options: AdminHandlerOptions = {},
 ): RouteHandler {
   const maxBodyBytes = options.maxBodyBytes ?? deps.maxBodyBytes ?? defaultMaxBodyBytes;
-  const forbiddenDetail = options.forbiddenDetail ?? 'managing subscriptions needs an admin API key';
+  const forbiddenDetail =
+    options.forbiddenDetail ??
+    (options.tenantKeys === true
+      ? 'managing subscriptions needs an admin API key or an API key bound to a tenant'
+      : 'managing subscriptions needs an admin API key');
 
   const answer = (exchange: HttpExchange, startedNs: bigint, reply: Reply) => {
     const headers: Record<string, string> = { 'cache-control': 'no-store', ...reply.headers };
@@ -274,10 +317,23 @@ export function createAdminHandler(
     }
     if (exchange.respond(reply.status, headers, body)) record(startedNs, reply.status);
   };
-  const answerProblem = (exchange: HttpExchange, startedNs: bigint, error: unknown) => {
+  const answerProblem = (exchange: HttpExchange, startedNs: bigint, error: unknown, key?: ApiKeyRecord) => {
     const problem = problemResponse(error);
     if (problem.error.code === 'SLUICE_INTERNAL') {
       deps.logger.error({ err: error, route }, 'admin API request failed unexpectedly');
+    }
+    if (isSluiceError(error, 'SLUICE_TENANT_FORBIDDEN')) {
+      deps.metrics?.tenantRefusals?.inc({ route });
+      deps.logger.warn(
+        {
+          route,
+          method: exchange.head.method,
+          producerId: key?.producerId,
+          tenant: key?.tenant,
+          ...error.details,
+        },
+        "refused: another tenant's subscription or tenant",
+      );
     }
     if (exchange.respond(problem.status, problem.headers, problem.body)) record(startedNs, problem.status);
   };
@@ -301,7 +357,11 @@ export function createAdminHandler(
       answerProblem(exchange, startedNs, key);
       return;
     }
-    if (key.role !== 'admin' && options.anyKey !== true) {
+    const allowed =
+      key.role === 'admin' ||
+      options.anyKey === true ||
+      (options.tenantKeys === true && key.tenant !== undefined);
+    if (!allowed) {
       answerProblem(exchange, startedNs, new SluiceError('SLUICE_FORBIDDEN', forbiddenDetail));
       return;
     }
@@ -314,7 +374,7 @@ export function createAdminHandler(
         answer(exchange, startedNs, await action({ exchange, key, body }));
       } catch (error) {
         if (isRequestAborted(error)) return;
-        answerProblem(exchange, startedNs, error);
+        answerProblem(exchange, startedNs, error, key);
       }
     };
     return run().finally(() => deps.inFlight?.leave());

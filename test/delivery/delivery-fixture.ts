@@ -4,9 +4,9 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
-import { compileEventTypeMatcher } from '../../common/event-type-matcher.js';
 import { createLogger } from '../../common/logger.js';
 import { retryTopicName } from '../../common/retry/retry-schedule.js';
+import { compileSubscriptionMatcher } from '../../common/subscriptions/subscription-matcher.js';
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
 import { generateWebhookSecret } from '../../common/webhook-signer.js';
 import { loadDeliveryConfig } from '../../consumers/delivery-config.js';
@@ -118,12 +118,9 @@ export class MemorySubscriptions implements SubscriptionView {
     this.byId.set(subscription.id, subscription);
   }
 
-  matching(eventType: string, producerId: string): readonly Subscription[] {
+  matching(eventType: string, producerId: string, tenant: string | undefined): readonly Subscription[] {
     return [...this.byId.values()].filter(
-      (s) =>
-        s.enabled &&
-        compileEventTypeMatcher(s.eventTypes)(eventType) &&
-        (s.producerIds === undefined || s.producerIds.includes(producerId)),
+      (s) => s.enabled && compileSubscriptionMatcher(s)(eventType, producerId, tenant),
     );
   }
 
@@ -156,6 +153,7 @@ export function testSubscription(overrides: Partial<Subscription> & { url: strin
     maxConcurrency: 10,
     ordering: 'none',
     producerIds: undefined,
+    tenant: undefined,
     createdAt: now,
     updatedAt: now,
     ...overrides,

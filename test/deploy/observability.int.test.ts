@@ -174,11 +174,14 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
     const worker = await startTestWorker(delivery, subscriptions);
 
     // Gateway A writes to the worker's events topic; gateway B to a topic that does not exist.
-    const setupA = await prepareGateway([{ producerId: 'shop-a' }], {
-      SLUICE_EVENTS_TOPIC: delivery.eventsTopic,
-      // Everything here shares one event loop on a busy machine; this test is not about shedding.
-      SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
-    });
+    const setupA = await prepareGateway(
+      [{ producerId: 'shop-a' }, { producerId: 'shop-t', tenant: 'acme' }],
+      {
+        SLUICE_EVENTS_TOPIC: delivery.eventsTopic,
+        // Everything here shares one event loop on a busy machine; this test is not about shedding.
+        SLUICE_SHED_MAX_EVENT_LOOP_DELAY_MS: '0',
+      },
+    );
     const gatewayA = await startTestGateway(setupA);
     const missingTopic = uniqueName('missing-events');
     const setupB = await prepareGateway([{ producerId: 'shop-c' }], {
@@ -258,6 +261,10 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
       422,
     );
     expect(await post(gatewayB.url, setupB.keys['shop-c']!, orderCreated())).toBe(503);
+    // Refused: a key bound to tenant acme names another tenant (403, a tenant refusal).
+    expect(await post(gatewayA.url, setupA.keys['shop-t']!, { ...orderCreated(), tenant: 'globex' })).toBe(
+      403,
+    );
 
     await inboundTraffic(gatewayC.url, setupC.keys.ops!);
 

@@ -87,21 +87,21 @@ describe('subscription store (real Kafka)', () => {
 
     const created = await writer.create({ ...orders, description: 'first' });
     expect(writer.get(created.id)).toEqual(created);
-    expect(writer.matching('order.created', 'shop-eu')).toEqual([created]);
+    expect(writer.matching('order.created', 'shop-eu', undefined)).toEqual([created]);
     await eventually(() => expect(reader.get(created.id)).toEqual(created));
-    expect(reader.matching('order.created', 'any-producer')).toEqual([created]);
-    expect(reader.matching('payment.succeeded', 'shop-eu')).toEqual([]);
+    expect(reader.matching('order.created', 'any-producer', undefined)).toEqual([created]);
+    expect(reader.matching('payment.succeeded', 'shop-eu', undefined)).toEqual([]);
 
     const updated = await writer.update(created.id, { description: 'second', producerIds: ['shop-eu'] });
     expect(writer.get(created.id)?.description).toBe('second');
     await eventually(() => expect(reader.get(created.id)).toEqual(updated));
-    expect(reader.matching('order.created', 'shop-eu')).toEqual([updated]);
-    expect(reader.matching('order.created', 'shop-us')).toEqual([]);
+    expect(reader.matching('order.created', 'shop-eu', undefined)).toEqual([updated]);
+    expect(reader.matching('order.created', 'shop-us', undefined)).toEqual([]);
 
     // Writes work from any instance, not just the first.
     const disabled = await reader.disable(created.id, 'gone');
     expect(disabled).toMatchObject({ enabled: false, disabledReason: 'gone' });
-    expect(reader.matching('order.created', 'shop-eu')).toEqual([]);
+    expect(reader.matching('order.created', 'shop-eu', undefined)).toEqual([]);
     await eventually(() => expect(writer.get(created.id)).toEqual(disabled));
 
     await writer.remove(created.id);
@@ -186,7 +186,7 @@ describe('subscription store (real Kafka)', () => {
       { secret: newSecret, expiresAtMs: undefined },
       { secret: oldSecret, expiresAtMs: nowMs + dayMs },
     ]);
-    expect(writer.matching('order.created', 'p')[0]!.secrets.map((s) => s.secret)).toEqual([
+    expect(writer.matching('order.created', 'p', undefined)[0]!.secrets.map((s) => s.secret)).toEqual([
       newSecret,
       oldSecret,
     ]);
@@ -198,7 +198,7 @@ describe('subscription store (real Kafka)', () => {
     // Expired secrets drop out by themselves, in every instance, without a write.
     for (const store of [writer, reader]) {
       expect(store.get(created.id)!.secrets).toEqual([{ secret: newSecret, expiresAtMs: undefined }]);
-      expect(store.matching('order.created', 'p')[0]!.secrets).toHaveLength(1);
+      expect(store.matching('order.created', 'p', undefined)[0]!.secrets).toHaveLength(1);
     }
     const restarted = await startStore(topic, ring, clock);
     expect(restarted.get(created.id)!.secrets).toEqual([{ secret: newSecret, expiresAtMs: undefined }]);
