@@ -336,7 +336,6 @@ function checkWritableFields(
 ): SubscriptionPatch & { eventTypes?: string[]; producerIds?: string[] | null } {
   const out: SubscriptionPatch & { eventTypes?: string[]; producerIds?: string[] | null } = {};
   const problem = (field: string, message: string) => problems.push({ field, message });
-  checkDeliveryFields(raw, out, problems, rules.deliveryBounds ?? defaultDeliveryBounds, isPatch);
 
   if (raw.url !== undefined) {
     const url = checkUrl(raw.url, policy);
@@ -463,6 +462,7 @@ function checkWritableFields(
       );
     }
   }
+  checkDeliveryFields(raw, out, problems, rules.deliveryBounds ?? defaultDeliveryBounds, isPatch);
   return out;
 }
 
