@@ -1,6 +1,11 @@
 import { createFailFastRedis } from '../common/fail-fast-redis.js';
 import { startAdminServer } from '../common/admin-server.js';
-import { createKafkaClient, type KafkaClient, KeyPartitioner } from '../common/kafka/index.js';
+import {
+  createKafkaClient,
+  type KafkaClient,
+  KeyPartitioner,
+  StickyPartitioner,
+} from '../common/kafka/index.js';
 import { SluiceError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
@@ -89,7 +94,7 @@ export async function startDeliveryWorker(
 
   // The attempt records' own producer: a slow attempts topic never queues ahead of a retry record.
   const attemptsProducer = config.attempts.enabled
-    ? kafka.producer({ createPartitioner: KeyPartitioner, retry: { retries: 3 } })
+    ? kafka.producer({ createPartitioner: StickyPartitioner, retry: { retries: 3 } })
     : undefined;
   await attemptsProducer?.connect();
   if (!attemptsProducer) logger.warn('SLUICE_ATTEMPT_RECORDS is off: no attempt reaches the delivery log');

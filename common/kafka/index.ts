@@ -26,6 +26,7 @@ export {
   type TopicSettings,
 } from './kafka-settings.js';
 export { KeyPartitioner } from './key-partitioner.js';
+export { StickyPartitioner } from './sticky-partitioner.js';
 export { eventsTopicMaxMessageBytes, planTopics, type TopicSpec } from './topic-plan.js';
 export { createTopicsWithLeaders } from './create-topics.js';
 export { ensureTopics, type EnsureTopicsReport } from './ensure-topics.js';

@@ -111,6 +111,19 @@ export function startDeliverProcess(env: NodeJS.ProcessEnv, checkout = repoRoot(
   );
 }
 
+/** `sluice log`: it serves only its admin port, which is then both `url` and `adminUrl`. */
+export function startSluiceLogProcess(env: NodeJS.ProcessEnv, checkout = repoRoot()): Promise<BenchProcess> {
+  return startProcess(
+    [join(checkout, 'cli', 'sluice.ts'), 'log'],
+    { ...env, SLUICE_LOG_LEVEL: 'info' },
+    (entry) =>
+      entry.msg === 'delivery log started' && typeof entry.adminPort === 'number'
+        ? { port: entry.adminPort, adminPort: entry.adminPort }
+        : undefined,
+    checkout,
+  );
+}
+
 /** Resolves once `<adminUrl>/readyz` answers 200 (Kafka and Redis reached, consumers joined). */
 export async function waitReady(adminUrl: string, timeoutMs = 60_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { encodeAttemptRecord, type AttemptRecord } from '../../common/attempts/attempt-record.js';
 import { createTopicsWithLeaders, Kafka, logLevel } from '../../common/kafka/index.js';
 import { createLogger } from '../../common/logger.js';
@@ -9,10 +10,10 @@ import {
   quoteIdentifier,
   withPostgresClient,
 } from '../../common/postgres/index.js';
-import { loadLogConfig } from '../../log/log-config.js';
-import { startLogProcess } from '../../log/log-process.js';
 import { maintainPartitions } from '../../log/partitions.js';
 import { applyMigrations, loadMigrations } from '../../log/schema-migrations.js';
+import { startSluiceLogProcess } from './bench-processes.js';
+import { describeMicros, medianMicros, startCpuMeter, type ProcessRoles } from './process-cpu.js';
 
 export interface LogBenchOptions {
   kafkaBrokers: string[];
@@ -23,14 +24,20 @@ export interface LogBenchOptions {
   rounds: number;
   /** One worker's webhooks/s measured in the same run (the delivery bench), for the ratio. */
   deliveriesPerSecond: number | undefined;
+  /** The broker (and Redis): their CPU per row is reported beside the log process's. */
+  stackProcesses: ProcessRoles;
   log: (line: string) => void;
 }
 
 export interface LogBenchReport {
   records: number;
+  /** Rows stored before the clock starts, per round: process start, group join, JIT warm-up. */
+  warmupRecords: number;
   bodySampleShare: number;
   /** Rows/s `sluice log` stored while draining the pre-filled topic, one per round. */
   rowsPerSecondRuns: number[];
+  /** CPU µs per stored row of the log process and the broker (median over rounds). */
+  cpuMicrosPerRow: Record<string, number>;
   rowsPerSecond: number;
   deliveriesPerSecond: number | undefined;
   /** The log's rows/s over one worker's webhooks/s (target ≥ 1.5). */
@@ -80,10 +87,21 @@ function realisticRecords(count: number): AttemptRecord[] {
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
+/** `sluice_log_rows_written_total` of the log process: rows it committed to PostgreSQL. */
+async function rowsWritten(adminUrl: string): Promise<number> {
+  const text = await (await fetch(`${adminUrl}/metrics`)).text();
+  const sample = /^sluice_log_rows_written_total(?:\{[^}]*\})? (\S+)$/m.exec(text);
+  return sample === null ? 0 : Number(sample[1]);
+}
+
 /**
- * How fast `sluice log` drains a backlog of attempt records into PostgreSQL: the topic is filled
- * first, then the log starts (in this process, which only waits meanwhile) and the clock runs
- * from its start until the table holds every record.
+ * How fast `sluice log` stores attempt records into PostgreSQL, from Kafka: the topic is filled
+ * first, then `sluice log` starts as a process of its own (as `sluice deliver` does in the
+ * delivery bench, the denominator of the ratio) and drains it. Like the worker's, the rate leaves
+ * out a warm-up (the first tenth of the records: process start, group join, JIT) and runs from the
+ * moment that many rows were committed to the moment all of them were, read from the process's
+ * `sluice_log_rows_written_total` every 100 ms (a `count(*)` that often would load the database
+ * under test); the table is then counted to check every record became exactly one row.
  */
 export async function benchLog(options: LogBenchOptions): Promise<LogBenchReport> {
   const { log } = options;
@@ -98,6 +116,7 @@ export async function benchLog(options: LogBenchOptions): Promise<LogBenchReport
     synchronousCommit: String((await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit),
   }));
   const runs: number[] = [];
+  const cpuRuns: Array<Record<string, number>> = [];
   try {
     for (let round = 1; round <= options.rounds; round += 1) {
       const name = `bench_log_${Date.now()}`;
@@ -129,32 +148,51 @@ export async function benchLog(options: LogBenchOptions): Promise<LogBenchReport
             messages: records.slice(start, start + 1000).map((record) => encodeAttemptRecord(record)),
           });
         }
-        const config = loadLogConfig({
+        const warmup = Math.max(1, Math.floor(records.length / 10));
+        const logProcess = await startSluiceLogProcess({
           SLUICE_LOG_DATABASE_URL: url,
           KAFKA_BROKERS: options.kafkaBrokers.join(','),
           SLUICE_ATTEMPTS_TOPIC: topic,
+          // A topic that does not exist: the log reads the attempts alone.
+          SLUICE_DLQ_TOPIC: `${topic}.no-dlq`,
           SLUICE_LOG_GROUP_ID: `${name}.group`,
           SLUICE_ADMIN_PORT: '0',
           SLUICE_HOST: '127.0.0.1',
         });
-        const startedMs = performance.now();
-        const logProcess = await startLogProcess(config, quiet, {
-          onFatal: (error) => log(`sluice log failed: ${error.message}`),
-        });
-        let rows = 0;
+        let run: { rowsPerSecond: number; cpu: Record<string, number> };
         try {
-          while (rows < records.length) {
-            await new Promise((resolve) => setTimeout(resolve, 100));
-            rows = await withPostgresClient(url, async (client) =>
-              Number((await client.query('SELECT count(*) AS n FROM attempts')).rows[0].n),
-            );
-          }
+          const adminUrl = logProcess.adminUrl!;
+          const waitRows = async (target: number) => {
+            for (;;) {
+              const rows = await rowsWritten(adminUrl);
+              if (rows >= target) return { rows, atMs: performance.now() };
+              if (logProcess.child.exitCode !== null) throw new Error('sluice log exited during the bench');
+              await sleep(100);
+            }
+          };
+          const warm = await waitRows(warmup);
+          const cpu = startCpuMeter({ log: logProcess.pid, ...options.stackProcesses });
+          const drained = await waitRows(records.length);
+          const rows = drained.rows - warm.rows;
+          run = {
+            rowsPerSecond: Math.round((rows * 1000) / (drained.atMs - warm.atMs)),
+            cpu: cpu.microsPer(rows),
+          };
         } finally {
-          await logProcess.shutdown();
+          await logProcess.stop();
         }
-        const rate = Math.round(records.length / ((performance.now() - startedMs) / 1000));
-        runs.push(rate);
-        log(`log round ${round}: ${records.length} records drained at ${rate} rows/s`);
+        const stored = await withPostgresClient(url, async (client) =>
+          Number((await client.query('SELECT count(*) AS n FROM attempts')).rows[0].n),
+        );
+        if (stored !== records.length) {
+          throw new Error(`the log stored ${stored} rows of ${records.length} records`);
+        }
+        runs.push(run.rowsPerSecond);
+        cpuRuns.push(run.cpu);
+        log(
+          `log round ${round}: ${records.length} records (first ${warmup} as warm-up) stored at ` +
+            `${run.rowsPerSecond} rows/s by sluice log; CPU µs per row: ${describeMicros(run.cpu)}`,
+        );
       } finally {
         await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
         await withPostgresClient(options.databaseUrl, (client) =>
@@ -167,16 +205,24 @@ export async function benchLog(options: LogBenchOptions): Promise<LogBenchReport
     await admin.disconnect();
   }
   const rowsPerSecond = median(runs);
+  const ratio =
+    options.deliveriesPerSecond === undefined
+      ? undefined
+      : Math.round((rowsPerSecond / options.deliveriesPerSecond) * 100) / 100;
+  log(
+    ratio === undefined
+      ? `log: ${rowsPerSecond} rows/s (median of ${runs.length}); no delivery rate in this run, so no ratio`
+      : `log: ratio ${ratio} (sluice log ${rowsPerSecond} rows/s over one worker's ${options.deliveriesPerSecond} deliveries/s, same run; target ≥ 1.5)`,
+  );
   return {
     records: options.records,
+    warmupRecords: Math.max(1, Math.floor(options.records / 10)),
     bodySampleShare: 0.25,
     rowsPerSecondRuns: runs,
     rowsPerSecond,
+    cpuMicrosPerRow: medianMicros(cpuRuns),
     deliveriesPerSecond: options.deliveriesPerSecond,
-    ratio:
-      options.deliveriesPerSecond === undefined
-        ? undefined
-        : Math.round((rowsPerSecond / options.deliveriesPerSecond) * 100) / 100,
+    ratio,
     postgres: settings,
   };
 }

@@ -5,7 +5,8 @@
  *   --rounds N           interleaved rounds per comparison (default 3)
  *   --only NAME          idle | producer | ingest | delivery | log | log-lookup | overload (default: all
  *                        of them); log alone also runs the delivery bench, for its ratio
- *   --log-records N      log: attempt records pre-filled and drained per round (default 100000)
+ *   --log-records N      log: attempt records pre-filled and drained per round, the first tenth
+ *                        unmeasured (default 100000)
  *   --idle-seconds S     idle: window over which an idle gateway's and worker's CPU is read (default 30)
  *   --spike-duration S   each overload spike (3× and 10× capacity; default 60)
  *   --events N           delivery: events the worker drains per round, measured (default 20000)
@@ -159,6 +160,7 @@ try {
       records: Number(values['log-records']),
       rounds,
       deliveriesPerSecond: delivery?.throughput.sluiceDeliveriesPerSecond,
+      stackProcesses: processes,
       log,
     });
   }

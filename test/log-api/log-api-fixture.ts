@@ -4,12 +4,16 @@ import type { AttemptRecord } from '../../common/attempts/attempt-record.js';
 import { createLogger } from '../../common/logger.js';
 import { createPostgresPool, withPostgresClient } from '../../common/postgres/index.js';
 import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
+import { loadDeliveryConfig } from '../../consumers/delivery-config.js';
+import { startDeliveryWorker } from '../../consumers/delivery-worker.js';
 import { insertAttemptRows } from '../../log/attempt-rows.js';
 import { ensurePartitions, dayStartMs } from '../../log/partitions.js';
 import { applyMigrations, loadMigrations } from '../../log/schema-migrations.js';
 import { fixtureData } from '../delivery/delivery-fixture.js';
+import { workerStore, type ReplayGateway } from '../replay/replay-fixture.js';
 import { testProducer } from '../support/kafka-fixture.js';
 import { createTestDatabase } from '../support/postgres-fixture.js';
+import { uniqueName } from '../support/stack-env.js';
 
 const catalog = loadSchemaCatalog();
 const dayMs = 86_400_000;
@@ -115,4 +119,36 @@ export async function produceEvent(
   } finally {
     await kafka.disconnect();
   }
+}
+
+/**
+ * A delivery worker in this process on the gateway's topics (events, retry tiers, dead letters,
+ * attempts), reading the subscriptions the gateway writes; stopped when the test finishes. Its
+ * fatal errors are collected in the array returned.
+ */
+export async function startGatewayWorker(gw: ReplayGateway): Promise<Error[]> {
+  const store = await workerStore(gw.setup);
+  const env = {
+    ...gw.setup.env,
+    SLUICE_ADMIN_PORT: '0',
+    SLUICE_DELIVERY_GROUP_ID: uniqueName('log-api-group'),
+    SLUICE_DEDUP_KEY_PREFIX: `${uniqueName('t')}:dedup:`,
+    SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS: '2s',
+    SLUICE_DEDUP_LEASE_MS: '5s',
+    SLUICE_SHUTDOWN_GRACE_MS: '5s',
+    SLUICE_KAFKA_SESSION_TIMEOUT_MS: '10s',
+    SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS: '1s',
+    SLUICE_DELIVERY_COMMIT_INTERVAL_MS: '200ms',
+    SLUICE_LOG_LEVEL: 'error',
+  };
+  const fatal: Error[] = [];
+  const worker = await startDeliveryWorker(loadDeliveryConfig(env), createLogger('test-deliver', 'error'), {
+    subscriptions: store,
+    subscriptionsReady: () => store.isCaughtUp(),
+    onGone: async (subscriptionId) => void (await store.disable(subscriptionId, 'gone')),
+    onFatal: (error) => fatal.push(error),
+    catalog,
+  });
+  onTestFinished(() => worker.shutdown());
+  return fatal;
 }

@@ -1,8 +1,11 @@
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { fromKafkaMessage } from '../../common/kafka/index.js';
 import { buildDeadLetter } from '../../common/retry/retry-records.js';
 import { openApiDocument } from '../../gateway/openapi/openapi-document.js';
-import { countRows, produceAttempts, startTestLog, waitFor } from '../log/log-fixture.js';
+import type { AttemptView } from '../../gateway/delivery-log/delivery-log.js';
+import { fixtureData, startReceiver } from '../delivery/delivery-fixture.js';
+import { countRows, produceAttempts, readLag, startTestLog, waitFor } from '../log/log-fixture.js';
 import { call, recordCount, startReplayGateway, type Answer } from '../replay/replay-fixture.js';
 import { prepareGateway, startTestGateway } from '../support/gateway-fixture.js';
 import { connectedAdmin, testKafka, testProducer } from '../support/kafka-fixture.js';
@@ -11,7 +14,13 @@ import { createOpenApiValidator } from '../support/openapi-validator.js';
 import { uniqueName } from '../support/stack-env.js';
 import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 import { withPostgresClient } from '../../common/postgres/index.js';
-import { attempt, migratedDatabase, produceEvent, writeAttempts } from './log-api-fixture.js';
+import {
+  attempt,
+  migratedDatabase,
+  produceEvent,
+  startGatewayWorker,
+  writeAttempts,
+} from './log-api-fixture.js';
 
 const validator = createOpenApiValidator(openApiDocument);
 const logOperations = validator.operations.filter((operation) =>
@@ -277,6 +286,114 @@ describe('the delivery log API', () => {
     expect(await recordCount(tier)).toBe(1);
   });
 
+  it('a resend is delivered once more, signed, to that subscription alone, and logged as one more attempt', async () => {
+    const db = await migratedDatabase();
+    const gw = await startReplayGateway({ SLUICE_LOG_DATABASE_URL: db });
+    const receiver = await startReceiver();
+    const create = async (path: string, eventTypes: string[]) => {
+      const created = await call(gw.url, 'POST', '/v1/subscriptions', {
+        key: gw.admin,
+        body: { url: `${receiver.url}${path}`, eventTypes },
+      });
+      expect(created.status, created.text).toBe(201);
+      return created.json as { id: string; secret: string };
+    };
+    const a = await create('/a', ['order.*']);
+    const b = await create('/b', ['order.*']);
+    const never = await create('/never', ['user.*']);
+    const fatal = await startGatewayWorker(gw);
+    const log = await startTestLog({
+      databaseUrl: db,
+      topic: gw.setup.env.SLUICE_ATTEMPTS_TOPIC!,
+      env: { SLUICE_DLQ_TOPIC: gw.dlqTopic },
+    });
+    const accepted = await call(gw.url, 'POST', '/v1/events', {
+      key: gw.producer,
+      body: { type: 'order.created', key: uniqueName('order'), data: fixtureData('order.created') },
+    });
+    expect(accepted.status, accepted.text).toBe(202);
+    const eventId = accepted.json.id as string;
+    const attemptsOf = async () =>
+      (await documented(gw.url, 'GET', `/v1/events/${eventId}/attempts`, { key: gw.admin })).json
+        ?.attempts as AttemptView[] | undefined;
+    const byPath = () => {
+      const counts: Record<string, number> = {};
+      for (const request of receiver.received) {
+        const path = request.path.slice(request.path.lastIndexOf('/'));
+        counts[path] = (counts[path] ?? 0) + 1;
+      }
+      return counts;
+    };
+    // Both matching subscriptions delivered once, and the log holds both attempts.
+    await waitFor(attemptsOf, (attempts) => attempts?.length === 2, 60_000);
+    expect(byPath()).toEqual({ '/a': 1, '/b': 1 });
+
+    const resent = await documented(gw.url, 'POST', `/v1/subscriptions/${a.id}/events/${eventId}/resend`, {
+      key: gw.admin,
+    });
+    expect(resent.status, resent.text).toBe(202);
+    const attempts = await waitFor(attemptsOf, (found) => found?.length === 3, 60_000);
+    // Settled: the log has read its topic to the end and nothing more reaches the receiver.
+    expect(
+      await waitFor(
+        () => readLag(log.adminUrl),
+        (lag) => lag === 0,
+        30_000,
+      ),
+    ).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(byPath()).toEqual({ '/a': 2, '/b': 1 });
+    expect((await attemptsOf())?.length).toBe(3);
+
+    const again = receiver.received.filter((request) => request.path.endsWith('/a'))[1]!;
+    expect(again.headers['webhook-id']).toBe(eventId);
+    const verified = new Webhook(a.secret).verify(again.body, {
+      'webhook-id': String(again.headers['webhook-id']),
+      'webhook-timestamp': String(again.headers['webhook-timestamp']),
+      'webhook-signature': String(again.headers['webhook-signature']),
+    });
+    expect(verified).toMatchObject({ type: 'order.created' });
+    const summary = attempts!.map((attempt) => ({
+      subscriptionId: attempt.subscriptionId,
+      outcome: attempt.outcome,
+      statusCode: attempt.statusCode,
+      replayId: attempt.replayId,
+    }));
+    expect(summary).toEqual(
+      expect.arrayContaining([
+        { subscriptionId: a.id, outcome: 'delivered', statusCode: 200, replayId: null },
+        { subscriptionId: a.id, outcome: 'delivered', statusCode: 200, replayId: resent.json.replayId },
+        { subscriptionId: b.id, outcome: 'delivered', statusCode: 200, replayId: null },
+      ]),
+    );
+    const status = await documented(gw.url, 'GET', `/v1/events/${eventId}`, { key: gw.producer });
+    expect(
+      Object.fromEntries(
+        (
+          status.json.subscriptions as Array<{ subscriptionId: string; status: string; attempts: number }>
+        ).map((entry) => [entry.subscriptionId, [entry.status, entry.attempts]]),
+      ),
+    ).toEqual({ [a.id]: ['delivered', 2], [b.id]: ['delivered', 1] });
+
+    // A subscription the event never matched: refused, saying why, and nothing is queued or sent.
+    const queued = await recordCount(gw.retryTopics[0]!);
+    const refused = await documented(
+      gw.url,
+      'POST',
+      `/v1/subscriptions/${never.id}/events/${eventId}/resend`,
+      { key: gw.admin },
+    );
+    expect([refused.status, refused.json.code]).toEqual([422, 'SLUICE_RESEND_REFUSED']);
+    expect(refused.json.detail).toContain(
+      `subscription ${never.id} never had a delivery of event ${eventId}`,
+    );
+    expect(refused.json.detail).toContain('did not match');
+    expect(await recordCount(gw.retryTopics[0]!)).toBe(queued);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(byPath()).toEqual({ '/a': 2, '/b': 1 });
+    expect(fatal).toEqual([]);
+  });
+
   it('logs dead letters once, lists and shows them, and replays a selection (dry run first)', async () => {
     const db = await migratedDatabase();
     const gw = await startReplayGateway({ SLUICE_LOG_DATABASE_URL: db });
@@ -421,6 +538,377 @@ describe('the delivery log API', () => {
     expect(await recordCount(tier)).toBe(251);
   });
 
+  it('answers every bad input with a problem that names it, and reads or writes nothing else', async () => {
+    const db = await migratedDatabase();
+    const gw = await startReplayGateway({ SLUICE_LOG_DATABASE_URL: db });
+    const sub = await subscription(gw.url, gw.admin);
+    const event = await produceEvent(gw.setup.eventsTopic);
+    const othersEvent = uniqueName('evt');
+    await writeAttempts(db, [attempt({ eventId: event.id, subscriptionId: sub })], event.source);
+    await writeAttempts(db, [attempt({ eventId: othersEvent, subscriptionId: sub, producerId: 'other' })]);
+    const tooLong = `evt_${'x'.repeat(200)}`;
+    const unknownSub = 'sub_nosuchsubscription0000000';
+    const hour = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
+    const deadLetterCursor = Buffer.from('2026-03-01T12:00:00.000000Z|sluice.dlq-0-1').toString('base64url');
+    const cases: Array<{
+      what: string;
+      method: 'GET' | 'POST';
+      path: string;
+      key?: 'admin' | 'producer';
+      body?: unknown;
+      status: number;
+      code: string;
+      /** The query parameter named in `field` (400) or the body fields in `errors` (422). */
+      field?: string | string[];
+      /** What the detail names. */
+      mentions?: string;
+    }> = [
+      // Unknown (or malformed) ids.
+      {
+        what: 'unknown event',
+        method: 'GET',
+        path: '/v1/events/evt_unknown',
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+        mentions: 'evt_unknown',
+      },
+      {
+        what: 'unknown event attempts',
+        method: 'GET',
+        path: '/v1/events/evt_unknown/attempts',
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+        mentions: 'evt_unknown',
+      },
+      {
+        what: 'malformed event id',
+        method: 'GET',
+        path: `/v1/events/${tooLong}`,
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+      },
+      {
+        what: 'unknown subscription attempts',
+        method: 'GET',
+        path: `/v1/subscriptions/${unknownSub}/attempts`,
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+        mentions: unknownSub,
+      },
+      {
+        what: 'unknown subscription stats',
+        method: 'GET',
+        path: `/v1/subscriptions/${unknownSub}/stats`,
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+        mentions: unknownSub,
+      },
+      {
+        what: 'malformed subscription id',
+        method: 'GET',
+        path: '/v1/subscriptions/not-an-id/stats',
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+      },
+      {
+        what: 'resend to an unknown subscription',
+        method: 'POST',
+        path: `/v1/subscriptions/${unknownSub}/events/${event.id}/resend`,
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+        mentions: unknownSub,
+      },
+      {
+        what: 'resend of an unknown event',
+        method: 'POST',
+        path: `/v1/subscriptions/${sub}/events/evt_unknown/resend`,
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+        mentions: 'evt_unknown',
+      },
+      {
+        what: 'resend of a malformed event id',
+        method: 'POST',
+        path: `/v1/subscriptions/${sub}/events/${tooLong}/resend`,
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+      },
+      {
+        what: 'unknown dead letter',
+        method: 'GET',
+        path: '/v1/dead-letters/sluice.dlq-0-99',
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+        mentions: 'sluice.dlq-0-99',
+      },
+      {
+        what: 'malformed dead-letter id',
+        method: 'GET',
+        path: '/v1/dead-letters/a%20b',
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+      },
+      {
+        what: 'replay of unknown dead letters',
+        method: 'POST',
+        path: '/v1/dead-letters/replay',
+        body: { ids: ['sluice.dlq-0-99'] },
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+      },
+      // Malformed cursors.
+      {
+        what: 'cursor not base64url',
+        method: 'GET',
+        path: `/v1/subscriptions/${sub}/attempts?cursor=%%%`,
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'cursor',
+      },
+      {
+        what: 'cursor of something else',
+        method: 'GET',
+        path: `/v1/subscriptions/${sub}/attempts?cursor=bm90LWEtY3Vyc29y`,
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'cursor',
+      },
+      {
+        what: "a dead-letter list's cursor on attempts",
+        method: 'GET',
+        path: `/v1/subscriptions/${sub}/attempts?cursor=${deadLetterCursor}`,
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'cursor',
+      },
+      {
+        what: 'dead-letter cursor',
+        method: 'GET',
+        path: '/v1/dead-letters?cursor=x',
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'cursor',
+      },
+      {
+        what: 'empty cursor',
+        method: 'GET',
+        path: '/v1/dead-letters?cursor=',
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'cursor',
+      },
+      // Out-of-range and malformed filters.
+      {
+        what: 'limit 0',
+        method: 'GET',
+        path: `/v1/subscriptions/${sub}/attempts?limit=0`,
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'limit',
+        mentions: '0',
+      },
+      {
+        what: 'limit 101',
+        method: 'GET',
+        path: `/v1/subscriptions/${sub}/attempts?limit=101`,
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'limit',
+        mentions: '101',
+      },
+      {
+        what: 'negative limit',
+        method: 'GET',
+        path: '/v1/dead-letters?limit=-1',
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'limit',
+        mentions: '-1',
+      },
+      {
+        what: 'fractional limit',
+        method: 'GET',
+        path: '/v1/dead-letters?limit=1.5',
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'limit',
+      },
+      {
+        what: 'huge limit',
+        method: 'GET',
+        path: '/v1/dead-letters?limit=99999999999999999999',
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'limit',
+      },
+      {
+        what: 'status class',
+        method: 'GET',
+        path: `/v1/subscriptions/${sub}/attempts?status=6xx`,
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'status',
+        mentions: '6xx',
+      },
+      {
+        what: 'outcome',
+        method: 'GET',
+        path: `/v1/subscriptions/${sub}/attempts?outcome=lost`,
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'outcome',
+        mentions: 'lost',
+      },
+      {
+        what: 'since not a time',
+        method: 'GET',
+        path: `/v1/subscriptions/${sub}/attempts?since=yesterday`,
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'since',
+        mentions: 'yesterday',
+      },
+      {
+        what: 'until not a time',
+        method: 'GET',
+        path: '/v1/dead-letters?until=2026-13-45',
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'until',
+      },
+      {
+        what: 'until before since',
+        method: 'GET',
+        path: `/v1/dead-letters?since=${hour(0)}&until=${hour(-3_600_000)}`,
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'until',
+      },
+      {
+        what: 'a parameter twice',
+        method: 'GET',
+        path: `/v1/subscriptions/${sub}/attempts?limit=5&limit=6`,
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'limit',
+      },
+      {
+        what: 'an unknown parameter',
+        method: 'GET',
+        path: '/v1/dead-letters?colour=red',
+        status: 400,
+        code: 'SLUICE_INVALID_QUERY',
+        field: 'colour',
+      },
+      {
+        what: 'replay selection',
+        method: 'POST',
+        path: '/v1/dead-letters/replay',
+        body: { since: 'yesterday', dryRun: 'yes', ids: [] },
+        status: 422,
+        code: 'SLUICE_INVALID_REPLAY',
+        field: ['ids', 'since', 'dryRun'],
+      },
+      {
+        what: 'replay window',
+        method: 'POST',
+        path: '/v1/dead-letters/replay',
+        body: { since: hour(0), until: hour(-1000) },
+        status: 422,
+        code: 'SLUICE_INVALID_REPLAY',
+        field: ['until'],
+      },
+      // A producer key: another producer's event is not found, and the subscription routes are not its.
+      {
+        what: "another producer's event",
+        method: 'GET',
+        path: `/v1/events/${othersEvent}`,
+        key: 'producer',
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+        mentions: othersEvent,
+      },
+      {
+        what: "another producer's attempts",
+        method: 'GET',
+        path: `/v1/events/${othersEvent}/attempts`,
+        key: 'producer',
+        status: 404,
+        code: 'SLUICE_NOT_FOUND',
+        mentions: othersEvent,
+      },
+      {
+        what: 'a producer reading attempts',
+        method: 'GET',
+        path: `/v1/subscriptions/${sub}/attempts`,
+        key: 'producer',
+        status: 403,
+        code: 'SLUICE_FORBIDDEN',
+      },
+      {
+        what: 'a producer resending',
+        method: 'POST',
+        path: `/v1/subscriptions/${sub}/events/${event.id}/resend`,
+        key: 'producer',
+        status: 403,
+        code: 'SLUICE_FORBIDDEN',
+      },
+      {
+        what: 'a producer listing dead letters',
+        method: 'GET',
+        path: '/v1/dead-letters',
+        key: 'producer',
+        status: 403,
+        code: 'SLUICE_FORBIDDEN',
+      },
+      {
+        what: 'a producer replaying dead letters',
+        method: 'POST',
+        path: '/v1/dead-letters/replay',
+        key: 'producer',
+        body: { dryRun: true },
+        status: 403,
+        code: 'SLUICE_FORBIDDEN',
+      },
+    ];
+    const problemMembers = ['type', 'title', 'status', 'detail', 'code', 'field', 'errors'];
+    for (const bad of cases) {
+      const answer = await documented(gw.url, bad.method, bad.path, {
+        key: bad.key === 'producer' ? gw.producer : gw.admin,
+        body: bad.body,
+      });
+      const problem = answer.json as Record<string, unknown>;
+      expect([answer.status, problem?.code], `${bad.what}: ${answer.text}`).toEqual([bad.status, bad.code]);
+      expect(answer.headers['content-type'], bad.what).toBe('application/problem+json');
+      expect(problem.status, bad.what).toBe(bad.status);
+      expect(problem.detail, bad.what).toEqual(expect.stringMatching(/\S/));
+      // Nothing else: no stack, no SQL, no member beyond the problem's own.
+      expect(
+        Object.keys(problem).filter((member) => !problemMembers.includes(member)),
+        bad.what,
+      ).toEqual([]);
+      expect(String(problem.detail), bad.what).not.toMatch(/SELECT|postgres|\n\s+at /i);
+      if (bad.mentions !== undefined) expect(problem.detail, bad.what).toContain(bad.mentions);
+      if (typeof bad.field === 'string') expect(problem.field, bad.what).toBe(bad.field);
+      if (Array.isArray(bad.field)) {
+        expect(
+          (problem.errors as Array<{ field: string }>).map((error) => error.field).sort(),
+          bad.what,
+        ).toEqual([...bad.field].sort());
+      }
+    }
+    // Another producer's event is answered exactly as an unknown one is: it is not revealed.
+    const hidden = await call(gw.url, 'GET', `/v1/events/${othersEvent}`, { key: gw.producer });
+    const unknown = await call(gw.url, 'GET', '/v1/events/evt_unknown', { key: gw.producer });
+    expect({ ...hidden.json, detail: hidden.json.detail.replace(othersEvent, 'ID') }).toEqual({
+      ...unknown.json,
+      detail: unknown.json.detail.replace('evt_unknown', 'ID'),
+    });
+    // Nothing was queued and the log is as it was.
+    expect(await recordCount(gw.retryTopics[0]!)).toBe(0);
+    expect(await countRows(db)).toEqual({ rows: 2, distinct: 2 });
+  });
+
   it('sluice events show and dlq list print what the API answers', async () => {
     const db = await migratedDatabase();
     const gw = await startReplayGateway({ SLUICE_LOG_DATABASE_URL: db });
@@ -475,7 +963,7 @@ describe('the delivery log API', () => {
       body: {
         type: 'order.created',
         key: 'k',
-        data: (await import('../delivery/delivery-fixture.js')).fixtureData('order.created'),
+        data: fixtureData('order.created'),
       },
     });
     expect(accepted.status, accepted.text).toBe(202);

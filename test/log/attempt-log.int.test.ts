@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.js';
 import { createPostgresPool, withPostgresClient } from '../../common/postgres/index.js';
+import { createDeliveryLog } from '../../gateway/delivery-log/delivery-log.js';
 import { maintainPartitions } from '../../log/partitions.js';
 import { applyMigrations, loadMigrations } from '../../log/schema-migrations.js';
 import {
@@ -75,7 +76,7 @@ describe('delivery log: every attempt a worker makes', () => {
   afterAll(() => database?.drop());
 
   it(
-    'stores each attempt against a receiver failing ~30 %: counts, bodies, outcomes, source',
+    'stores each attempt against a receiver failing ~30 %: counts, bodies, outcomes, status, source',
     { timeout: 180_000 },
     async () => {
       const setup = await prepareDelivery({
@@ -211,6 +212,44 @@ describe('delivery log: every attempt a worker makes', () => {
           // Every attempt of one delivery points at the same events-topic record.
           expect(new Set(mine.map((row) => `${row.source_partition}/${row.source_offset}`)).size).toBe(1);
         }
+      }
+      // Every event's status, as GET /v1/events/{id} reads it: delivered to both subscriptions,
+      // after as many attempts as the receiver saw.
+      const reader = createDeliveryLog(
+        {
+          url: database.url,
+          maxConnections: 2,
+          connectTimeoutMs: 3000,
+          statementTimeoutMs: 10_000,
+          applicationName: 'test',
+        },
+        createLogger('test', 'silent'),
+      );
+      try {
+        for (const event of written) {
+          const status = await reader.eventStatus(event.id, {});
+          expect(
+            Object.fromEntries(
+              (status ?? []).map((entry) => [entry.subscriptionId, [entry.status, entry.attempts]]),
+            ),
+            event.id,
+          ).toEqual(
+            Object.fromEntries(
+              [a, b].map((subscription) => [
+                subscription.id,
+                ['delivered', bodies.get(`${event.id} ${pathOf.get(subscription.id)!}`)?.length],
+              ]),
+            ),
+          );
+          expect(await reader.eventAttempts(event.id, {})).toHaveLength(
+            [a, b].reduce(
+              (sum, subscription) => sum + 1 + failuresFor(event.id, pathOf.get(subscription.id)!),
+              0,
+            ),
+          );
+        }
+      } finally {
+        await reader.close();
       }
       // The hash gives this share; the assertion guards the test against a rule that fails nothing.
       expect(failedRequests / (events * 2)).toBeGreaterThan(0.15);
