@@ -8,6 +8,7 @@ import { createMetricsRegistry } from '../common/metrics.js';
 import { createSubscriptionStore } from '../common/subscriptions/subscription-store.js';
 import { encodeEvent } from '../schemas/event-codec.js';
 import type { SchemaCatalog } from '../schemas/schema-catalog.js';
+import { createFilterFieldTypes } from '../schemas/avro-field-path.js';
 import { createSchemaRegistry } from '../schemas/registry/create-schema-registry.js';
 import { createRegistryMetrics } from '../schemas/registry/registry-metrics.js';
 import { createAdmission } from './admission/admission.js';
@@ -76,6 +77,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     createTopic: planTopics(config.topics, []).find((t) => t.name === config.topics.subscriptionsTopic),
     keyring: config.secretsKeyring,
     ssrfPolicy: config.ssrfPolicy,
+    inputRules: { deliveryBounds: config.deliveryBounds, filterFields: createFilterFieldTypes(catalog) },
     logger,
   });
   await subscriptions.start();
@@ -281,7 +283,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     schemaRegistry,
     apiKeys,
     eventTypes: adminRouteDeps,
-    subscriptions: { ...adminRouteDeps, ssrfPolicy: config.ssrfPolicy },
+    subscriptions: { ...adminRouteDeps },
     replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
     log: { ...adminRouteDeps, log: deliveryLog, resender, catalog },
     sources: { ...adminRouteDeps, store: sources, beforeCreate: () => inboundType.ensure(), bodyLimit },

@@ -1,4 +1,4 @@
-import type { SubscriptionPatch, ValidSubscriptionCreate } from './subscription-input.js';
+import type { ResolvedSubscriptionPatch, ValidSubscriptionCreate } from './subscription-input.js';
 import { newSubscriptionId } from './subscription-input.js';
 import type { Subscription } from './subscription.js';
 
@@ -25,6 +25,12 @@ export function newSubscription(
     ordering: valid.ordering,
     producerIds: valid.producerIds,
     tenant: valid.tenant,
+    ...optionalFields({
+      filter: valid.filter,
+      headers: valid.headers.length > 0 ? valid.headers : undefined,
+      retry: valid.retry,
+      timeoutMs: valid.timeoutMs,
+    }),
     createdAt: now,
     updatedAt: now,
   };
@@ -32,11 +38,12 @@ export function newSubscription(
 
 /**
  * `current` with the given fields changed. Enabling clears `disabledReason`; disabling sets it to
- * `manual`; null clears `rateLimitPerSecond`, `producerIds` and `tenant`.
+ * `manual`; null clears `rateLimitPerSecond`, `producerIds`, `tenant`, `filter`, `headers`,
+ * `retry` and `timeoutMs`.
  */
 export function patchedSubscription(
   current: Subscription,
-  valid: SubscriptionPatch,
+  valid: ResolvedSubscriptionPatch,
   nowMs: number,
 ): Subscription {
   let disabledReason = current.disabledReason;
@@ -45,8 +52,10 @@ export function patchedSubscription(
   } else if (valid.enabled === false && current.enabled) {
     disabledReason = 'manual';
   }
+  // The optional fields are rebuilt below, so a cleared one is dropped rather than kept.
+  const { filter, headers, retry, timeoutMs, ...rest } = current;
   return {
-    ...current,
+    ...rest,
     url: valid.url ?? current.url,
     eventTypes: valid.eventTypes ?? current.eventTypes,
     description: valid.description ?? current.description,
@@ -60,8 +69,22 @@ export function patchedSubscription(
     ordering: valid.ordering ?? current.ordering,
     producerIds: valid.producerIds === undefined ? current.producerIds : (valid.producerIds ?? undefined),
     tenant: valid.tenant === undefined ? current.tenant : (valid.tenant ?? undefined),
+    ...optionalFields({
+      filter: valid.filter === undefined ? filter : (valid.filter ?? undefined),
+      headers: valid.headers === undefined ? headers : valid.headers?.length ? valid.headers : undefined,
+      retry: valid.retry === undefined ? retry : (valid.retry ?? undefined),
+      timeoutMs: valid.timeoutMs === undefined ? timeoutMs : (valid.timeoutMs ?? undefined),
+    }),
     updatedAt: new Date(nowMs).toISOString(),
   };
+}
+
+/** The optional fields that are set: an unset one is absent, not undefined, so records and answers stay lean. */
+function optionalFields(fields: Pick<Subscription, 'filter' | 'headers' | 'retry' | 'timeoutMs'>) {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Pick<
+    Subscription,
+    'filter' | 'headers' | 'retry' | 'timeoutMs'
+  >;
 }
 
 /** `current` disabled for `reason`, or undefined when it already is (nothing to write). */
