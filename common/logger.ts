@@ -47,7 +47,7 @@ export function logFormat(setting: string | undefined, stdoutIsTty: boolean): Lo
  */
 let prettyStream: DestinationStream | undefined;
 
-function destination(format: LogFormat): DestinationStream | undefined {
+function stdoutStream(format: LogFormat): DestinationStream | undefined {
   if (format === 'json') return undefined; // pino's own stdout writer
   prettyStream ??= pretty({
     sync: true,
@@ -64,9 +64,14 @@ function destination(format: LogFormat): DestinationStream | undefined {
 
 /**
  * Logs on stdout: JSON lines, or readable lines on a terminal (see `logFormat`). Redaction runs in
- * pino before either is written. `SLUICE_LOG_LEVEL` picks the level (default info).
+ * pino before either is written. `SLUICE_LOG_LEVEL` picks the level (default info). `destination`
+ * replaces stdout with JSON lines written there (tests that read what a process logs).
  */
-export function createLogger(name: string, level = process.env.SLUICE_LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(
+  name: string,
+  level = process.env.SLUICE_LOG_LEVEL ?? 'info',
+  destination?: DestinationStream,
+): Logger {
   const options = {
     name,
     level,
@@ -75,6 +80,7 @@ export function createLogger(name: string, level = process.env.SLUICE_LOG_LEVEL 
     redact: { paths: redactPaths, censor: '[redacted]' },
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  const stream = destination(logFormat(process.env.SLUICE_LOG_FORMAT, process.stdout.isTTY === true));
+  if (destination !== undefined) return pino(options, destination);
+  const stream = stdoutStream(logFormat(process.env.SLUICE_LOG_FORMAT, process.stdout.isTTY === true));
   return stream === undefined ? pino(options) : pino(options, stream);
 }

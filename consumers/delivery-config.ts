@@ -9,7 +9,7 @@ import {
   type KafkaSettings,
   type TopicSettings,
 } from '../common/kafka/index.js';
-import { defaultRetrySchedule, parseRetrySchedule } from '../common/retry/retry-schedule.js';
+import { readDeliveryBounds } from '../common/retry/delivery-bounds.js';
 import { readSsrfPolicy } from '../common/ssrf-guard.js';
 import { readAttemptRecordSettings, type AttemptRecordSettings } from '../common/attempts/attempt-record.js';
 
@@ -75,7 +75,10 @@ export interface DeliveryConfig {
   readonly maxInFlightPerPartition: number;
   /** `SLUICE_DELIVERY_MAX_IN_FLIGHT`, default 5000 records: the same bound over the whole process. */
   readonly maxInFlightTotal: number;
-  /** `SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS`, default 15 s: connect, headers and body of one attempt. */
+  /**
+   * `SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS`, default 15 s: connect, headers and body of one attempt;
+   * a subscription's own `timeoutMs` may only shorten it.
+   */
   readonly attemptTimeoutMs: number;
   /**
    * `SLUICE_DELIVERY_MAX_SLOT_WAIT_MS`, default 2 s: a delivery waiting longer for a slot of its
@@ -86,7 +89,10 @@ export interface DeliveryConfig {
   readonly maxResponseBodyBytes: number;
   /** `SLUICE_DELIVERY_CONNECTIONS_PER_ORIGIN`, default 64: pooled sockets per receiver origin. */
   readonly connectionsPerOrigin: number;
-  /** `SLUICE_RETRY_SCHEDULE`, default `5s,30s,2m,10m,30m,1h,3h,6h,12h`: one delay per retry tier. */
+  /**
+   * `SLUICE_RETRY_SCHEDULE`, default `5s,30s,2m,10m,30m,1h,3h,6h,12h`: one delay per retry tier; a
+   * subscription's own `retry` picks among these tiers.
+   */
   readonly retryDelaysMs: readonly number[];
   /**
    * `SLUICE_DELIVERY_MAX_AGE_MS`, default 48 h: a delivery parked (breaker open, Redis down) for
@@ -123,8 +129,8 @@ const dayMs = 86_400_000;
 
 export function loadDeliveryConfig(env: Env): Readonly<DeliveryConfig> {
   const reader = new EnvReader(env);
-  const schedule = parseRetrySchedule(reader.string('SLUICE_RETRY_SCHEDULE', defaultRetrySchedule));
-  if ('problem' in schedule) reader.problem(schedule.problem);
+  // Read as the gateway reads them, which refuses a subscription's own schedule or timeout outside them.
+  const bounds = readDeliveryBounds(reader);
   const roleNames = reader.list('SLUICE_DELIVERY_ROLES', deliveryRoles);
   const roles = roleNames.filter((role): role is DeliveryRole =>
     (deliveryRoles as readonly string[]).includes(role),
@@ -149,17 +155,14 @@ export function loadDeliveryConfig(env: Env): Readonly<DeliveryConfig> {
       max: 100_000,
     }),
     maxInFlightTotal: reader.integer('SLUICE_DELIVERY_MAX_IN_FLIGHT', 5000, { min: 1, max: 1_000_000 }),
-    attemptTimeoutMs: reader.durationMs('SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS', 15_000, {
-      min: 100,
-      max: 300_000,
-    }),
+    attemptTimeoutMs: bounds.attemptTimeoutMs,
     maxSlotWaitMs: reader.durationMs('SLUICE_DELIVERY_MAX_SLOT_WAIT_MS', 2000, { min: 10 }),
     maxResponseBodyBytes: reader.bytes('SLUICE_DELIVERY_MAX_RESPONSE_BYTES', 64 * 1024, { min: 0 }),
     connectionsPerOrigin: reader.integer('SLUICE_DELIVERY_CONNECTIONS_PER_ORIGIN', 64, {
       min: 1,
       max: 10_000,
     }),
-    retryDelaysMs: 'delaysMs' in schedule ? schedule.delaysMs : [],
+    retryDelaysMs: bounds.retryDelaysMs,
     maxDeliveryAgeMs: reader.durationMs('SLUICE_DELIVERY_MAX_AGE_MS', 2 * dayMs, { min: 1000 }),
     ssrfAllowedCidrs,
     commitIntervalMs: reader.durationMs('SLUICE_DELIVERY_COMMIT_INTERVAL_MS', 1000, {

@@ -12,6 +12,7 @@ import {
 import { createSubscriptionStore } from '../common/subscriptions/subscription-store.js';
 import { encodeEvent } from '../schemas/event-codec.js';
 import type { SchemaCatalog } from '../schemas/schema-catalog.js';
+import { createFilterFieldTypes } from '../schemas/avro-field-path.js';
 import { createSchemaRegistry } from '../schemas/registry/create-schema-registry.js';
 import { createRegistryMetrics } from '../schemas/registry/registry-metrics.js';
 import { createAdmission } from './admission/admission.js';
@@ -80,6 +81,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     createTopic: planTopics(config.topics, []).find((t) => t.name === config.topics.subscriptionsTopic),
     keyring: config.secretsKeyring,
     ssrfPolicy: config.ssrfPolicy,
+    inputRules: { deliveryBounds: config.deliveryBounds, filterFields: createFilterFieldTypes(catalog) },
     logger,
   });
   await subscriptions.start();
@@ -293,7 +295,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     schemaRegistry,
     apiKeys,
     eventTypes: adminRouteDeps,
-    subscriptions: { ...adminRouteDeps, ssrfPolicy: config.ssrfPolicy, events: subscriptionEvents },
+    subscriptions: { ...adminRouteDeps, events: subscriptionEvents },
     replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
     enable: {
       ...adminRouteDeps,

@@ -11,6 +11,7 @@ import { readSsrfPolicy, type SsrfPolicy } from '../common/ssrf-guard.js';
 import { readSecretsKeyring, type SecretsKeyring } from '../common/subscriptions/secrets-keyring.js';
 import { readAdmissionConfig, type AdmissionConfig } from './admission/admission-config.js';
 import { readReplayConfig, type ReplayConfig } from './replay/replay-config.js';
+import { readDeliveryBounds, type DeliveryBounds } from '../common/retry/delivery-bounds.js';
 import {
   readSchemaRegistrySettings,
   type SchemaRegistrySettings,
@@ -62,6 +63,11 @@ export interface GatewayConfig {
   /** `SLUICE_SSRF_ALLOWED_CIDRS`, default none: refused ranges a subscription URL may still use. */
   ssrfPolicy: SsrfPolicy;
   replay: ReplayConfig;
+  /**
+   * `SLUICE_RETRY_SCHEDULE` and `SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS`, the workers' values: a
+   * subscription's own retry schedule and timeout are refused outside them when saved.
+   */
+  deliveryBounds: DeliveryBounds;
   schemaRegistry: SchemaRegistrySettings;
   /**
    * `SLUICE_LOG_DATABASE_URL`, optional: the delivery log's PostgreSQL, read by the log API
@@ -80,6 +86,7 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     );
   }
   const topics = readTopicSettings(reader);
+  const deliveryBounds = readDeliveryBounds(reader);
   const config: GatewayConfig = {
     host: reader.string('SLUICE_HOST', '0.0.0.0'),
     port: reader.integer('SLUICE_PORT', 8080, { min: 0, max: 65535 }),
@@ -104,7 +111,8 @@ export function loadGatewayConfig(env: Env): Readonly<GatewayConfig> {
     admission: readAdmissionConfig(reader),
     secretsKeyring: readSecretsKeyring(reader),
     ssrfPolicy: readSsrfPolicy(reader),
-    replay: readReplayConfig(reader, topics),
+    replay: readReplayConfig(reader, topics, deliveryBounds.retryDelaysMs),
+    deliveryBounds,
     schemaRegistry: readSchemaRegistrySettings(reader),
     logDatabase: readLogDatabasePool(reader, { applicationName: 'sluice-gateway', statementTimeoutMs: 5000 }),
   };

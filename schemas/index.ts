@@ -1,4 +1,5 @@
 // The public surface of the schemas layer; other folders import from here, not from its modules.
+export { avroPathKinds, createFilterFieldTypes } from './avro-field-path.js';
 export { avroToJsonSchema, JSON_SCHEMA_DIALECT, type JsonSchema } from './avro-to-json-schema.js';
 export { checkSchemas } from './check-schemas.js';
 export { checkCatalogCompatibility } from './compatibility.js';

@@ -179,6 +179,71 @@ describe('subscription codec', () => {
     expect(JSON.parse(first).secrets[0].keyId).toBe('k1');
   });
 
+  it('round-trips a filter, custom headers, a retry schedule and a timeout; a secret header only encrypted', () => {
+    const ring = keyring(k1);
+    const subscription = sampleSubscription({
+      filter: {
+        'data.totalMinor': { $gt: 500 },
+        $or: [{ producer: 'shop-eu' }, { tenant: { $exists: false } }],
+      },
+      headers: [
+        { name: 'authorization', value: 'Bearer tok-3f9a2c', secret: true },
+        { name: 'x-shop', value: 'eu', secret: false },
+      ],
+      retry: { delaysMs: [30_000, 600_000], maxAttempts: 2 },
+      timeoutMs: 2500,
+    });
+    const record = encodeSubscription(subscription, ring);
+    const text = record.value.toString('utf8');
+    expect(text).not.toContain('tok-3f9a2c');
+    expect(JSON.parse(text).headers).toEqual([
+      { name: 'authorization', secret: expect.objectContaining({ keyId: 'k1' }) },
+      { name: 'x-shop', value: 'eu' },
+    ]);
+    expect(decodeSubscriptionRecord(record.key, record.value, ring)).toEqual({
+      kind: 'upsert',
+      subscription,
+    });
+    // A record without the optional fields (written before they existed) reads as none set.
+    const plain = encodeSubscription(sampleSubscription(), ring);
+    expect(Object.keys(JSON.parse(plain.value.toString('utf8')))).not.toContain('headers');
+  });
+
+  it('refuses a secret header moved to another name or subscription, and a stored filter or header it cannot use', () => {
+    const ring = keyring(k1);
+    const record = encodeSubscription(
+      sampleSubscription({ headers: [{ name: 'authorization', value: 'Bearer x', secret: true }] }),
+      ring,
+    );
+    const json = JSON.parse(record.value.toString('utf8'));
+    const renamed = { ...json, headers: [{ ...json.headers[0], name: 'x-other' }] };
+    expect(decodeSubscriptionRecord(record.key, Buffer.from(JSON.stringify(renamed)), ring)).toMatchObject({
+      kind: 'invalid',
+      reason: 'authentication-failed',
+      message: expect.stringMatching(/^headers\[0\]: /),
+    });
+    const moved = { ...json, id: 'sub_otherotherotherotherother' };
+    expect(decodeSubscriptionRecord(moved.id, Buffer.from(JSON.stringify(moved)), ring)).toMatchObject({
+      reason: 'authentication-failed',
+    });
+    for (const [field, value] of [
+      ['filter', { 'data.x': { $where: 'true' } }],
+      ['headers', [{ name: 'content-length', value: '5' }]],
+      ['headers', [{ name: 'x-a', value: 'a\r\nb' }]],
+      ['retry', { delaysMs: [], maxAttempts: null }],
+      ['timeoutMs', -1],
+    ] as const) {
+      const bad = { ...json, [field]: value };
+      expect(
+        decodeSubscriptionRecord(record.key, Buffer.from(JSON.stringify(bad)), ring),
+        field,
+      ).toMatchObject({
+        reason: 'malformed',
+        message: `field ${field} is missing or has the wrong type`,
+      });
+    }
+  });
+
   it('writes a tombstone (null value) for a delete, and reads it back as a delete', () => {
     const record = encodeSubscriptionTombstone('sub_x');
     expect(record).toMatchObject({ key: 'sub_x', value: null });

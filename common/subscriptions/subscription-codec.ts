@@ -1,4 +1,7 @@
 import { isTenantId } from '../tenant-id.js';
+import { isSendableHeader, type CustomHeader } from './custom-headers.js';
+import type { RetryOverride } from './delivery-overrides.js';
+import { parsePayloadFilter, type PayloadFilter } from './payload-filter.js';
 import type { DecryptFailure, EncryptedValue, SecretsKeyring } from './secrets-keyring.js';
 import { disabledReasons, type DisabledReason, type Subscription } from './subscription.js';
 
@@ -15,16 +18,30 @@ import { disabledReasons, type DisabledReason, type Subscription } from './subsc
  *      "rateLimitPerSecond":null,"maxConcurrency":16,"ordering":"none","producerIds":null,
  *      "createdAt":"…","updatedAt":"…"}
  *
+ * plus, only when set (optional within v1: records written before they existed have none):
+ *
+ *      "filter":{"data.totalMinor":{"$gt":500}},
+ *      "headers":[{"name":"x-api-key","value":"…"},{"name":"authorization","secret":{"keyId":"k2",…}}],
+ *      "retry":{"delaysMs":[5000,120000],"maxAttempts":3},"timeoutMs":5000
+ *
  * Each signing secret is encrypted on its own with AES-256-GCM under the keyring's primary key, a
  * fresh random 96-bit IV each time the record is written, the subscription id as associated data
  * (so a ciphertext moved to another subscription's record fails to decrypt) and the key id beside
- * it (so keys rotate: a record written under `k1` stays readable once `k2` is primary).
- * Nothing else in the record is secret.
+ * it (so keys rotate: a record written under `k1` stays readable once `k2` is primary). A secret
+ * header's value is encrypted the same way, with the subscription id and the header name as
+ * associated data. Nothing else in the record is secret.
  *
  * A subscription that belongs to a tenant is written as `"v":2` with `"tenant":"acme"` beside the
  * fields above. A process from before tenants reads only version 1, so it finds that record
  * unreadable and drops the subscription from its view, rather than deliver every tenant's events
  * to it during a rolling upgrade. Global subscriptions stay version 1, readable by every version.
+ *
+ * `filter`, `headers`, `retry` and `timeoutMs` are optional in both versions, written only when
+ * set. A worker older than them ignores them: during a rolling upgrade it delivers unfiltered,
+ * without the headers (a receiver that needs them refuses, and the retry, made by a new worker,
+ * sends them), on the global schedule. Unlike a tenant, none of them is an isolation boundary, and
+ * dropping the subscription would lose its events instead: so no version bump. Upgrade the workers
+ * before the gateways.
  *
  * `disabledAt` and `failingSince` came later, in both versions: a record without them reads as
  * null, so records written before stay readable. A process older than them ignores them, but finds
@@ -42,6 +59,13 @@ export function subscriptionRecordContentType(v: number): string {
 
 interface StoredSecret extends EncryptedValue {
   readonly expiresAtMs: number | null;
+}
+
+type StoredHeader = { name: string; value: string } | { name: string; secret: EncryptedValue };
+
+interface StoredRetry {
+  delaysMs: number[] | null;
+  maxAttempts: number | null;
 }
 
 interface SubscriptionRecord {
@@ -62,6 +86,10 @@ interface SubscriptionRecord {
   producerIds: string[] | null;
   /** Version 2 only. */
   tenant?: string;
+  filter?: PayloadFilter;
+  headers?: StoredHeader[];
+  retry?: StoredRetry;
+  timeoutMs?: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -90,6 +118,11 @@ function secretContext(subscriptionId: string): string {
   return `sluice.subscription.secret.v1/${subscriptionId}`;
 }
 
+/** Associated data of a secret header's ciphertext: binds it to one subscription and one name. */
+function headerContext(subscriptionId: string, name: string): string {
+  return `sluice.subscription.header.v1/${subscriptionId}/${name}`;
+}
+
 /** The record that stores `subscription`, its secrets encrypted under the keyring's primary key. */
 export function encodeSubscription(
   subscription: Subscription,
@@ -115,6 +148,25 @@ export function encodeSubscription(
     ordering: subscription.ordering,
     producerIds: subscription.producerIds === undefined ? null : [...subscription.producerIds],
     ...(subscription.tenant === undefined ? {} : { tenant: subscription.tenant }),
+    ...(subscription.filter === undefined ? {} : { filter: subscription.filter }),
+    ...(subscription.headers === undefined || subscription.headers.length === 0
+      ? {}
+      : {
+          headers: subscription.headers.map(({ name, value, secret }) =>
+            secret
+              ? { name, secret: keyring.encrypt(value, headerContext(subscription.id, name)) }
+              : { name, value },
+          ),
+        }),
+    ...(subscription.retry === undefined
+      ? {}
+      : {
+          retry: {
+            delaysMs: subscription.retry.delaysMs === undefined ? null : [...subscription.retry.delaysMs],
+            maxAttempts: subscription.retry.maxAttempts ?? null,
+          },
+        }),
+    ...(subscription.timeoutMs === undefined ? {} : { timeoutMs: subscription.timeoutMs }),
     createdAt: subscription.createdAt,
     updatedAt: subscription.updatedAt,
   };
@@ -169,6 +221,19 @@ export function decodeSubscriptionRecord(
     if (!decrypted.ok) return invalid(decrypted.reason, `secrets[${index}]: ${decrypted.message}`);
     secrets.push({ secret: decrypted.plaintext, expiresAtMs: stored.expiresAtMs ?? undefined });
   }
+  const headers: CustomHeader[] = [];
+  for (const [index, stored] of (record.headers ?? []).entries()) {
+    if ('value' in stored) {
+      headers.push({ name: stored.name, value: stored.value, secret: false });
+      continue;
+    }
+    const decrypted = keyring.decrypt(stored.secret, headerContext(id, stored.name));
+    if (!decrypted.ok) return invalid(decrypted.reason, `headers[${index}]: ${decrypted.message}`);
+    if (!isSendableHeader({ name: stored.name, value: decrypted.plaintext })) {
+      return invalid('malformed', `headers[${index}]: not a header a subscription may send`);
+    }
+    headers.push({ name: stored.name, value: decrypted.plaintext, secret: true });
+  }
   const subscription: Subscription = {
     id,
     url: record.url,
@@ -184,6 +249,10 @@ export function decodeSubscriptionRecord(
     ordering: record.ordering,
     producerIds: record.producerIds === null ? undefined : [...record.producerIds],
     tenant: record.tenant,
+    ...(record.filter === undefined ? {} : { filter: record.filter }),
+    ...(headers.length === 0 ? {} : { headers }),
+    ...(record.retry === undefined ? {} : { retry: retryOverride(record.retry) }),
+    ...(record.timeoutMs === undefined ? {} : { timeoutMs: record.timeoutMs }),
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
   };
@@ -222,6 +291,21 @@ function structuralProblem(record: Record<string, unknown>, key: string): string
       'tenant',
       record.v === tenantSubscriptionRecordVersion ? isTenantId(record.tenant) : record.tenant === undefined,
     ],
+    // The filter's own rules, not only its shape: one the worker cannot evaluate must not be served.
+    ['filter', record.filter === undefined || !('problems' in parsePayloadFilter(record.filter))],
+    [
+      'headers',
+      record.headers === undefined ||
+        (Array.isArray(record.headers) &&
+          record.headers.every(isStoredHeader) &&
+          hasUniqueNames(record.headers)),
+    ],
+    ['retry', record.retry === undefined || isStoredRetry(record.retry)],
+    [
+      'timeoutMs',
+      record.timeoutMs === undefined ||
+        (Number.isSafeInteger(record.timeoutMs) && (record.timeoutMs as number) > 0),
+    ],
     ['createdAt', typeof record.createdAt === 'string'],
     ['updatedAt', typeof record.updatedAt === 'string'],
   ];
@@ -242,6 +326,38 @@ function isStoredSecret(value: unknown): value is StoredSecret {
 
 function isOptionalString(value: unknown): boolean {
   return value === undefined || value === null || typeof value === 'string';
+}
+
+function isStoredHeader(value: unknown): value is StoredHeader {
+  if (!isObject(value) || typeof value.name !== 'string') return false;
+  if (typeof value.value === 'string')
+    return value.secret === undefined && isSendableHeader({ name: value.name, value: value.value });
+  // A secret value is checked once decrypted; its name can be checked now.
+  return (
+    value.value === undefined &&
+    isStoredSecret(value.secret) &&
+    isSendableHeader({ name: value.name, value: 'x' })
+  );
+}
+
+function hasUniqueNames(headers: ReadonlyArray<{ name: string }>): boolean {
+  return new Set(headers.map((header) => header.name)).size === headers.length;
+}
+
+function isStoredRetry(value: unknown): value is StoredRetry {
+  return (
+    isObject(value) &&
+    (value.delaysMs === null ||
+      (Array.isArray(value.delaysMs) &&
+        value.delaysMs.length > 0 &&
+        value.delaysMs.every((delayMs) => Number.isSafeInteger(delayMs) && (delayMs as number) > 0))) &&
+    (value.maxAttempts === null ||
+      (Number.isSafeInteger(value.maxAttempts) && (value.maxAttempts as number) >= 1))
+  );
+}
+
+function retryOverride(stored: StoredRetry): RetryOverride {
+  return { delaysMs: stored.delaysMs ?? undefined, maxAttempts: stored.maxAttempts ?? undefined };
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

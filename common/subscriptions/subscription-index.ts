@@ -159,13 +159,32 @@ export class SubscriptionIndex implements SubscriptionView {
 
 /** A frozen copy of `subscription`, as readers get it. */
 export function freezeSubscription(subscription: Subscription): Subscription {
+  const { filter, headers, retry } = subscription;
   return Object.freeze({
     ...subscription,
     eventTypes: Object.freeze([...subscription.eventTypes]),
     secrets: Object.freeze(subscription.secrets.map((s) => Object.freeze({ ...s }))),
     producerIds:
       subscription.producerIds === undefined ? undefined : Object.freeze([...subscription.producerIds]),
+    ...(filter === undefined ? {} : { filter: deepFreeze(structuredClone(filter)) }),
+    ...(headers === undefined ? {} : { headers: Object.freeze(headers.map((h) => Object.freeze({ ...h }))) }),
+    ...(retry === undefined
+      ? {}
+      : {
+          retry: Object.freeze({
+            ...retry,
+            delaysMs: retry.delaysMs === undefined ? undefined : Object.freeze([...retry.delaysMs]),
+          }),
+        }),
   });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 function makeEntry(stored: Subscription, nowMs: number): Entry {

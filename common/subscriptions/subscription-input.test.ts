@@ -3,14 +3,18 @@ import { EnvReader } from '../config.js';
 import { SluiceError } from '../errors.js';
 import { createSsrfPolicy, readSsrfPolicy } from '../ssrf-guard.js';
 import { generateWebhookSecret } from '../webhook-signer.js';
+import type { FilterFieldTypes } from './payload-filter-fields.js';
 import {
   isSubscriptionId,
   newSubscriptionId,
+  resolveSubscriptionPatch,
   validateSecretRotation,
   validateSubscriptionCreate,
   validateSubscriptionPatch,
   type FieldProblem,
+  type SubscriptionPatch,
 } from './subscription-input.js';
+import type { Subscription } from './subscription.js';
 
 const policy = createSsrfPolicy();
 
@@ -36,6 +40,10 @@ describe('validateSubscriptionCreate', () => {
       ordering: 'none',
       producerIds: undefined,
       tenant: undefined,
+      filter: undefined,
+      headers: [],
+      retry: undefined,
+      timeoutMs: undefined,
     });
     expect('tenant' in (result as object)).toBe(true);
   });
@@ -53,8 +61,19 @@ describe('validateSubscriptionCreate', () => {
       ordering: 'key',
       producerIds: ['shop-eu', 'shop-us'],
       tenant: 'acme',
+      filter: { 'data.totalMinor': { $gt: 500 } },
+      headers: { 'X-Api-Key': 'k-1', Authorization: { value: 'Bearer t0ken', secret: true } },
+      retry: { schedule: ['30s', '10m'], maxAttempts: 2 },
+      timeoutMs: 5000,
     };
-    expect(validateSubscriptionCreate(input, policy)).toEqual({ ...input, rateLimitPerSecond: 2.5 });
+    expect(validateSubscriptionCreate(input, policy)).toEqual({
+      ...input,
+      headers: [
+        { name: 'x-api-key', value: 'k-1', secret: false },
+        { name: 'authorization', value: 'Bearer t0ken', secret: true },
+      ],
+      retry: { delaysMs: [30_000, 600_000], maxAttempts: 2 },
+    });
   });
 
   it('lists every problem at once with its field path', () => {
@@ -224,6 +243,136 @@ describe('validateSubscriptionPatch', () => {
       ['createdAt', 'createdAt is read-only'],
       ['url', 'url refused by the SSRF policy'],
     ]);
+  });
+});
+
+/** Two types: order.created has totalMinor (a number) and currency, order.cancelled has reason. */
+const fieldTypes: FilterFieldTypes = {
+  typesMatching: (globs) =>
+    ['order.cancelled', 'order.created'].filter((type) => globs.includes(type) || globs.includes('order.*')),
+  dataFieldKinds: (type, [field]) => {
+    if (type === 'order.created')
+      return { totalMinor: ['number' as const], currency: ['string' as const] }[field!];
+    return field === 'reason' ? ['string'] : undefined;
+  },
+};
+const rules = {
+  filterFields: fieldTypes,
+  deliveryBounds: { retryDelaysMs: [1000, 2000], attemptTimeoutMs: 2000 },
+};
+
+describe('the delivery fields (filter, headers, retry, timeoutMs)', () => {
+  const base = { url: 'https://hooks.example.com', eventTypes: ['order.created'] };
+
+  it('checks every new field on create against the rules, all problems at once', () => {
+    const result = validateSubscriptionCreate(
+      {
+        ...base,
+        filter: { 'data.total': { $gt: 500 }, 'data.currency': { $regex: '^E' } },
+        headers: { 'Webhook-Id': 'x', Authorization: { secret: true } },
+        retry: { schedule: ['5s'] },
+        timeoutMs: 5000,
+      },
+      policy,
+      rules,
+    );
+    expect(problemsOf(result).map((p) => p.field)).toEqual([
+      'filter["data.currency"].$regex',
+      'headers["Webhook-Id"]',
+      'headers["Authorization"]',
+      'retry.schedule[0]',
+      'timeoutMs',
+    ]);
+    // With a valid structure, the paths are checked against the schemas too.
+    expect(
+      problemsOf(
+        validateSubscriptionCreate({ ...base, filter: { 'data.total': { $gt: 500 } } }, policy, rules),
+      ),
+    ).toEqual([
+      {
+        field: 'filter["data.total"].$gt',
+        message: 'data.total is not a field of order.created in any of its versions',
+      },
+    ]);
+    expect(
+      validateSubscriptionCreate(
+        {
+          ...base,
+          filter: { 'data.totalMinor': { $gt: 500 } },
+          retry: { schedule: ['2s'] },
+          timeoutMs: 2000,
+        },
+        policy,
+        rules,
+      ),
+    ).toMatchObject({ retry: { delaysMs: [2000], maxAttempts: undefined }, timeoutMs: 2000 });
+  });
+
+  it('null clears each of them in a patch', () => {
+    expect(
+      validateSubscriptionPatch({ filter: null, headers: null, retry: null, timeoutMs: null }, policy, rules),
+    ).toEqual({ filter: null, headers: null, retry: null, timeoutMs: null });
+  });
+
+  const current: Subscription = {
+    id: 'sub_abcdefghijklmnopqrstuvwxyz',
+    url: 'https://hooks.example.com/',
+    eventTypes: ['order.*'],
+    description: '',
+    enabled: true,
+    disabledReason: undefined,
+    secrets: [{ secret: generateWebhookSecret(), expiresAtMs: undefined }],
+    rateLimitPerSecond: undefined,
+    maxConcurrency: 16,
+    ordering: 'none',
+    producerIds: undefined,
+    tenant: undefined,
+    filter: { 'data.totalMinor': { $gt: 500 } },
+    headers: [{ name: 'authorization', value: 'Bearer kept', secret: true }],
+    createdAt: '',
+    updatedAt: '',
+  };
+  const patch = (raw: unknown) => validateSubscriptionPatch(raw, policy, rules) as SubscriptionPatch;
+
+  it('keeps a stored secret header given as {"secret": true}, and refuses one that is not stored', () => {
+    expect(
+      resolveSubscriptionPatch(
+        current,
+        patch({ headers: { Authorization: { secret: true }, 'X-New': 'n' } }),
+        rules,
+      ),
+    ).toEqual({
+      headers: [
+        { name: 'authorization', value: 'Bearer kept', secret: true },
+        { name: 'x-new', value: 'n', secret: false },
+      ],
+    });
+    expect(
+      problemsOf(
+        resolveSubscriptionPatch(current, patch({ headers: { 'X-Api-Key': { secret: true } } }), rules),
+      ),
+    ).toEqual([
+      { field: 'headers["x-api-key"]', message: expect.stringContaining('no secret value is stored') },
+    ]);
+  });
+
+  it('checks the filter that will hold against the event types that will hold', () => {
+    // Narrowing eventTypes leaves the stored filter's path in no type.
+    expect(
+      problemsOf(resolveSubscriptionPatch(current, patch({ eventTypes: ['order.cancelled'] }), rules)),
+    ).toEqual([
+      {
+        field: 'filter["data.totalMinor"].$gt',
+        message: 'data.totalMinor is not a field of order.cancelled in any of its versions',
+      },
+    ]);
+    expect(resolveSubscriptionPatch(current, patch({ filter: { 'data.reason': 'fraud' } }), rules)).toEqual({
+      filter: { 'data.reason': 'fraud' },
+      headers: undefined,
+    });
+    expect(
+      resolveSubscriptionPatch(current, patch({ eventTypes: ['order.cancelled'], filter: null }), rules),
+    ).toMatchObject({ eventTypes: ['order.cancelled'], filter: null });
   });
 });
 

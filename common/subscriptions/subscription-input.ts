@@ -1,9 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { SluiceError } from '../errors.js';
 import { eventTypeGlobPattern } from '../event-type-matcher.js';
+import { defaultAttemptTimeoutMs, type DeliveryBounds } from '../retry/delivery-bounds.js';
+import { defaultRetrySchedule, parseRetrySchedule } from '../retry/retry-schedule.js';
 import { checkWebhookUrl, type SsrfPolicy } from '../ssrf-guard.js';
 import { isTenantId, tenantIdRule } from '../tenant-id.js';
 import { isValidWebhookSecret } from '../webhook-signer.js';
+import {
+  parseCustomHeaders,
+  resolveCustomHeaders,
+  type CustomHeader,
+  type CustomHeaderInput,
+} from './custom-headers.js';
+import { parseRetryOverride, parseTimeoutMs, type RetryOverride } from './delivery-overrides.js';
+import { checkFilterFields, type FilterFieldTypes } from './payload-filter-fields.js';
+import { parsePayloadFilter, type PayloadFilter } from './payload-filter.js';
+import type { Subscription } from './subscription.js';
 
 /** Bounds and defaults of subscription fields (the fields: README.md#subscriptions-and-webhooks). */
 export const subscriptionLimits = {
@@ -18,6 +30,26 @@ export const subscriptionLimits = {
   maxDescriptionChars: 1000,
   maxProducerIds: 1000,
 } as const;
+
+/**
+ * What subscription input is checked against besides its own shape: the global delivery settings
+ * a subscription's retry schedule and timeout must fit in, and the schemas a filter's paths must
+ * exist in. Without `filterFields` (a process that never saves a subscription), paths are not
+ * checked against schemas.
+ */
+export interface SubscriptionInputRules {
+  /** Default: the defaults of `SLUICE_RETRY_SCHEDULE` and `SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS`. */
+  deliveryBounds?: DeliveryBounds | undefined;
+  filterFields?: FilterFieldTypes | undefined;
+}
+
+const defaultDeliveryBounds: DeliveryBounds = {
+  retryDelaysMs: (parseRetrySchedule(defaultRetrySchedule) as { delaysMs: number[] }).delaysMs,
+  attemptTimeoutMs: defaultAttemptTimeoutMs,
+};
+
+/** A header as a request gives it: a plain value, or `{value, secret}`. */
+export type CustomHeaderRequest = string | { value?: string | undefined; secret?: boolean | undefined };
 
 /** A subscription as a caller asks for it; see `validateSubscriptionCreate` for the rules. */
 export interface SubscriptionCreateInput {
@@ -35,7 +67,17 @@ export interface SubscriptionCreateInput {
   producerIds?: readonly string[] | null | undefined;
   /** Null or absent: a global subscription (events of every tenant). */
   tenant?: string | null | undefined;
+  /** Null or absent: every event. */
+  filter?: PayloadFilter | null | undefined;
+  /** Name → value, or `{value, secret: true}` for a secret one. */
+  headers?: Readonly<Record<string, CustomHeaderRequest>> | null | undefined;
+  /** Tiers of `SLUICE_RETRY_SCHEDULE` (`["5s", "2m"]`) and/or the number of attempts. */
+  retry?: { schedule?: readonly string[] | null; maxAttempts?: number | null } | null | undefined;
+  timeoutMs?: number | null | undefined;
 }
+
+/** A PATCH body as a caller sends it; see `validateSubscriptionPatch` for the rules. */
+export type SubscriptionPatchInput = Partial<Omit<SubscriptionCreateInput, 'secret'>>;
 
 /** A validated create request: defaults applied, the URL normalised, the secret still optional. */
 export interface ValidSubscriptionCreate {
@@ -49,12 +91,18 @@ export interface ValidSubscriptionCreate {
   ordering: 'none' | 'key';
   producerIds: string[] | undefined;
   tenant: string | undefined;
+  filter: PayloadFilter | undefined;
+  headers: CustomHeader[];
+  retry: RetryOverride | undefined;
+  timeoutMs: number | undefined;
 }
 
 /**
  * The fields a PATCH may change; absent fields stay as they are. Null clears `rateLimitPerSecond`
- * (unlimited), `producerIds` (every producer) and `tenant` (global). The secret changes only by
- * rotation.
+ * (unlimited), `producerIds` (every producer), `tenant` (global), `filter`, `headers`, `retry`
+ * and `timeoutMs` (the global settings). `headers` replaces the whole set; a secret header given
+ * as `{"secret": true}` keeps its stored value (`resolveSubscriptionPatch`). The secret changes
+ * only by rotation.
  */
 export interface SubscriptionPatch {
   url?: string | undefined;
@@ -66,7 +114,16 @@ export interface SubscriptionPatch {
   ordering?: 'none' | 'key' | undefined;
   producerIds?: readonly string[] | null | undefined;
   tenant?: string | null | undefined;
+  filter?: PayloadFilter | null | undefined;
+  headers?: readonly CustomHeaderInput[] | null | undefined;
+  retry?: RetryOverride | null | undefined;
+  timeoutMs?: number | null | undefined;
 }
+
+/** A patch whose kept secret headers were looked up in the subscription it changes. */
+export type ResolvedSubscriptionPatch = Omit<SubscriptionPatch, 'headers'> & {
+  headers?: readonly CustomHeader[] | null | undefined;
+};
 
 /** One problem of a request, with the JSON path of the field it concerns. */
 export interface FieldProblem {
@@ -90,6 +147,10 @@ const writableFields = new Set([
   'ordering',
   'producerIds',
   'tenant',
+  'filter',
+  'headers',
+  'retry',
+  'timeoutMs',
 ]);
 const readOnlyFields = new Set(['id', 'createdAt', 'updatedAt', 'disabledReason', 'secrets', 'signing']);
 const urlRefusalsThatAreNotSsrf = new Set(['invalid-url', 'scheme', 'credentials']);
@@ -116,6 +177,7 @@ export function isSubscriptionId(id: string): boolean {
 export function validateSubscriptionCreate(
   raw: unknown,
   policy: SsrfPolicy,
+  rules: SubscriptionInputRules = {},
 ): ValidSubscriptionCreate | SluiceError {
   if (!isPlainObject(raw)) return invalidBody();
   const problems: FieldProblem[] = [];
@@ -124,7 +186,10 @@ export function validateSubscriptionCreate(
   if (raw.eventTypes === undefined) {
     problems.push({ field: 'eventTypes', message: 'eventTypes is required, e.g. ["order.*"]' });
   }
-  const fields = checkWritableFields(raw, problems, policy);
+  const fields = checkWritableFields(raw, problems, policy, rules, false);
+  if (fields.filter && fields.eventTypes) {
+    problems.push(...filterFieldProblems(fields.filter, fields.eventTypes, rules));
+  }
   let secret: string | undefined;
   if (raw.secret !== undefined && raw.secret !== null) {
     if (typeof raw.secret !== 'string' || !isValidWebhookSecret(raw.secret)) {
@@ -149,11 +214,23 @@ export function validateSubscriptionCreate(
     ordering: fields.ordering ?? 'none',
     producerIds: fields.producerIds ?? undefined,
     tenant: fields.tenant ?? undefined,
+    filter: fields.filter ?? undefined,
+    // Kept values exist only in a patch: here every header has its value.
+    headers: (fields.headers ?? []) as CustomHeader[],
+    retry: fields.retry ?? undefined,
+    timeoutMs: fields.timeoutMs ?? undefined,
   };
 }
 
-/** Checks a PATCH body; same rules and answers as `validateSubscriptionCreate`. */
-export function validateSubscriptionPatch(raw: unknown, policy: SsrfPolicy): SubscriptionPatch | SluiceError {
+/**
+ * Checks a PATCH body; same rules and answers as `validateSubscriptionCreate`, except what needs
+ * the subscription it changes, which `resolveSubscriptionPatch` checks.
+ */
+export function validateSubscriptionPatch(
+  raw: unknown,
+  policy: SsrfPolicy,
+  rules: SubscriptionInputRules = {},
+): SubscriptionPatch | SluiceError {
   if (!isPlainObject(raw)) return invalidBody();
   const problems: FieldProblem[] = [];
   if (raw.secret !== undefined) {
@@ -163,9 +240,54 @@ export function validateSubscriptionPatch(raw: unknown, policy: SsrfPolicy): Sub
     });
   }
   checkFieldNames(raw, problems, writableFields, new Set(['secret']));
-  const fields = checkWritableFields(raw, problems, policy);
+  const fields = checkWritableFields(raw, problems, policy, rules, true);
   if (problems.length > 0) return rejection(problems);
   return fields;
+}
+
+/**
+ * What a valid patch means for `current`: kept secret headers take their stored values (which
+ * must exist), and the filter that will be in force is checked against the event types that will
+ * be, whenever either changes (a narrower `eventTypes` can leave a filter's path in no type).
+ */
+export function resolveSubscriptionPatch(
+  current: Subscription,
+  patch: SubscriptionPatch,
+  rules: SubscriptionInputRules = {},
+): ResolvedSubscriptionPatch | SluiceError {
+  const problems: FieldProblem[] = [];
+  let headers: readonly CustomHeader[] | null | undefined;
+  if (patch.headers === null || patch.headers === undefined) {
+    headers = patch.headers;
+  } else {
+    const resolved = resolveCustomHeaders(patch.headers, current.headers ?? []);
+    if (isHeaderList(resolved)) headers = resolved;
+    else problems.push(...resolved);
+  }
+  if (patch.filter !== undefined || patch.eventTypes !== undefined) {
+    const filter = patch.filter === undefined ? current.filter : (patch.filter ?? undefined);
+    if (filter !== undefined) {
+      problems.push(...filterFieldProblems(filter, patch.eventTypes ?? current.eventTypes, rules));
+    }
+  }
+  if (problems.length > 0) return rejection(problems);
+  return { ...patch, headers };
+}
+
+function isHeaderList(value: CustomHeader[] | FieldProblem[]): value is CustomHeader[] {
+  return value.every((entry) => 'name' in entry);
+}
+
+/** The filter's `data.…` paths against the schemas of the types `eventTypes` match. */
+function filterFieldProblems(
+  filter: PayloadFilter,
+  eventTypes: readonly string[],
+  rules: SubscriptionInputRules,
+): FieldProblem[] {
+  if (rules.filterFields === undefined) return [];
+  const parsed = parsePayloadFilter(filter);
+  if ('problems' in parsed) return parsed.problems;
+  return checkFilterFields(parsed.conditions, eventTypes, rules.filterFields);
 }
 
 /** Checks the optional body of a rotate-secret request: `{}` or `{"secret":"whsec_…"}`. */
@@ -209,6 +331,8 @@ function checkWritableFields(
   raw: Record<string, unknown>,
   problems: FieldProblem[],
   policy: SsrfPolicy,
+  rules: SubscriptionInputRules,
+  isPatch: boolean,
 ): SubscriptionPatch & { eventTypes?: string[]; producerIds?: string[] | null } {
   const out: SubscriptionPatch & { eventTypes?: string[]; producerIds?: string[] | null } = {};
   const problem = (field: string, message: string) => problems.push({ field, message });
@@ -338,7 +462,38 @@ function checkWritableFields(
       );
     }
   }
+  checkDeliveryFields(raw, out, problems, rules.deliveryBounds ?? defaultDeliveryBounds, isPatch);
   return out;
+}
+
+/** `filter`, `headers`, `retry` and `timeoutMs`: each null (cleared) or checked by its own module. */
+function checkDeliveryFields(
+  raw: Record<string, unknown>,
+  out: SubscriptionPatch,
+  problems: FieldProblem[],
+  bounds: DeliveryBounds,
+  isPatch: boolean,
+): void {
+  if (raw.filter !== undefined) {
+    const parsed = raw.filter === null ? { filter: null } : parsePayloadFilter(raw.filter);
+    if ('problems' in parsed) problems.push(...parsed.problems);
+    else out.filter = parsed.filter;
+  }
+  if (raw.headers !== undefined) {
+    const parsed = raw.headers === null ? { headers: null } : parseCustomHeaders(raw.headers, isPatch);
+    if ('problems' in parsed) problems.push(...parsed.problems);
+    else out.headers = parsed.headers;
+  }
+  if (raw.retry !== undefined) {
+    const parsed = raw.retry === null ? { retry: null } : parseRetryOverride(raw.retry, bounds);
+    if ('problems' in parsed) problems.push(...parsed.problems);
+    else out.retry = parsed.retry;
+  }
+  if (raw.timeoutMs !== undefined) {
+    const parsed = raw.timeoutMs === null ? { timeoutMs: null } : parseTimeoutMs(raw.timeoutMs, bounds);
+    if ('problems' in parsed) problems.push(...parsed.problems);
+    else out.timeoutMs = parsed.timeoutMs;
+  }
 }
 
 /** The normalised URL (what is checked is exactly what is stored and called), or its problem. */

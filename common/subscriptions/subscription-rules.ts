@@ -1,4 +1,4 @@
-import type { SubscriptionPatch, ValidSubscriptionCreate } from './subscription-input.js';
+import type { ResolvedSubscriptionPatch, ValidSubscriptionCreate } from './subscription-input.js';
 import { newSubscriptionId } from './subscription-input.js';
 import type { DisabledReason, Subscription } from './subscription.js';
 
@@ -27,6 +27,12 @@ export function newSubscription(
     ordering: valid.ordering,
     producerIds: valid.producerIds,
     tenant: valid.tenant,
+    ...optionalFields({
+      filter: valid.filter,
+      headers: valid.headers.length > 0 ? valid.headers : undefined,
+      retry: valid.retry,
+      timeoutMs: valid.timeoutMs,
+    }),
     createdAt: now,
     updatedAt: now,
   };
@@ -35,11 +41,12 @@ export function newSubscription(
 /**
  * `current` with the given fields changed. Enabling clears `disabledReason`, `disabledAt` and
  * `failingSince`; disabling an enabled one sets them as `disabledSubscription(…, 'manual')` does;
- * null clears `rateLimitPerSecond`, `producerIds` and `tenant`.
+ * null clears `rateLimitPerSecond`, `producerIds`, `tenant`, `filter`, `headers`, `retry` and
+ * `timeoutMs`.
  */
 export function patchedSubscription(
   current: Subscription,
-  valid: SubscriptionPatch,
+  valid: ResolvedSubscriptionPatch,
   nowMs: number,
 ): Subscription {
   let disabled = disabledFields(current);
@@ -52,8 +59,10 @@ export function patchedSubscription(
       failingSince: undefined,
     };
   }
+  // The optional fields are rebuilt below, so a cleared one is dropped rather than kept.
+  const { filter, headers, retry, timeoutMs, ...rest } = current;
   return {
-    ...current,
+    ...rest,
     ...disabled,
     url: valid.url ?? current.url,
     eventTypes: valid.eventTypes ?? current.eventTypes,
@@ -67,8 +76,22 @@ export function patchedSubscription(
     ordering: valid.ordering ?? current.ordering,
     producerIds: valid.producerIds === undefined ? current.producerIds : (valid.producerIds ?? undefined),
     tenant: valid.tenant === undefined ? current.tenant : (valid.tenant ?? undefined),
+    ...optionalFields({
+      filter: valid.filter === undefined ? filter : (valid.filter ?? undefined),
+      headers: valid.headers === undefined ? headers : valid.headers?.length ? valid.headers : undefined,
+      retry: valid.retry === undefined ? retry : (valid.retry ?? undefined),
+      timeoutMs: valid.timeoutMs === undefined ? timeoutMs : (valid.timeoutMs ?? undefined),
+    }),
     updatedAt: new Date(nowMs).toISOString(),
   };
+}
+
+/** The optional fields that are set: an unset one is absent, not undefined, so records and answers stay lean. */
+function optionalFields(fields: Pick<Subscription, 'filter' | 'headers' | 'retry' | 'timeoutMs'>) {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Pick<
+    Subscription,
+    'filter' | 'headers' | 'retry' | 'timeoutMs'
+  >;
 }
 
 /** What a worker knows of a disable it decides on. */

@@ -5,10 +5,14 @@ import { encodeSubscriptionTombstone } from './subscription-codec.js';
 import { SubscriptionChanges } from './subscription-changes.js';
 import { freezeSubscription, SubscriptionIndex } from './subscription-index.js';
 import {
+  resolveSubscriptionPatch,
   validateSubscriptionCreate,
   validateSubscriptionPatch,
   type SubscriptionCreateInput,
+  type SubscriptionInputRules,
   type SubscriptionPatch,
+  type SubscriptionPatchInput,
+  type ValidSubscriptionCreate,
 } from './subscription-input.js';
 import {
   disabledSubscription,
@@ -31,6 +35,12 @@ export interface SubscriptionStoreOptions {
   keyring: SecretsKeyring;
   /** URLs are checked against it on every create and URL change (`SLUICE_SSRF_ALLOWED_CIDRS`). */
   ssrfPolicy: SsrfPolicy;
+  /**
+   * The global delivery settings retry schedules and timeouts must fit in, and the schemas filter
+   * paths are checked against, on every create and update; default: the settings' defaults and
+   * no schema check (processes that never save a subscription).
+   */
+  inputRules?: SubscriptionInputRules;
   logger: Logger;
   /**
    * When the topic does not exist, `start()` creates it from this spec (compacted, one partition;
@@ -82,6 +92,7 @@ const hourMs = 3_600_000;
 export class SubscriptionStore implements SubscriptionView {
   private readonly nowMs: () => number;
   private readonly ssrfPolicy: SsrfPolicy;
+  private readonly inputRules: SubscriptionInputRules;
   private readonly logger: Logger;
   private readonly secrets: SubscriptionSecrets;
   private readonly topic: CompactedTopicView<Subscription>;
@@ -97,6 +108,7 @@ export class SubscriptionStore implements SubscriptionView {
     ) as SubscriptionStoreOptions;
     this.nowMs = given.nowMs ?? Date.now;
     this.ssrfPolicy = options.ssrfPolicy;
+    this.inputRules = given.inputRules ?? {};
     this.logger = options.logger.child({ component: 'subscription-store', topic: options.topic });
     this.secrets = new SubscriptionSecrets({
       keyring: options.keyring,
@@ -183,12 +195,26 @@ export class SubscriptionStore implements SubscriptionView {
   // ---- writing ----
 
   /**
-   * Validates (including the SSRF check of the URL), generates the id and, when none is given,
-   * the `whsec_` secret, writes the subscription and returns it as the view now holds it. Throws
-   * 422 SLUICE_INVALID_SUBSCRIPTION / SLUICE_URL_FORBIDDEN, or 503 SLUICE_KAFKA_UNAVAILABLE.
+   * What `create` would refuse, with this store's rules, writing nothing: the route checks a
+   * request before it decides what the caller may ask for (a bad field is 422 before a 403).
+   */
+  validateCreate(input: SubscriptionCreateInput): ValidSubscriptionCreate | SluiceError {
+    return validateSubscriptionCreate(input, this.ssrfPolicy, this.inputRules);
+  }
+
+  /** What `update` would refuse for the request alone (not what needs the stored subscription). */
+  validatePatch(patch: SubscriptionPatchInput): SubscriptionPatch | SluiceError {
+    return validateSubscriptionPatch(patch, this.ssrfPolicy, this.inputRules);
+  }
+
+  /**
+   * Validates (including the SSRF check of the URL and the filter's paths against the schemas),
+   * generates the id and, when none is given, the `whsec_` secret, writes the subscription and
+   * returns it as the view now holds it. Throws 422 SLUICE_INVALID_SUBSCRIPTION /
+   * SLUICE_URL_FORBIDDEN, or 503 SLUICE_KAFKA_UNAVAILABLE. Nothing is written when it throws.
    */
   async create(input: SubscriptionCreateInput): Promise<Subscription> {
-    const valid = validateSubscriptionCreate(input, this.ssrfPolicy);
+    const valid = this.validateCreate(input);
     if (valid instanceof SluiceError) throw valid;
     return this.serialised(async () =>
       this.writeUpsert(newSubscription(valid, this.secrets.initial(valid.secret), this.nowMs())),
@@ -196,15 +222,19 @@ export class SubscriptionStore implements SubscriptionView {
   }
 
   /**
-   * Changes the given fields. Enabling clears `disabledReason`; disabling sets it to `manual`.
-   * Throws 404 SLUICE_NOT_FOUND for an unknown id, plus the errors of `create`.
+   * Changes the given fields (a PATCH body, see `SubscriptionPatch`). Enabling clears
+   * `disabledReason`; disabling sets it to `manual`. Throws 404 SLUICE_NOT_FOUND for an unknown
+   * id, plus the errors of `create`; nothing is written when it throws.
    */
-  async update(id: string, patch: SubscriptionPatch): Promise<Subscription> {
-    const valid = validateSubscriptionPatch(patch, this.ssrfPolicy);
+  async update(id: string, patch: SubscriptionPatchInput): Promise<Subscription> {
+    const valid = this.validatePatch(patch);
     if (valid instanceof SluiceError) throw valid;
-    return this.serialised(async () =>
-      this.writeUpsert(patchedSubscription(this.require(id), valid, this.nowMs())),
-    );
+    return this.serialised(async () => {
+      const current = this.require(id);
+      const resolved = resolveSubscriptionPatch(current, valid, this.inputRules);
+      if (resolved instanceof SluiceError) throw resolved;
+      return this.writeUpsert(patchedSubscription(current, resolved, this.nowMs()));
+    });
   }
 
   /** Deletes the subscription (a tombstone). Throws 404 SLUICE_NOT_FOUND for an unknown id. */

@@ -1,3 +1,7 @@
+import type { CustomHeader } from './custom-headers.js';
+import type { RetryOverride } from './delivery-overrides.js';
+import type { PayloadFilter } from './payload-filter.js';
+
 /**
  * A webhook subscription (docs/architecture.md#subscriptions), as every Sluice process holds it in
  * memory. It is stored in the compacted topic `sluice.subscriptions` keyed by id, with signing
@@ -47,6 +51,17 @@ export interface Subscription {
    * global subscription, which receives events of every tenant and events without one.
    */
   readonly tenant: string | undefined;
+  /** Only events this MongoDB-style query matches (payload-filter.ts); absent: every event. */
+  readonly filter?: PayloadFilter | undefined;
+  /**
+   * Static headers sent with every attempt (custom-headers.ts); the values of secret ones are
+   * plain here and encrypted on the topic. Absent: none.
+   */
+  readonly headers?: readonly CustomHeader[] | undefined;
+  /** Its own retry schedule within `SLUICE_RETRY_SCHEDULE` (delivery-overrides.ts); absent: that one. */
+  readonly retry?: RetryOverride | undefined;
+  /** Its own attempt timeout, at most `SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS`; absent: that one. */
+  readonly timeoutMs?: number | undefined;
   readonly createdAt: string;
   readonly updatedAt: string;
 }

@@ -18,16 +18,21 @@ export interface AttemptedDelivery {
   origin: string;
 }
 
-/** What came of the attempt: the receiver's answer or failure, or nothing sent (breaker open). */
-export type AttemptHappening = { kind: 'sent'; result: AttemptResult } | { kind: 'breaker-open' };
+/**
+ * What came of the attempt: the receiver's answer or failure, or nothing sent (breaker open, or
+ * the subscription's payload filter turned the event away).
+ */
+export type AttemptHappening =
+  { kind: 'sent'; result: AttemptResult } | { kind: 'breaker-open' } | { kind: 'filtered' };
 
-/** What followed it: delivered, disabled (410), or what the retry router did. */
-export type AttemptFollowUp = 'delivered' | 'disabled' | Routed;
+/** What followed it: delivered, disabled (410), filtered, or what the retry router did. */
+export type AttemptFollowUp = 'delivered' | 'disabled' | 'filtered' | Routed;
 
 /**
- * The attempt record of one attempt (or one parking by an open breaker, which takes an attempt's
- * place). Carries nothing of the request: its headers hold the signature, and its body is the
- * event, which the source position points to. Response headers are the allow list's only.
+ * The attempt record of one attempt (or of a decision that took an attempt's place: a parking by
+ * an open breaker, a filtered event). Carries nothing of the request: its headers hold the
+ * signature and a subscription's custom headers, and its body is the event, which the source
+ * position points to. Response headers are the allow list's only.
  */
 export function buildAttemptRecord(input: {
   delivery: AttemptedDelivery;
@@ -45,7 +50,7 @@ export function buildAttemptRecord(input: {
       : responseBodySample(answered.responseBody, input.responseBodyMaxBytes);
   let outcome: AttemptOutcome;
   let nextAttemptAt: string | null = null;
-  if (followUp === 'delivered' || followUp === 'disabled') outcome = followUp;
+  if (followUp === 'delivered' || followUp === 'disabled' || followUp === 'filtered') outcome = followUp;
   else if (followUp.resolution === 'pending') {
     outcome = 'retry-scheduled';
     nextAttemptAt = new Date(followUp.nextAttemptAtMs).toISOString();
@@ -61,7 +66,12 @@ export function buildAttemptRecord(input: {
     attemptedAt: new Date(input.attemptedAtMs).toISOString(),
     latencyMs: result === undefined ? null : Math.round(result.durationMs * 1000) / 1000,
     statusCode: answered === undefined ? null : answered.status,
-    errorClass: result === undefined ? 'breaker-open' : 'error' in result ? result.errorClass : null,
+    errorClass:
+      happening.kind === 'breaker-open'
+        ? 'breaker-open'
+        : result !== undefined && 'error' in result
+          ? result.errorClass
+          : null,
     responseHeaders: answered?.responseHeaders ?? {},
     responseBody: sample.responseBody === '' ? null : sample.responseBody,
     responseBodyTruncated: sample.responseBodyTruncated || (answered?.responseBodyTruncated ?? false),

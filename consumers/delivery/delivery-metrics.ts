@@ -15,7 +15,9 @@ export type DeliveryStepOutcome =
   /** A completion marker said it was already delivered. */
   | 'duplicate'
   /** The subscription was deleted or disabled meanwhile. */
-  | 'dropped';
+  | 'dropped'
+  /** The subscription's payload filter turned the event away: resolved at once, never retried. */
+  | 'filtered';
 
 export interface DeliveryMetrics {
   deliveries: Counter<'subscription_id' | 'outcome'>;
@@ -57,7 +59,7 @@ export function createDeliveryMetrics(registry: Registry): DeliveryMetrics {
   return {
     deliveries: new Counter({
       name: 'sluice_deliveries_total',
-      help: 'Delivery steps of one event to one subscription, by outcome (delivered, retry-scheduled, parked, dead-lettered, disabled, duplicate, dropped).',
+      help: 'Delivery steps of one event to one subscription, by outcome (delivered, retry-scheduled, parked, dead-lettered, disabled, duplicate, dropped, filtered).',
       labelNames: ['subscription_id', 'outcome'],
       registers,
     }),

@@ -17,6 +17,7 @@ import { createEndpointBreakers } from './endpoint-breakers.js';
 import type { KeyQueue } from './key-queue.js';
 import { KeySequencer } from './key-sequencer.js';
 import type { AttemptResult, WebhookRequest } from './webhook-sender.js';
+import type { AttemptRecord } from '../../common/attempts/attempt-record.js';
 
 const catalog = loadSchemaCatalog();
 const nowMs = 1_700_000_000_000;
@@ -128,6 +129,7 @@ function setup(options: Setup = {}) {
   const claimed: DeliveryIdentity[] = [];
   const gone: string[] = [];
   const health: string[] = [];
+  const attemptRecords: AttemptRecord[] = [];
   const keyQueue = memoryKeyQueue(options.keyQueueDown ?? false);
   const registry = new Registry();
   const metrics = createDeliveryMetrics(registry);
@@ -171,6 +173,7 @@ function setup(options: Setup = {}) {
     sequencer: new KeySequencer(),
     keyQueue,
     writer: { writeDurably: async (records) => void written.push(...records) },
+    attempts: { writer: { record: (record) => void attemptRecords.push(record) }, responseBodyMaxBytes: 0 },
     metrics,
     logger: createLogger('test', 'silent'),
     onGone: (id) => void gone.push(id),
@@ -190,7 +193,19 @@ function setup(options: Setup = {}) {
       .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
       .reduce((sum, v) => sum + v.value, 0);
   };
-  return { service, sent, written, dedupCalls, claimed, gone, health, signals, count, keyQueue };
+  return {
+    service,
+    sent,
+    written,
+    dedupCalls,
+    claimed,
+    gone,
+    health,
+    signals,
+    count,
+    keyQueue,
+    attemptRecords,
+  };
 }
 
 const serverError = (): AttemptResult => ({ status: 500, retryAfter: undefined, durationMs: 1 });
@@ -265,6 +280,94 @@ describe('delivery service', () => {
       ce_id: 'evt_1',
     });
     expect(dedupCalls).toEqual(['claim', 'release']);
+  });
+
+  it('resolves an event its payload filter turns away at once: no lease, no attempt, no retry', async () => {
+    // The fixture's totalMinor is 6664.
+    const picky = subscription({ id: 'sub_picky', filter: { 'data.totalMinor': { $gt: 10_000 } } });
+    const keen = subscription({
+      id: 'sub_keen',
+      filter: { 'data.totalMinor': { $gt: 500 }, producer: 'shop' },
+    });
+    const { service, sent, written, claimed, signals, count, attemptRecords } = setup({
+      subscriptions: [picky, keen],
+    });
+    await service.handleEventRecord(eventRecord, signals);
+    expect(attemptRecords.map((r) => [r.subscriptionId, r.outcome, r.statusCode, r.errorClass])).toEqual([
+      ['sub_picky', 'filtered', null, null],
+      ['sub_keen', 'delivered', 200, null],
+    ]);
+    expect(sent.map((request) => request.url)).toHaveLength(1);
+    expect(claimed.map((identity) => identity.subscriptionId)).toEqual(['sub_keen']);
+    expect(written).toEqual([]);
+    expect(
+      await count('sluice_deliveries_total', { subscription_id: 'sub_picky', outcome: 'filtered' }),
+    ).toBe(1);
+    expect(
+      await count('sluice_deliveries_total', { subscription_id: 'sub_keen', outcome: 'delivered' }),
+    ).toBe(1);
+    expect(await count('sluice_deliveries_total', { subscription_id: 'sub_keen', outcome: 'filtered' })).toBe(
+      0,
+    );
+  });
+
+  it('evaluates the filter again on a retry tier: one the subscription no longer wants is dropped as filtered', async () => {
+    const first = setup({ answer: serverError });
+    await first.service.handleEventRecord(eventRecord, first.signals);
+    expect(first.written[0]!.topic).toBe('sluice.retry.5s');
+    const narrowed = subscription({ filter: { 'data.currency': { $in: ['EUR', 'GBP'] } } });
+    const second = setup({ answer: serverError, subscriptions: [narrowed] });
+    await second.service.handleRetryRecord(retryRecordFrom(first.written[0]!), second.signals);
+    expect(second.sent).toEqual([]);
+    expect(second.written).toEqual([]);
+    expect(await second.count('sluice_deliveries_total', { outcome: 'filtered' })).toBe(1);
+  });
+
+  it('follows a subscription’s own retry schedule and attempt count, not the global one', async () => {
+    const own = subscription({ retry: { delaysMs: [30_000], maxAttempts: undefined } });
+    const first = setup({ answer: serverError, subscriptions: [own] });
+    await first.service.handleEventRecord(eventRecord, first.signals);
+    // The global schedule would start with 5s.
+    expect(first.written[0]!.topic).toBe('sluice.retry.30s');
+    expect(first.written[0]!.headers.sluice_due_at_ms).toBe(String(nowMs + 30_000));
+    const second = setup({ answer: serverError, subscriptions: [own] });
+    await second.service.handleRetryRecord(retryRecordFrom(first.written[0]!), second.signals);
+    expect(second.written[0]!.topic).toBe('sluice.dlq');
+    expect(second.written[0]!.headers).toMatchObject({
+      sluice_dlq_reason: 'retries-exhausted',
+      sluice_attempts: '2',
+    });
+
+    const once = setup({
+      answer: serverError,
+      subscriptions: [subscription({ retry: { delaysMs: undefined, maxAttempts: 1 } })],
+    });
+    await once.service.handleEventRecord(eventRecord, once.signals);
+    expect(once.sent).toHaveLength(1);
+    expect(once.written.map((record) => record.topic)).toEqual(['sluice.dlq']);
+  });
+
+  it('sends a subscription’s timeout and static headers with each attempt, its own headers winning', async () => {
+    const withExtras = subscription({
+      timeoutMs: 1500,
+      headers: [
+        { name: 'authorization', value: 'Bearer s3cret', secret: true },
+        { name: 'x-tenant', value: 'acme', secret: false },
+      ],
+    });
+    const { service, sent, signals } = setup({ subscriptions: [withExtras] });
+    await service.handleEventRecord(eventRecord, signals);
+    expect(sent[0]!.timeoutMs).toBe(1500);
+    expect(sent[0]!.headers).toMatchObject({
+      authorization: 'Bearer s3cret',
+      'x-tenant': 'acme',
+      'content-type': 'application/json',
+      'webhook-id': 'evt_1',
+    });
+    const plain = setup();
+    await plain.service.handleEventRecord(eventRecord, plain.signals);
+    expect(plain.sent[0]!.timeoutMs).toBeUndefined();
+    expect(plain.sent[0]!.headers.authorization).toBeUndefined();
   });
 
   it('dead-letters once the schedule is spent', async () => {

@@ -14,6 +14,7 @@ import type { DeliveryLimiters } from './delivery-limiter.js';
 import type { DeliveryMetrics, DeliveryStepOutcome } from './delivery-metrics.js';
 import type { BreakerRun, EndpointBreakers } from './endpoint-breakers.js';
 import type { EndpointHealth } from './endpoint-health.js';
+import { createEventFilter } from './event-filter.js';
 import type { KeyQueue } from './key-queue.js';
 import type { KeySequencer } from './key-sequencer.js';
 import type { RetryWriter } from './retry-writer.js';
@@ -106,6 +107,8 @@ interface DecodedEvent {
   provenance: Readonly<Record<string, string>>;
   /** The partition key, for `ordering: key`. */
   key: string;
+  /** The decoded data, for payload filters. */
+  data: unknown;
   /** Set when the record comes from a subscription replay: part of the dedup identity. */
   replayId: string | undefined;
 }
@@ -125,6 +128,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   const router = createRetryRouter({ settings, writer: deps.writer, metrics, logger, nowMs, random });
   /** Subscriptions this process saw answer 410, until the store's change reaches the view. */
   const gone = new Set<string>();
+  const eventFilter = createEventFilter();
 
   /** Hands the attempt's record to the attempt writer; returns at once, whatever the writer does. */
   function logAttempt(
@@ -180,6 +184,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         eventTimeMs,
         ...buildWebhookPayload({ id, type, time: timestamp, data: decoded.data }, decoded.schema.type),
         key: record.key?.toString() ?? '',
+        data: decoded.data,
         replayId: record.headers[replayIdHeader] || undefined,
       },
     };
@@ -194,12 +199,34 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
     return decode(record);
   }
 
+  /**
+   * Whether the subscription's payload filter turns the event away: then the delivery is resolved
+   * at once, without a lease, a slot or an attempt, and never retried. Evaluated on the events
+   * topic and again on a retry tier (the filter may have changed since; a replay goes this way).
+   */
+  function filteredOut(job: DeliveryJob): boolean {
+    if (eventFilter.admits(job.subscription, job.event)) return false;
+    count(job.subscription, 'filtered');
+    logAttempt(job, nowMs(), { kind: 'filtered' }, 'filtered');
+    logger.debug(
+      {
+        subscriptionId: job.subscription.id,
+        eventId: job.event.id,
+        attempt: job.attempt,
+        replayId: job.event.replayId,
+      },
+      "filtered out by the subscription's payload filter",
+    );
+    return true;
+  }
+
   /** One HTTP attempt, inside the subscription's breaker. */
   async function attempt(job: DeliveryJob, signals: DispatchSignals) {
     const { subscription, event } = job;
     return deps.breakers.run<AttemptValue>(subscription.id, async () => {
       const result = await deps.sender.send({
         url: subscription.url,
+        timeoutMs: subscription.timeoutMs,
         headers: buildAttemptHeaders({
           eventId: event.id,
           body: event.body,
@@ -469,7 +496,6 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       const firstAttemptAtMs = nowMs();
       // Turns for `ordering: key` are taken here, synchronously and in offset order.
       const start = (subscription: Subscription) => {
-        const orderTurn = takeOrderTurn(subscription, event, signals);
         const job: DeliveryJob = {
           event,
           source: record,
@@ -481,7 +507,8 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
           lastStatus: undefined,
           lastError: undefined,
         };
-        return deliver(job, signals, orderTurn);
+        if (filteredOut(job)) return Promise.resolve();
+        return deliver(job, signals, takeOrderTurn(subscription, event, signals));
       };
       // One match, the common case, needs no settle-all around it.
       if (subscriptions.length === 1) await start(subscriptions[0]!);
@@ -566,9 +593,6 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         return;
       }
       metrics.records.inc({ consumer: 'retry', result: 'matched' });
-      // Taken before any await, in offset order: a key's records due together go one after another,
-      // so the one behind sees the queue after the one before it is resolved instead of parking again.
-      const orderTurn = takeOrderTurn(subscription, decoded.event, signals);
       const job: DeliveryJob = {
         event: decoded.event,
         source: record,
@@ -580,6 +604,10 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         lastStatus: state.lastStatus,
         lastError: state.lastError,
       };
+      if (filteredOut(job)) return;
+      // Taken before any await, in offset order: a key's records due together go one after another,
+      // so the one behind sees the queue after the one before it is resolved instead of parking again.
+      const orderTurn = takeOrderTurn(subscription, decoded.event, signals);
       await deliver(job, signals, orderTurn);
     },
   };

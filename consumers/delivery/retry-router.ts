@@ -7,6 +7,7 @@ import {
   type DeadLetterReason,
 } from '../../common/retry/retry-records.js';
 import { retryTopicName, tierName } from '../../common/retry/retry-schedule.js';
+import { effectiveRetryDelays, type RetryOverride } from '../../common/subscriptions/delivery-overrides.js';
 import type { DeliveryOutcome } from './classify-outcome.js';
 import type { DeliveryMetrics } from './delivery-metrics.js';
 import type { RetryWriter } from './retry-writer.js';
@@ -38,7 +39,8 @@ export interface RetrySettings {
 export interface RoutedDelivery {
   /** The record a retry or dead letter is built from (carries the event's value, key and headers). */
   source: ConsumedRecord;
-  subscription: { id: string };
+  /** `retry`: the subscription's own schedule, which decides the next tier after a failure. */
+  subscription: { id: string; retry?: RetryOverride | undefined };
   event: { id: string };
   /** The number of the attempt about to be made, or just made (1 = first). */
   attempt: number;
@@ -178,7 +180,7 @@ export function createRetryRouter(deps: RetryRouterDeps): RetryRouter {
     async afterFailure(delivery, outcome, result, signal) {
       const lastError = 'error' in result ? `${outcome.reason}: ${result.message}` : outcome.reason;
       const decision = nextRetry({
-        delaysMs: settings.retryDelaysMs,
+        delaysMs: effectiveRetryDelays(delivery.subscription.retry, settings.retryDelaysMs),
         failedAttempt: delivery.attempt,
         retryAfterMs: outcome.retryAfterMs,
         random,

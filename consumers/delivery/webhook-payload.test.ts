@@ -41,6 +41,27 @@ describe('webhook payload', () => {
     expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body.toString('utf8')));
   });
 
+  it('sends a subscription’s static headers, which cannot replace Sluice’s own', () => {
+    const secret = generateWebhookSecret();
+    const body = buildWebhookBody(event);
+    const headers = buildAttemptHeaders({
+      eventId: event.id,
+      body,
+      subscription: {
+        secrets: [{ secret, expiresAtMs: undefined }],
+        // Refused when saved and when read back; this checks the order alone.
+        headers: [
+          { name: 'authorization', value: 'Bearer t', secret: true },
+          { name: 'x-api-key', value: 'k', secret: false },
+          { name: 'webhook-id', value: 'forged', secret: false },
+        ],
+      },
+      nowMs: Date.now(),
+    });
+    expect(headers).toMatchObject({ authorization: 'Bearer t', 'x-api-key': 'k', 'webhook-id': 'evt_1' });
+    expect(new Webhook(secret).verify(body, headers)).toEqual(JSON.parse(body.toString('utf8')));
+  });
+
   it('signs the UTF-8 bytes it sends, so text beyond ASCII verifies too', () => {
     const secret = generateWebhookSecret();
     const body = buildWebhookBody({ ...event, data: { note: 'Grüße, 東京 🚚' } });

@@ -1,3 +1,4 @@
+import type { CustomHeader } from '../../common/subscriptions/custom-headers.js';
 import type { Subscription } from '../../common/subscriptions/subscription.js';
 import { webhookHeaders } from '../../common/webhook-signer.js';
 import { inboundWebhookSubject, type InboundWebhookData } from '../../schemas/inbound-webhook.js';
@@ -27,6 +28,20 @@ export function activeSecrets(subscription: Pick<Subscription, 'secrets'>, nowMs
   return subscription.secrets
     .filter((entry) => entry.expiresAtMs === undefined || entry.expiresAtMs > nowMs)
     .map((entry) => entry.secret);
+}
+
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
+const headerObjects = new WeakMap<readonly CustomHeader[], Readonly<Record<string, string>>>();
+
+/** A subscription's static headers as one object, built once per stored list. */
+function customHeaders(headers: readonly CustomHeader[] | undefined): Readonly<Record<string, string>> {
+  if (headers === undefined || headers.length === 0) return noHeaders;
+  let object = headerObjects.get(headers);
+  if (object === undefined) {
+    object = Object.freeze(Object.fromEntries(headers.map(({ name, value }) => [name, value])));
+    headerObjects.set(headers, object);
+  }
+  return object;
 }
 
 /** What one event sends to every subscription: the body bytes and the headers beside them. */
@@ -66,7 +81,7 @@ export function buildWebhookPayload(event: WebhookEvent, recordType: string): We
 export interface AttemptHeadersInput {
   eventId: string;
   body: string | Uint8Array;
-  subscription: Pick<Subscription, 'secrets'>;
+  subscription: Pick<Subscription, 'secrets' | 'headers'>;
   nowMs: number;
   /** Default `application/json`. */
   contentType?: string;
@@ -74,8 +89,10 @@ export interface AttemptHeadersInput {
 }
 
 /**
- * Headers of one attempt: a fresh `webhook-timestamp` (receivers reject old ones) signed with every
- * active secret, so during a rotation either the old or the new secret verifies.
+ * Headers of one attempt: the subscription's own static headers, then Sluice's: a fresh
+ * `webhook-timestamp` (receivers reject old ones) signed with every active secret, so during a
+ * rotation either the old or the new secret verifies. Sluice's come last, so none of its headers
+ * can be replaced (a subscription cannot save a reserved name either).
  */
 export function buildAttemptHeaders({
   eventId,
@@ -86,6 +103,7 @@ export function buildAttemptHeaders({
   provenance = noProvenance,
 }: AttemptHeadersInput): Record<string, string> {
   return {
+    ...customHeaders(subscription.headers),
     'content-type': contentType,
     'user-agent': 'Sluice-Webhooks/1',
     ...provenance,

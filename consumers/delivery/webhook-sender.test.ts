@@ -183,6 +183,17 @@ describe('createWebhookSender', () => {
     expect(result.durationMs).toBeLessThan(attemptTimeoutMs + 1_000);
   });
 
+  it('takes a shorter deadline per request, and never a longer one than attemptTimeoutMs', async () => {
+    const server = await startServer(() => undefined);
+    const shorter = await sender().send({ url: server.url, headers, body: payload, timeoutMs: 100 });
+    expect(shorter).toMatchObject({ error: 'timeout', message: 'no complete answer within 100 ms' });
+    const longer = await sender().send({ url: server.url, headers, body: payload, timeoutMs: 60_000 });
+    expect(longer).toMatchObject({
+      error: 'timeout',
+      message: `no complete answer within ${attemptTimeoutMs} ms`,
+    });
+  });
+
   it('times out a receiver that sends headers and then stalls the body', async () => {
     const server = await startServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });

@@ -58,6 +58,8 @@ export interface WebhookSenderOptions {
 
 export interface WebhookRequest {
   url: string;
+  /** This attempt's deadline (a subscription's own `timeoutMs`); capped at `attemptTimeoutMs`. */
+  timeoutMs?: number | undefined;
   headers: Record<string, string>;
   body: string | Uint8Array;
   /**
@@ -160,7 +162,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
    * outlives attemptTimeoutMs (undici's headersTimeout/bodyTimeout measure gaps between events,
    * and a receiver trickling a byte every few seconds would never trip them).
    */
-  function send({ url, headers, body, cancelSignal }: WebhookRequest): Promise<AttemptResult> {
+  function send({ url, headers, body, cancelSignal, timeoutMs }: WebhookRequest): Promise<AttemptResult> {
     const startedMs = performance.now();
     cancelSignal?.throwIfAborted();
     const target = targetOf(url);
@@ -175,7 +177,8 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     return new Promise<AttemptResult>((resolve, reject) => {
       const attempt = new Attempt(
         startedMs,
-        attemptTimeoutMs,
+        // undici's own timers stay at attemptTimeoutMs, backstops to this shorter deadline.
+        timeoutMs === undefined ? attemptTimeoutMs : Math.min(timeoutMs, attemptTimeoutMs),
         maxResponseBodyBytes,
         sampleBytes,
         resolve,

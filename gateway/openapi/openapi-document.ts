@@ -10,6 +10,12 @@ import type {
   SchemaObject,
 } from 'openapi3-ts/oas31';
 import { errorCatalog, type ErrorCode } from '../../common/errors.js';
+import { customHeaderLimits } from '../../common/subscriptions/custom-headers.js';
+import {
+  fieldOperators,
+  logicalOperators,
+  payloadFilterLimits,
+} from '../../common/subscriptions/payload-filter.js';
 import { subscriptionLimits } from '../../common/subscriptions/subscription-input.js';
 import { tenantIdPattern } from '../../common/tenant-id.js';
 import { schemes } from '../inbound/schemes/verification.js';
@@ -169,6 +175,18 @@ const tenantId: SchemaObject = {
   pattern: tenantIdPattern.source,
   description: 'A tenant id: 1-64 letters, digits, `.`, `_` or `-`, starting with a letter or digit.',
 };
+const payloadFilter: SchemaObject = {
+  type: 'object',
+  minProperties: 1,
+  description: `A MongoDB-style query over the event, evaluated by the worker before delivery; an event it does not match is resolved as \`filtered\` at once and never retried. Keys are field paths (\`type\`, \`producer\`, \`tenant\`, or \`data.<field>[.<field>…]\` into the event's data, array items and map keys included) and ${logicalOperators.join(', ')}. A field's condition is a string, number, boolean or null (equality) or an object of ${fieldOperators.join(', ')} (\`$prefix\`: starts with). Every \`data.\` path must exist in some version of at least one event type \`eventTypes\` matches, and operands must be of a kind the field holds; anything else, and any other operator (\`$where\`, \`$regex\`…), is refused when saved, naming it. At most ${payloadFilterLimits.maxConditions} conditions, ${payloadFilterLimits.maxDepth} levels, ${payloadFilterLimits.maxBytes} bytes.`,
+  examples: [{ 'data.totalMinor': { $gt: 500 }, $or: [{ producer: 'shop-eu' }, { 'data.currency': 'EUR' }] }],
+};
+const headerName: SchemaObject = { type: 'string', maxLength: customHeaderLimits.maxNameChars };
+const headersDescription = `Static headers sent with every attempt, at most ${customHeaderLimits.maxHeaders} (${customHeaderLimits.maxTotalBytes} bytes of names and values). Names are RFC 9110 tokens, kept in lower case; Sluice's own and the connection's are refused (\`webhook-*\`, \`ce-*\`, \`sluice-*\`, \`proxy-*\`, \`content-type\`, \`content-length\`, \`content-encoding\`, \`host\`, \`user-agent\`, \`connection\`, \`keep-alive\`, \`transfer-encoding\`, \`te\`, \`trailer\`, \`upgrade\`, \`expect\`). Values are visible ASCII, spaces or tabs inside, no line breaks.`;
+const retryDescription =
+  "The subscription's own retry schedule: `schedule`, an ascending subset of the retry tiers of `SLUICE_RETRY_SCHEDULE` (each tier is a topic), and/or `maxAttempts`, the first attempt included (1: never retried), at most the schedule's length + 1. Null: the global schedule.";
+const timeoutDescription =
+  'Deadline of one attempt (connect, headers, body) in milliseconds, at most `SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS`; null: that one.';
 
 const subscriptionProperties: Record<string, Schema> = {
   id: { type: 'string', pattern: '^sub_[a-z0-9]{20,40}$' },
@@ -214,6 +232,43 @@ const subscriptionProperties: Record<string, Schema> = {
     description:
       'The tenant whose events alone it receives (events naming that tenant); null: global, it receives every event, whatever its tenant.',
   },
+  filter: { oneOf: [payloadFilter, { type: 'null' }] },
+  headers: {
+    type: 'object',
+    description: `${headersDescription} A secret one shows as \`{"secret": true}\`: its value is never shown.`,
+    propertyNames: headerName,
+    additionalProperties: {
+      oneOf: [
+        { type: 'string' },
+        {
+          type: 'object',
+          required: ['secret'],
+          additionalProperties: false,
+          properties: { secret: { const: true } },
+        },
+      ],
+    },
+  },
+  retry: {
+    oneOf: [
+      {
+        type: 'object',
+        required: ['schedule', 'maxAttempts'],
+        additionalProperties: false,
+        description: retryDescription,
+        properties: {
+          schedule: {
+            type: ['array', 'null'],
+            items: { type: 'string' },
+            description: 'Tier names such as `30s`; null: the global tiers.',
+          },
+          maxAttempts: { type: ['integer', 'null'], minimum: 1 },
+        },
+      },
+      { type: 'null' },
+    ],
+  },
+  timeoutMs: { type: ['integer', 'null'], minimum: 100, description: timeoutDescription },
   signingSecrets: {
     type: 'object',
     required: ['active', 'previousExpireAt'],
@@ -264,6 +319,42 @@ const subscriptionInputProperties: Record<string, Schema> = {
     description:
       'The tenant whose events alone it receives; null or absent: global. A key bound to a tenant may only give its own tenant (absent: its tenant on create, unchanged on patch); another tenant, or null, is 403 SLUICE_TENANT_FORBIDDEN.',
   },
+  filter: { oneOf: [payloadFilter, { type: 'null' }] },
+  headers: {
+    type: ['object', 'null'],
+    description: `${headersDescription} \`{"value": "…", "secret": true}\` marks a secret one, encrypted at rest like signing secrets and never shown again; in a PATCH, which replaces the whole set, \`{"secret": true}\` alone keeps the value stored under that name. Null: none.`,
+    propertyNames: headerName,
+    additionalProperties: {
+      oneOf: [
+        { type: 'string', minLength: 1, maxLength: customHeaderLimits.maxValueChars },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            value: { type: 'string', minLength: 1, maxLength: customHeaderLimits.maxValueChars },
+            secret: { type: 'boolean' },
+          },
+        },
+      ],
+    },
+    examples: [{ 'X-Api-Key': 'k_live_1', Authorization: { value: 'Bearer eyJhbGciOi…', secret: true } }],
+  },
+  retry: {
+    type: ['object', 'null'],
+    description: retryDescription,
+    additionalProperties: false,
+    minProperties: 1,
+    properties: {
+      schedule: {
+        type: ['array', 'null'],
+        minItems: 1,
+        items: { type: 'string' },
+        examples: [['30s', '10m']],
+      },
+      maxAttempts: { type: ['integer', 'null'], minimum: 1 },
+    },
+  },
+  timeoutMs: { type: ['integer', 'null'], minimum: 100, description: timeoutDescription },
 };
 
 const batchItemErrorCodes: ErrorCode[] = [

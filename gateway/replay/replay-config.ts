@@ -1,10 +1,6 @@
 import type { EnvReader } from '../../common/config.js';
 import type { TopicSettings } from '../../common/kafka/index.js';
-import {
-  defaultRetrySchedule,
-  parseRetrySchedule,
-  retryTopicName,
-} from '../../common/retry/retry-schedule.js';
+import { retryTopicName } from '../../common/retry/retry-schedule.js';
 
 /** Subscription replay (`POST /v1/subscriptions/{id}/replay`). */
 export interface ReplayConfig {
@@ -21,10 +17,13 @@ export interface ReplayConfig {
   readonly maxConcurrent: number;
 }
 
-export function readReplayConfig(reader: EnvReader, topics: TopicSettings): ReplayConfig {
-  const schedule = parseRetrySchedule(reader.string('SLUICE_RETRY_SCHEDULE', defaultRetrySchedule));
-  if ('problem' in schedule) reader.problem(schedule.problem);
-  const firstDelayMs = 'delaysMs' in schedule ? schedule.delaysMs[0]! : 5000;
+/** `retryDelaysMs`: the schedule as `readDeliveryBounds` read it (empty when it was invalid). */
+export function readReplayConfig(
+  reader: EnvReader,
+  topics: TopicSettings,
+  retryDelaysMs: readonly number[],
+): ReplayConfig {
+  const firstDelayMs = retryDelaysMs[0] ?? 5000;
   return {
     retryTopic: retryTopicName(topics.retryTopicPrefix, firstDelayMs),
     maxEvents: reader.integer('SLUICE_REPLAY_MAX_EVENTS', 1_000_000, { min: 1 }),

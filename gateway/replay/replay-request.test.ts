@@ -3,6 +3,7 @@ import { EnvReader } from '../../common/config.js';
 import { isSluiceError } from '../../common/errors.js';
 import { readTopicSettings } from '../../common/kafka/index.js';
 import { readReplayConfig } from './replay-config.js';
+import { readDeliveryBounds } from '../../common/retry/delivery-bounds.js';
 import { parseRfc3339, validateReplayRequest } from './replay-request.js';
 
 const nowMs = Date.parse('2024-11-05T12:00:00Z');
@@ -101,7 +102,11 @@ describe('replay request', () => {
 describe('replay config', () => {
   const read = (env: Record<string, string>) => {
     const reader = new EnvReader(env);
-    const config = readReplayConfig(reader, readTopicSettings(reader));
+    const config = readReplayConfig(
+      reader,
+      readTopicSettings(reader),
+      readDeliveryBounds(reader).retryDelaysMs,
+    );
     return reader.finish(config);
   };
 

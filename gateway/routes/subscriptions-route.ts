@@ -1,16 +1,24 @@
 import { isSluiceError, SluiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import {
+  customHeadersResource,
+  type CustomHeaderResource,
+} from '../../common/subscriptions/custom-headers.js';
+import {
+  retryOverrideResource,
+  type RetryOverrideResource,
+} from '../../common/subscriptions/delivery-overrides.js';
+import type { PayloadFilter } from '../../common/subscriptions/payload-filter.js';
+import {
   isSubscriptionId,
   validateSecretRotation,
-  validateSubscriptionCreate,
-  validateSubscriptionPatch,
+  type SubscriptionCreateInput,
+  type SubscriptionPatchInput,
 } from '../../common/subscriptions/subscription-input.js';
 import type { SubscriptionEventPublisher } from '../../common/ops-events/subscription-event-publisher.js';
 import { disabledEvent, enabledEvent } from '../../common/ops-events/subscription-event-record.js';
 import type { SubscriptionStore } from '../../common/subscriptions/subscription-store.js';
 import type { DisabledReason, Subscription } from '../../common/subscriptions/subscription.js';
-import type { SsrfPolicy } from '../../common/ssrf-guard.js';
 import type { ApiKeyRecord, ApiKeyStore } from '../auth/api-key-store.js';
 import {
   assertSubscriptionAccess,
@@ -26,14 +34,13 @@ import type { RouteHandler, Router } from '../http/router.js';
 /** The store operations the routes use. */
 export type SubscriptionAdmin = Pick<
   SubscriptionStore,
-  'get' | 'all' | 'create' | 'update' | 'remove' | 'rotateSecret'
+  'get' | 'all' | 'create' | 'update' | 'remove' | 'rotateSecret' | 'validateCreate' | 'validatePatch'
 >;
 
 export interface SubscriptionsRouteDeps {
   apiKeys: ApiKeyStore;
+  /** Validates every write (SSRF policy, delivery bounds, filter paths against the schemas). */
   store: SubscriptionAdmin;
-  /** Checked here too so that a bad request is answered before the store is involved. */
-  ssrfPolicy: SsrfPolicy;
   logger: Logger;
   metrics?:
     | (Pick<GatewayMetrics, 'requests' | 'requestDuration'> & Partial<Pick<GatewayMetrics, 'tenantRefusals'>>)
@@ -66,6 +73,11 @@ export interface SubscriptionResource {
   producerIds: readonly string[] | null;
   /** The tenant whose events alone it receives; null: global (every event). */
   tenant: string | null;
+  filter: PayloadFilter | null;
+  /** Plain values as stored; a secret one as `{"secret": true}`, its value never shown. */
+  headers: Record<string, CustomHeaderResource>;
+  retry: RetryOverrideResource | null;
+  timeoutMs: number | null;
   /** How many secrets sign each delivery, and when the rotated-out ones stop (RFC 3339). */
   signingSecrets: { active: number; previousExpireAt: string[] };
   createdAt: string;
@@ -96,11 +108,12 @@ const jsonMediaType = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
  * The subscription management API (README.md#subscriptions-and-webhooks): `POST/GET
  * /v1/subscriptions`, `GET/PATCH/DELETE /v1/subscriptions/{id}` and `POST
  * /v1/subscriptions/{id}/rotate-secret`, for admin keys (every subscription) and keys bound to a
- * tenant (that tenant's only: README.md#tenants). Secrets appear in exactly two answers: the create
- * response and the rotate-secret response (`secret`, shown once).
+ * tenant (that tenant's only: README.md#tenants). Signing secrets appear in exactly two answers:
+ * the create response and the rotate-secret response (`secret`, shown once); secret header values
+ * in none. The store validates each write and refuses it whole, so a bad field changes nothing.
  */
 export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDeps): Router {
-  const { store, ssrfPolicy, logger } = deps;
+  const { store, logger } = deps;
   const handler = (route: string, readsBody: boolean, action: Action) =>
     createAdminHandler(deps, route, readsBody, action, { tenantKeys: true });
 
@@ -109,10 +122,11 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
       'POST',
       collection,
       handler(collection, true, async ({ key, body }) => {
-        const input = validateSubscriptionCreate(requireBody(body), ssrfPolicy);
-        if (input instanceof SluiceError) throw input;
+        const input = requireObjectBody(body) as SubscriptionCreateInput;
+        const valid = store.validateCreate(input);
+        if (valid instanceof SluiceError) throw valid;
         // The body as sent: `tenant: null` (global) is refused to a tenant key like another tenant.
-        assertTenantRequest(key, (body as Record<string, unknown>).tenant);
+        assertTenantRequest(key, input.tenant);
         const created = await store.create(
           key.tenant === undefined ? input : { ...input, tenant: key.tenant },
         );
@@ -154,12 +168,14 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
       handler(item, true, async ({ exchange, key, body }) => {
         const before = findSubscription(store, exchange, key);
         const id = before.id;
-        const patch = validateSubscriptionPatch(requireBody(body), ssrfPolicy);
-        if (patch instanceof SluiceError) throw patch;
-        assertTenantRequest(key, patch.tenant);
+        const patch = requireObjectBody(body) as SubscriptionPatchInput;
+        const valid = store.validatePatch(patch);
+        if (valid instanceof SluiceError) throw valid;
+        assertTenantRequest(key, valid.tenant);
         const updated = await store.update(id, patch);
         if (before.enabled && !updated.enabled) deps.events?.publish(disabledEvent(updated));
         if (!before.enabled && updated.enabled) deps.events?.publish(enabledEvent(before, updated));
+        // Field names only: header values, secret or not, never reach a log line.
         logger.info(
           { subscriptionId: id, by: key.producerId, fields: Object.keys(patch) },
           'subscription updated',
@@ -224,6 +240,10 @@ export function toResource(subscription: Subscription): SubscriptionResource {
     ordering: subscription.ordering,
     producerIds: subscription.producerIds ?? null,
     tenant: subscription.tenant ?? null,
+    filter: subscription.filter ?? null,
+    headers: customHeadersResource(subscription.headers),
+    retry: retryOverrideResource(subscription.retry),
+    timeoutMs: subscription.timeoutMs ?? null,
     signingSecrets: {
       active: subscription.secrets.length,
       previousExpireAt: subscription.secrets
@@ -249,6 +269,17 @@ export function requireBody(body: unknown): unknown {
     throw new SluiceError('SLUICE_MALFORMED_REQUEST', 'the request needs a JSON object body');
   }
   return body;
+}
+
+/** The body as an object; anything else is the store's 422 for a body that is not a JSON object. */
+function requireObjectBody(body: unknown): object {
+  const given = requireBody(body);
+  if (typeof given !== 'object' || given === null || Array.isArray(given)) {
+    throw new SluiceError('SLUICE_INVALID_SUBSCRIPTION', 'the request body must be a JSON object', {
+      details: { errors: [{ field: '', message: 'the request body must be a JSON object' }] },
+    });
+  }
+  return given;
 }
 
 /** What an admin route handler needs besides its action. */

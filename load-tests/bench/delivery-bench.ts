@@ -11,7 +11,11 @@
  *     are left out on both sides: a new process's group join and JIT warm-up are not what a
  *     long-running one delivers at. The target is ≥ 0.85 of the delivery floor (sluiceOverFloor).
  *     Each round also drains with the worker's attempt records off (SLUICE_ATTEMPT_RECORDS=false):
- *     attemptRecordsRatio is what writing the delivery log's records leaves of the rate.
+ *     attemptRecordsRatio is what writing the delivery log's records leaves of the rate. And once
+ *     more with the subscription carrying a payload filter that matches every event plus custom
+ *     headers, one of them secret (its own subscriptions topic, the same backlog and receiver):
+ *     optionsRatio is that worker over the raw loop, beside ratio, and optionsOverPlain what the
+ *     filter and headers leave of the plain worker's rate (#18: within noise of it).
  * (b) Latency at half capacity: a spawned gateway, the worker and the receiver. First the
  *     capacity of that whole pipeline on this machine (all of it shares the cores, so it is less
  *     than either part alone): single events offered at min(ingest, delivery capacity from (a))
@@ -38,6 +42,7 @@ import { loadTopicsConfig, topicsEnsure } from '../../cli/topics-command.js';
 import { createLogger } from '../../common/logger.js';
 import { createSsrfPolicy } from '../../common/ssrf-guard.js';
 import { parseSecretsKeys, SecretsKeyring } from '../../common/subscriptions/secrets-keyring.js';
+import type { SubscriptionCreateInput } from '../../common/subscriptions/subscription-input.js';
 import { createSubscriptionStore } from '../../common/subscriptions/subscription-store.js';
 import type { Subscription } from '../../common/subscriptions/subscription.js';
 import { buildAttemptHeaders, buildWebhookBody } from '../../consumers/delivery/webhook-payload.js';
@@ -108,16 +113,24 @@ export interface DeliveryBenchReport {
     sluiceWithoutAttemptRecordsPerSecond: number;
     /** Sluice (records on) over Sluice with them off, medians of the rounds. */
     attemptRecordsRatio: number;
+    /** The worker whose subscription has a (matching) payload filter and custom headers. */
+    sluiceWithFilterAndHeadersPerSecond: number;
+    /** That worker over the raw loop, to read beside `ratio`. */
+    optionsRatio: number;
+    /** That worker over the plain one, medians of the rounds: the filter's and headers' cost. */
+    optionsOverPlain: number;
     /** Medians over the rounds: where each side's CPU went (the machine's 2 cores are shared). */
     cpuMicrosPerDelivery: {
       sluice: Record<string, number>;
       sluiceWithoutAttemptRecords: Record<string, number>;
+      sluiceWithFilterAndHeaders: Record<string, number>;
       floor: Record<string, number>;
       rawPool: Record<string, number>;
     };
     runs: {
       sluice: DrainRun[];
       sluiceWithoutAttemptRecords: DrainRun[];
+      sluiceWithFilterAndHeaders: DrainRun[];
       floor: DrainRun[];
       rawPool: DrainRun[];
     };
@@ -520,10 +533,13 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
   };
   const quiet = createLogger('delivery-bench', 'warn');
   await topicsEnsure(topicEnv, quiet);
-  const topicNames = planTopics(
+  const plannedTopics = planTopics(
     loadTopicsConfig(topicEnv).topics,
     loadTopicsConfig(topicEnv).retryDelaysMs,
-  ).map((topic) => topic.name);
+  );
+  /** The variant's subscription lives apart, so its worker sees that one alone. */
+  const optionsSubscriptionsTopic = `${prefix}.subscriptions-options`;
+  const topicNames = [...plannedTopics.map((topic) => topic.name), optionsSubscriptionsTopic];
   const kafka = new Kafka({ brokers: options.kafkaBrokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -534,20 +550,45 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
   try {
     const keyring = parseSecretsKeys(options.env.SLUICE_SECRETS_KEYS ?? '');
     if (!(keyring instanceof SecretsKeyring)) throw new Error(keyring.problems.join('; '));
-    const store = createSubscriptionStore({
-      kafka,
-      topic: topicEnv.SLUICE_SUBSCRIPTIONS_TOPIC!,
-      keyring,
-      ssrfPolicy: createSsrfPolicy({ allowedCidrs: ['127.0.0.0/8'] }),
-      logger: quiet,
+    const createSubscription = async (topic: string, fields: Partial<SubscriptionCreateInput>) => {
+      const subscriptionsSpec = plannedTopics.find((t) => t.name === topicEnv.SLUICE_SUBSCRIPTIONS_TOPIC);
+      const store = createSubscriptionStore({
+        kafka,
+        topic,
+        createTopic: subscriptionsSpec === undefined ? undefined : { ...subscriptionsSpec, name: topic },
+        keyring,
+        ssrfPolicy: createSsrfPolicy({ allowedCidrs: ['127.0.0.0/8'] }),
+        logger: quiet,
+      });
+      await store.start();
+      try {
+        return await store.create({
+          url: receiver.url,
+          eventTypes: ['order.*'],
+          maxConcurrency: options.concurrency,
+          ...fields,
+        });
+      } finally {
+        await store.stop();
+      }
+    };
+    const subscription = await createSubscription(topicEnv.SLUICE_SUBSCRIPTIONS_TOPIC!, {});
+    // Matches every backlog event (the fixture's total is 6664, EUR is not its currency): each
+    // condition is evaluated, none short-circuits to a refusal.
+    await createSubscription(optionsSubscriptionsTopic, {
+      secret: subscription.secrets[0]!.secret,
+      filter: {
+        type: { $prefix: 'order.' },
+        'data.totalMinor': { $gt: 500 },
+        $or: [{ 'data.currency': 'EUR' }, { 'data.items.sku': { $in: ['HOODIE-GRY-L', 'MUG-BLK'] } }],
+        tenant: { $exists: false },
+      },
+      headers: {
+        Authorization: { value: `Bearer ${randomBytes(24).toString('base64url')}`, secret: true },
+        'X-Api-Key': 'bench-key-1',
+        'X-Shop': 'bench',
+      },
     });
-    await store.start();
-    const subscription = await store.create({
-      url: receiver.url,
-      eventTypes: ['order.*'],
-      maxConcurrency: options.concurrency,
-    });
-    await store.stop();
 
     const catalog = loadSchemaCatalog();
     const data = benchEvent.data;
@@ -585,6 +626,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     };
     const sluiceRuns: DrainRun[] = [];
     const noRecordRuns: DrainRun[] = [];
+    const optionsRuns: DrainRun[] = [];
     const floorRuns: DrainRun[] = [];
     const rawRuns: DrainRun[] = [];
     /** Drains the backlog with a process started for it (the worker or the floor), then stops it. */
@@ -606,6 +648,14 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
       noRecordRuns.push(
         await drainWith('worker', () =>
           startDeliverProcess({ ...workerEnv(`drain-off-${round}`), SLUICE_ATTEMPT_RECORDS: 'false' }),
+        ),
+      );
+      optionsRuns.push(
+        await drainWith('worker', () =>
+          startDeliverProcess({
+            ...workerEnv(`drain-options-${round}`),
+            SLUICE_SUBSCRIPTIONS_TOPIC: optionsSubscriptionsTopic,
+          }),
         ),
       );
       floorRuns.push(
@@ -647,7 +697,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
         await loop.stop();
       }
       log(
-        `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s (attempt records off ${Math.round(noRecordRuns.at(-1)!.deliveriesPerSecond)}), floor ${Math.round(floorRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
+        `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s (attempt records off ${Math.round(noRecordRuns.at(-1)!.deliveriesPerSecond)}, filter and headers ${Math.round(optionsRuns.at(-1)!.deliveriesPerSecond)}), floor ${Math.round(floorRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
       );
       log(
         `delivery round ${round} CPU µs per delivery: sluice ${describeMicros(sluiceRuns.at(-1)!.cpuMicrosPerDelivery)}; floor ${describeMicros(floorRuns.at(-1)!.cpuMicrosPerDelivery)}; raw ${describeMicros(rawRuns.at(-1)!.cpuMicrosPerDelivery)}`,
@@ -655,6 +705,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     }
     const sluicePerSecond = median(sluiceRuns.map((run) => run.deliveriesPerSecond));
     const noRecordsPerSecond = median(noRecordRuns.map((run) => run.deliveriesPerSecond));
+    const optionsPerSecond = median(optionsRuns.map((run) => run.deliveriesPerSecond));
     const floorPerSecond = median(floorRuns.map((run) => run.deliveriesPerSecond));
     const rawPerSecond = median(rawRuns.map((run) => run.deliveriesPerSecond));
 
@@ -739,15 +790,20 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
         sluiceOverFloor: round3(sluicePerSecond / floorPerSecond),
         sluiceWithoutAttemptRecordsPerSecond: Math.round(noRecordsPerSecond),
         attemptRecordsRatio: round3(sluicePerSecond / noRecordsPerSecond),
+        sluiceWithFilterAndHeadersPerSecond: Math.round(optionsPerSecond),
+        optionsRatio: round3(optionsPerSecond / rawPerSecond),
+        optionsOverPlain: round3(optionsPerSecond / sluicePerSecond),
         cpuMicrosPerDelivery: {
           sluice: medianMicros(sluiceRuns.map((run) => run.cpuMicrosPerDelivery)),
           sluiceWithoutAttemptRecords: medianMicros(noRecordRuns.map((run) => run.cpuMicrosPerDelivery)),
+          sluiceWithFilterAndHeaders: medianMicros(optionsRuns.map((run) => run.cpuMicrosPerDelivery)),
           floor: medianMicros(floorRuns.map((run) => run.cpuMicrosPerDelivery)),
           rawPool: medianMicros(rawRuns.map((run) => run.cpuMicrosPerDelivery)),
         },
         runs: {
           sluice: sluiceRuns,
           sluiceWithoutAttemptRecords: noRecordRuns,
+          sluiceWithFilterAndHeaders: optionsRuns,
           floor: floorRuns,
           rawPool: rawRuns,
         },
@@ -773,6 +829,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
       `delivery: ratio ${report.throughput.ratio} (sluice ${report.throughput.sluiceDeliveriesPerSecond}/s, raw ${report.throughput.rawUndiciPoolPerSecond}/s), ` +
         `floor ${report.throughput.floorRatio} of raw, sluice ${report.throughput.sluiceOverFloor} of floor, ` +
         `${report.throughput.attemptRecordsRatio} of itself without attempt records; ` +
+        `with a filter and custom headers ratio ${report.throughput.optionsRatio} (${report.throughput.sluiceWithFilterAndHeadersPerSecond}/s, ${report.throughput.optionsOverPlain} of plain); ` +
         `end-to-end at ${rate}/s: p50 ${report.latency.p50Ms} ms, p99 ${report.latency.p99Ms} ms, missing ${report.latency.missing}`,
     );
     return report;

@@ -284,7 +284,14 @@ describe('the OpenAPI document describes real answers', () => {
       ...asAdmin,
       method: 'PATCH',
       path: item,
-      body: { description: 'ERP', maxConcurrency: 4 },
+      body: {
+        description: 'ERP',
+        maxConcurrency: 4,
+        filter: { 'data.totalMinor': { $gt: 500 } },
+        headers: { 'X-Api-Key': 'k', Authorization: { value: 'Bearer t', secret: true } },
+        retry: { schedule: ['1s'], maxAttempts: 2 },
+        timeoutMs: 5000,
+      },
     });
     await expectDocumented(422, { ...asAdmin, method: 'PATCH', path: item, body: { ordering: 'random' } });
     await expectDocumented(200, { apiKey: keys.ops, path: `${item}/rotate-secret` });

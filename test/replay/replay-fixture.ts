@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'undici';
 import { onTestFinished } from 'vitest';
-import { createLogger } from '../../common/logger.js';
+import { createLogger, type Logger } from '../../common/logger.js';
 import { createSsrfPolicy } from '../../common/ssrf-guard.js';
 import { parseSecretsKeys, SecretsKeyring } from '../../common/subscriptions/secrets-keyring.js';
 import { createSubscriptionStore } from '../../common/subscriptions/subscription-store.js';
@@ -60,7 +60,10 @@ export interface ReplayGateway {
  * A gateway with its own events and subscriptions topics (prepareGateway) plus the retry tiers and
  * dead-letter topic of a `1s,2s` schedule, so a delivery worker can share all of them.
  */
-export async function startReplayGateway(envOverrides: Record<string, string> = {}): Promise<ReplayGateway> {
+export async function startReplayGateway(
+  envOverrides: Record<string, string> = {},
+  logger?: Logger,
+): Promise<ReplayGateway> {
   const base = `replay-${randomUUID().slice(0, 8)}`;
   const setup = await prepareGateway(
     [
@@ -92,7 +95,7 @@ export async function startReplayGateway(envOverrides: Record<string, string> = 
       .deleteTopics({ topics: [...retryTopics, dlqTopic, `${base}.attempts`] })
       .catch(() => undefined);
   });
-  const { url } = await startTestGateway(setup);
+  const { url } = await startTestGateway(setup, logger);
   return { setup, url, admin: setup.keys.ops!, producer: setup.keys.shop!, retryTopics, dlqTopic };
 }
 

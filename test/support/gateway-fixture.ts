@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onTestFinished } from 'vitest';
 import { spawnSluice } from './sluice-process.js';
-import { createLogger } from '../../common/logger.js';
+import { createLogger, type Logger } from '../../common/logger.js';
 import { generateSecretsKey } from '../../common/subscriptions/secrets-keyring.js';
 import { createApiKey, type CreateApiKeyOptions } from '../../gateway/auth/api-key-generator.js';
 import { startGateway, type RunningGateway } from '../../gateway/gateway-app.js';
@@ -107,11 +107,11 @@ export interface TestGateway {
   gateway: RunningGateway;
 }
 
-/** Runs a gateway in this process; it is shut down when the test finishes. */
-export async function startTestGateway(setup: TestGatewaySetup): Promise<TestGateway> {
+/** Runs a gateway in this process (logging to `logger` when given); shut down when the test finishes. */
+export async function startTestGateway(setup: TestGatewaySetup, logger?: Logger): Promise<TestGateway> {
   const gateway = await startGateway(
     loadGatewayConfig(setup.env),
-    createLogger('test-gateway', setup.env.SLUICE_LOG_LEVEL),
+    logger ?? createLogger('test-gateway', setup.env.SLUICE_LOG_LEVEL),
   );
   let stopped = false;
   onTestFinished(async () => {
