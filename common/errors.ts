@@ -58,6 +58,11 @@ export const errorCatalog = {
     retryable: false,
     title: 'The event cannot be resent to this subscription',
   },
+  SLUICE_RECOVERY_REFUSED: {
+    status: 422,
+    retryable: false,
+    title: 'Nothing to recover: the subscription is not disabled, or its window is gone',
+  },
   SLUICE_RATE_LIMITED: { status: 429, retryable: true, title: 'Rate limit exceeded' },
   SLUICE_INTERNAL: { status: 500, retryable: true, title: 'Internal error' },
   SLUICE_LOG_DISABLED: {

@@ -40,6 +40,23 @@ export interface BreakerConfig {
   readonly rollingWindowMs: number;
   /** `SLUICE_BREAKER_RESET_MS`, default 30 s: how long it stays open before a half-open probe. */
   readonly resetTimeoutMs: number;
+  /**
+   * `SLUICE_BREAKER_OPEN_EVENT_AFTER_MS`, default 5 min: a worker's breaker open this long publishes
+   * `sluice.subscription.unhealthy` (and `recovered` once it closes); 0 = never.
+   */
+  readonly openEventAfterMs: number;
+}
+
+export interface HealthConfig {
+  /**
+   * `SLUICE_AUTO_DISABLE_AFTER_MS`, default 5 d: a subscription whose every attempt failed for this
+   * long (across all workers) is disabled with reason `failing`; 0 = never.
+   */
+  readonly autoDisableAfterMs: number;
+  /** `SLUICE_AUTO_DISABLE_AFTER_DEAD_LETTERS`, default 0 (off): this many dead letters in a row disable it too. */
+  readonly autoDisableAfterDeadLetters: number;
+  /** `SLUICE_HEALTH_KEY_PREFIX`, default `sluice:health:`: the Redis hash of each subscription's failure streak. */
+  readonly keyPrefix: string;
 }
 
 /** Everything `sluice deliver` reads from its environment, fully defaulted, in ms and bytes. */
@@ -100,6 +117,7 @@ export interface DeliveryConfig {
   readonly redisCommandTimeoutMs: number;
   readonly dedup: DedupConfig;
   readonly breaker: BreakerConfig;
+  readonly health: HealthConfig;
   /** Attempt records (the delivery log): body sample size, pending bound. */
   readonly attempts: AttemptRecordSettings;
   readonly kafka: KafkaSettings;
@@ -168,6 +186,12 @@ export function loadDeliveryConfig(env: Env): Readonly<DeliveryConfig> {
       volumeThreshold: reader.integer('SLUICE_BREAKER_MIN_ATTEMPTS', 10, { min: 1 }),
       rollingWindowMs: reader.durationMs('SLUICE_BREAKER_WINDOW_MS', 30_000, { min: 1000 }),
       resetTimeoutMs: reader.durationMs('SLUICE_BREAKER_RESET_MS', 30_000, { min: 100 }),
+      openEventAfterMs: reader.durationMs('SLUICE_BREAKER_OPEN_EVENT_AFTER_MS', 5 * 60_000, { min: 0 }),
+    },
+    health: {
+      autoDisableAfterMs: reader.durationMs('SLUICE_AUTO_DISABLE_AFTER_MS', 5 * dayMs, { min: 0 }),
+      autoDisableAfterDeadLetters: reader.integer('SLUICE_AUTO_DISABLE_AFTER_DEAD_LETTERS', 0, { min: 0 }),
+      keyPrefix: reader.string('SLUICE_HEALTH_KEY_PREFIX', 'sluice:health:'),
     },
     attempts: readAttemptRecordSettings(reader),
     kafka: readKafkaSettings(reader, 'sluice-delivery'),

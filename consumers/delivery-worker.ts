@@ -11,7 +11,8 @@ import type { Logger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import { retryTopicName } from '../common/retry/retry-schedule.js';
 import { createSsrfPolicy, type ResolveAll } from '../common/ssrf-guard.js';
-import type { SubscriptionView } from '../common/subscriptions/subscription.js';
+import type { DisableDetails } from '../common/subscriptions/subscription-rules.js';
+import type { Subscription, SubscriptionView } from '../common/subscriptions/subscription.js';
 import type { SchemaCatalog } from '../schemas/index.js';
 import { createSchemaRegistry } from '../schemas/registry/create-schema-registry.js';
 import { createRegistryMetrics } from '../schemas/registry/registry-metrics.js';
@@ -21,6 +22,7 @@ import { DeliveryLimiters } from './delivery/delivery-limiter.js';
 import { createDeliveryMetrics } from './delivery/delivery-metrics.js';
 import { retryDueAtMs } from '../common/retry/retry-records.js';
 import { createDeliveryService } from './delivery/delivery-service.js';
+import { createSubscriptionHealth } from './subscription-health.js';
 import { createAttemptWriter, createAttemptWriterMetrics } from './delivery/attempt-writer.js';
 import { createEndpointBreakers } from './delivery/endpoint-breakers.js';
 import { createKeyQueue } from './delivery/key-queue.js';
@@ -38,8 +40,19 @@ export interface DeliveryWorkerDeps {
   subscriptions: SubscriptionView;
   /** Whether the subscriptions view is usable (caught up); part of readiness. */
   subscriptionsReady?: () => boolean;
-  /** A receiver answered 410: disable the subscription (the store's write API). */
-  onGone: (subscriptionId: string) => Promise<void> | void;
+  /**
+   * Disables a subscription (the store's write API): on a 410 (`gone`) and when its endpoint failed
+   * for too long (`failing`). Returns it as stored and whether this call changed it (only a change
+   * publishes `sluice.subscription.disabled`). Absent (tests on an in-memory view): `onGone` is
+   * called on a 410 and auto-disable only logs.
+   */
+  disable?: (
+    subscriptionId: string,
+    reason: 'gone' | 'failing',
+    details: DisableDetails,
+  ) => Promise<{ subscription: Subscription; changed: boolean } | undefined>;
+  /** A receiver answered 410, when `disable` is not given. */
+  onGone?: (subscriptionId: string) => Promise<void> | void;
   /** A consumer crashed for good: the caller exits the process non-zero so it is restarted. */
   onFatal: (error: Error) => void;
   catalog?: SchemaCatalog;
@@ -132,12 +145,26 @@ export async function startDeliveryWorker(
     ssrfPolicy: createSsrfPolicy({ allowedCidrs: config.ssrfAllowedCidrs }),
     ...(deps.resolveAll ? { resolveAll: deps.resolveAll } : {}),
   });
+  const writer = createRetryWriter({ producer, timeoutMs: config.produceTimeoutMs, logger });
+  // Endpoint health: the failure streaks, auto-disable, breaker watch and operational events.
+  const health = createSubscriptionHealth({
+    config,
+    redis,
+    registry,
+    schemaRegistry,
+    writer,
+    subscriptions: deps.subscriptions,
+    disable: deps.disable,
+    onGone: deps.onGone,
+    logger,
+  });
   const breakers = createEndpointBreakers(config.breaker, (subscriptionId, state) => {
     metrics.setBreakerState(subscriptionId, state);
     const log = state === 'open' ? logger.warn.bind(logger) : logger.info.bind(logger);
     log({ subscriptionId, state }, `circuit breaker ${state}`);
+    health.breakerStateChanged(subscriptionId, state);
   });
-  const writer = createRetryWriter({ producer, timeoutMs: config.produceTimeoutMs, logger });
+
   const service = createDeliveryService({
     view: deps.subscriptions,
     catalog,
@@ -165,7 +192,8 @@ export async function startDeliveryWorker(
       : {}),
     metrics,
     logger,
-    onGone: deps.onGone,
+    onGone: health.onGone,
+    health: health.tracker,
     settings: {
       retryDelaysMs: config.retryDelaysMs,
       retryTopicPrefix: config.topics.retryTopicPrefix,
@@ -229,10 +257,15 @@ export async function startDeliveryWorker(
   }
   for (const consumer of consumers) await consumer.start();
 
-  const pruneTimer = setInterval(
-    () => breakers.prune((id) => deps.subscriptions.get(id) !== undefined),
-    60_000,
-  );
+  const pruneTimer = setInterval(() => {
+    const keep = (id: string) => {
+      const kept = deps.subscriptions.get(id) !== undefined;
+      if (!kept) health.forget(id);
+      return kept;
+    };
+    breakers.prune(keep);
+    health.tracker.prune(keep);
+  }, 60_000);
   pruneTimer.unref();
 
   let stopping = false;
@@ -279,6 +312,7 @@ export async function startDeliveryWorker(
       logger.info({ graceMs: config.shutdownGraceMs }, 'delivery worker stopping');
       await Promise.all(consumers.map((consumer) => consumer.stop(config.shutdownGraceMs)));
       clearInterval(pruneTimer);
+      await health.shutdown();
       await writer.close();
       await producer.disconnect();
       await attemptWriter?.close();

@@ -80,9 +80,7 @@ export async function runDeliver(env: NodeJS.ProcessEnv): Promise<number> {
       kafka,
       subscriptions: store,
       subscriptionsReady: () => !storeCrashed && store.stats().caughtUp,
-      onGone: async (subscriptionId) => {
-        await store.disable(subscriptionId, 'gone');
-      },
+      disable: (subscriptionId, reason, details) => store.disable(subscriptionId, reason, details),
       onFatal: (error) => fatal(error),
     });
   } catch (error) {

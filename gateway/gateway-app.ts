@@ -5,6 +5,10 @@ import { startAdminServer } from '../common/admin-server.js';
 import { createKafkaClient, planTopics, KeyPartitioner } from '../common/kafka/index.js';
 import type { Logger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
+import {
+  createSubscriptionEventMetrics,
+  createSubscriptionEventPublisher,
+} from '../common/ops-events/subscription-event-publisher.js';
 import { createSubscriptionStore } from '../common/subscriptions/subscription-store.js';
 import { encodeEvent } from '../schemas/event-codec.js';
 import type { SchemaCatalog } from '../schemas/schema-catalog.js';
@@ -134,6 +138,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     sendTimeoutMs: config.produceTimeoutMs,
     queueDelayIntervalMs: config.admission.loadShedding.queueDelayIntervalMs,
     metrics: createPublisherMetrics(registry),
+    logger,
+  });
+  // Operational events of changes made through the API, written by the same batching publisher.
+  const subscriptionEvents = createSubscriptionEventPublisher({
+    registry: schemaRegistry,
+    topic: config.topics.eventsTopic,
+    write: (records) => publisher.publish(records),
+    metrics: createSubscriptionEventMetrics(registry),
     logger,
   });
   let lastUnavailableLogMs = 0;
@@ -283,8 +295,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     schemaRegistry,
     apiKeys,
     eventTypes: adminRouteDeps,
-    subscriptions: { ...adminRouteDeps },
+    subscriptions: { ...adminRouteDeps, events: subscriptionEvents },
     replay: { ...adminRouteDeps, replayer, eventsRetentionMs: config.topics.eventsRetentionMs },
+    enable: {
+      ...adminRouteDeps,
+      replayer,
+      eventsRetentionMs: config.topics.eventsRetentionMs,
+      events: subscriptionEvents,
+    },
     log: { ...adminRouteDeps, log: deliveryLog, resender, catalog },
     sources: { ...adminRouteDeps, store: sources, beforeCreate: () => inboundType.ensure(), bodyLimit },
     inbound: {
@@ -354,6 +372,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       // Replays still running stop here and answer 503 with what they had queued.
       await replayer.close();
       await deliveryLog.close().catch(() => undefined);
+      await subscriptionEvents.flush();
       await publisher.close();
       await Promise.all(producers.map((producer) => producer.disconnect()));
       await subscriptions.stop();

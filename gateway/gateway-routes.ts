@@ -10,6 +10,7 @@ import { createOpenApiRoute } from './routes/openapi-route.js';
 import { addRegistryRoutes, type RegistryRouteDeps } from './registry/registry-routes.js';
 import { addLogRoutes, type LogRoutesDeps } from './routes/log-routes.js';
 import { addReplayRoute, type ReplayRouteDeps } from './routes/replay-route.js';
+import { addEnableRoute, type EnableRouteDeps } from './routes/enable-route.js';
 import { addSourceRoutes, type SourcesRouteDeps } from './routes/sources-route.js';
 import { addSubscriptionRoutes, type SubscriptionsRouteDeps } from './routes/subscriptions-route.js';
 
@@ -21,6 +22,8 @@ export interface GatewayRouteDeps {
   eventTypes: Omit<EventTypeRoutesDeps, 'registry'>;
   subscriptions: SubscriptionsRouteDeps;
   replay: ReplayRouteDeps;
+  /** `POST /v1/subscriptions/{id}/enable`, with recovery. */
+  enable: EnableRouteDeps;
   /** The delivery log API. */
   log: LogRoutesDeps;
   /** The inbound source API. */
@@ -49,5 +52,6 @@ export function createGatewayRouter(deps: GatewayRouteDeps): Router {
   router.route('POST', '/in/:id', createInboundRoute(deps.inbound));
   addRegistryRoutes(router, deps.registryApi);
   addReplayRoute(router, deps.replay);
+  addEnableRoute(router, deps.enable);
   return addLogRoutes(router, deps.log);
 }

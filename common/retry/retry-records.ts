@@ -40,6 +40,11 @@ export type DeadLetterReason =
   | 'retries-exhausted'
   /** Parked (breaker open, Redis down) past SLUICE_DELIVERY_MAX_AGE_MS. */
   | 'expired'
+  /**
+   * Due while its subscription was disabled (410, auto-disabled, or by an operator): kept so it can
+   * be replayed once the subscription is enabled again.
+   */
+  | 'subscription-disabled'
   /** Poison events: they can never be decoded, so no subscription ever sees them. */
   | 'missing-headers'
   | 'bad-magic-byte'
@@ -87,10 +92,12 @@ export interface ReplayRecordInput {
   subscriptionId: string;
   replayId: string;
   nowMs: number;
+  /** When it is due; default `nowMs`. */
+  dueAtMs?: number | undefined;
 }
 
 /**
- * A replayed event as a first-tier retry record: due now, attempt 1 (a failure starts the whole
+ * A replayed event as a first-tier retry record: due now (or at `dueAtMs`), attempt 1 (a failure starts the whole
  * schedule again), its origin the events-topic record, plus the replay id.
  */
 export function buildReplayRecord(
@@ -101,7 +108,7 @@ export function buildReplayRecord(
   const record = buildRetryRecord(topic, source, {
     subscriptionId: input.subscriptionId,
     attempt: 1,
-    dueAtMs: input.nowMs,
+    dueAtMs: Math.max(input.nowMs, input.dueAtMs ?? input.nowMs),
     firstAttemptAtMs: input.nowMs,
     origin: recordPosition(source),
     lastStatus: undefined,

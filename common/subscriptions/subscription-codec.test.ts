@@ -77,6 +77,47 @@ describe('subscription codec', () => {
     });
   });
 
+  it('round-trips an auto-disabled subscription with disabledAt and failingSince', () => {
+    const ring = keyring(k1);
+    const subscription = sampleSubscription({
+      enabled: false,
+      disabledReason: 'failing',
+      disabledAt: '2024-01-07T00:00:00.000Z',
+      failingSince: '2024-01-02T00:00:00.000Z',
+    });
+    const record = encodeSubscription(subscription, ring);
+    const decoded = decodeSubscriptionRecord(record.key, record.value, ring);
+    expect(decoded).toEqual({ kind: 'upsert', subscription });
+    expect(decoded.kind === 'upsert' && decoded.subscription.failingSince).toBe('2024-01-02T00:00:00.000Z');
+  });
+
+  it('reads a record written before disabledAt and failingSince existed', () => {
+    const ring = keyring(k1);
+    const record = encodeSubscription(sampleSubscription({ enabled: false, disabledReason: 'gone' }), ring);
+    const json = JSON.parse(record.value.toString('utf8'));
+    delete json.disabledAt;
+    delete json.failingSince;
+    const decoded = decodeSubscriptionRecord(record.key, Buffer.from(JSON.stringify(json)), ring);
+    expect(decoded).toMatchObject({ kind: 'upsert', subscription: { disabledReason: 'gone' } });
+    expect(decoded.kind === 'upsert' && decoded.subscription.disabledAt).toBeUndefined();
+  });
+
+  it('refuses an unknown disabledReason and a disabledAt that is not a string', () => {
+    const ring = keyring(k1);
+    const record = encodeSubscription(sampleSubscription(), ring);
+    for (const [field, value] of [
+      ['disabledReason', 'tired'],
+      ['disabledAt', 12],
+    ] as const) {
+      const json = { ...JSON.parse(record.value.toString('utf8')), [field]: value };
+      expect(decodeSubscriptionRecord(record.key, Buffer.from(JSON.stringify(json)), ring)).toMatchObject({
+        kind: 'invalid',
+        reason: 'malformed',
+        message: `field ${field} is missing or has the wrong type`,
+      });
+    }
+  });
+
   it("writes a tenant's subscription as version 2, which a reader of version 1 alone refuses", () => {
     const ring = keyring(k1);
     const subscription = sampleSubscription({ tenant: 'acme' });

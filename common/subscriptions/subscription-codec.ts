@@ -3,7 +3,7 @@ import { isSendableHeader, type CustomHeader } from './custom-headers.js';
 import type { RetryOverride } from './delivery-overrides.js';
 import { parsePayloadFilter, type PayloadFilter } from './payload-filter.js';
 import type { DecryptFailure, EncryptedValue, SecretsKeyring } from './secrets-keyring.js';
-import type { Subscription } from './subscription.js';
+import { disabledReasons, type DisabledReason, type Subscription } from './subscription.js';
 
 /**
  * The Kafka record format of a subscription in the compacted topic `sluice.subscriptions`:
@@ -13,7 +13,7 @@ import type { Subscription } from './subscription.js';
  * - header `content-type: application/vnd.sluice.subscription.v<v>+json` (informative only).
  *
  *     {"v":1,"id":"sub_…","url":"https://…","eventTypes":["order.*"],"description":"",
- *      "enabled":true,"disabledReason":null,
+ *      "enabled":true,"disabledReason":null,"disabledAt":null,"failingSince":null,
  *      "secrets":[{"keyId":"k2","iv":"<b64>","ciphertext":"<b64>","tag":"<b64>","expiresAtMs":null}],
  *      "rateLimitPerSecond":null,"maxConcurrency":16,"ordering":"none","producerIds":null,
  *      "createdAt":"…","updatedAt":"…"}
@@ -42,6 +42,11 @@ import type { Subscription } from './subscription.js';
  * sends them), on the global schedule. Unlike a tenant, none of them is an isolation boundary, and
  * dropping the subscription would lose its events instead: so no version bump. Upgrade the workers
  * before the gateways.
+ *
+ * `disabledAt` and `failingSince` came later, in both versions: a record without them reads as
+ * null, so records written before stay readable. A process older than them ignores them, but finds
+ * `disabledReason: "failing"` unreadable and drops that subscription from its view: it is disabled,
+ * so that process would deliver nothing to it either way.
  */
 export const subscriptionRecordVersion = 1;
 /** The version of a record that holds a tenant. */
@@ -70,7 +75,10 @@ interface SubscriptionRecord {
   eventTypes: string[];
   description: string;
   enabled: boolean;
-  disabledReason: 'manual' | 'gone' | null;
+  disabledReason: DisabledReason | null;
+  /** Absent in records written before the field existed. */
+  disabledAt?: string | null;
+  failingSince?: string | null;
   secrets: StoredSecret[];
   rateLimitPerSecond: number | null;
   maxConcurrency: number;
@@ -129,6 +137,8 @@ export function encodeSubscription(
     description: subscription.description,
     enabled: subscription.enabled,
     disabledReason: subscription.disabledReason ?? null,
+    disabledAt: subscription.disabledAt ?? null,
+    failingSince: subscription.failingSince ?? null,
     secrets: subscription.secrets.map(({ secret, expiresAtMs }) => ({
       ...keyring.encrypt(secret, context),
       expiresAtMs: expiresAtMs ?? null,
@@ -231,6 +241,8 @@ export function decodeSubscriptionRecord(
     description: record.description,
     enabled: record.enabled,
     disabledReason: record.disabledReason ?? undefined,
+    disabledAt: record.disabledAt ?? undefined,
+    failingSince: record.failingSince ?? undefined,
     secrets,
     rateLimitPerSecond: record.rateLimitPerSecond ?? undefined,
     maxConcurrency: record.maxConcurrency,
@@ -257,8 +269,11 @@ function structuralProblem(record: Record<string, unknown>, key: string): string
     ['enabled', typeof record.enabled === 'boolean'],
     [
       'disabledReason',
-      record.disabledReason === null || ['manual', 'gone'].includes(record.disabledReason as string),
+      record.disabledReason === null ||
+        (disabledReasons as readonly unknown[]).includes(record.disabledReason),
     ],
+    ['disabledAt', isOptionalString(record.disabledAt)],
+    ['failingSince', isOptionalString(record.failingSince)],
     [
       'secrets',
       Array.isArray(record.secrets) &&
@@ -307,6 +322,10 @@ function isStoredSecret(value: unknown): value is StoredSecret {
     typeof value.tag === 'string' &&
     (value.expiresAtMs === null || value.expiresAtMs === undefined || Number.isSafeInteger(value.expiresAtMs))
   );
+}
+
+function isOptionalString(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === 'string';
 }
 
 function isStoredHeader(value: unknown): value is StoredHeader {

@@ -1,6 +1,6 @@
 import type { ResolvedSubscriptionPatch, ValidSubscriptionCreate } from './subscription-input.js';
 import { newSubscriptionId } from './subscription-input.js';
-import type { Subscription } from './subscription.js';
+import type { DisabledReason, Subscription } from './subscription.js';
 
 // What create, update and disable mean for a subscription, apart from validation (done before,
 // by subscription-input.ts) and storage (done after, by the store). Pure: nowMs is given.
@@ -19,6 +19,8 @@ export function newSubscription(
     description: valid.description,
     enabled: valid.enabled,
     disabledReason: valid.enabled ? undefined : 'manual',
+    disabledAt: valid.enabled ? undefined : now,
+    failingSince: undefined,
     secrets,
     rateLimitPerSecond: valid.rateLimitPerSecond,
     maxConcurrency: valid.maxConcurrency,
@@ -37,30 +39,35 @@ export function newSubscription(
 }
 
 /**
- * `current` with the given fields changed. Enabling clears `disabledReason`; disabling sets it to
- * `manual`; null clears `rateLimitPerSecond`, `producerIds`, `tenant`, `filter`, `headers`,
- * `retry` and `timeoutMs`.
+ * `current` with the given fields changed. Enabling clears `disabledReason`, `disabledAt` and
+ * `failingSince`; disabling an enabled one sets them as `disabledSubscription(…, 'manual')` does;
+ * null clears `rateLimitPerSecond`, `producerIds`, `tenant`, `filter`, `headers`, `retry` and
+ * `timeoutMs`.
  */
 export function patchedSubscription(
   current: Subscription,
   valid: ResolvedSubscriptionPatch,
   nowMs: number,
 ): Subscription {
-  let disabledReason = current.disabledReason;
+  let disabled = disabledFields(current);
   if (valid.enabled === true) {
-    disabledReason = undefined;
+    disabled = { disabledReason: undefined, disabledAt: undefined, failingSince: undefined };
   } else if (valid.enabled === false && current.enabled) {
-    disabledReason = 'manual';
+    disabled = {
+      disabledReason: 'manual',
+      disabledAt: new Date(nowMs).toISOString(),
+      failingSince: undefined,
+    };
   }
   // The optional fields are rebuilt below, so a cleared one is dropped rather than kept.
   const { filter, headers, retry, timeoutMs, ...rest } = current;
   return {
     ...rest,
+    ...disabled,
     url: valid.url ?? current.url,
     eventTypes: valid.eventTypes ?? current.eventTypes,
     description: valid.description ?? current.description,
     enabled: valid.enabled ?? current.enabled,
-    disabledReason,
     rateLimitPerSecond:
       valid.rateLimitPerSecond === undefined
         ? current.rateLimitPerSecond
@@ -87,12 +94,55 @@ function optionalFields(fields: Pick<Subscription, 'filter' | 'headers' | 'retry
   >;
 }
 
-/** `current` disabled for `reason`, or undefined when it already is (nothing to write). */
+/** What a worker knows of a disable it decides on. */
+export interface DisableDetails {
+  /** `failing`: since when every attempt failed (ms since the epoch). */
+  failingSinceMs?: number | undefined;
+}
+
+/**
+ * `current` disabled for `reason` at `nowMs`, or undefined when it already is disabled (for any
+ * reason: nothing to write, and the first reason and time stay, so recovery starts where delivery
+ * stopped). `failingSince` is kept only for `failing`.
+ */
 export function disabledSubscription(
   current: Subscription,
-  reason: 'manual' | 'gone',
+  reason: DisabledReason,
   nowMs: number,
+  details: DisableDetails = {},
 ): Subscription | undefined {
-  if (!current.enabled && current.disabledReason === reason) return undefined;
-  return { ...current, enabled: false, disabledReason: reason, updatedAt: new Date(nowMs).toISOString() };
+  if (!current.enabled) return undefined;
+  const now = new Date(nowMs).toISOString();
+  const failingSinceMs = reason === 'failing' ? details.failingSinceMs : undefined;
+  return {
+    ...current,
+    enabled: false,
+    disabledReason: reason,
+    disabledAt: now,
+    failingSince: failingSinceMs === undefined ? undefined : new Date(failingSinceMs).toISOString(),
+    updatedAt: now,
+  };
+}
+
+/** `current` enabled again, or undefined when it already is (nothing to write). */
+export function enabledSubscription(current: Subscription, nowMs: number): Subscription | undefined {
+  if (current.enabled) return undefined;
+  return {
+    ...current,
+    enabled: true,
+    disabledReason: undefined,
+    disabledAt: undefined,
+    failingSince: undefined,
+    updatedAt: new Date(nowMs).toISOString(),
+  };
+}
+
+function disabledFields(
+  subscription: Subscription,
+): Pick<Subscription, 'disabledReason' | 'disabledAt' | 'failingSince'> {
+  return {
+    disabledReason: subscription.disabledReason,
+    disabledAt: subscription.disabledAt,
+    failingSince: subscription.failingSince,
+  };
 }

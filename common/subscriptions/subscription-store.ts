@@ -14,9 +14,15 @@ import {
   type SubscriptionPatchInput,
   type ValidSubscriptionCreate,
 } from './subscription-input.js';
-import { disabledSubscription, newSubscription, patchedSubscription } from './subscription-rules.js';
+import {
+  disabledSubscription,
+  enabledSubscription,
+  newSubscription,
+  patchedSubscription,
+  type DisableDetails,
+} from './subscription-rules.js';
 import { assertRotationSecret, SubscriptionSecrets } from './subscription-secrets.js';
-import type { Subscription, SubscriptionView } from './subscription.js';
+import type { DisabledReason, Subscription, SubscriptionView } from './subscription.js';
 import type { KafkaClient, TopicSpec } from '../kafka/index.js';
 import type { SecretsKeyring } from './secrets-keyring.js';
 import type { SsrfPolicy } from '../ssrf-guard.js';
@@ -253,16 +259,35 @@ export class SubscriptionStore implements SubscriptionView {
   }
 
   /**
-   * Disables the subscription, e.g. with reason `gone` when its receiver answered 410. Returns the
-   * subscription as now stored, or undefined when the id is unknown (deleted meanwhile). Writes
-   * nothing when it is already disabled for that reason.
+   * Disables the subscription, e.g. with reason `gone` when its receiver answered 410 or `failing`
+   * when a worker's health record says every attempt failed for too long. Returns the subscription
+   * as now stored and whether this call changed it, or undefined when the id is unknown (deleted
+   * meanwhile). Writes nothing when it is already disabled (the first reason and time stay).
    */
-  async disable(id: string, reason: 'manual' | 'gone'): Promise<Subscription | undefined> {
+  async disable(
+    id: string,
+    reason: DisabledReason,
+    details: DisableDetails = {},
+  ): Promise<{ subscription: Subscription; changed: boolean } | undefined> {
     return this.serialised(async () => {
       const current = this.index.current(id);
       if (current === undefined) return undefined;
-      const next = disabledSubscription(current, reason, this.nowMs());
-      return next === undefined ? current : this.writeUpsert(next);
+      const next = disabledSubscription(current, reason, this.nowMs(), details);
+      if (next === undefined) return { subscription: current, changed: false };
+      return { subscription: await this.writeUpsert(next), changed: true };
+    });
+  }
+
+  /**
+   * Enables the subscription (clearing `disabledReason`, `disabledAt`, `failingSince`). Returns it
+   * as it was before and as now stored; writes nothing when it is already enabled. Throws 404
+   * SLUICE_NOT_FOUND for an unknown id.
+   */
+  async enable(id: string): Promise<{ before: Subscription; after: Subscription }> {
+    return this.serialised(async () => {
+      const before = this.require(id);
+      const next = enabledSubscription(before, this.nowMs());
+      return { before, after: next === undefined ? before : await this.writeUpsert(next) };
     });
   }
 

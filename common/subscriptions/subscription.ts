@@ -8,6 +8,10 @@ import type { PayloadFilter } from './payload-filter.js';
  * secrets encrypted; here the secrets are plain, so this object must never be logged or returned
  * whole by an API.
  */
+/** Why a subscription is disabled. */
+export type DisabledReason = 'manual' | 'gone' | 'failing';
+export const disabledReasons: readonly DisabledReason[] = ['manual', 'gone', 'failing'];
+
 export interface Subscription {
   /** `sub_` + random id; the Kafka record key. */
   readonly id: string;
@@ -16,8 +20,19 @@ export interface Subscription {
   readonly eventTypes: readonly string[];
   readonly description: string;
   readonly enabled: boolean;
-  /** Why a disabled subscription was disabled: by an operator, or by the receiver answering 410. */
-  readonly disabledReason: 'manual' | 'gone' | undefined;
+  /**
+   * Why a disabled subscription was disabled: by an operator (`manual`), by the receiver answering
+   * 410 (`gone`), or by a worker because every attempt failed for SLUICE_AUTO_DISABLE_AFTER_MS or
+   * SLUICE_AUTO_DISABLE_AFTER_DEAD_LETTERS dead letters in a row (`failing`).
+   */
+  readonly disabledReason: DisabledReason | undefined;
+  /**
+   * When it was disabled (RFC 3339); undefined while enabled, and for subscriptions disabled before
+   * this field existed. Recovery (`POST /v1/subscriptions/{id}/enable` with `recover`) replays from here.
+   */
+  readonly disabledAt?: string | undefined;
+  /** `failing` only: since when every attempt failed (RFC 3339), as the workers' health record says. */
+  readonly failingSince?: string | undefined;
   /**
    * Active signing secrets (`whsec_…`), newest first. During a rotation the old one keeps
    * signing beside the new one until `expiresAtMs`.

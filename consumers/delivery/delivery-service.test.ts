@@ -128,6 +128,7 @@ function setup(options: Setup = {}) {
   const dedupCalls: string[] = [];
   const claimed: DeliveryIdentity[] = [];
   const gone: string[] = [];
+  const health: string[] = [];
   const attemptRecords: AttemptRecord[] = [];
   const keyQueue = memoryKeyQueue(options.keyQueueDown ?? false);
   const registry = new Registry();
@@ -176,6 +177,11 @@ function setup(options: Setup = {}) {
     metrics,
     logger: createLogger('test', 'silent'),
     onGone: (id) => void gone.push(id),
+    health: {
+      succeeded: (id) => void health.push(`ok ${id}`),
+      failed: (s, facts) =>
+        void health.push(`${facts.deadLettered ? 'dead' : 'fail'} ${s.id} ${facts.lastStatus ?? '-'}`),
+    },
     settings: { ...settings, dedupFailureMode: options.failureMode ?? 'open' },
     nowMs: () => nowMs,
     random: () => 0.5,
@@ -187,7 +193,19 @@ function setup(options: Setup = {}) {
       .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
       .reduce((sum, v) => sum + v.value, 0);
   };
-  return { service, sent, written, dedupCalls, claimed, gone, signals, count, keyQueue, attemptRecords };
+  return {
+    service,
+    sent,
+    written,
+    dedupCalls,
+    claimed,
+    gone,
+    health,
+    signals,
+    count,
+    keyQueue,
+    attemptRecords,
+  };
 }
 
 const serverError = (): AttemptResult => ({ status: 500, retryAfter: undefined, durationMs: 1 });
@@ -416,6 +434,38 @@ describe('delivery service', () => {
     expect(later.sent).toHaveLength(0);
     expect(later.written).toHaveLength(0);
     expect(await later.count('sluice_deliveries_total', { outcome: 'dropped' })).toBe(1);
+  });
+
+  it('dead-letters a retry whose subscription is disabled, so it can be replayed once enabled', async () => {
+    const first = setup({ answer: serverError });
+    await first.service.handleEventRecord(eventRecord, first.signals);
+    const disabled = subscription({ enabled: false, disabledReason: 'failing' });
+    const later = setup({ subscriptions: [disabled] });
+    await later.service.handleRetryRecord(retryRecordFrom(first.written[0]!), later.signals);
+    expect(later.sent).toHaveLength(0);
+    expect(later.written).toHaveLength(1);
+    expect(later.written[0]!.topic).toBe('sluice.dlq');
+    expect(later.written[0]!.headers).toMatchObject({
+      sluice_dlq_reason: 'subscription-disabled',
+      sluice_subscription_id: 'sub_1',
+      sluice_attempts: '1',
+      sluice_last_status: '500',
+      ce_id: 'evt_1',
+    });
+    expect(await later.count('sluice_dead_letters_total', { reason: 'subscription-disabled' })).toBe(1);
+  });
+
+  it('tells endpoint health of every success, failure and dead letter', async () => {
+    const failing = setup({ answer: serverError });
+    await failing.service.handleEventRecord(eventRecord, failing.signals);
+    const last = retryRecordFrom(failing.written[0]!);
+    await failing.service.handleRetryRecord(retryRecordFrom(failing.written[0]!), failing.signals);
+    await failing.service.handleRetryRecord(retryRecordFrom(failing.written[1]!), failing.signals);
+    expect(failing.written[2]!.topic).toBe('sluice.dlq');
+    expect(failing.health).toEqual(['fail sub_1 500', 'fail sub_1 500', 'dead sub_1 500']);
+    const ok = setup();
+    await ok.service.handleRetryRecord(last, ok.signals);
+    expect(ok.health).toEqual(['ok sub_1']);
   });
 
   it('dead-letters a poison record without asking any subscription', async () => {

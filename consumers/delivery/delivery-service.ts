@@ -13,6 +13,7 @@ import type { DedupStore, DeliveryIdentity } from './dedup-store.js';
 import type { DeliveryLimiters } from './delivery-limiter.js';
 import type { DeliveryMetrics, DeliveryStepOutcome } from './delivery-metrics.js';
 import type { BreakerRun, EndpointBreakers } from './endpoint-breakers.js';
+import type { EndpointHealth } from './endpoint-health.js';
 import { createEventFilter } from './event-filter.js';
 import type { KeyQueue } from './key-queue.js';
 import type { KeySequencer } from './key-sequencer.js';
@@ -76,6 +77,11 @@ export interface DeliveryServiceDeps {
   logger: Logger;
   /** A receiver answered 410: disable the subscription (the subscription store's write API). */
   onGone: (subscriptionId: string) => Promise<void> | void;
+  /**
+   * Each attempt's verdict on the endpoint, for auto-disable (endpoint-health.ts); never awaited.
+   * Absent: no health tracking (unit tests of other parts).
+   */
+  health?: Pick<EndpointHealth, 'succeeded' | 'failed'>;
   settings: DeliverySettings;
   nowMs?: () => number;
   random?: () => number;
@@ -256,8 +262,39 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
   }
 
   function isLive(subscriptionId: string): boolean {
+    return liveness(subscriptionId) === 'live';
+  }
+
+  function liveness(subscriptionId: string): 'live' | 'deleted' | 'disabled' {
     const current = deps.view.get(subscriptionId);
-    return current !== undefined && current.enabled && !gone.has(subscriptionId);
+    if (current === undefined) return 'deleted';
+    return current.enabled && !gone.has(subscriptionId) ? 'live' : 'disabled';
+  }
+
+  /**
+   * A delivery whose subscription is no longer live: dropped when it was deleted, dead-lettered
+   * (`subscription-disabled`) when it is only disabled, so the event stays visible in the log and
+   * can be replayed from the dead-letter topic once the subscription is enabled again.
+   */
+  async function notLive(job: DeliveryJob, signal: AbortSignal): Promise<Resolution> {
+    if (liveness(job.subscription.id) === 'deleted') {
+      count(job.subscription, 'dropped');
+      return 'resolved';
+    }
+    await router.deadLetter(
+      job.source,
+      'subscription-disabled',
+      {
+        subscriptionId: job.subscription.id,
+        attempts: job.attempt - 1,
+        lastStatus: job.lastStatus,
+        lastError: job.lastError,
+        origin: job.origin,
+      },
+      signal,
+    );
+    count(job.subscription, 'dead-lettered');
+    return 'resolved';
   }
 
   /** This process's turn for the event's key, for `ordering: key` (taken at the call: call in offset order). */
@@ -323,16 +360,10 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
    */
   async function deliverToEndpoint(job: DeliveryJob, signals: DispatchSignals): Promise<Resolution> {
     const { subscription, event } = job;
-    if (!isLive(subscription.id)) {
-      count(subscription, 'dropped');
-      return 'resolved';
-    }
+    if (!isLive(subscription.id)) return notLive(job, signals.wait);
     const identity = identityOf(job);
     const claimed = await claim(job, identity, signals);
-    if (claimed.kind === 'dropped') {
-      count(subscription, 'dropped');
-      return 'resolved';
-    }
+    if (claimed.kind === 'dropped') return notLive(job, signals.wait);
     if (claimed.kind === 'done') {
       metrics.dedupHits.inc({ subscription_id: subscription.id });
       count(subscription, 'duplicate');
@@ -375,6 +406,14 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         // Not an attempt (nothing sent, the attempt number is not spent), but the log shows it.
         const routed = await router.park(job, 'breaker-open', signals.wait);
         logAttempt(job, attemptedAtMs, { kind: 'breaker-open' }, routed);
+        // Parked past the maximum age: a dead letter of a failing endpoint, with no attempt of its own.
+        if (routed.resolution === 'resolved') {
+          deps.health?.failed(subscription, {
+            deadLettered: true,
+            lastStatus: job.lastStatus,
+            lastError: job.lastError,
+          });
+        }
         return routed.resolution;
       }
       const { outcome, result } = run.value;
@@ -382,6 +421,7 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       const sent = { kind: 'sent', result } as const;
       if (outcome.kind === 'delivered') {
         delivered = true;
+        deps.health?.succeeded(subscription.id);
         logAttempt(job, attemptedAtMs, sent, 'delivered');
         if (!(await deps.dedup.complete(identity))) {
           metrics.dedupMarkerFailures.inc();
@@ -412,6 +452,11 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
       // is read again and the next attempt is.
       const routed = await router.afterFailure(job, outcome, result, signals.wait);
       logAttempt(job, attemptedAtMs, sent, routed);
+      deps.health?.failed(subscription, {
+        deadLettered: routed.resolution === 'resolved',
+        lastStatus: outcome.status,
+        lastError: outcome.reason,
+      });
       return routed.resolution;
     } finally {
       if (token !== undefined && !delivered) await deps.dedup.release(identity, token);
@@ -508,12 +553,12 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
         return;
       }
       const subscription = deps.view.get(state.subscriptionId);
-      if (subscription === undefined || !subscription.enabled || gone.has(subscription.id)) {
+      if (subscription === undefined) {
         metrics.records.inc({ consumer: 'retry', result: 'unmatched' });
         metrics.deliveries.inc({ subscription_id: state.subscriptionId, outcome: 'dropped' });
         logger.info(
           { subscriptionId: state.subscriptionId, eventId: decoded.event.id },
-          'retry dropped: the subscription is gone or disabled',
+          'retry dropped: the subscription was deleted',
         );
         return;
       }
@@ -526,6 +571,25 @@ export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryServic
           { subscriptionId: subscription.id, eventId: decoded.event.id, tenant: decoded.event.tenant },
           'retry dropped: the subscription belongs to another tenant than the event',
         );
+        return;
+      }
+      if (!subscription.enabled || gone.has(subscription.id)) {
+        // Kept visible and replayable (`sluice dlq replay`) rather than dropped: the subscription
+        // may be enabled again, and recovery replays only what was published after disabledAt.
+        metrics.records.inc({ consumer: 'retry', result: 'unmatched' });
+        await router.deadLetter(
+          record,
+          'subscription-disabled',
+          {
+            subscriptionId: subscription.id,
+            attempts: state.attempt - 1,
+            lastStatus: state.lastStatus,
+            lastError: state.lastError,
+            origin,
+          },
+          signals.wait,
+        );
+        metrics.deliveries.inc({ subscription_id: subscription.id, outcome: 'dead-lettered' });
         return;
       }
       metrics.records.inc({ consumer: 'retry', result: 'matched' });

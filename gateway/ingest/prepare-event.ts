@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { SluiceError } from '../../common/errors.js';
 import type { OutgoingRecord } from '../../common/kafka/index.js';
 import { isTenantId, tenantHeader, tenantIdRule } from '../../common/tenant-id.js';
+import { isReservedSubject } from '../../schemas/avro-policy.js';
 import type { CandidateEvent } from './parse-request.js';
 
 /** Encodes `data` with the newest schema of `type`, in the Confluent wire format. */
@@ -84,6 +85,18 @@ export function prepareEvent(candidate: CandidateEvent, context: PrepareContext)
   const type = candidate.type;
   if (typeof type !== 'string' || type.length > maxTypeLength || !typePattern.test(type)) {
     return failure(reportedId, invalid('type', 'type must be an event type name such as order.created'));
+  }
+  // Sluice's own types (operational events, the inbound record): only Sluice writes them, so an
+  // operator's alerting on sluice.subscription.* cannot be fed forged events.
+  if (isReservedSubject(type)) {
+    return failure(
+      reportedId,
+      new SluiceError(
+        'SLUICE_EVENT_TYPE_FORBIDDEN',
+        `event types under sluice. are Sluice's own: no API key may send ${type}`,
+        { details: { type } },
+      ),
+    );
   }
   if (!context.isTypeAllowed(type)) {
     return failure(

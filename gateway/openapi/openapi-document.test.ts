@@ -18,6 +18,7 @@ function registeredRoutes(): string[] {
     eventTypes: absent,
     subscriptions: absent,
     replay: absent,
+    enable: absent,
     log: absent,
     sources: absent,
     inbound: absent,

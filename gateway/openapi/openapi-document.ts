@@ -199,8 +199,19 @@ const subscriptionProperties: Record<string, Schema> = {
   description: { type: 'string', maxLength: subscriptionLimits.maxDescriptionChars },
   enabled: { type: 'boolean' },
   disabledReason: {
-    enum: ['manual', 'gone', null],
-    description: '`gone`: the endpoint answered 410 and the subscription was disabled.',
+    enum: ['manual', 'gone', 'failing', null],
+    description:
+      '`manual`: disabled through the API; `gone`: the endpoint answered 410; `failing`: every attempt failed for SLUICE_AUTO_DISABLE_AFTER_MS (or SLUICE_AUTO_DISABLE_AFTER_DEAD_LETTERS dead letters in a row).',
+  },
+  disabledAt: {
+    type: ['string', 'null'],
+    format: 'date-time',
+    description: 'When it was disabled; null while enabled. Recovery replays from here.',
+  },
+  failingSince: {
+    type: ['string', 'null'],
+    format: 'date-time',
+    description: '`failing` only: since when every attempt failed.',
   },
   rateLimitPerSecond: {
     type: ['number', 'null'],
@@ -873,6 +884,30 @@ const schemas: Record<string, SchemaObject> = {
     required: ['replayId', 'queued', 'scanned', 'from', 'to'],
     additionalProperties: false,
     properties: { replayId: { type: 'string' }, queued: count, scanned: count, from: dateTime, to: dateTime },
+  },
+  EnableRequest: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      recover: {
+        type: 'boolean',
+        default: false,
+        description:
+          'Replay what the subscription missed while disabled: the events of [disabledAt, now), through subscription replay.',
+      },
+    },
+  },
+  EnableResult: {
+    type: 'object',
+    required: ['subscription', 'recovery'],
+    additionalProperties: false,
+    properties: {
+      subscription: ref('Subscription'),
+      recovery: {
+        oneOf: [ref('ReplayQueued'), { type: 'null' }],
+        description: 'The recovery replay, when `recover` was asked for.',
+      },
+    },
   },
   Attempt: {
     type: 'object',
@@ -1796,6 +1831,46 @@ const paths: Record<string, PathItemObject> = {
         '503': problem(
           503,
           'Shutting down, too many replays at once, Kafka failed (also: the retry topic is missing), or the deadline passed (`replayId`, `queued`).',
+          {
+            codes: [
+              'SLUICE_SHUTTING_DOWN',
+              'SLUICE_OVERLOADED',
+              'SLUICE_KAFKA_UNAVAILABLE',
+              'SLUICE_REPLAY_TIMED_OUT',
+            ],
+          },
+        ),
+      },
+    ),
+  },
+  '/v1/subscriptions/{id}/enable': {
+    parameters: [subscriptionId],
+    post: subscriptionOperation(
+      {
+        operationId: 'enableSubscription',
+        summary: 'Enable a disabled subscription, recovering what it missed',
+        description:
+          'Enables the subscription (clearing `disabledReason`, `disabledAt`, `failingSince`) and publishes `sluice.subscription.enabled`. With `recover`, the events published while it was disabled, [disabledAt, now), are replayed to it (their deliveries due two seconds later, so every worker sees it enabled first). Deliveries dead-lettered before (`subscription-disabled`, `retries-exhausted`) are replayed from the dead-letter topic instead. A refused request changes nothing; an enabled subscription without `recover` answers 200 and writes nothing.',
+        requestBody: { required: false, content: json(ref('EnableRequest')) },
+      },
+      {
+        '200': { description: 'Enabled, no recovery.', headers: noStore, content: json(ref('EnableResult')) },
+        '202': {
+          description: 'Enabled, recovery queued for delivery.',
+          headers: noStore,
+          content: json(ref('EnableResult')),
+        },
+        '400': problem(400, 'Not JSON.'),
+        '404': noSuchSubscription,
+        ...bodyRefusals,
+        '422': problem(
+          422,
+          'A bad field (`errors`); `recover` on a subscription that is not disabled, has no `disabledAt`, or was disabled before the events topic’s retention; or a window of more events than SLUICE_REPLAY_MAX_EVENTS (then the subscription is enabled, `enabled: true`).',
+          { codes: ['SLUICE_INVALID_SUBSCRIPTION', 'SLUICE_RECOVERY_REFUSED', 'SLUICE_REPLAY_TOO_LARGE'] },
+        ),
+        '503': problem(
+          503,
+          'Shutting down, Kafka failed, or the recovery did not finish in time (the subscription is then enabled, `enabled: true`).',
           {
             codes: [
               'SLUICE_SHUTTING_DOWN',

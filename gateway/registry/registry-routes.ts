@@ -7,7 +7,7 @@ import { RegistryError } from '../../schemas/registry/registry-error.js';
 import type { RegistryState, SubjectVersion } from '../../schemas/registry/registry-state.js';
 import { isReservedSubject } from '../../schemas/avro-policy.js';
 import { parseSchema } from '../../schemas/registry/schema-text.js';
-import { isSluiceOwnedSchema } from '../inbound/inbound-record.js';
+import { isSluiceOwnedSchema } from '../../schemas/sluice-owned-types.js';
 import type { Router } from '../http/router.js';
 import {
   createRegistryHandler,

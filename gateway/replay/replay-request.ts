@@ -6,6 +6,11 @@ export interface ReplayRequest {
   fromMs: number;
   toMs: number;
   dryRun: boolean;
+  /**
+   * The replayed deliveries are due no earlier than this (ms): a recovery right after enabling
+   * gives the workers time to see the subscription enabled. Default: due at once.
+   */
+  notBeforeMs?: number | undefined;
 }
 
 export interface ReplayWindowLimits {

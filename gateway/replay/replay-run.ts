@@ -112,6 +112,7 @@ export async function runReplay(
               subscriptionId: subscription.id,
               replayId,
               nowMs: nowMs(),
+              dueAtMs: request.notBeforeMs,
             }),
           );
         },

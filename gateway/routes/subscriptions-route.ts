@@ -15,8 +15,10 @@ import {
   type SubscriptionCreateInput,
   type SubscriptionPatchInput,
 } from '../../common/subscriptions/subscription-input.js';
+import type { SubscriptionEventPublisher } from '../../common/ops-events/subscription-event-publisher.js';
+import { disabledEvent, enabledEvent } from '../../common/ops-events/subscription-event-record.js';
 import type { SubscriptionStore } from '../../common/subscriptions/subscription-store.js';
-import type { Subscription } from '../../common/subscriptions/subscription.js';
+import type { DisabledReason, Subscription } from '../../common/subscriptions/subscription.js';
 import type { ApiKeyRecord, ApiKeyStore } from '../auth/api-key-store.js';
 import {
   assertSubscriptionAccess,
@@ -49,6 +51,8 @@ export interface SubscriptionsRouteDeps {
   accepting?: (() => boolean) | undefined;
   /** Counts requests in flight, so shutdown waits for a write before stopping the store. */
   inFlight?: { enter(): void; leave(): void } | undefined;
+  /** Publishes `sluice.subscription.disabled` / `enabled` when a PATCH changes `enabled`; never waited for. */
+  events?: Pick<SubscriptionEventPublisher, 'publish'> | undefined;
 }
 
 /** The public JSON of a subscription: everything but its secrets. */
@@ -58,7 +62,11 @@ export interface SubscriptionResource {
   eventTypes: readonly string[];
   description: string;
   enabled: boolean;
-  disabledReason: 'manual' | 'gone' | null;
+  disabledReason: DisabledReason | null;
+  /** When it was disabled (RFC 3339); null while enabled. */
+  disabledAt: string | null;
+  /** `failing` only: since when every attempt failed (RFC 3339). */
+  failingSince: string | null;
   rateLimitPerSecond: number | null;
   maxConcurrency: number;
   ordering: 'none' | 'key';
@@ -158,12 +166,15 @@ export function addSubscriptionRoutes(router: Router, deps: SubscriptionsRouteDe
       'PATCH',
       item,
       handler(item, true, async ({ exchange, key, body }) => {
-        const id = findSubscription(store, exchange, key).id;
+        const before = findSubscription(store, exchange, key);
+        const id = before.id;
         const patch = requireObjectBody(body) as SubscriptionPatchInput;
         const valid = store.validatePatch(patch);
         if (valid instanceof SluiceError) throw valid;
         assertTenantRequest(key, valid.tenant);
         const updated = await store.update(id, patch);
+        if (before.enabled && !updated.enabled) deps.events?.publish(disabledEvent(updated));
+        if (!before.enabled && updated.enabled) deps.events?.publish(enabledEvent(before, updated));
         // Field names only: header values, secret or not, never reach a log line.
         logger.info(
           { subscriptionId: id, by: key.producerId, fields: Object.keys(patch) },
@@ -222,6 +233,8 @@ export function toResource(subscription: Subscription): SubscriptionResource {
     description: subscription.description,
     enabled: subscription.enabled,
     disabledReason: subscription.disabledReason ?? null,
+    disabledAt: subscription.disabledAt ?? null,
+    failingSince: subscription.failingSince ?? null,
     rateLimitPerSecond: subscription.rateLimitPerSecond ?? null,
     maxConcurrency: subscription.maxConcurrency,
     ordering: subscription.ordering,

@@ -308,6 +308,15 @@ describe('the OpenAPI document describes real answers', () => {
     await expectDocumented(422, { ...asAdmin, path: replay, body: { from: 'yesterday' } });
     await expectDocumented(400, { apiKey: keys.ops, path: replay });
 
+    // ---- enable, with and without recovery
+    const enable = `${item}/enable`;
+    await expectDocumented(200, { apiKey: keys.ops, path: enable });
+    const notDisabled = await expectDocumented(422, { ...asAdmin, path: enable, body: { recover: true } });
+    expect(code(notDisabled)).toBe('SLUICE_RECOVERY_REFUSED');
+    await expectDocumented(422, { ...asAdmin, path: enable, body: { recover: 'yes' } });
+    await expectDocumented(200, { ...asAdmin, method: 'PATCH', path: item, body: { enabled: false } });
+    await expectDocumented(202, { ...asAdmin, path: enable, body: { recover: true } });
+
     await expectDocumented(204, { apiKey: keys.ops, method: 'DELETE', path: item });
     await expectDocumented(404, { apiKey: keys.ops, method: 'DELETE', path: item });
 

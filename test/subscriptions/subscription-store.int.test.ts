@@ -99,8 +99,12 @@ describe('subscription store (real Kafka)', () => {
     expect(reader.matching('order.created', 'shop-us', undefined)).toEqual([]);
 
     // Writes work from any instance, not just the first.
-    const disabled = await reader.disable(created.id, 'gone');
-    expect(disabled).toMatchObject({ enabled: false, disabledReason: 'gone' });
+    const disabled = (await reader.disable(created.id, 'gone'))?.subscription;
+    expect(disabled).toMatchObject({
+      enabled: false,
+      disabledReason: 'gone',
+      disabledAt: expect.any(String),
+    });
     expect(reader.matching('order.created', 'shop-eu', undefined)).toEqual([]);
     await eventually(() => expect(writer.get(created.id)).toEqual(disabled));
 

@@ -322,6 +322,7 @@ describe('tenants', () => {
       refused(await call(url, 'GET', `${item}/attempts`, { key: acmeKey }), `attempts ${other}`);
       refused(await call(url, 'GET', `${item}/stats`, { key: acmeKey }), `stats ${other}`);
       refused(await call(url, 'POST', `${item}/events/evt_x/resend`, { key: acmeKey }), `resend ${other}`);
+      refused(await call(url, 'POST', `${item}/enable`, { key: acmeKey }), `enable ${other}`);
     }
     // Creating for another tenant, or a global subscription; moving its own away.
     refused(
