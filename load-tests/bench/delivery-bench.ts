@@ -11,8 +11,9 @@
  *     are left out on both sides: a new process's group join and JIT warm-up are not what a
  *     long-running one delivers at. The target is ≥ 0.85 of the delivery floor (sluiceOverFloor).
  *     Each round also drains with the worker's attempt records off (SLUICE_ATTEMPT_RECORDS=false):
- *     attemptRecordsRatio is what writing the delivery log's records leaves of the rate. And once
- *     more with the subscription carrying a payload filter that matches every event plus custom
+ *     attemptRecordsRatio is what writing the delivery log's records leaves of the rate, and the
+ *     floor drains once more writing them with the worker's parts (floorAttemptRecordsRatio): what
+ *     they cost any worker, the bound of the first. And once more with the subscription carrying a payload filter that matches every event plus custom
  *     headers, one of them secret (its own subscriptions topic, the same backlog and receiver):
  *     optionsRatio is that worker over the raw loop, beside ratio, and optionsOverPlain what the
  *     filter and headers leave of the plain worker's rate (#18: within noise of it).
@@ -113,6 +114,10 @@ export interface DeliveryBenchReport {
     sluiceWithoutAttemptRecordsPerSecond: number;
     /** Sluice (records on) over Sluice with them off, medians of the rounds. */
     attemptRecordsRatio: number;
+    /** The floor writing each delivery's attempt record with the worker's parts. */
+    floorWithAttemptRecordsPerSecond: number;
+    /** The floor with records over the floor without: the bound of `attemptRecordsRatio`. */
+    floorAttemptRecordsRatio: number;
     /** The worker whose subscription has a (matching) payload filter and custom headers. */
     sluiceWithFilterAndHeadersPerSecond: number;
     /** That worker over the raw loop, to read beside `ratio`. */
@@ -125,6 +130,7 @@ export interface DeliveryBenchReport {
       sluiceWithoutAttemptRecords: Record<string, number>;
       sluiceWithFilterAndHeaders: Record<string, number>;
       floor: Record<string, number>;
+      floorWithAttemptRecords: Record<string, number>;
       rawPool: Record<string, number>;
     };
     runs: {
@@ -132,6 +138,7 @@ export interface DeliveryBenchReport {
       sluiceWithoutAttemptRecords: DrainRun[];
       sluiceWithFilterAndHeaders: DrainRun[];
       floor: DrainRun[];
+      floorWithAttemptRecords: DrainRun[];
       rawPool: DrainRun[];
     };
   };
@@ -628,6 +635,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     const noRecordRuns: DrainRun[] = [];
     const optionsRuns: DrainRun[] = [];
     const floorRuns: DrainRun[] = [];
+    const floorRecordRuns: DrainRun[] = [];
     const rawRuns: DrainRun[] = [];
     /** Drains the backlog with a process started for it (the worker or the floor), then stops it. */
     const drainWith = async (role: string, start: () => Promise<BenchProcess>): Promise<DrainRun> => {
@@ -658,17 +666,22 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
           }),
         ),
       );
-      floorRuns.push(
+      const floorEnv = (name: string): Record<string, string | undefined> => ({
+        KAFKA_BROKERS: options.kafkaBrokers.join(','),
+        REDIS_URL: options.env.REDIS_URL,
+        SLUICE_FLOOR_TOPIC: topicEnv.SLUICE_EVENTS_TOPIC,
+        SLUICE_FLOOR_GROUP_ID: `${prefix}.${name}-${round}`,
+        SLUICE_FLOOR_DEDUP_PREFIX: `${prefix}:${name}-${round}:dedup:`,
+        SLUICE_FLOOR_RECEIVER_URL: receiver.url,
+        SLUICE_FLOOR_SECRET: subscription.secrets[0]!.secret,
+        SLUICE_FLOOR_CONCURRENCY: String(options.concurrency),
+      });
+      floorRuns.push(await drainWith('floor', () => startDeliveryFloorProcess(floorEnv('floor'))));
+      floorRecordRuns.push(
         await drainWith('floor', () =>
           startDeliveryFloorProcess({
-            KAFKA_BROKERS: options.kafkaBrokers.join(','),
-            REDIS_URL: options.env.REDIS_URL,
-            SLUICE_FLOOR_TOPIC: topicEnv.SLUICE_EVENTS_TOPIC,
-            SLUICE_FLOOR_GROUP_ID: `${prefix}.floor-${round}`,
-            SLUICE_FLOOR_DEDUP_PREFIX: `${prefix}:floor-${round}:dedup:`,
-            SLUICE_FLOOR_RECEIVER_URL: receiver.url,
-            SLUICE_FLOOR_SECRET: subscription.secrets[0]!.secret,
-            SLUICE_FLOOR_CONCURRENCY: String(options.concurrency),
+            ...floorEnv('floor-records'),
+            SLUICE_FLOOR_ATTEMPTS_TOPIC: topicEnv.SLUICE_ATTEMPTS_TOPIC,
           }),
         ),
       );
@@ -697,7 +710,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
         await loop.stop();
       }
       log(
-        `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s (attempt records off ${Math.round(noRecordRuns.at(-1)!.deliveriesPerSecond)}, filter and headers ${Math.round(optionsRuns.at(-1)!.deliveriesPerSecond)}), floor ${Math.round(floorRuns.at(-1)!.deliveriesPerSecond)} webhooks/s, raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
+        `delivery round ${round}: sluice ${Math.round(sluiceRuns.at(-1)!.deliveriesPerSecond)} webhooks/s (attempt records off ${Math.round(noRecordRuns.at(-1)!.deliveriesPerSecond)}, filter and headers ${Math.round(optionsRuns.at(-1)!.deliveriesPerSecond)}), floor ${Math.round(floorRuns.at(-1)!.deliveriesPerSecond)} webhooks/s (with attempt records ${Math.round(floorRecordRuns.at(-1)!.deliveriesPerSecond)}), raw undici Pool ${Math.round(rawRuns.at(-1)!.deliveriesPerSecond)} requests/s`,
       );
       log(
         `delivery round ${round} CPU µs per delivery: sluice ${describeMicros(sluiceRuns.at(-1)!.cpuMicrosPerDelivery)}; floor ${describeMicros(floorRuns.at(-1)!.cpuMicrosPerDelivery)}; raw ${describeMicros(rawRuns.at(-1)!.cpuMicrosPerDelivery)}`,
@@ -707,6 +720,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     const noRecordsPerSecond = median(noRecordRuns.map((run) => run.deliveriesPerSecond));
     const optionsPerSecond = median(optionsRuns.map((run) => run.deliveriesPerSecond));
     const floorPerSecond = median(floorRuns.map((run) => run.deliveriesPerSecond));
+    const floorRecordsPerSecond = median(floorRecordRuns.map((run) => run.deliveriesPerSecond));
     const rawPerSecond = median(rawRuns.map((run) => run.deliveriesPerSecond));
 
     // (b) Latency at half of capacity, through a gateway.
@@ -790,6 +804,8 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
         sluiceOverFloor: round3(sluicePerSecond / floorPerSecond),
         sluiceWithoutAttemptRecordsPerSecond: Math.round(noRecordsPerSecond),
         attemptRecordsRatio: round3(sluicePerSecond / noRecordsPerSecond),
+        floorWithAttemptRecordsPerSecond: Math.round(floorRecordsPerSecond),
+        floorAttemptRecordsRatio: round3(floorRecordsPerSecond / floorPerSecond),
         sluiceWithFilterAndHeadersPerSecond: Math.round(optionsPerSecond),
         optionsRatio: round3(optionsPerSecond / rawPerSecond),
         optionsOverPlain: round3(optionsPerSecond / sluicePerSecond),
@@ -798,6 +814,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
           sluiceWithoutAttemptRecords: medianMicros(noRecordRuns.map((run) => run.cpuMicrosPerDelivery)),
           sluiceWithFilterAndHeaders: medianMicros(optionsRuns.map((run) => run.cpuMicrosPerDelivery)),
           floor: medianMicros(floorRuns.map((run) => run.cpuMicrosPerDelivery)),
+          floorWithAttemptRecords: medianMicros(floorRecordRuns.map((run) => run.cpuMicrosPerDelivery)),
           rawPool: medianMicros(rawRuns.map((run) => run.cpuMicrosPerDelivery)),
         },
         runs: {
@@ -805,6 +822,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
           sluiceWithoutAttemptRecords: noRecordRuns,
           sluiceWithFilterAndHeaders: optionsRuns,
           floor: floorRuns,
+          floorWithAttemptRecords: floorRecordRuns,
           rawPool: rawRuns,
         },
       },
@@ -828,7 +846,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
     log(
       `delivery: ratio ${report.throughput.ratio} (sluice ${report.throughput.sluiceDeliveriesPerSecond}/s, raw ${report.throughput.rawUndiciPoolPerSecond}/s), ` +
         `floor ${report.throughput.floorRatio} of raw, sluice ${report.throughput.sluiceOverFloor} of floor, ` +
-        `${report.throughput.attemptRecordsRatio} of itself without attempt records; ` +
+        `${report.throughput.attemptRecordsRatio} of itself without attempt records (the floor: ${report.throughput.floorAttemptRecordsRatio}); ` +
         `with a filter and custom headers ratio ${report.throughput.optionsRatio} (${report.throughput.sluiceWithFilterAndHeadersPerSecond}/s, ${report.throughput.optionsOverPlain} of plain); ` +
         `end-to-end at ${rate}/s: p50 ${report.latency.p50Ms} ms, p99 ${report.latency.p99Ms} ms, missing ${report.latency.missing}`,
     );

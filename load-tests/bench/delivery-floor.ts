@@ -10,13 +10,23 @@
  * decoder, Avro decoder, batched dedup store, body builder, signer), so it is no slower than a
  * fresh write of them would be.
  *
+ * With SLUICE_FLOOR_ATTEMPTS_TOPIC set it also writes each delivery's attempt record there, with
+ * the worker's own parts (response sample, record builder, attempt writer): the bound of what the
+ * delivery log's records cost any worker, beside what they cost Sluice's.
+ *
  * A process of its own, configured by environment (set by the benchmark):
  *   KAFKA_BROKERS, REDIS_URL, SLUICE_FLOOR_TOPIC, SLUICE_FLOOR_GROUP_ID, SLUICE_FLOOR_DEDUP_PREFIX,
- *   SLUICE_FLOOR_RECEIVER_URL, SLUICE_FLOOR_SECRET, SLUICE_FLOOR_CONCURRENCY.
+ *   SLUICE_FLOOR_RECEIVER_URL, SLUICE_FLOOR_SECRET, SLUICE_FLOOR_CONCURRENCY,
+ *   SLUICE_FLOOR_ATTEMPTS_TOPIC (optional).
  * Prints one JSON line when its consumer has joined; exits on SIGTERM.
  */
-import { Kafka, type KafkaMessage, logLevel } from '../../common/kafka/index.js';
+import { Kafka, type KafkaMessage, logLevel, StickyPartitioner } from '../../common/kafka/index.js';
+import { Registry } from 'prom-client';
 import { Pool } from 'undici';
+import { selectResponseHeaders } from '../../common/attempts/attempt-record.js';
+import { createLogger } from '../../common/logger.js';
+import { buildAttemptRecord } from '../../consumers/delivery/attempt-facts.js';
+import { createAttemptWriter, createAttemptWriterMetrics } from '../../consumers/delivery/attempt-writer.js';
 import { createFailFastRedis } from '../../common/fail-fast-redis.js';
 import { createDedupStore } from '../../consumers/delivery/dedup-store.js';
 import { buildAttemptHeaders, buildWebhookBody } from '../../consumers/delivery/webhook-payload.js';
@@ -65,6 +75,25 @@ async function main(): Promise<void> {
   });
   const pool = new Pool(target.origin, { connections: concurrency });
   const slots = createSlots(concurrency);
+  // Through the door, as the worker: Sluice's record decoder, faster than kafkajs's own.
+  const kafka = new Kafka({
+    brokers: required('KAFKA_BROKERS').split(','),
+    logLevel: logLevel.NOTHING,
+  });
+  const attemptsTopic = process.env.SLUICE_FLOOR_ATTEMPTS_TOPIC;
+  const attemptsProducer =
+    attemptsTopic === undefined ? undefined : kafka.producer({ createPartitioner: StickyPartitioner });
+  await attemptsProducer?.connect();
+  const attempts =
+    attemptsProducer &&
+    createAttemptWriter({
+      producer: attemptsProducer,
+      topic: attemptsTopic!,
+      maxPendingRecords: 10_000,
+      timeoutMs: 10_000,
+      metrics: createAttemptWriterMetrics(new Registry()),
+      logger: createLogger('delivery-floor', 'warn'),
+    });
 
   async function deliver(message: KafkaMessage): Promise<void> {
     const id = message.headers?.ce_id?.toString() ?? '';
@@ -83,24 +112,51 @@ async function main(): Promise<void> {
       time: message.headers!.ce_time!.toString(),
       data: decoded.data,
     });
+    const startedMs = Date.now();
+    const startedAt = performance.now();
     const response = await pool.request({
       path: target.pathname,
       method: 'POST',
-      headers: buildAttemptHeaders({ eventId: id, body, subscription, nowMs: Date.now() }),
+      headers: buildAttemptHeaders({ eventId: id, body, subscription, nowMs: startedMs }),
       body,
     });
-    await response.body.dump();
+    const responseBody = attempts ? Buffer.from(await response.body.arrayBuffer()) : undefined;
+    if (!attempts) await response.body.dump();
     if (response.statusCode < 200 || response.statusCode > 299) {
       throw new Error(`the receiver answered ${response.statusCode}`);
     }
+    attempts?.record(
+      buildAttemptRecord({
+        delivery: {
+          event: {
+            id,
+            type: message.headers!.ce_type!.toString(),
+            producerId: identity.producerId,
+            replayId: undefined,
+          },
+          subscription: { id: subscriptionId },
+          attempt: 1,
+          origin: `${required('SLUICE_FLOOR_TOPIC')}/0/${message.offset}`,
+        },
+        attemptedAtMs: startedMs,
+        happening: {
+          kind: 'sent',
+          result: {
+            status: response.statusCode,
+            retryAfter: undefined,
+            durationMs: performance.now() - startedAt,
+            responseHeaders: selectResponseHeaders(response.headers),
+            responseBody,
+            responseBodyTruncated: false,
+          },
+        },
+        followUp: 'delivered',
+        responseBodyMaxBytes: 4096,
+      }),
+    );
     await dedup.complete(identity);
   }
 
-  // Through the door, as the worker: Sluice's record decoder, faster than kafkajs's own.
-  const kafka = new Kafka({
-    brokers: required('KAFKA_BROKERS').split(','),
-    logLevel: logLevel.NOTHING,
-  });
   // The worker's fetch wait (see delivery-worker.ts), so both fetch alike.
   const consumer = kafka.consumer({ groupId: required('SLUICE_FLOOR_GROUP_ID'), maxWaitTimeInMs: 100 });
   await consumer.connect();
@@ -126,7 +182,7 @@ async function main(): Promise<void> {
   });
 
   process.once('SIGTERM', () => {
-    void Promise.allSettled([consumer.disconnect(), pool.close()]).then(() => {
+    void Promise.allSettled([consumer.disconnect(), pool.close(), attempts?.close()]).then(() => {
       redis.disconnect();
       process.exit(0);
     });
