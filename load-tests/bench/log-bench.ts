@@ -109,8 +109,6 @@ export async function benchLog(options: LogBenchOptions): Promise<LogBenchReport
   const kafka = new Kafka({ brokers: options.kafkaBrokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
-  const producer = kafka.producer();
-  await producer.connect();
   const settings = await withPostgresClient(options.databaseUrl, async (client) => ({
     fsync: String((await client.query('SHOW fsync')).rows[0].fsync),
     synchronousCommit: String((await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit),
@@ -141,12 +139,20 @@ export async function benchLog(options: LogBenchOptions): Promise<LogBenchReport
         await pool.end();
         await createTopicsWithLeaders(admin, [{ topic, numPartitions: 12, replicationFactor: 1 }]);
         const records = realisticRecords(options.records);
-        for (let start = 0; start < records.length; start += 1000) {
-          await producer.send({
-            topic,
-            acks: -1,
-            messages: records.slice(start, start + 1000).map((record) => encodeAttemptRecord(record)),
-          });
+        // A producer per round: kafkajs keeps every topic it wrote to in its metadata requests, and
+        // the previous round's topic is deleted by now.
+        const producer = kafka.producer();
+        await producer.connect();
+        try {
+          for (let start = 0; start < records.length; start += 1000) {
+            await producer.send({
+              topic,
+              acks: -1,
+              messages: records.slice(start, start + 1000).map((record) => encodeAttemptRecord(record)),
+            });
+          }
+        } finally {
+          await producer.disconnect();
         }
         const warmup = Math.max(1, Math.floor(records.length / 10));
         const logProcess = await startSluiceLogProcess({
@@ -201,7 +207,6 @@ export async function benchLog(options: LogBenchOptions): Promise<LogBenchReport
       }
     }
   } finally {
-    await producer.disconnect();
     await admin.disconnect();
   }
   const rowsPerSecond = median(runs);
