@@ -86,15 +86,15 @@ describe('SIGKILL of `node bin/sluice.js …` leaves no Sluice process behind', 
     expect(await answers(adminUrl)).toBe(false);
   });
 
-  it('dev: its gateway and delivery worker stop when `sluice dev` is SIGKILLed', async () => {
+  it('dev: its gateway, delivery worker and delivery log stop when `sluice dev` is SIGKILLed', async () => {
     const gatewaySetup = await prepareGateway([{ producerId: 'ops', role: 'admin' }]);
     const deliverySetup = await prepareDelivery({
       SLUICE_SUBSCRIPTIONS_TOPIC: gatewaySetup.subscriptionsTopic,
       SLUICE_SECRETS_KEYS: gatewaySetup.env.SLUICE_SECRETS_KEYS!,
     });
     // Fixed ports, so that `sluice dev` can wait for their /readyz before it prints "ready"; the
-    // worker's admin port is the one after the gateway's, so both must be free.
-    const [port, adminPort] = (await freePortsBelowEphemeral(3)) as [number, number, number];
+    // worker's admin port is the one after the gateway's and the log's the next, so all must be free.
+    const [port, adminPort] = (await freePortsBelowEphemeral(4)) as [number, number, number, number];
     const marker = `SLUICE_TEST_MARKER=${randomUUID()}`;
     killAllWith(marker);
     const dev = spawnCli(['dev'], {
@@ -109,7 +109,9 @@ describe('SIGKILL of `node bin/sluice.js …` leaves no Sluice process behind', 
     await dev.waitFor(/Sluice is ready/, 90_000);
     expect(dev.output()).toContain(`events API     http://127.0.0.1:${port}/v1/events`);
     const devChildren = sluiceProcessesWithEnv(marker).filter((pid) => pid !== dev.pid);
-    expect(devChildren).toHaveLength(2);
+    // The gateway, the worker and `sluice log` (dev migrates the stack's database and runs it).
+    expect(devChildren).toHaveLength(3);
+    expect(await answers(`http://127.0.0.1:${adminPort + 2}/healthz`)).toBe(true);
     const gatewayUrl = `http://127.0.0.1:${port}/v1/event-types`;
     expect(await answers(gatewayUrl)).toBe(true);
 
@@ -125,5 +127,6 @@ describe('SIGKILL of `node bin/sluice.js …` leaves no Sluice process behind', 
     expect(await answers(gatewayUrl)).toBe(false);
     expect(await answers(`http://127.0.0.1:${adminPort}/healthz`)).toBe(false);
     expect(await answers(`http://127.0.0.1:${adminPort + 1}/healthz`)).toBe(false);
+    expect(await answers(`http://127.0.0.1:${adminPort + 2}/healthz`)).toBe(false);
   });
 });
