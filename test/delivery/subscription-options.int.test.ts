@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { createLogger, type Logger } from '../../common/logger.js';
-import { loadDeliveryConfig } from '../../consumers/delivery-config.js';
-import { startDeliveryWorker } from '../../consumers/delivery-worker.js';
+import { describe, expect, it } from 'vitest';
+import type { Logger } from '../../common/logger.js';
 import { captureLogs } from '../support/log-capture.js';
 import { readTopic } from '../support/kafka-fixture.js';
 import { scrapeMetric } from '../support/prometheus-text.js';
 import { uniqueName } from '../support/stack-env.js';
-import { call, startReplayGateway, workerStore, type ReplayGateway } from '../replay/replay-fixture.js';
+import { call, startReplayGateway, startStoreWorker, type ReplayGateway } from '../replay/replay-fixture.js';
 import { catalog, eventually, fixtureData, startReceiver } from './delivery-fixture.js';
 
 /**
@@ -15,30 +13,12 @@ import { catalog, eventually, fixtureData, startReceiver } from './delivery-fixt
  * topic, the gateway's events, retry and attempts topics, a group of its own.
  */
 async function startWorker(gw: ReplayGateway, env: Record<string, string> = {}, logger?: Logger) {
-  const store = await workerStore(gw.setup);
-  const config = loadDeliveryConfig({
-    ...gw.setup.env,
-    SLUICE_ADMIN_PORT: '0',
-    SLUICE_DELIVERY_GROUP_ID: uniqueName('options-group'),
-    SLUICE_DEDUP_KEY_PREFIX: `${uniqueName('t')}:dedup:`,
-    SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS: '2s',
-    SLUICE_DEDUP_LEASE_MS: '10s',
-    SLUICE_REDIS_TIMEOUT_MS: '2s',
-    SLUICE_SHUTDOWN_GRACE_MS: '5s',
-    SLUICE_KAFKA_SESSION_TIMEOUT_MS: '10s',
-    SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS: '1s',
-    SLUICE_DELIVERY_COMMIT_INTERVAL_MS: '200ms',
-    ...env,
-  });
-  const worker = await startDeliveryWorker(config, logger ?? createLogger('test-deliver', 'error'), {
-    subscriptions: store,
-    subscriptionsReady: () => store.isCaughtUp(),
-    onGone: async (subscriptionId) => void (await store.disable(subscriptionId, 'gone')),
-    onFatal: () => undefined,
+  const { adminUrl } = await startStoreWorker(gw, {
+    name: 'options',
+    env: { SLUICE_DEDUP_LEASE_MS: '10s', SLUICE_REDIS_TIMEOUT_MS: '2s', ...env },
+    ...(logger ? { logger } : {}),
     catalog,
   });
-  onTestFinished(() => worker.shutdown());
-  const adminUrl = `http://127.0.0.1:${worker.adminPort}`;
   return { metric: (name: string, labels?: Record<string, string>) => scrapeMetric(adminUrl, name, labels) };
 }
 

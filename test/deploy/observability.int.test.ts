@@ -16,12 +16,9 @@ import {
 } from '../delivery/delivery-fixture.js';
 import { send } from '../gateway/ingest-client.js';
 import { prepareGateway, startTestGateway } from '../support/gateway-fixture.js';
-import { createLogger } from '../../common/logger.js';
-import { createPostgresPool } from '../../common/postgres/index.js';
-import { applyMigrations, loadMigrations } from '../../log/schema-migrations.js';
 import { attemptRecords, produceAttempts, readLag, startTestLog } from '../log/log-fixture.js';
 import { connectedAdmin, createTestTopic, testKafka, testProducer } from '../support/kafka-fixture.js';
-import { createTestDatabase } from '../support/postgres-fixture.js';
+import { createTestDatabase, migrateLogDatabase } from '../support/postgres-fixture.js';
 import { createRegistryTopic } from '../support/registry-topic.js';
 import { scrapeMetric } from '../support/prometheus-text.js';
 import { uniqueName } from '../support/stack-env.js';
@@ -204,18 +201,7 @@ describe('dashboard and alert rules against a real Prometheus scraping Sluice', 
     // (stored: rows written, a write duration) and one it cannot read (skipped).
     const database = await createTestDatabase('sluice_observability');
     onTestFinished(() => database.drop());
-    const pool = createPostgresPool(
-      {
-        url: database.url,
-        maxConnections: 2,
-        connectTimeoutMs: 3000,
-        statementTimeoutMs: 10_000,
-        applicationName: 'test',
-      },
-      createLogger('test'),
-    );
-    await applyMigrations(pool, loadMigrations());
-    await pool.end();
+    await migrateLogDatabase(database.url, { partitions: false });
     const kafkaAdmin = await connectedAdmin();
     const attemptsTopic = await createTestTopic(kafkaAdmin, 2, 'attempts');
     const attemptsProducer = testProducer();

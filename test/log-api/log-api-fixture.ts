@@ -1,19 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { onTestFinished } from 'vitest';
 import type { AttemptRecord } from '../../common/attempts/attempt-record.js';
-import { createLogger } from '../../common/logger.js';
-import { createPostgresPool, withPostgresClient } from '../../common/postgres/index.js';
+import { withPostgresClient } from '../../common/postgres/index.js';
 import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
-import { loadDeliveryConfig } from '../../consumers/delivery-config.js';
-import { startDeliveryWorker } from '../../consumers/delivery-worker.js';
 import { insertAttemptRows } from '../../log/attempt-rows.js';
 import { ensurePartitions, dayStartMs } from '../../log/partitions.js';
-import { applyMigrations, loadMigrations } from '../../log/schema-migrations.js';
 import { fixtureData } from '../delivery/delivery-fixture.js';
-import { workerStore, type ReplayGateway } from '../replay/replay-fixture.js';
+import { startStoreWorker, type ReplayGateway } from '../replay/replay-fixture.js';
 import { testProducer } from '../support/kafka-fixture.js';
-import { createTestDatabase } from '../support/postgres-fixture.js';
-import { uniqueName } from '../support/stack-env.js';
+import { createTestDatabase, migrateLogDatabase } from '../support/postgres-fixture.js';
 
 const catalog = loadSchemaCatalog();
 const dayMs = 86_400_000;
@@ -22,23 +17,14 @@ const dayMs = 86_400_000;
 export async function migratedDatabase(): Promise<string> {
   const database = await createTestDatabase('sluice_logapi');
   onTestFinished(() => database.drop());
-  const pool = createPostgresPool(
-    {
-      url: database.url,
-      maxConnections: 2,
-      connectTimeoutMs: 3000,
-      statementTimeoutMs: 30_000,
-      applicationName: 'test',
+  const today = dayStartMs(Date.now());
+  await migrateLogDatabase(database.url, {
+    partitions: false,
+    statementTimeoutMs: 30_000,
+    then: async (pool) => {
+      await ensurePartitions(pool, [today - 2 * dayMs, today - dayMs, today, today + dayMs]);
     },
-    createLogger('test-migrate', 'warn'),
-  );
-  try {
-    await applyMigrations(pool, loadMigrations());
-    const today = dayStartMs(Date.now());
-    await ensurePartitions(pool, [today - 2 * dayMs, today - dayMs, today, today + dayMs]);
-  } finally {
-    await pool.end();
-  }
+  });
   return database.url;
 }
 
@@ -127,28 +113,5 @@ export async function produceEvent(
  * fatal errors are collected in the array returned.
  */
 export async function startGatewayWorker(gw: ReplayGateway): Promise<Error[]> {
-  const store = await workerStore(gw.setup);
-  const env = {
-    ...gw.setup.env,
-    SLUICE_ADMIN_PORT: '0',
-    SLUICE_DELIVERY_GROUP_ID: uniqueName('log-api-group'),
-    SLUICE_DEDUP_KEY_PREFIX: `${uniqueName('t')}:dedup:`,
-    SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS: '2s',
-    SLUICE_DEDUP_LEASE_MS: '5s',
-    SLUICE_SHUTDOWN_GRACE_MS: '5s',
-    SLUICE_KAFKA_SESSION_TIMEOUT_MS: '10s',
-    SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS: '1s',
-    SLUICE_DELIVERY_COMMIT_INTERVAL_MS: '200ms',
-    SLUICE_LOG_LEVEL: 'error',
-  };
-  const fatal: Error[] = [];
-  const worker = await startDeliveryWorker(loadDeliveryConfig(env), createLogger('test-deliver', 'error'), {
-    subscriptions: store,
-    subscriptionsReady: () => store.isCaughtUp(),
-    onGone: async (subscriptionId) => void (await store.disable(subscriptionId, 'gone')),
-    onFatal: (error) => fatal.push(error),
-    catalog,
-  });
-  onTestFinished(() => worker.shutdown());
-  return fatal;
+  return (await startStoreWorker(gw, { name: 'log-api', catalog })).fatal;
 }

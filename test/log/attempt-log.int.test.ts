@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.js';
-import { createPostgresPool, withPostgresClient } from '../../common/postgres/index.js';
+import { withPostgresClient } from '../../common/postgres/index.js';
 import { createDeliveryLog } from '../../gateway/delivery-log/delivery-log.js';
-import { maintainPartitions } from '../../log/partitions.js';
-import { applyMigrations, loadMigrations } from '../../log/schema-migrations.js';
 import {
   MemorySubscriptions,
   prepareDelivery,
@@ -13,7 +11,7 @@ import {
   startTestWorker,
   testSubscription,
 } from '../delivery/delivery-fixture.js';
-import { createTestDatabase } from '../support/postgres-fixture.js';
+import { createTestDatabase, migrateLogDatabase } from '../support/postgres-fixture.js';
 import { startTestLog, waitFor } from './log-fixture.js';
 
 const events = 90;
@@ -59,19 +57,7 @@ describe('delivery log: every attempt a worker makes', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase('sluice_attempt_log');
-    const pool = createPostgresPool(
-      {
-        url: database.url,
-        maxConnections: 2,
-        connectTimeoutMs: 3000,
-        statementTimeoutMs: 10_000,
-        applicationName: 'test',
-      },
-      createLogger('test'),
-    );
-    await applyMigrations(pool, loadMigrations());
-    await maintainPartitions(pool, Date.now(), { retentionMs: 14 * 86_400_000, daysAhead: 2 });
-    await pool.end();
+    await migrateLogDatabase(database.url);
   });
   afterAll(() => database?.drop());
 

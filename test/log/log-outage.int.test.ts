@@ -1,9 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../common/logger.js';
-import { createPostgresPool, withPostgresClient } from '../../common/postgres/index.js';
-import { maintainPartitions } from '../../log/partitions.js';
-import { applyMigrations, loadMigrations } from '../../log/schema-migrations.js';
+import { withPostgresClient } from '../../common/postgres/index.js';
 import {
   eventually,
   MemorySubscriptions,
@@ -15,7 +12,7 @@ import {
   type TestEvent,
 } from '../delivery/delivery-fixture.js';
 import { connectedAdmin, createTestTopic, testProducer } from '../support/kafka-fixture.js';
-import { startOwnPostgres } from '../support/postgres-fixture.js';
+import { startOwnPostgres, migrateLogDatabase } from '../support/postgres-fixture.js';
 import { scrapeMetric } from '../support/prometheus-text.js';
 import { attemptRecords, countRows, produceAttempts, readLag, startTestLog, waitFor } from './log-fixture.js';
 
@@ -30,19 +27,7 @@ const streamChunks = 16;
 /** A server of the test's own (the suite's shared one must not be killed), migrated. */
 async function migratedOwnPostgres() {
   const postgres = await startOwnPostgres();
-  const pool = createPostgresPool(
-    {
-      url: postgres.url,
-      maxConnections: 2,
-      connectTimeoutMs: 3000,
-      statementTimeoutMs: 10_000,
-      applicationName: 'test',
-    },
-    createLogger('test', 'silent'),
-  );
-  await applyMigrations(pool, loadMigrations());
-  await maintainPartitions(pool, Date.now(), { retentionMs: 14 * 86_400_000, daysAhead: 2 });
-  await pool.end();
+  await migrateLogDatabase(postgres.url);
   return postgres;
 }
 

@@ -1,33 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../common/logger.js';
-import { createPostgresPool, withPostgresClient } from '../../common/postgres/index.js';
-import { maintainPartitions } from '../../log/partitions.js';
-import { applyMigrations, loadMigrations } from '../../log/schema-migrations.js';
+import { withPostgresClient } from '../../common/postgres/index.js';
 import { connectedAdmin, createTestTopic, testProducer } from '../support/kafka-fixture.js';
-import { createTestDatabase } from '../support/postgres-fixture.js';
+import { createTestDatabase, migrateLogDatabase } from '../support/postgres-fixture.js';
 import { scrapeMetric } from '../support/prometheus-text.js';
 import { attemptRecords, countRows, produceAttempts, readLag, startTestLog, waitFor } from './log-fixture.js';
-
-const policy = { retentionMs: 14 * 86_400_000, daysAhead: 2 };
 
 describe('sluice log', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
 
   beforeAll(async () => {
     database = await createTestDatabase('sluice_log_store');
-    const pool = createPostgresPool(
-      {
-        url: database.url,
-        maxConnections: 2,
-        connectTimeoutMs: 3000,
-        statementTimeoutMs: 10_000,
-        applicationName: 'test',
-      },
-      createLogger('test'),
-    );
-    await applyMigrations(pool, loadMigrations());
-    await maintainPartitions(pool, Date.now(), policy);
-    await pool.end();
+    await migrateLogDatabase(database.url);
   });
   afterAll(() => database?.drop());
 

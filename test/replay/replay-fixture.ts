@@ -5,9 +5,12 @@ import { createLogger, type Logger } from '../../common/logger.js';
 import { createSsrfPolicy } from '../../common/ssrf-guard.js';
 import { parseSecretsKeys, SecretsKeyring } from '../../common/subscriptions/secrets-keyring.js';
 import { createSubscriptionStore } from '../../common/subscriptions/subscription-store.js';
-import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
+import { encodeEvent, loadSchemaCatalog, type SchemaCatalog } from '../../schemas/index.js';
+import { loadDeliveryConfig } from '../../consumers/delivery-config.js';
+import { startDeliveryWorker } from '../../consumers/delivery-worker.js';
 import { prepareGateway, startTestGateway, type TestGatewaySetup } from '../support/gateway-fixture.js';
 import { connectedAdmin, testKafka, testProducer } from '../support/kafka-fixture.js';
+import { uniqueName } from '../support/stack-env.js';
 import { fixtureData } from '../delivery/delivery-fixture.js';
 import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 
@@ -171,4 +174,56 @@ export async function workerStore(setup: TestGatewaySetup) {
   onTestFinished(() => store.stop());
   await store.start();
   return store;
+}
+
+export interface StoreWorkerOptions {
+  /** Names its consumer group (`<name>-group`). */
+  name: string;
+  /** Settings over the fast test defaults below (timeouts, grace, commit interval). */
+  env?: Record<string, string>;
+  logger?: Logger;
+  /** Decodes with this catalog rather than the registry topic. */
+  catalog?: SchemaCatalog;
+  /**
+   * Disables through `sluice deliver`'s own path (410s and failing endpoints, with the operational
+   * events); otherwise a 410 disables through the store directly.
+   */
+  disableLikeDeliver?: boolean;
+}
+
+/**
+ * A delivery worker in this process as `sluice deliver` runs one: its own subscription store on
+ * the gateway's topic, the gateway's events, retry, dead-letter and attempts topics, a group of its
+ * own. Stopped when the test finishes; its fatal errors are collected in `fatal`.
+ */
+export async function startStoreWorker(
+  gw: ReplayGateway,
+  options: StoreWorkerOptions,
+): Promise<{ fatal: Error[]; adminUrl: string }> {
+  const store = await workerStore(gw.setup);
+  const config = loadDeliveryConfig({
+    ...gw.setup.env,
+    SLUICE_ADMIN_PORT: '0',
+    SLUICE_DELIVERY_GROUP_ID: uniqueName(`${options.name}-group`),
+    SLUICE_DEDUP_KEY_PREFIX: `${uniqueName('t')}:dedup:`,
+    SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS: '2s',
+    SLUICE_DEDUP_LEASE_MS: '5s',
+    SLUICE_SHUTDOWN_GRACE_MS: '5s',
+    SLUICE_KAFKA_SESSION_TIMEOUT_MS: '10s',
+    SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS: '1s',
+    SLUICE_DELIVERY_COMMIT_INTERVAL_MS: '200ms',
+    ...options.env,
+  });
+  const fatal: Error[] = [];
+  const worker = await startDeliveryWorker(config, options.logger ?? createLogger('test-deliver', 'error'), {
+    subscriptions: store,
+    subscriptionsReady: () => store.isCaughtUp(),
+    ...(options.disableLikeDeliver
+      ? { disable: (id, reason, details) => store.disable(id, reason, details) }
+      : { onGone: async (id: string) => void (await store.disable(id, 'gone')) }),
+    onFatal: (error) => fatal.push(error),
+    ...(options.catalog ? { catalog: options.catalog } : {}),
+  });
+  onTestFinished(() => worker.shutdown());
+  return { fatal, adminUrl: `http://127.0.0.1:${worker.adminPort}` };
 }

@@ -7,7 +7,14 @@ import { startDeliveryWorker } from '../../consumers/delivery-worker.js';
 import { catalog, eventually, fixtureData, startReceiver } from '../delivery/delivery-fixture.js';
 import { readTopic } from '../support/kafka-fixture.js';
 import { testRedisUrl, uniqueName } from '../support/stack-env.js';
-import { call, produceAt, recordCount, startReplayGateway, workerStore } from './replay-fixture.js';
+import {
+  call,
+  produceAt,
+  recordCount,
+  startReplayGateway,
+  startStoreWorker,
+  workerStore,
+} from './replay-fixture.js';
 
 const minuteMs = 60_000;
 
@@ -256,30 +263,12 @@ describe('POST /v1/subscriptions/{id}/replay (in-process gateway, real Kafka)', 
     expect(created.status).toBe(201);
     const { id, secret } = created.json as { id: string; secret: string };
 
-    const store = await workerStore(gw.setup);
     const dedupPrefix = `${uniqueName('t')}:dedup:`;
-    const env = {
-      ...gw.setup.env,
-      SLUICE_ADMIN_PORT: '0',
-      SLUICE_DELIVERY_GROUP_ID: uniqueName('replay-group'),
-      SLUICE_DEDUP_KEY_PREFIX: dedupPrefix,
-      SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS: '2s',
-      SLUICE_DEDUP_LEASE_MS: '5s',
-      SLUICE_SHUTDOWN_GRACE_MS: '5s',
-      SLUICE_KAFKA_SESSION_TIMEOUT_MS: '10s',
-      SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS: '1s',
-      SLUICE_DELIVERY_COMMIT_INTERVAL_MS: '200ms',
-      SLUICE_LOG_LEVEL: 'error',
-    };
-    const fatal: Error[] = [];
-    const worker = await startDeliveryWorker(loadDeliveryConfig(env), createLogger('test-deliver', 'error'), {
-      subscriptions: store,
-      subscriptionsReady: () => store.isCaughtUp(),
-      onGone: async (subscriptionId) => void (await store.disable(subscriptionId, 'gone')),
-      onFatal: (error) => fatal.push(error),
+    const { fatal } = await startStoreWorker(gw, {
+      name: 'replay',
+      env: { SLUICE_DEDUP_KEY_PREFIX: dedupPrefix },
       catalog,
     });
-    onTestFinished(() => worker.shutdown());
 
     const from = new Date(Date.now() - 1000).toISOString();
     const ids: string[] = [];

@@ -1,10 +1,7 @@
 import { Webhook } from 'standardwebhooks';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { createLogger } from '../../common/logger.js';
-import { loadDeliveryConfig } from '../../consumers/delivery-config.js';
-import { startDeliveryWorker } from '../../consumers/delivery-worker.js';
+import { describe, expect, it } from 'vitest';
 import { eventually, fixtureData, startReceiver, type TestReceiver } from '../delivery/delivery-fixture.js';
-import { call, startReplayGateway, workerStore } from '../replay/replay-fixture.js';
+import { call, startReplayGateway, startStoreWorker } from '../replay/replay-fixture.js';
 import { createRegistryTopic } from '../support/registry-topic.js';
 import { uniqueName } from '../support/stack-env.js';
 
@@ -37,31 +34,15 @@ type ReplayGateway = Awaited<ReturnType<typeof startReplayGateway>>;
 
 /** A delivery worker on the gateway's topics with its own subscription store (it disables through it). */
 async function startHealthWorker(gw: ReplayGateway, settings: Record<string, string>): Promise<Error[]> {
-  const store = await workerStore(gw.setup);
-  const env = {
-    ...gw.setup.env,
-    SLUICE_ADMIN_PORT: '0',
-    SLUICE_DELIVERY_GROUP_ID: uniqueName('health-group'),
-    SLUICE_DEDUP_KEY_PREFIX: `${uniqueName('t')}:dedup:`,
-    SLUICE_HEALTH_KEY_PREFIX: `${uniqueName('t')}:health:`,
-    SLUICE_DELIVERY_ATTEMPT_TIMEOUT_MS: '2s',
-    SLUICE_DEDUP_LEASE_MS: '5s',
-    SLUICE_REDIS_TIMEOUT_MS: '2s',
-    SLUICE_SHUTDOWN_GRACE_MS: '5s',
-    SLUICE_KAFKA_SESSION_TIMEOUT_MS: '10s',
-    SLUICE_KAFKA_HEARTBEAT_INTERVAL_MS: '1s',
-    SLUICE_DELIVERY_COMMIT_INTERVAL_MS: '200ms',
-    SLUICE_LOG_LEVEL: 'error',
-    ...settings,
-  };
-  const fatal: Error[] = [];
-  const worker = await startDeliveryWorker(loadDeliveryConfig(env), createLogger('test-deliver', 'error'), {
-    subscriptions: store,
-    subscriptionsReady: () => store.isCaughtUp(),
-    disable: (id, reason, details) => store.disable(id, reason, details),
-    onFatal: (error) => fatal.push(error),
+  const { fatal } = await startStoreWorker(gw, {
+    name: 'health',
+    env: {
+      SLUICE_HEALTH_KEY_PREFIX: `${uniqueName('t')}:health:`,
+      SLUICE_REDIS_TIMEOUT_MS: '2s',
+      ...settings,
+    },
+    disableLikeDeliver: true,
   });
-  onTestFinished(() => worker.shutdown());
   return fatal;
 }
 

@@ -9,7 +9,16 @@ import {
   stopPostgres,
   type PostgresServerOptions,
 } from '../../cli/stack/postgres-server.js';
-import { databaseUrlFor, quoteIdentifier, withPostgresClient } from '../../common/postgres/index.js';
+import { createLogger } from '../../common/logger.js';
+import {
+  createPostgresPool,
+  databaseUrlFor,
+  quoteIdentifier,
+  withPostgresClient,
+  type Pool,
+} from '../../common/postgres/index.js';
+import { maintainPartitions } from '../../log/partitions.js';
+import { applyMigrations, loadMigrations } from '../../log/schema-migrations.js';
 import { freePort } from './own-redis.js';
 import { testDatabaseUrl, uniqueName } from './stack-env.js';
 
@@ -32,6 +41,36 @@ export async function createTestDatabase(
       );
     },
   };
+}
+
+/**
+ * Applies the delivery log's migrations to the database at `url`, on a pool of its own closed
+ * afterwards. `partitions` (default true) also creates the daily partitions `sluice log` keeps
+ * (today and two days ahead, 14 days' retention); `then` runs on the same pool before it closes.
+ */
+export async function migrateLogDatabase(
+  url: string,
+  options: { partitions?: boolean; statementTimeoutMs?: number; then?: (pool: Pool) => Promise<void> } = {},
+): Promise<void> {
+  const pool = createPostgresPool(
+    {
+      url,
+      maxConnections: 2,
+      connectTimeoutMs: 3000,
+      statementTimeoutMs: options.statementTimeoutMs ?? 10_000,
+      applicationName: 'test',
+    },
+    createLogger('test-migrate', 'warn'),
+  );
+  try {
+    await applyMigrations(pool, loadMigrations());
+    if (options.partitions ?? true) {
+      await maintainPartitions(pool, Date.now(), { retentionMs: 14 * 86_400_000, daysAhead: 2 });
+    }
+    await options.then?.(pool);
+  } finally {
+    await pool.end();
+  }
 }
 
 export interface OwnPostgres {
