@@ -1,5 +1,5 @@
 import type { DeadLetterRecord, DeadLetterSummary } from '../../common/attempts/dead-letter.js';
-import type { AttemptOutcome } from '../../common/attempts/attempt-record.js';
+import type { AttemptOutcome, AttemptRecord } from '../../common/attempts/attempt-record.js';
 import { createHash } from 'node:crypto';
 import { SluiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
@@ -18,25 +18,8 @@ import {
   type Page,
 } from './log-query.js';
 
-/** One attempt as the API shows it. */
-export interface AttemptView {
-  attemptId: string;
-  eventId: string;
-  eventType: string;
-  producerId: string;
-  subscriptionId: string;
-  attempt: number;
-  attemptedAt: string;
-  latencyMs: number | null;
-  statusCode: number | null;
-  errorClass: string | null;
-  responseHeaders: Record<string, string>;
-  responseBody: string | null;
-  responseBodyTruncated: boolean;
-  outcome: AttemptOutcome;
-  nextAttemptAt: string | null;
-  replayId: string | null;
-}
+/** One attempt as the API shows it: the record as the worker wrote it, less its source position. */
+export type AttemptView = Omit<AttemptRecord, 'sourceTopic' | 'sourcePartition' | 'sourceOffset'>;
 
 export type DeliveryStatus = 'delivered' | 'retrying' | 'dead-lettered' | 'filtered' | 'disabled';
 
