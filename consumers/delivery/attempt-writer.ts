@@ -11,31 +11,25 @@ import {
 import type { Logger } from '../../common/logger.js';
 
 /** Why an attempt record was not written; labels `sluice_attempt_records_dropped_total`. */
-export type AttemptDropReason =
+const dropReasons = [
   /** `SLUICE_ATTEMPTS_MAX_PENDING` records were already waiting: dropped instead of waiting. */
-  | 'buffer-full'
+  'buffer-full',
   /** The produce request failed. */
-  | 'send-failed'
+  'send-failed',
   /** Not acknowledged by its deadline. */
-  | 'deadline'
+  'deadline',
   /** Written after the writer closed (an attempt finishing during shutdown). */
-  | 'shutting-down'
+  'shutting-down',
   /** The record did not fit the format (a writer bug): never sent. */
-  | 'invalid';
+  'invalid',
+] as const;
+export type AttemptDropReason = (typeof dropReasons)[number];
 
 export interface AttemptWriterMetrics {
   written: Counter;
   dropped: Counter<'reason'>;
   pending: Gauge;
 }
-
-const dropReasons: readonly AttemptDropReason[] = [
-  'buffer-full',
-  'send-failed',
-  'deadline',
-  'shutting-down',
-  'invalid',
-];
 
 export function createAttemptWriterMetrics(registry: Registry): AttemptWriterMetrics {
   const registers = [registry];
