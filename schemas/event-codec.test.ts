@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
-import { decodeEvent, encodeEvent } from './event-codec.js';
+import { createEventEncoder, decodeEvent, encodeEvent } from './event-codec.js';
 import { createSchemaCatalog, loadSchemaCatalog, type RegisteredSchema } from './schema-catalog.js';
 import { readWireHeader, WIRE_HEADER_BYTES } from './wire-format.js';
 
@@ -208,5 +208,34 @@ describe('decodeEvent with poison records', () => {
       expect(Object.getPrototypeOf(labels)).toBe(Object.prototype);
       expect(Object.keys(labels)).toEqual(['__proto__', 'plain']);
     });
+  });
+});
+
+describe('createEventEncoder', () => {
+  const deprecatedType = 'order.cancelled';
+  const live = {
+    latest: (type: string) => (type === deprecatedType ? undefined : catalog.latest(type)),
+    deprecated: (type: string) => type === deprecatedType,
+  };
+
+  it('encodes with the newest schema of the named type', () => {
+    const result = createEventEncoder(live)('order.created', fixtureOf(orderCreated));
+    expect(result.ok && readWireHeader(result.value)).toEqual({ ok: true, schemaId: orderCreated.id });
+  });
+
+  it('tells an unknown type from a deprecated one', () => {
+    const encode = createEventEncoder(live);
+    expect(encode('no.such.type', {})).toEqual({ ok: false, reason: 'unknown-type' });
+    expect(encode(deprecatedType, {})).toEqual({ ok: false, reason: 'deprecated' });
+  });
+
+  it('reports the failing path of invalid data', () => {
+    const result = createEventEncoder(live)('order.created', { ...fixtureOf(orderCreated), currency: 978 });
+    expect(result).toMatchObject({ ok: false, reason: 'invalid', path: 'data.currency' });
+  });
+
+  it('encodes every event as the fixed type, whatever its name', () => {
+    const result = createEventEncoder(live, 'order.created')('anything.else', fixtureOf(orderCreated));
+    expect(result.ok && readWireHeader(result.value)).toEqual({ ok: true, schemaId: orderCreated.id });
   });
 });

@@ -22,6 +22,36 @@ export function encodeEvent(schema: RegisteredSchema, data: unknown): EncodeResu
   return { ok: true, value: encodeWire(schema.id, schema.avroType, data) };
 }
 
+/**
+ * What the gateway's routes encode with: `data` validated and encoded with the newest schema of
+ * `type`, or why not. An unknown type and a deprecated one are refusals, not errors.
+ */
+export type EventEncoder = (
+  type: string,
+  data: unknown,
+) =>
+  | { ok: true; value: Buffer }
+  | { ok: false; reason: 'unknown-type' | 'deprecated' }
+  | { ok: false; reason: 'invalid'; path: string; message: string };
+
+/**
+ * An encoder over the live catalog (the schema registry's state), so a version registered while the
+ * gateway runs is used by the next event. `fixedType` encodes every event as that type whatever its
+ * name (the inbound route's `sluice.inbound.webhook`).
+ */
+export function createEventEncoder(
+  catalog: Pick<SchemaCatalog, 'latest' | 'deprecated'>,
+  fixedType?: string,
+): EventEncoder {
+  return (type, data) => {
+    const schema = catalog.latest(fixedType ?? type);
+    if (!schema) return { ok: false, reason: catalog.deprecated(type) ? 'deprecated' : 'unknown-type' };
+    const encoded = encodeEvent(schema, data);
+    if (!encoded.ok) return { ok: false, reason: 'invalid', path: encoded.path, message: encoded.message };
+    return { ok: true, value: encoded.value };
+  };
+}
+
 /** Reads a record value written by `encodeEvent` (or any Confluent-format Avro producer). */
 export function decodeEvent(catalog: Pick<SchemaCatalog, 'byId'>, record: Buffer): DecodeResult {
   const header = readWireHeader(record);

@@ -4,8 +4,10 @@ export { avroToJsonSchema, JSON_SCHEMA_DIALECT, type JsonSchema } from './avro-t
 export { checkSchemas } from './check-schemas.js';
 export { checkCatalogCompatibility } from './compatibility.js';
 export {
+  createEventEncoder,
   decodeEvent,
   encodeEvent,
+  type EventEncoder,
   type DecodeFailureReason,
   type DecodeResult,
   type EncodeResult,

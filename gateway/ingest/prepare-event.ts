@@ -3,16 +3,8 @@ import { SluiceError } from '../../common/errors.js';
 import type { OutgoingRecord } from '../../common/kafka/index.js';
 import { isTenantId, tenantHeader, tenantIdRule } from '../../common/tenant-id.js';
 import { isReservedSubject } from '../../schemas/avro-policy.js';
+import type { EventEncoder } from '../../schemas/index.js';
 import type { CandidateEvent } from './parse-request.js';
-
-/** Encodes `data` with the newest schema of `type`, in the Confluent wire format. */
-export type EventEncoder = (
-  type: string,
-  data: unknown,
-) =>
-  | { ok: true; value: Buffer }
-  | { ok: false; reason: 'unknown-type' | 'deprecated' }
-  | { ok: false; reason: 'invalid'; path: string; message: string };
 
 export interface PrepareContext {
   producerId: string;

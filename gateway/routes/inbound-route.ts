@@ -11,7 +11,7 @@ import type { InboundMetrics, InboundRefusal } from '../inbound/inbound-metrics.
 import { inboundEventId, type InboundWebhookData } from '../inbound/inbound-record.js';
 import { verifyRequest } from '../inbound/schemes/verify-request.js';
 import { ingestEvents, type IngestContext } from '../ingest/ingest-events.js';
-import type { EventEncoder } from '../ingest/prepare-event.js';
+import type { EventEncoder } from '../../schemas/index.js';
 import { isSourceId, sourceLimits, type SourceBodyLimit } from '../sources/source-input.js';
 import { activeSourceSecrets, type Source } from '../sources/source.js';
 
