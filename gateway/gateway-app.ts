@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SluiceError } from '../common/errors.js';
 import { createFailFastRedis } from '../common/fail-fast-redis.js';
 import { startAdminServer } from '../common/admin-server.js';
-import { createKafkaClient, planTopics, KeyPartitioner } from '../common/kafka/index.js';
+import { createKafkaClient, planTopics } from '../common/kafka/index.js';
 import type { Logger } from '../common/logger.js';
 import { createMetricsRegistry } from '../common/metrics.js';
 import {
@@ -10,8 +10,7 @@ import {
   createSubscriptionEventPublisher,
 } from '../common/ops-events/subscription-event-publisher.js';
 import { createSubscriptionStore } from '../common/subscriptions/subscription-store.js';
-import { encodeEvent } from '../schemas/event-codec.js';
-import type { SchemaCatalog } from '../schemas/schema-catalog.js';
+import { createEventEncoder } from '../schemas/index.js';
 import { createFilterFieldTypes } from '../schemas/avro-field-path.js';
 import { createSchemaRegistry } from '../schemas/registry/create-schema-registry.js';
 import { createRegistryMetrics } from '../schemas/registry/registry-metrics.js';
@@ -33,7 +32,7 @@ import { createInboundMetrics } from './inbound/inbound-metrics.js';
 import { inboundWebhookSubject, inboundWebhookType } from './inbound/inbound-record.js';
 import { sourceBodyLimit } from './sources/source-input.js';
 import { createSourceStore } from './sources/source-store.js';
-import type { EventEncoder } from './ingest/prepare-event.js';
+import { startEventProducers } from './publish/event-producers.js';
 import { createEventPublisher } from './publish/event-publisher.js';
 import { createPublisherMetrics } from './publish/publisher-metrics.js';
 
@@ -42,16 +41,6 @@ export interface RunningGateway {
   adminPort: number;
   /** Graceful stop: not ready, refuse new requests, finish in-flight ones, flush, disconnect. */
   shutdown(): Promise<void>;
-}
-
-function encoderFor(catalog: SchemaCatalog, fixedType?: string): EventEncoder {
-  return (type, data) => {
-    const schema = catalog.latest(fixedType ?? type);
-    if (!schema) return { ok: false, reason: catalog.deprecated(type) ? 'deprecated' : 'unknown-type' };
-    const encoded = encodeEvent(schema, data);
-    if (!encoded.ok) return { ok: false, reason: 'invalid', path: encoded.path, message: encoded.message };
-    return { ok: true, value: encoded.value };
-  };
 }
 
 /** Builds and starts the gateway: the one place that wires its parts together. */
@@ -106,22 +95,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       }),
   };
   if (sources.all().length > 0) await inboundType.ensure();
-  const producers = Array.from({ length: config.producerCount }, () =>
-    kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: KeyPartitioner,
-      // No retry override: kafkajs retries an idempotent send until it succeeds, which keeps
-      // exactly-once sequencing; callers are bounded by the publisher's deadline instead.
-    }),
-  );
-  await Promise.all(producers.map((producer) => producer.connect()));
-  const disconnected = new Set<number>();
-  producers.forEach((producer, index) => {
-    producer.on(producer.events.DISCONNECT, () => disconnected.add(index));
-    producer.on(producer.events.CONNECT, () => disconnected.delete(index));
+  const eventProducers = await startEventProducers({
+    kafka,
+    count: config.producerCount,
+    eventsTopic: config.topics.eventsTopic,
+    warmUpWaitMs: config.produceTimeoutMs,
+    logger,
   });
-
   const redis = createFailFastRedis(config.redisUrl, config.redisCommandTimeoutMs);
   redis.on('error', (error) => logger.debug({ err: error }, 'redis connection error'));
   await redis
@@ -132,7 +112,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   const metrics = createGatewayMetrics(registry);
   const publisher = createEventPublisher({
-    producers,
+    producers: eventProducers.producers,
     maxBatchBytes: config.produceMaxBatchBytes,
     maxBatchRecords: config.produceMaxBatchEvents,
     sendTimeoutMs: config.produceTimeoutMs,
@@ -209,35 +189,6 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
 
   let accepting = true;
   let inFlight = 0;
-  // Ready means ready to serve at speed: each producer fetches the events topic's metadata before
-  // /readyz says yes (an empty batch writes nothing), not inside the first admitted requests'
-  // produce. Start-up waits for it up to the produce deadline (it takes milliseconds); past that it
-  // goes on in the background, so a missing topic or a broker outage at start-up leaves the
-  // gateway running and not ready, saying why, rather than crash-looping.
-  let producersWarm = false;
-  const warmUp = (async () => {
-    const warmUpBatch = { topicMessages: [{ topic: config.topics.eventsTopic, messages: [] }], acks: -1 };
-    while (accepting) {
-      try {
-        await Promise.all(producers.map((producer) => producer.sendBatch(warmUpBatch)));
-        producersWarm = true;
-        return;
-      } catch (error) {
-        if (!accepting) return;
-        logger.warn(
-          { err: error, topic: config.topics.eventsTopic },
-          'producers could not load the events topic metadata; not ready, trying again',
-        );
-        await sleep(1000);
-      }
-    }
-  })();
-  const warmUpWait = new AbortController();
-  await Promise.race([
-    warmUp,
-    sleep(config.produceTimeoutMs, undefined, { signal: warmUpWait.signal }).catch(() => undefined),
-  ]);
-  warmUpWait.abort();
   const admission = createAdmission({ shedder, rateLimiter, metrics: admissionMetrics, logger });
   const ingestDeps = {
     apiKeys,
@@ -245,7 +196,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     metrics,
     logger,
     ingest: {
-      encode: encoderFor(catalog),
+      encode: createEventEncoder(catalog),
       topicFor: () => config.topics.eventsTopic,
       maxEventBytes: config.maxEventBytes,
       nowMs: Date.now,
@@ -312,7 +263,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       inboundMetrics: createInboundMetrics(registry),
       logger,
       ingest: ingestDeps.ingest,
-      encode: encoderFor(catalog, inboundWebhookSubject),
+      encode: createEventEncoder(catalog, inboundWebhookSubject),
       ensureRecordType: () => inboundType.ensure(),
       nowMs: Date.now,
       accepting: ingestDeps.accepting,
@@ -345,8 +296,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     isReady: () => {
       const reasons: string[] = [];
       if (!accepting) reasons.push('shutting down');
-      if (!producersWarm) reasons.push('Kafka producers loading the events topic metadata');
-      if (disconnected.size > 0) reasons.push('Kafka producer disconnected');
+      reasons.push(...eventProducers.notReadyReasons());
       if (!publisher.kafkaAcknowledging()) reasons.push('Kafka is not acknowledging produce requests');
       if (!subscriptions.isCaughtUp()) reasons.push('subscriptions not loaded from Kafka');
       if (!sources.isCaughtUp()) reasons.push('inbound sources not loaded from Kafka');
@@ -374,7 +324,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       await deliveryLog.close().catch(() => undefined);
       await subscriptionEvents.flush();
       await publisher.close();
-      await Promise.all(producers.map((producer) => producer.disconnect()));
+      await eventProducers.disconnect();
       await subscriptions.stop();
       await sources.stop();
       await schemaRegistry.stop();
