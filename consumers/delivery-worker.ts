@@ -22,6 +22,7 @@ import { DeliveryLimiters } from './delivery/delivery-limiter.js';
 import { createDeliveryMetrics } from './delivery/delivery-metrics.js';
 import { retryDueAtMs } from '../common/retry/retry-records.js';
 import { createDeliveryService } from './delivery/delivery-service.js';
+import { createRetryRouter } from './delivery/retry-router.js';
 import { createSubscriptionHealth } from './subscription-health.js';
 import { createAttemptWriter, createAttemptWriterMetrics } from './delivery/attempt-writer.js';
 import { createEndpointBreakers } from './delivery/endpoint-breakers.js';
@@ -186,7 +187,19 @@ export async function startDeliveryWorker(
       // the wait behind due records of the same tier partition; parked ones expire after the max age.
       headTimeoutMs: Math.max(config.maxDeliveryAgeMs, 3 * Math.max(...config.retryDelaysMs)),
     }),
-    writer,
+    router: createRetryRouter({
+      settings: {
+        retryDelaysMs: config.retryDelaysMs,
+        retryTopicPrefix: config.topics.retryTopicPrefix,
+        dlqTopic: config.topics.dlqTopic,
+        maxDeliveryAgeMs: config.maxDeliveryAgeMs,
+      },
+      writer,
+      metrics,
+      logger,
+      nowMs: Date.now,
+      random: Math.random,
+    }),
     ...(attemptWriter
       ? { attempts: { writer: attemptWriter, responseBodyMaxBytes: config.attempts.responseBodyMaxBytes } }
       : {}),
@@ -195,11 +208,7 @@ export async function startDeliveryWorker(
     onGone: health.onGone,
     health: health.tracker,
     settings: {
-      retryDelaysMs: config.retryDelaysMs,
-      retryTopicPrefix: config.topics.retryTopicPrefix,
-      dlqTopic: config.topics.dlqTopic,
       dedupFailureMode: config.dedup.failureMode,
-      maxDeliveryAgeMs: config.maxDeliveryAgeMs,
       maxSlotWaitMs: config.maxSlotWaitMs,
       busyRecheckMs: Math.min(1000, Math.ceil(config.dedup.leaseMs / 10)),
     },

@@ -16,6 +16,7 @@ import { createDeliveryService, type DeliverySettings } from './delivery-service
 import { createEndpointBreakers } from './endpoint-breakers.js';
 import type { KeyQueue } from './key-queue.js';
 import { KeySequencer } from './key-sequencer.js';
+import { createRetryRouter, type RetrySettings } from './retry-router.js';
 import type { AttemptResult, WebhookRequest } from './webhook-sender.js';
 import type { AttemptRecord } from '../../common/attempts/attempt-record.js';
 
@@ -43,7 +44,7 @@ const eventRecord: ConsumedRecord = {
   timestampMs: nowMs,
 };
 
-const settings: DeliverySettings = {
+const settings: DeliverySettings & RetrySettings = {
   retryDelaysMs: [5000, 30_000],
   retryTopicPrefix: 'sluice.retry.',
   dlqTopic: 'sluice.dlq',
@@ -172,7 +173,14 @@ function setup(options: Setup = {}) {
     limiters: new DeliveryLimiters(),
     sequencer: new KeySequencer(),
     keyQueue,
-    writer: { writeDurably: async (records) => void written.push(...records) },
+    router: createRetryRouter({
+      settings,
+      writer: { writeDurably: async (records) => void written.push(...records) },
+      metrics,
+      logger: createLogger('test', 'silent'),
+      nowMs: () => nowMs,
+      random: () => 0.5,
+    }),
     attempts: { writer: { record: (record) => void attemptRecords.push(record) }, responseBodyMaxBytes: 0 },
     metrics,
     logger: createLogger('test', 'silent'),
@@ -184,7 +192,6 @@ function setup(options: Setup = {}) {
     },
     settings: { ...settings, dedupFailureMode: options.failureMode ?? 'open' },
     nowMs: () => nowMs,
-    random: () => 0.5,
   });
   const signals = { wait: new AbortController().signal, send: new AbortController().signal };
   const count = async (name: string, labels: Record<string, string> = {}) => {

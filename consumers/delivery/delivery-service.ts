@@ -17,14 +17,7 @@ import type { EndpointHealth } from './endpoint-health.js';
 import { createEventFilter } from './event-filter.js';
 import type { KeyQueue } from './key-queue.js';
 import type { KeySequencer } from './key-sequencer.js';
-import type { RetryWriter } from './retry-writer.js';
-import {
-  createRetryRouter,
-  type ParkReason,
-  type Resolution,
-  type RetrySettings,
-  type RoutedDelivery,
-} from './retry-router.js';
+import type { ParkReason, Resolution, RetryRouter, RoutedDelivery } from './retry-router.js';
 import { buildAttemptHeaders, buildWebhookPayload } from './webhook-payload.js';
 import type { AttemptResult, WebhookSender } from './webhook-sender.js';
 
@@ -39,7 +32,7 @@ export interface DispatchSignals {
   send: AbortSignal;
 }
 
-export interface DeliverySettings extends RetrySettings {
+export interface DeliverySettings {
   dedupFailureMode: 'open' | 'closed';
   /** How long to wait before looking again when another worker holds a delivery's lease. */
   busyRecheckMs: number;
@@ -67,7 +60,8 @@ export interface DeliveryServiceDeps {
   sequencer: KeySequencer;
   /** `ordering: key` across retries (Redis): who of a key's unresolved deliveries may go. */
   keyQueue: KeyQueue;
-  writer: Pick<RetryWriter, 'writeDurably'>;
+  /** Where a delivery that was not delivered goes: a retry tier or the dead-letter topic (retry-router.ts). */
+  router: RetryRouter;
   /**
    * Where each attempt's record goes (the attempts topic); never awaited. Absent: no records
    * (unit tests of other parts).
@@ -84,7 +78,6 @@ export interface DeliveryServiceDeps {
   health?: Pick<EndpointHealth, 'succeeded' | 'failed'>;
   settings: DeliverySettings;
   nowMs?: () => number;
-  random?: () => number;
 }
 
 export interface DeliveryService {
@@ -123,9 +116,7 @@ type AttemptValue = { outcome: DeliveryOutcome; result: AttemptResult };
 
 export function createDeliveryService(deps: DeliveryServiceDeps): DeliveryService {
   const nowMs = deps.nowMs ?? Date.now;
-  const random = deps.random ?? Math.random;
-  const { settings, metrics, logger } = deps;
-  const router = createRetryRouter({ settings, writer: deps.writer, metrics, logger, nowMs, random });
+  const { settings, metrics, logger, router } = deps;
   /** Subscriptions this process saw answer 410, until the store's change reaches the view. */
   const gone = new Set<string>();
   const eventFilter = createEventFilter();
