@@ -546,7 +546,12 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<Deli
   );
   /** The variant's subscription lives apart, so its worker sees that one alone. */
   const optionsSubscriptionsTopic = `${prefix}.subscriptions-options`;
-  const topicNames = [...plannedTopics.map((topic) => topic.name), optionsSubscriptionsTopic];
+  // Deleted at the end: only this run's own topics. The schema registry and sources topics are the
+  // stack's, shared by every process (deleting them dropped the example event types mid-run).
+  const topicNames = [
+    ...plannedTopics.map((topic) => topic.name).filter((name) => name.startsWith(prefix)),
+    optionsSubscriptionsTopic,
+  ];
   const kafka = new Kafka({ brokers: options.kafkaBrokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();

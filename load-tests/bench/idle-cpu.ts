@@ -123,7 +123,9 @@ export async function benchIdleCpu(options: IdleCpuOptions): Promise<IdleCpuRepo
     }).admin();
     await admin.connect();
     await admin.deleteGroups(groups).catch(() => undefined);
-    await admin.deleteTopics({ topics: topics.map((topic) => topic.name) }).catch(() => undefined);
+    // Only this run's own topics: the schema registry and sources topics are the stack's, shared.
+    const own = topics.map((topic) => topic.name).filter((name) => name.startsWith(prefix));
+    await admin.deleteTopics({ topics: own }).catch(() => undefined);
     await admin.disconnect();
   }
   return {
