@@ -1,8 +1,18 @@
 import type { ConsumedRecord } from '../../common/kafka/index.js';
 import type { Logger } from '../../common/logger.js';
 import { sleepMs } from './abortable.js';
-import type { DispatchSignals } from './delivery-service.js';
 import type { PartitionState } from './partition-flow.js';
+
+/**
+ * Two signals per dispatched record. `wait` aborts the waiting (for a turn, a slot, a lease, a
+ * retry write) when the partition is revoked or the process stops for good; `send` aborts an HTTP
+ * attempt in flight, only once the shutdown grace period is over. Aborted work stays unresolved,
+ * so its offset is not committed and the record is read again.
+ */
+export interface DispatchSignals {
+  wait: AbortSignal;
+  send: AbortSignal;
+}
 
 export interface RecordTaskOptions {
   /** Handles one record to resolution; rejects only when aborted (or on a fault, which is retried). */

@@ -6,7 +6,7 @@ import { createBatchDispatcher } from './batch-dispatcher.js';
 import { createCommitLoop } from './commit-loop.js';
 import { reportConsumerGauges } from './consumer-gauges.js';
 import type { DeliveryMetrics } from './delivery-metrics.js';
-import type { DispatchSignals } from './delivery-service.js';
+import type { DispatchSignals } from './record-task.js';
 import { watchGroupMembership } from './group-membership.js';
 import { createPartitionFlow, type InFlightBudget } from './partition-flow.js';
 import { createRecordTask } from './record-task.js';
