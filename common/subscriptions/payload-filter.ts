@@ -1,4 +1,5 @@
 import type { FieldProblem } from './subscription-input.js';
+import { describeValue, isPlainObject } from '../json-values.js';
 
 /**
  * A subscription's payload filter: a MongoDB-style query over the event as the worker sees it
@@ -198,19 +199,19 @@ function checkPath(path: string, at: string, problems: FieldProblem[]): ValueKin
   }
   if (!(filterRoots as readonly string[]).includes(root ?? '')) {
     return bad(
-      `${describe(path)} is not a field a filter can read: paths start with type, producer, tenant or data.`,
+      `${describeValue(path)} is not a field a filter can read: paths start with type, producer, tenant or data.`,
     );
   }
   if (root !== 'data') {
     return segments.length === 1
       ? rootKinds[root!]
-      : bad(`${root} is a string: it has no field ${describe(path)}`);
+      : bad(`${root} is a string: it has no field ${describeValue(path)}`);
   }
   if (segments.length === 1) return bad('name a field of the data, such as data.totalMinor');
   const badSegment = segments.slice(1).find((segment) => !segmentPattern.test(segment));
   if (badSegment !== undefined) {
     return bad(
-      `${describe(path)} is not a field path: each segment after data. is a field name (letters, digits, _ or -) or an array index`,
+      `${describeValue(path)} is not a field path: each segment after data. is a field name (letters, digits, _ or -) or an array index`,
     );
   }
   return undefined;
@@ -230,7 +231,7 @@ function checkCondition(
     if (kind === undefined) {
       found.problems.push({
         field: at,
-        message: `a condition is a string, number, true, false, null or an object of operators such as {"$in": [...]}, got ${describe(condition)}`,
+        message: `a condition is a string, number, true, false, null or an object of operators such as {"$in": [...]}, got ${describeValue(condition)}`,
       });
       return;
     }
@@ -269,7 +270,7 @@ function checkOperator(
     case '$ne': {
       const kind = scalarKind(operand);
       if (kind === undefined)
-        problem(`${operator} takes a string, number, true, false or null, got ${describe(operand)}`);
+        problem(`${operator} takes a string, number, true, false or null, got ${describeValue(operand)}`);
       else addCondition(path, kinds, operator as '$eq', [kind], at, operand, found);
       return;
     }
@@ -296,17 +297,17 @@ function checkOperator(
     case '$lte': {
       const kind = scalarKind(operand);
       if (kind !== 'number' && kind !== 'string')
-        problem(`${operator} compares with a number or a string, got ${describe(operand)}`);
+        problem(`${operator} compares with a number or a string, got ${describeValue(operand)}`);
       else addCondition(path, kinds, operator as '$gt', [kind], at, operand, found);
       return;
     }
     case '$prefix':
       if (typeof operand !== 'string' || operand.length === 0)
-        problem(`$prefix takes a non-empty string, got ${describe(operand)}`);
+        problem(`$prefix takes a non-empty string, got ${describeValue(operand)}`);
       else addCondition(path, kinds, '$prefix', ['string'], at, operand, found);
       return;
     case '$exists':
-      if (typeof operand !== 'boolean') problem(`$exists takes true or false, got ${describe(operand)}`);
+      if (typeof operand !== 'boolean') problem(`$exists takes true or false, got ${describeValue(operand)}`);
       else addCondition(path, kinds, '$exists', [], at, operand, found);
       return;
     case '$not':
@@ -391,14 +392,4 @@ function scalarKind(value: unknown): ScalarKind | undefined {
   if (typeof value === 'boolean') return 'boolean';
   if (typeof value === 'number' && Number.isFinite(value)) return 'number';
   return undefined;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -16,6 +16,7 @@ import { parseRetryOverride, parseTimeoutMs, type RetryOverride } from './delive
 import { checkFilterFields, type FilterFieldTypes } from './payload-filter-fields.js';
 import { parsePayloadFilter, type PayloadFilter } from './payload-filter.js';
 import type { Subscription } from './subscription.js';
+import { describeValue, isPlainObject } from '../json-values.js';
 
 /** Bounds and defaults of subscription fields (the fields: README.md#subscriptions-and-webhooks). */
 export const subscriptionLimits = {
@@ -359,7 +360,7 @@ function checkWritableFields(
         ) {
           problem(
             `eventTypes[${index}]`,
-            `must be an event type or a glob such as order.* (letters, digits, '.', '_', '-', '*'), got ${describe(glob)}`,
+            `must be an event type or a glob such as order.* (letters, digits, '.', '_', '-', '*'), got ${describeValue(glob)}`,
           );
         }
       });
@@ -381,7 +382,7 @@ function checkWritableFields(
 
   if (raw.enabled !== undefined) {
     if (typeof raw.enabled !== 'boolean')
-      problem('enabled', `enabled must be true or false, got ${describe(raw.enabled)}`);
+      problem('enabled', `enabled must be true or false, got ${describeValue(raw.enabled)}`);
     else out.enabled = raw.enabled;
   }
 
@@ -396,7 +397,7 @@ function checkWritableFields(
     ) {
       problem(
         'rateLimitPerSecond',
-        `rateLimitPerSecond must be a number of deliveries per second above 0 and at most ${subscriptionLimits.maxRateLimitPerSecond}, or null for unlimited, got ${describe(rate)}`,
+        `rateLimitPerSecond must be a number of deliveries per second above 0 and at most ${subscriptionLimits.maxRateLimitPerSecond}, or null for unlimited, got ${describeValue(rate)}`,
       );
     } else {
       out.rateLimitPerSecond = rate;
@@ -412,7 +413,7 @@ function checkWritableFields(
     ) {
       problem(
         'maxConcurrency',
-        `maxConcurrency must be a whole number from 1 to ${subscriptionLimits.maxConcurrency}, got ${describe(concurrency)}`,
+        `maxConcurrency must be a whole number from 1 to ${subscriptionLimits.maxConcurrency}, got ${describeValue(concurrency)}`,
       );
     } else {
       out.maxConcurrency = concurrency as number;
@@ -421,7 +422,7 @@ function checkWritableFields(
 
   if (raw.ordering !== undefined) {
     if (raw.ordering !== 'none' && raw.ordering !== 'key') {
-      problem('ordering', `ordering must be "none" or "key", got ${describe(raw.ordering)}`);
+      problem('ordering', `ordering must be "none" or "key", got ${describeValue(raw.ordering)}`);
     } else {
       out.ordering = raw.ordering;
     }
@@ -444,7 +445,7 @@ function checkWritableFields(
         if (typeof producerId !== 'string' || !producerIdPattern.test(producerId)) {
           problem(
             `producerIds[${index}]`,
-            `must be a producer id (1-64 letters, digits, '.', '_' or '-'), got ${describe(producerId)}`,
+            `must be a producer id (1-64 letters, digits, '.', '_' or '-'), got ${describeValue(producerId)}`,
           );
         }
       });
@@ -458,7 +459,7 @@ function checkWritableFields(
     else {
       problem(
         'tenant',
-        `tenant must be a tenant id (${tenantIdRule}), or null for a global subscription, got ${describe(raw.tenant)}`,
+        `tenant must be a tenant id (${tenantIdRule}), or null for a global subscription, got ${describeValue(raw.tenant)}`,
       );
     }
   }
@@ -499,7 +500,7 @@ function checkDeliveryFields(
 /** The normalised URL (what is checked is exactly what is stored and called), or its problem. */
 function checkUrl(url: unknown, policy: SsrfPolicy): string | FieldProblem {
   if (typeof url !== 'string' || url.length === 0) {
-    return { field: 'url', message: `url must be an absolute http or https URL, got ${describe(url)}` };
+    return { field: 'url', message: `url must be an absolute http or https URL, got ${describeValue(url)}` };
   }
   if (url.length > subscriptionLimits.maxUrlChars) {
     return { field: 'url', message: `url must be at most ${subscriptionLimits.maxUrlChars} characters` };
@@ -527,15 +528,4 @@ function invalidBody(): SluiceError {
   return new SluiceError('SLUICE_INVALID_SUBSCRIPTION', 'the request body must be a JSON object', {
     details: { errors: [{ field: '', message: 'the request body must be a JSON object' }] },
   });
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A short rendering of a bad value for a problem message. */
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -2,6 +2,7 @@ import { keyHashPrefix } from './api-key-hash.js';
 import { eventTypeGlobPattern } from '../../common/event-type-matcher.js';
 import { isTenantId, tenantIdRule } from '../../common/tenant-id.js';
 import { isPriority, priorities, type Priority } from '../admission/priority.js';
+import { describeValue } from '../../common/json-values.js';
 
 export const apiKeyRoles = ['producer', 'admin'] as const;
 export type ApiKeyRole = (typeof apiKeyRoles)[number];
@@ -93,25 +94,25 @@ export function validateApiKeyEntry(
   const { producerId } = entry;
   if (typeof producerId !== 'string' || !producerIdFormat.test(producerId)) {
     problem(
-      `producerId must be 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit, got ${describe(producerId)}`,
+      `producerId must be 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit, got ${describeValue(producerId)}`,
     );
   }
 
   const role = oneOf(entry.role, apiKeyRoles, undefined);
   if (role === undefined) {
-    problem(`role must be one of ${apiKeyRoles.join(', ')}, got ${describe(entry.role)}`);
+    problem(`role must be one of ${apiKeyRoles.join(', ')}, got ${describeValue(entry.role)}`);
   }
 
   const allowedEventTypes = entry.allowedEventTypes;
   if (!Array.isArray(allowedEventTypes)) {
     problem(
-      `allowedEventTypes must be an array of event type globs (["*"] for all), got ${describe(allowedEventTypes)}`,
+      `allowedEventTypes must be an array of event type globs (["*"] for all), got ${describeValue(allowedEventTypes)}`,
     );
   } else {
     allowedEventTypes.forEach((glob: unknown, index) => {
       if (typeof glob !== 'string' || !eventTypeGlobPattern.test(glob)) {
         problem(
-          `allowedEventTypes[${index}] must be an event type or a glob such as order.*, got ${describe(glob)}`,
+          `allowedEventTypes[${index}] must be an event type or a glob such as order.*, got ${describeValue(glob)}`,
         );
       }
     });
@@ -121,7 +122,7 @@ export function validateApiKeyEntry(
   const rateIsValid = isFiniteNumber(ratePerSecond) && ratePerSecond > 0;
   if (!rateIsValid) {
     problem(
-      `ratePerSecond must be a number of events per second above 0, got ${describe(entry.ratePerSecond)}`,
+      `ratePerSecond must be a number of events per second above 0, got ${describeValue(entry.ratePerSecond)}`,
     );
   }
 
@@ -129,18 +130,18 @@ export function validateApiKeyEntry(
   if (burst === undefined) {
     if (rateIsValid) burst = Math.ceil(ratePerSecond * apiKeyDefaults.burstSeconds);
   } else if (!isFiniteNumber(burst) || burst < 1) {
-    problem(`burst must be a number of events of at least 1, got ${describe(burst)}`);
+    problem(`burst must be a number of events of at least 1, got ${describeValue(burst)}`);
   }
 
   const priority = entry.priority === undefined ? apiKeyDefaults.priority : entry.priority;
   if (!isPriority(priority)) {
-    problem(`priority must be one of ${priorities.join(', ')}, got ${describe(entry.priority)}`);
+    problem(`priority must be one of ${priorities.join(', ')}, got ${describeValue(entry.priority)}`);
   }
 
   const { tenant } = entry;
   if (tenant !== undefined) {
     if (!isTenantId(tenant)) {
-      problem(`tenant must be a tenant id (${tenantIdRule}), got ${describe(tenant)}`);
+      problem(`tenant must be a tenant id (${tenantIdRule}), got ${describeValue(tenant)}`);
     } else if (role === 'admin') {
       // An admin key manages every tenant's subscriptions: bound to one, what it may do is unclear.
       problem('tenant cannot be set on an admin key: admin keys act for every tenant');
@@ -155,7 +156,7 @@ export function validateApiKeyEntry(
     problem(`description must be text of at most ${maxDescriptionChars} characters`);
   }
   if (createdAt !== undefined && (typeof createdAt !== 'string' || Number.isNaN(Date.parse(createdAt)))) {
-    problem(`createdAt must be an RFC 3339 time, got ${describe(createdAt)}`);
+    problem(`createdAt must be an RFC 3339 time, got ${describeValue(createdAt)}`);
   }
 
   if (problems.length > before) return undefined;
@@ -184,11 +185,4 @@ function oneOf<T extends string>(
 ): T | undefined {
   if (value === undefined) return fallback;
   return (allowed as readonly unknown[]).includes(value) ? (value as T) : undefined;
-}
-
-/** A short rendering of a bad value for a problem message. */
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

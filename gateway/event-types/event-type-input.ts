@@ -5,6 +5,7 @@ import {
   isCompatibilityLevel,
   type CompatibilityLevel,
 } from '../../schemas/registry/compatibility-level.js';
+import { describeValue, isPlainObject } from '../../common/json-values.js';
 
 /** Bounds of the event type API's requests (README.md#event-types-api). */
 export const eventTypeLimits = {
@@ -60,7 +61,7 @@ export function validateEventTypeRegistration(raw: unknown): EventTypeRegistrati
   } else if (typeof schema !== 'string' && typeof schema !== 'object') {
     problems.push({
       field: 'schema',
-      message: `schema must be an Avro schema as an object or its JSON text, got ${describe(schema)}`,
+      message: `schema must be an Avro schema as an object or its JSON text, got ${describeValue(schema)}`,
     });
   }
   const { description } = raw;
@@ -68,7 +69,7 @@ export function validateEventTypeRegistration(raw: unknown): EventTypeRegistrati
     if (typeof description !== 'string') {
       problems.push({
         field: 'description',
-        message: `description must be a string, got ${describe(description)}`,
+        message: `description must be a string, got ${describeValue(description)}`,
       });
     } else if (description.length > eventTypeLimits.maxDescriptionChars) {
       problems.push({
@@ -111,11 +112,11 @@ export function validateCompatibilityChange(
 /** Why `value` is not an event type name; undefined when it is one. */
 export function eventTypeNameProblem(value: unknown): string | undefined {
   if (value === undefined) return 'type is required, e.g. shipment.delayed';
-  if (typeof value !== 'string') return `type must be a string, got ${describe(value)}`;
+  if (typeof value !== 'string') return `type must be a string, got ${describeValue(value)}`;
   if (value.length > eventTypeLimits.maxTypeChars)
     return `type must be at most ${eventTypeLimits.maxTypeChars} characters`;
   if (!EVENT_TYPE_PATTERN.test(value)) {
-    return `type must be lowercase words joined by dots, such as shipment.delayed, got ${describe(value)}`;
+    return `type must be lowercase words joined by dots, such as shipment.delayed, got ${describeValue(value)}`;
   }
   return undefined;
 }
@@ -129,7 +130,7 @@ function compatibilityProblem(
   if (isCompatibilityLevel(value)) return value;
   problems.push({
     field: 'compatibility',
-    message: `compatibility must be one of ${levelList()}${nullable ? ', or null' : ''}, got ${describe(value)}`,
+    message: `compatibility must be one of ${levelList()}${nullable ? ', or null' : ''}, got ${describeValue(value)}`,
   });
   return undefined;
 }
@@ -143,14 +144,4 @@ function invalid(problems: FieldProblem[]): SluiceError {
   return new SluiceError('SLUICE_INVALID_EVENT_TYPE', `invalid event type request: ${summary}`, {
     details: { field: problems[0]?.field ?? '', errors: problems },
   });
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A short rendering of a bad value for a problem message. */
-function describe(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -1,5 +1,6 @@
 import { formatDurationMs } from '../../common/duration.js';
 import { SluiceError } from '../../common/errors.js';
+import { describeValue } from '../../common/json-values.js';
 
 /** A checked `POST /v1/subscriptions/{id}/replay` body: the window in ms, `from` inclusive, `to` exclusive. */
 export interface ReplayRequest {
@@ -58,7 +59,7 @@ export function validateReplayRequest(raw: unknown, limits: ReplayWindowLimits):
     else
       problems.push({
         field: 'dryRun',
-        message: `dryRun must be true or false, got ${describe(body.dryRun)}`,
+        message: `dryRun must be true or false, got ${describeValue(body.dryRun)}`,
       });
   }
   if (fromMs !== undefined && toMs !== undefined) {
@@ -114,7 +115,7 @@ function timeField(value: unknown, field: string, problems: FieldProblem[]): num
   if (ms === undefined) {
     problems.push({
       field,
-      message: `${field} must be an RFC 3339 time with an offset such as 2024-11-05T14:00:00Z, got ${describe(value)}`,
+      message: `${field} must be an RFC 3339 time with an offset such as 2024-11-05T14:00:00Z, got ${describeValue(value)}`,
     });
   }
   return ms;
@@ -133,9 +134,4 @@ function mapDefined<T, U>(value: T | undefined, map: (value: T) => U): U | undef
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();
-}
-
-function describe(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
