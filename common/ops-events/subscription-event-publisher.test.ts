@@ -4,31 +4,21 @@ import { MemorySchemaRegistry } from '../../test/support/memory-schema-registry.
 import { decodeEvent } from '../../schemas/index.js';
 import type { OutgoingRecord } from '../kafka/index.js';
 import { createLogger } from '../logger.js';
-import type { Subscription } from '../subscriptions/subscription.js';
 import {
   createSubscriptionEventMetrics,
   createSubscriptionEventPublisher,
 } from './subscription-event-publisher.js';
 import { disabledEvent, enabledEvent, subscriptionEventId } from './subscription-event-record.js';
+import { sampleSubscription } from '../../test/support/sample-subscription.js';
 
-const failing: Subscription = {
+const failing = sampleSubscription({
   id: 'sub_health',
-  url: 'https://hooks.example.com/x',
-  eventTypes: ['order.*'],
-  description: '',
   enabled: false,
   disabledReason: 'failing',
   disabledAt: '2024-03-06T10:00:00.000Z',
   failingSince: '2024-03-01T10:00:00.000Z',
-  secrets: [{ secret: 'whsec_x', expiresAtMs: undefined }],
-  rateLimitPerSecond: undefined,
-  maxConcurrency: 4,
-  ordering: 'none',
-  producerIds: undefined,
-  tenant: undefined,
-  createdAt: '2024-01-01T00:00:00.000Z',
   updatedAt: '2024-03-06T10:00:00.000Z',
-};
+});
 
 function setup(write: (records: OutgoingRecord[]) => Promise<void>) {
   const registry = new MemorySchemaRegistry();

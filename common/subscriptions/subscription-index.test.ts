@@ -1,26 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { generateWebhookSecret } from '../webhook-signer.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import type { Subscription } from './subscription.js';
+import { sampleSubscription } from '../../test/support/sample-subscription.js';
 
 function subscription(id: string, overrides: Partial<Subscription> = {}): Subscription {
-  return {
-    id,
-    url: `https://hooks.example.com/${id}`,
-    eventTypes: ['order.*'],
-    description: '',
-    enabled: true,
-    disabledReason: undefined,
-    secrets: [{ secret: generateWebhookSecret(), expiresAtMs: undefined }],
-    rateLimitPerSecond: undefined,
-    maxConcurrency: 16,
-    ordering: 'none',
-    producerIds: undefined,
-    tenant: undefined,
-    createdAt: '2024-01-01T00:00:00.000Z',
-    updatedAt: '2024-01-01T00:00:00.000Z',
-    ...overrides,
-  };
+  return sampleSubscription({ id, url: `https://hooks.example.com/${id}`, maxConcurrency: 16, ...overrides });
 }
 
 const ids = (subscriptions: readonly Subscription[]) => subscriptions.map((s) => s.id);

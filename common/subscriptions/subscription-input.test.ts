@@ -14,7 +14,7 @@ import {
   type FieldProblem,
   type SubscriptionPatch,
 } from './subscription-input.js';
-import type { Subscription } from './subscription.js';
+import { sampleSubscription } from '../../test/support/sample-subscription.js';
 
 const policy = createSsrfPolicy();
 
@@ -314,24 +314,15 @@ describe('the delivery fields (filter, headers, retry, timeoutMs)', () => {
     ).toEqual({ filter: null, headers: null, retry: null, timeoutMs: null });
   });
 
-  const current: Subscription = {
+  const current = sampleSubscription({
     id: 'sub_abcdefghijklmnopqrstuvwxyz',
     url: 'https://hooks.example.com/',
-    eventTypes: ['order.*'],
-    description: '',
-    enabled: true,
-    disabledReason: undefined,
-    secrets: [{ secret: generateWebhookSecret(), expiresAtMs: undefined }],
-    rateLimitPerSecond: undefined,
     maxConcurrency: 16,
-    ordering: 'none',
-    producerIds: undefined,
-    tenant: undefined,
     filter: { 'data.totalMinor': { $gt: 500 } },
     headers: [{ name: 'authorization', value: 'Bearer kept', secret: true }],
     createdAt: '',
     updatedAt: '',
-  };
+  });
   const patch = (raw: unknown) => validateSubscriptionPatch(raw, policy, rules) as SubscriptionPatch;
 
   it('keeps a stored secret header given as {"secret": true}, and refuses one that is not stored', () => {

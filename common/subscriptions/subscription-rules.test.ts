@@ -1,27 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { disabledSubscription, enabledSubscription, patchedSubscription } from './subscription-rules.js';
 import type { Subscription } from './subscription.js';
+import { sampleSubscription } from '../../test/support/sample-subscription.js';
 
 const t0 = Date.parse('2024-03-01T10:00:00.000Z');
 
 function subscription(overrides: Partial<Subscription> = {}): Subscription {
-  return {
-    id: 'sub_rules',
-    url: 'https://hooks.example.com/x',
-    eventTypes: ['order.*'],
-    description: '',
-    enabled: true,
-    disabledReason: undefined,
-    secrets: [{ secret: 'whsec_x', expiresAtMs: undefined }],
-    rateLimitPerSecond: undefined,
-    maxConcurrency: 4,
-    ordering: 'none',
-    producerIds: undefined,
-    tenant: undefined,
-    createdAt: '2024-01-01T00:00:00.000Z',
-    updatedAt: '2024-01-01T00:00:00.000Z',
-    ...overrides,
-  };
+  return sampleSubscription({ id: 'sub_rules', ...overrides });
 }
 
 describe('subscription rules: disable and enable', () => {

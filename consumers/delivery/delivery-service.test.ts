@@ -5,7 +5,6 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../common/logger.js';
 import { compileSubscriptionMatcher } from '../../common/subscriptions/subscription-matcher.js';
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
-import { generateWebhookSecret } from '../../common/webhook-signer.js';
 import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
 import type { DedupClaim, DedupStore, DeliveryIdentity } from './dedup-store.js';
 import { DeliveryLimiters } from './delivery-limiter.js';
@@ -20,6 +19,7 @@ import { KeySequencer } from './key-sequencer.js';
 import { createRetryRouter, type RetrySettings } from './retry-router.js';
 import type { AttemptResult, WebhookRequest } from './webhook-sender.js';
 import type { AttemptRecord } from '../../common/attempts/attempt-record.js';
+import { sampleSubscription } from '../../test/support/sample-subscription.js';
 
 const catalog = loadSchemaCatalog();
 const nowMs = 1_700_000_000_000;
@@ -56,23 +56,14 @@ const settings: DeliverySettings & RetrySettings = {
 };
 
 function subscription(overrides: Partial<Subscription> = {}): Subscription {
-  return {
+  return sampleSubscription({
     id: 'sub_1',
     url: 'https://example.com/hooks',
-    eventTypes: ['order.*'],
-    description: '',
-    enabled: true,
-    disabledReason: undefined,
-    secrets: [{ secret: generateWebhookSecret(), expiresAtMs: undefined }],
-    rateLimitPerSecond: undefined,
     maxConcurrency: 5,
-    ordering: 'none',
-    producerIds: undefined,
-    tenant: undefined,
     createdAt: '',
     updatedAt: '',
     ...overrides,
-  };
+  });
 }
 
 function view(subscriptions: Subscription[]): SubscriptionView {

@@ -2,29 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { SluiceError } from '../../common/errors.js';
 import type { Subscription } from '../../common/subscriptions/subscription.js';
 import { recoveryWindow, validateEnableRequest } from './enable-request.js';
+import { sampleSubscription } from '../../test/support/sample-subscription.js';
 
 const nowMs = Date.parse('2024-03-08T12:00:00.000Z');
 const weekMs = 7 * 86_400_000;
 
 function subscription(overrides: Partial<Subscription>): Subscription {
-  return {
+  return sampleSubscription({
     id: 'sub_enable',
-    url: 'https://hooks.example.com/x',
-    eventTypes: ['order.*'],
-    description: '',
     enabled: false,
     disabledReason: 'failing',
     disabledAt: '2024-03-06T12:00:00.000Z',
-    secrets: [{ secret: 'whsec_x', expiresAtMs: undefined }],
-    rateLimitPerSecond: undefined,
-    maxConcurrency: 4,
-    ordering: 'none',
-    producerIds: undefined,
-    tenant: undefined,
-    createdAt: '2024-01-01T00:00:00.000Z',
     updatedAt: '2024-03-06T12:00:00.000Z',
     ...overrides,
-  };
+  });
 }
 
 function errors(result: unknown): unknown {

@@ -8,7 +8,6 @@ import { createLogger } from '../../common/logger.js';
 import { retryTopicName } from '../../common/retry/retry-schedule.js';
 import { compileSubscriptionMatcher } from '../../common/subscriptions/subscription-matcher.js';
 import type { Subscription, SubscriptionView } from '../../common/subscriptions/subscription.js';
-import { generateWebhookSecret } from '../../common/webhook-signer.js';
 import { loadDeliveryConfig } from '../../consumers/delivery-config.js';
 import { startDeliveryWorker, type RunningDeliveryWorker } from '../../consumers/delivery-worker.js';
 import { encodeEvent, loadSchemaCatalog } from '../../schemas/index.js';
@@ -16,6 +15,7 @@ import { connectedAdmin, testProducer } from '../support/kafka-fixture.js';
 import { testKafkaBrokers, testRedisUrl, uniqueName } from '../support/stack-env.js';
 import { createTopicsWithLeaders } from '../../common/kafka/index.js';
 import { scrapeMetric } from '../support/prometheus-text.js';
+import { sampleSubscription } from '../support/sample-subscription.js';
 
 export const catalog = loadSchemaCatalog();
 
@@ -142,22 +142,14 @@ export class MemorySubscriptions implements SubscriptionView {
 
 export function testSubscription(overrides: Partial<Subscription> & { url: string }): Subscription {
   const now = new Date().toISOString();
-  return {
+  return sampleSubscription({
     id: `sub_${randomUUID().replaceAll('-', '')}`,
-    eventTypes: ['order.*'],
     description: 'test',
-    enabled: true,
-    disabledReason: undefined,
-    secrets: [{ secret: generateWebhookSecret(), expiresAtMs: undefined }],
-    rateLimitPerSecond: undefined,
     maxConcurrency: 10,
-    ordering: 'none',
-    producerIds: undefined,
-    tenant: undefined,
     createdAt: now,
     updatedAt: now,
     ...overrides,
-  };
+  });
 }
 
 export interface TestWorker {
