@@ -5,7 +5,7 @@ import { buildDeadLetter } from '../../common/retry/retry-records.js';
 import { openApiDocument } from '../../gateway/openapi/openapi-document.js';
 import type { AttemptView } from '../../gateway/delivery-log/delivery-log.js';
 import { fixtureData, startReceiver } from '../delivery/delivery-fixture.js';
-import { countRows, produceAttempts, readLag, startTestLog, waitFor } from '../log/log-fixture.js';
+import { countRows, produceAttempts, startTestLog, waitFor, waitForNoLag } from '../log/log-fixture.js';
 import { call, recordCount, startReplayGateway, type Answer } from '../replay/replay-fixture.js';
 import { prepareGateway, startTestGateway } from '../support/gateway-fixture.js';
 import { connectedAdmin, testKafka, testProducer } from '../support/kafka-fixture.js';
@@ -334,13 +334,7 @@ describe('the delivery log API', () => {
     expect(resent.status, resent.text).toBe(202);
     const attempts = await waitFor(attemptsOf, (found) => found?.length === 3, 60_000);
     // Settled: the log has read its topic to the end and nothing more reaches the receiver.
-    expect(
-      await waitFor(
-        () => readLag(log.adminUrl),
-        (lag) => lag === 0,
-        30_000,
-      ),
-    ).toBe(0);
+    expect(await waitForNoLag(log.adminUrl, 30_000)).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(byPath()).toEqual({ '/a': 2, '/b': 1 });
     expect((await attemptsOf())?.length).toBe(3);

@@ -120,3 +120,12 @@ export async function readLag(adminUrl: string): Promise<number | undefined> {
   const lag = sumSamples(text, 'sluice_log_lag_records');
   return lag.found ? lag.sum : undefined;
 }
+
+/** Waits until the log has consumed its topic to the end (lag 0); returns the last lag it read. */
+export function waitForNoLag(adminUrl: string, timeoutMs: number): Promise<number | undefined> {
+  return waitFor(
+    () => readLag(adminUrl),
+    (lag) => lag === 0,
+    timeoutMs,
+  );
+}

@@ -14,7 +14,14 @@ import {
 import { connectedAdmin, createTestTopic, testProducer } from '../support/kafka-fixture.js';
 import { startOwnPostgres, migrateLogDatabase } from '../support/postgres-fixture.js';
 import { scrapeMetric } from '../support/prometheus-text.js';
-import { attemptRecords, countRows, produceAttempts, readLag, startTestLog, waitFor } from './log-fixture.js';
+import {
+  attemptRecords,
+  countRows,
+  produceAttempts,
+  startTestLog,
+  waitFor,
+  waitForNoLag,
+} from './log-fixture.js';
 
 const chunks = 60;
 const perChunk = 200;
@@ -97,13 +104,7 @@ describe('sluice log when PostgreSQL is killed', () => {
       await scrapeMetric(log.adminUrl, 'sluice_log_batches_total', { result: 'unavailable' }),
     ).toBeGreaterThan(0);
     expect(await scrapeMetric(log.adminUrl, 'sluice_log_database_available')).toBe(1);
-    expect(
-      await waitFor(
-        () => readLag(log.adminUrl),
-        (lag) => lag === 0,
-        20_000,
-      ),
-    ).toBe(0);
+    expect(await waitForNoLag(log.adminUrl, 20_000)).toBe(0);
     const ready = await fetch(`${log.adminUrl}/readyz`);
     expect(ready.status).toBe(200);
     console.info(
@@ -261,13 +262,7 @@ describe('delivery while the log database is killed', () => {
       );
       const caughtUpMs = Date.now() - restartedAtMs;
       // Consumed and committed to the end: no row is still on its way.
-      expect(
-        await waitFor(
-          () => readLag(log.adminUrl),
-          (lag) => lag === 0,
-          30_000,
-        ),
-      ).toBe(0);
+      expect(await waitForNoLag(log.adminUrl, 30_000)).toBe(0);
       expect(await countRows(postgres.url)).toEqual({ rows: requests, distinct: requests });
       expect(stored.rows).toBe(requests);
 

@@ -3,7 +3,14 @@ import { withPostgresClient } from '../../common/postgres/index.js';
 import { connectedAdmin, createTestTopic, testProducer } from '../support/kafka-fixture.js';
 import { createTestDatabase, migrateLogDatabase } from '../support/postgres-fixture.js';
 import { scrapeMetric } from '../support/prometheus-text.js';
-import { attemptRecords, countRows, produceAttempts, readLag, startTestLog, waitFor } from './log-fixture.js';
+import {
+  attemptRecords,
+  countRows,
+  produceAttempts,
+  startTestLog,
+  waitFor,
+  waitForNoLag,
+} from './log-fixture.js';
 
 describe('sluice log', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -40,13 +47,7 @@ describe('sluice log', () => {
       (duplicates) => duplicates >= 400,
       30_000,
     );
-    expect(
-      await waitFor(
-        () => readLag(log.adminUrl),
-        (lag) => lag === 0,
-        20_000,
-      ),
-    ).toBe(0);
+    expect(await waitForNoLag(log.adminUrl, 20_000)).toBe(0);
     expect(await countRows(database.url)).toEqual({ rows: records.length, distinct: records.length });
     expect(await scrapeMetric(log.adminUrl, 'sluice_log_rows_written_total')).toBe(records.length);
     expect(await scrapeMetric(log.adminUrl, 'sluice_log_duplicate_records_total')).toBe(400);
